@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Storage
+import SwitchyardCore
+import Synchronization
+
+/// The request log's in-memory queue. The request path only appends; a background service writes
+/// batches to SQLite, so no request waits for the database.
+public final class RequestLog: Sendable {
+    private let pending = Mutex<[RequestRecord]>([])
+    private let dropped = Atomic<Int>(0)
+    private let capacity: Int
+    public let store: RequestLogStore?
+    private let logger: Logger
+
+    public init(store: RequestLogStore?, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
+        self.store = store
+        self.capacity = capacity
+        self.logger = logger
+    }
+
+    /// Queues a record; never blocks. When the queue is full (the database is far behind) the record is dropped and counted.
+    public func record(_ record: RequestRecord) {
+        let accepted = pending.withLock { queue in
+            guard queue.count < capacity else { return false }
+            queue.append(record)
+            return true
+        }
+        if !accepted { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// Records dropped because the queue was full.
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+
+    /// Writes everything queued so far.
+    public func flush() {
+        let batch = pending.withLock { queue -> [RequestRecord] in
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            return batch
+        }
+        guard let store, !batch.isEmpty else { return }
+        do {
+            try store.insert(batch)
+        } catch {
+            logger.error("could not write \(batch.count) request log records", metadata: ["switchyard.error": "\(error)"])
+        }
+    }
+}
+
+/// Flushes the request log every `interval`, and once more on shutdown.
+public struct RequestLogService: Service {
+    let log: RequestLog
+    let interval: Duration
+
+    public init(log: RequestLog, interval: Duration = .milliseconds(200)) {
+        self.log = log
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                break
+            }
+            log.flush()
+        }
+        log.flush()
+    }
+}

@@ -1,0 +1,279 @@
+import Foundation
+import SwitchyardCore
+import Yams
+
+/// Reads and validates the YAML configuration. Every error names the file, line, field and fix.
+public enum ConfigurationLoader {
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> SwitchyardConfiguration
+    {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SwitchyardError.configuration("Cannot read the config file '\(path)': it does not exist or is not readable.")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path, environment: environment)
+    }
+
+    public static func parse(
+        _ text: String, source: String = "<config>", environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> SwitchyardConfiguration {
+        let expanded = try substitute(text, environment: environment, source: source)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: expanded) else {
+                throw SwitchyardError.configuration("\(source): the file is empty.")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
+        }
+        let reader = ConfigNode(node: root, path: "", source: source)
+        try reader.allowOnly(["server", "storage", "providers", "models", "auth", "embeddings"])
+
+        var configuration = SwitchyardConfiguration()
+        configuration.source = source
+        if let server = reader["server"] {
+            try server.allowOnly(["host", "port", "max_body_bytes"])
+            configuration.server.host = try server["host"]?.string() ?? configuration.server.host
+            if let port = try server["port"]?.int() {
+                guard (0...65535).contains(port) else { throw server["port"]!.error("must be a port number from 0 to 65535") }
+                configuration.server.port = port
+            }
+            if let limit = try server["max_body_bytes"]?.int() {
+                guard limit > 0 else { throw server["max_body_bytes"]!.error("must be a positive number of bytes") }
+                configuration.server.maxBodyBytes = limit
+            }
+        }
+        if let storage = reader["storage"] {
+            try storage.allowOnly(["sqlite"])
+            configuration.storage.sqlitePath = try storage["sqlite"]?.string() ?? configuration.storage.sqlitePath
+        }
+        if let embeddings = reader["embeddings"] {
+            try embeddings.allowOnly(["model_dir"])
+            configuration.localModelDirectory = try embeddings["model_dir"]?.string()
+        }
+
+        var providerNames: Set<String> = []
+        for provider in try reader["providers"]?.list() ?? [] {
+            let parsed = try parseProvider(provider)
+            guard providerNames.insert(parsed.name).inserted else {
+                throw provider["name"]!.error("the provider name '\(parsed.name)' is used twice; names must be unique")
+            }
+            configuration.providers.append(parsed)
+        }
+
+        var modelNames: Set<String> = []
+        for model in try reader["models"]?.list() ?? [] {
+            let parsed = try parseModel(model, providers: providerNames)
+            guard modelNames.insert(parsed.name).inserted else {
+                throw model["name"]!.error("the model name '\(parsed.name)' is used twice; names must be unique")
+            }
+            configuration.models.append(parsed)
+        }
+
+        if let auth = reader["auth"] {
+            try auth.allowOnly(["keys"])
+            var seen: Set<String> = []
+            for (index, entry) in (try auth["keys"]?.list() ?? []).enumerated() {
+                let key: SwitchyardConfiguration.APIKey
+                if case .scalar = entry.node {
+                    let value = try entry.string()
+                    if value.isEmpty { continue }  // `${SWITCHYARD_KEY:-}` left unset
+                    key = .init(key: value, name: "key-\(index + 1)")
+                } else {
+                    try entry.allowOnly(["key", "name", "models", "tools"])
+                    guard let value = try entry["key"]?.string(), !value.isEmpty else {
+                        throw entry.error("needs `key:` with the secret clients send")
+                    }
+                    key = .init(
+                        key: value, name: try entry["name"]?.string() ?? "key-\(index + 1)",
+                        models: try entry["models"]?.strings(), tools: try entry["tools"]?.strings())
+                }
+                guard seen.insert(key.key).inserted else { throw entry.error("the same key is listed twice") }
+                configuration.keys.append(key)
+            }
+        }
+        return configuration
+    }
+
+    static func parseProvider(_ node: ConfigNode) throws -> ProviderConfiguration {
+        try node.allowOnly([
+            "name", "kind", "base_url", "api_key", "auth_header", "headers", "query", "timeout_ms", "anthropic_version",
+            "default_max_tokens",
+        ])
+        let name = try node.required("name").string()
+        let kindText = try node.required("kind").string()
+        guard let kind = ProviderConfiguration.Kind(rawValue: kindText) else {
+            throw node["kind"]!.error(
+                "unknown provider kind '\(kindText)'; use one of: openai (any OpenAI-compatible server), anthropic, gemini, ollama")
+        }
+        let baseURL = try node.required("base_url").string()
+        guard let url = URL(string: baseURL), let scheme = url.scheme, scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw node["base_url"]!.error("'\(baseURL)' is not an http(s) URL, e.g. https://api.openai.com/v1")
+        }
+        var provider = ProviderConfiguration(name: name, kind: kind, baseURL: baseURL)
+        let key = try node["api_key"]?.string()
+        provider.apiKey = (key?.isEmpty ?? true) ? nil : key
+        provider.authHeader = try node["auth_header"]?.string()
+        provider.headers = try node["headers"]?.stringMap() ?? [:]
+        provider.query = try node["query"]?.stringMap() ?? [:]
+        if let timeout = try node["timeout_ms"]?.int() {
+            guard timeout > 0 else { throw node["timeout_ms"]!.error("must be a positive number of milliseconds") }
+            provider.timeoutMilliseconds = timeout
+        }
+        provider.anthropicVersion = try node["anthropic_version"]?.string() ?? provider.anthropicVersion
+        provider.defaultMaxTokens = try node["default_max_tokens"]?.int() ?? provider.defaultMaxTokens
+        return provider
+    }
+
+    static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
+        try node.allowOnly([
+            "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
+        ])
+        let name = try node.required("name").string()
+        let kindText = try node["type"]?.string() ?? "chat"
+        guard let kind = ModelSpec.Kind(rawValue: kindText) else {
+            throw node["type"]!.error("unknown model type '\(kindText)'; use chat or embedding")
+        }
+        let provider = try node.required("provider").string()
+        guard providers.contains(provider) || provider == "local" else {
+            let known = providers.sorted().joined(separator: ", ")
+            throw node["provider"]!.error(
+                "no provider named '\(provider)' is configured (providers: \(known.isEmpty ? "none" : known))")
+        }
+        let price: Price
+        if let priceNode = node["price"] {
+            try priceNode.allowOnly(["input", "output", "cached_input", "cache_write"])
+            let input = try priceNode.required("input").double()
+            let output = try priceNode["output"]?.double()
+            guard kind == .embedding || output != nil else {
+                throw priceNode.error("needs `output:` (USD per 1M output tokens) for a chat model")
+            }
+            price = Price(
+                input: input, output: output ?? 0, cachedInput: try priceNode["cached_input"]?.double(),
+                cacheWrite: try priceNode["cache_write"]?.double())
+            for (field, value) in [("input", price.input), ("output", price.output)] where value < 0 {
+                throw priceNode[field]!.error("prices cannot be negative")
+            }
+        } else if kind == .embedding && provider == "local" {
+            price = Price(input: 0, output: 0)
+        } else {
+            throw node.error(
+                "model '\(name)' has no price. Every model needs one so cost is never a silent $0: add "
+                    + "`price: {input: 0.15, output: 0.60}` (USD per 1M tokens), or `price: {input: 0, output: 0}` for a free local model")
+        }
+        var capabilities: Set<Capability> = []
+        for item in try node["capabilities"]?.list() ?? [] {
+            let text = try item.string()
+            guard let capability = Capability(rawValue: text) else {
+                throw item.error(
+                    "unknown capability '\(text)'; use: \(Capability.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            capabilities.insert(capability)
+        }
+        return ModelSpec(
+            name: name, kind: kind, provider: provider, upstream: try node["upstream"]?.string(), price: price,
+            contextWindow: try node["context_window"]?.int(), maxOutputTokens: try node["max_output_tokens"]?.int(),
+            capabilities: capabilities, tags: Set(try node["tags"]?.strings() ?? []))
+    }
+
+    /// Replaces `${NAME}` and `${NAME:-default}` with environment values (unset and no default: empty).
+    static func substitute(_ text: String, environment: [String: String], source: String) throws -> String {
+        var output = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            output += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                let line = text[..<start.lowerBound].filter { $0 == "\n" }.count + 1
+                throw SwitchyardError.configuration("\(source):\(line): `${` without a closing `}`.")
+            }
+            let expression = rest[start.upperBound..<end]
+            if let separator = expression.range(of: ":-") {
+                let name = String(expression[..<separator.lowerBound])
+                let fallback = String(expression[separator.upperBound...])
+                let value = environment[name] ?? ""
+                output += value.isEmpty ? fallback : value
+            } else {
+                output += environment[String(expression)] ?? ""
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        output += rest
+        return output
+    }
+}
+
+/// A YAML node with its path, so that errors can say where and what.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let source: String
+
+    subscript(key: String) -> ConfigNode? {
+        guard case .mapping(let mapping) = node, let value = mapping[key] else { return nil }
+        if case .scalar(let scalar) = value, scalar.string == "~" || (scalar.string.isEmpty && scalar.style == .plain) {
+            return nil
+        }
+        return ConfigNode(node: value, path: path.isEmpty ? key : "\(path).\(key)", source: source)
+    }
+
+    func required(_ key: String) throws -> ConfigNode {
+        guard let value = self[key] else { throw error("missing required field `\(key)`") }
+        return value
+    }
+
+    func error(_ message: String) -> SwitchyardError {
+        let line = node.mark.map { ":\($0.line)" } ?? ""
+        let field = path.isEmpty ? "" : " \(path):"
+        return SwitchyardError.configuration("\(source)\(line):\(field) \(message)")
+    }
+
+    func allowOnly(_ keys: Set<String>) throws {
+        guard case .mapping(let mapping) = node else {
+            throw error("must be a mapping (key: value pairs)")
+        }
+        for (key, _) in mapping {
+            let name = key.string ?? "?"
+            if !keys.contains(name) {
+                throw ConfigNode(node: key, path: path.isEmpty ? name : "\(path).\(name)", source: source).error(
+                    "unknown field `\(name)`; allowed here: \(keys.sorted().joined(separator: ", "))")
+            }
+        }
+    }
+
+    func string() throws -> String {
+        guard case .scalar(let scalar) = node else { throw error("must be a single value (a string)") }
+        return scalar.string
+    }
+
+    func int() throws -> Int {
+        guard case .scalar = node, let value = node.int else { throw error("must be a whole number") }
+        return value
+    }
+
+    func double() throws -> Double {
+        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
+            throw error("must be a number")
+        }
+        return value
+    }
+
+    func list() throws -> [ConfigNode] {
+        guard case .sequence(let sequence) = node else { throw error("must be a list") }
+        return sequence.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", source: source) }
+    }
+
+    func strings() throws -> [String] {
+        try list().map { try $0.string() }
+    }
+
+    func stringMap() throws -> [String: String] {
+        guard case .mapping(let mapping) = node else { throw error("must be a mapping of names to values") }
+        var result: [String: String] = [:]
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            result[name] = try ConfigNode(node: value, path: "\(path).\(name)", source: source).string()
+        }
+        return result
+    }
+}

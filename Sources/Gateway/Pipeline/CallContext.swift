@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// The protocol a client spoke, which decides the shape of answers and errors.
+public enum ClientProtocol: String, Sendable {
+    case openai, anthropic
+}
+
+/// Who is calling, after authentication.
+public struct Caller: Sendable, Hashable {
+    public var name: String
+    /// Models this caller may use (glob patterns); `nil` = all.
+    public var allowedModels: [String]?
+    /// Tools this caller may see and call (glob patterns); `nil` = all.
+    public var allowedTools: [String]?
+
+    public init(name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil) {
+        self.name = name
+        self.allowedModels = allowedModels
+        self.allowedTools = allowedTools
+    }
+
+    public static let anonymous = Caller(name: "anonymous")
+}
+
+/// What the pipeline knows about one request besides its body.
+public struct CallContext: Sendable {
+    public var requestID: String
+    public var caller: Caller
+    public var clientProtocol: ClientProtocol
+    public var startedAt: ContinuousClock.Instant
+    public var receivedAt: Date
+    public var logger: Logger
+
+    public init(
+        requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,
+        clientProtocol: ClientProtocol = .openai, logger: Logger = Logger(label: "switchyard")
+    ) {
+        self.requestID = requestID
+        self.caller = caller
+        self.clientProtocol = clientProtocol
+        self.startedAt = .now
+        self.receivedAt = Date()
+        var logger = logger
+        logger[metadataKey: "switchyard.request_id"] = .string(requestID)
+        self.logger = logger
+    }
+
+    /// `req_` and 24 random hex digits.
+    public static func newRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt32
+        return "req_" + hex(high, width: 16) + hex(UInt64(low), width: 8)
+    }
+
+    private static func hex(_ value: UInt64, width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    var elapsedMilliseconds: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}

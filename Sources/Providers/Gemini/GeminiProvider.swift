@@ -1,0 +1,153 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// Google Gemini API (`generateContent`, `streamGenerateContent?alt=sse`, `embedContent`, `batchEmbedContents`).
+public struct GeminiProvider: Provider {
+    public let configuration: ProviderConfiguration
+    let http: UpstreamHTTP
+
+    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
+        self.configuration = configuration
+        self.http = UpstreamHTTP(configuration: configuration, httpClient: httpClient)
+    }
+
+    var headers: [(String, String)] {
+        guard let key = configuration.apiKey, !key.isEmpty else { return [] }
+        return [(configuration.authHeader ?? "x-goog-api-key", key)]
+    }
+
+    private func modelPath(_ model: String) -> String {
+        let id = model.hasPrefix("models/") ? String(model.dropFirst(7)) : model
+        return "/v1beta/models/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"
+    }
+
+    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+        let body = try GeminiTranslator.request(from: request)
+        let json = try await http.postJSON(
+            http.url(modelPath(request.model) + ":generateContent"), body: body, headers: headers, as: JSONValue.self,
+            logger: logger)
+        var toolIndex = 0
+        let read = GeminiTranslator.read(json, nextToolIndex: &toolIndex)
+        guard json["candidates"]?.arrayValue?.isEmpty == false else {
+            let reason = json["promptFeedback"]?["blockReason"]?.stringValue ?? "no candidates"
+            throw SwitchyardError(
+                code: .upstream, message: "Provider '\(name)' returned no answer (\(reason)).", status: 400)
+        }
+        let finish: FinishReason? = read.calls.isEmpty ? read.finish : .toolCalls
+        let message = ChatMessage(
+            role: .assistant, content: read.text.isEmpty && !read.calls.isEmpty ? nil : .text(read.text),
+            toolCalls: read.calls.isEmpty ? nil : read.calls)
+        return ChatResponse(
+            id: "chatcmpl-" + (json["responseId"]?.stringValue ?? UUID().uuidString.lowercased()),
+            created: Int(Date().timeIntervalSince1970), model: json["modelVersion"]?.stringValue ?? request.model,
+            choices: [.init(index: 0, message: message, finishReason: finish)], usage: read.usage)
+    }
+
+    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+        let body = try GeminiTranslator.request(from: request)
+        let response = try await http.post(
+            http.url(modelPath(request.model) + ":streamGenerateContent", query: ["alt": "sse"]), body: body,
+            headers: headers, stream: true, logger: logger)
+        return ChatChunkStream(
+            body: response.body, format: .serverSentEvents,
+            decoder: GeminiChunkDecoder(provider: name, model: request.model), provider: name)
+    }
+
+    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+        let modelName = request.model.hasPrefix("models/") ? request.model : "models/\(request.model)"
+        func content(_ text: String) -> JSONValue {
+            var item: [String: JSONValue] = ["model": .string(modelName), "content": ["parts": [["text": .string(text)]]]]
+            if let dimensions = request.dimensions { item["outputDimensionality"] = .int(Int64(dimensions)) }
+            return .object(item)
+        }
+        let vectors: [[Float]]
+        if request.input.count == 1 {
+            let json = try await http.postJSON(
+                http.url(modelPath(request.model) + ":embedContent"), body: content(request.input[0]), headers: headers,
+                as: JSONValue.self, logger: logger)
+            vectors = [Self.floats(json["embedding"]?["values"])]
+        } else {
+            let body: JSONValue = ["requests": .array(request.input.map(content))]
+            let json = try await http.postJSON(
+                http.url(modelPath(request.model) + ":batchEmbedContents"), body: body, headers: headers,
+                as: JSONValue.self, logger: logger)
+            vectors = (json["embeddings"]?.arrayValue ?? []).map { Self.floats($0["values"]) }
+        }
+        guard vectors.count == request.input.count, !vectors.contains(where: \.isEmpty) else {
+            throw SwitchyardError(
+                code: .badUpstreamResponse, message: "Provider '\(name)' returned the wrong number of embeddings.",
+                status: 502)
+        }
+        let tokens = request.input.reduce(0) { $0 + TokenEstimator.estimate($1) }
+        return EmbeddingResponse(
+            model: request.model, vectors: vectors, usage: Usage(promptTokens: tokens, completionTokens: 0, estimated: true))
+    }
+
+    static func floats(_ value: JSONValue?) -> [Float] {
+        (value?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
+    }
+}
+
+/// Each SSE event is a whole `GenerateContentResponse`; the last one carries the finish reason and usage.
+struct GeminiChunkDecoder: ChunkDecoder {
+    let provider: String
+    let model: String
+    let id = "chatcmpl-" + UUID().uuidString.lowercased()
+    let created = Int(Date().timeIntervalSince1970)
+    var toolIndex = 0
+    var sentRole = false
+    var sawCalls = false
+    var finishReason: FinishReason?
+    var usage: Usage?
+
+    init(provider: String, model: String) {
+        self.provider = provider
+        self.model = model
+    }
+
+    mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
+        guard let json = JSONValue.parse(message.data) else { throw SwitchyardError.badStreamData(provider: provider) }
+        if let error = json["error"] {
+            throw SwitchyardError(
+                code: .upstream,
+                message: "Provider '\(provider)' failed mid-stream: \(error["message"]?.stringValue ?? "unknown error")",
+                status: 502)
+        }
+        let first = toolIndex
+        let read = GeminiTranslator.read(json, nextToolIndex: &toolIndex)
+        if let usage = read.usage { self.usage = usage }
+        var delta = ChatChunk.Delta()
+        if !sentRole {
+            delta.role = .assistant
+            sentRole = true
+        }
+        if !read.text.isEmpty { delta.content = read.text }
+        if !read.calls.isEmpty {
+            sawCalls = true
+            delta.toolCalls = read.calls.enumerated().map { offset, call in
+                ToolCallDelta(
+                    index: first + offset, id: call.id, type: "function",
+                    function: .init(name: call.function.name, arguments: call.function.arguments))
+            }
+        }
+        var chunks: [ChatChunk] = []
+        if delta != ChatChunk.Delta() {
+            chunks.append(ChatChunk(id: id, created: created, model: model, choices: [.init(index: 0, delta: delta)]))
+        }
+        if let reason = read.finish {
+            finishReason = sawCalls ? .toolCalls : reason
+            chunks.append(
+                ChatChunk(
+                    id: id, created: created, model: model,
+                    choices: [.init(index: 0, delta: .init(), finishReason: finishReason)]))
+        }
+        return chunks
+    }
+
+    mutating func finish() throws -> [ChatChunk] {
+        guard finishReason != nil else { throw SwitchyardError.streamEndedEarly(provider: provider) }
+        return [ChatChunk(id: id, created: created, model: model, choices: [], usage: usage)]
+    }
+}

@@ -1,0 +1,94 @@
+import AsyncHTTPClient
+import NIOCore
+import SwitchyardCore
+
+/// Turns framed upstream messages into canonical chunks; one implementation per protocol.
+public protocol ChunkDecoder: Sendable {
+    mutating func decode(_ message: StreamMessage) throws -> [ChatChunk]
+    /// Called when the body ends. Throws when the stream ended before its terminal message, which
+    /// is how a dropped connection mid-stream shows up.
+    mutating func finish() throws -> [ChatChunk]
+}
+
+/// The canonical chunks of one upstream stream, parsed as the bytes arrive (nothing is buffered
+/// beyond the current line).
+public struct ChatChunkStream: AsyncSequence, Sendable {
+    public typealias Element = ChatChunk
+
+    enum Source: Sendable {
+        case upstream(HTTPClientResponse.Body, StreamFramer.Format, any ChunkDecoder, provider: String)
+        case chunks([ChatChunk])
+    }
+
+    let source: Source
+
+    init(body: HTTPClientResponse.Body, format: StreamFramer.Format, decoder: any ChunkDecoder, provider: String) {
+        source = .upstream(body, format, decoder, provider: provider)
+    }
+
+    /// A stream that replays chunks already in memory (cache hits, tests).
+    public init(chunks: [ChatChunk]) {
+        source = .chunks(chunks)
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        switch source {
+        case .upstream(let body, let format, let decoder, let provider):
+            return Iterator(
+                body: body.makeAsyncIterator(), framer: StreamFramer(format: format), decoder: decoder,
+                provider: provider)
+        case .chunks(let chunks):
+            return Iterator(replay: chunks)
+        }
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        private var body: HTTPClientResponse.Body.AsyncIterator?
+        private var framer: StreamFramer
+        private var decoder: (any ChunkDecoder)?
+        private let provider: String
+        private var pending: [ChatChunk] = []
+        private var pendingIndex = 0
+        private var done = false
+
+        init(body: HTTPClientResponse.Body.AsyncIterator, framer: StreamFramer, decoder: any ChunkDecoder, provider: String) {
+            self.body = body
+            self.framer = framer
+            self.decoder = decoder
+            self.provider = provider
+        }
+
+        init(replay: [ChatChunk]) {
+            self.framer = StreamFramer(format: .serverSentEvents)
+            self.provider = ""
+            self.pending = replay
+            self.done = true
+        }
+
+        public mutating func next() async throws -> ChatChunk? {
+            while pendingIndex >= pending.count {
+                if done { return nil }
+                pending.removeAll(keepingCapacity: true)
+                pendingIndex = 0
+                let buffer: ByteBuffer?
+                do {
+                    buffer = try await body?.next()
+                } catch {
+                    done = true
+                    throw UpstreamErrors.map(error, provider: provider)
+                }
+                guard var decoder else { return nil }
+                if let buffer {
+                    for message in framer.feed(buffer) { pending += try decoder.decode(message) }
+                } else {
+                    for message in framer.finish() { pending += try decoder.decode(message) }
+                    pending += try decoder.finish()
+                    done = true
+                }
+                self.decoder = decoder
+            }
+            defer { pendingIndex += 1 }
+            return pending[pendingIndex]
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// The HTTP plumbing every adapter shares: building requests, checking statuses, mapping errors.
+struct UpstreamHTTP: Sendable {
+    let configuration: ProviderConfiguration
+    let httpClient: HTTPClient
+
+    /// Largest upstream body read into memory (non-streamed responses and error bodies).
+    static let maxBodyBytes = 64 * 1024 * 1024
+
+    func url(_ path: String, query extra: [String: String] = [:]) -> String {
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var url = base + path
+        let query = configuration.query.merging(extra) { _, new in new }
+        if !query.isEmpty {
+            let encoded = query.sorted { $0.key < $1.key }.map { "\(escape($0.key))=\(escape($0.value))" }
+            url += (url.contains("?") ? "&" : "?") + encoded.joined(separator: "&")
+        }
+        return url
+    }
+
+    private func escape(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? value
+    }
+
+    /// Sends a JSON POST and returns the response once its head is in, with a success status.
+    func post(
+        _ url: String, body: some Encodable, headers: [(String, String)], stream: Bool, logger: Logger
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        for (name, value) in configuration.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(body)
+        } catch {
+            throw SwitchyardError.internal("Could not encode the request for provider '\(configuration.name)'.")
+        }
+        request.body = .bytes(ByteBuffer(bytes: data))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(
+                request, deadline: .now() + .milliseconds(Int64(configuration.timeoutMilliseconds)), logger: logger)
+        } catch {
+            throw UpstreamErrors.map(error, provider: configuration.name)
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let bytes = try? await response.body.collect(upTo: 1024 * 1024)
+            throw UpstreamErrors.status(
+                Int(response.status.code), body: bytes, headers: response.headers, configuration: configuration)
+        }
+        return response
+    }
+
+    /// Sends a JSON POST and decodes the JSON answer.
+    func postJSON<Response: Decodable>(
+        _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, logger: Logger
+    ) async throws -> Response {
+        let response = try await post(url, body: body, headers: headers, stream: false, logger: logger)
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+        } catch {
+            throw UpstreamErrors.map(error, provider: configuration.name)
+        }
+        do {
+            return try JSONDecoder().decode(Response.self, from: bytes)
+        } catch {
+            throw SwitchyardError(
+                code: .badUpstreamResponse,
+                message: "Provider '\(configuration.name)' sent a response that could not be read: \(Self.describe(error))",
+                status: 502)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "invalid body" }
+        switch decoding {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty: return "not valid JSON"
+        default: return SwitchyardError.decoding(decoding).message
+        }
+    }
+}
+
+/// Maps transport failures and upstream error statuses to `SwitchyardError`, never leaking secrets.
+enum UpstreamErrors {
+    static func map(_ error: any Error, provider: String) -> any Error {
+        if error is SwitchyardError || error is CancellationError { return error }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
+                return SwitchyardError(
+                    code: .upstreamTimeout, message: "Provider '\(provider)' did not answer in time.", status: 504)
+            case .cancelled:
+                return CancellationError()
+            case .remoteConnectionClosed:
+                return SwitchyardError(
+                    code: .upstreamUnreachable, message: "Provider '\(provider)' closed the connection before answering.",
+                    status: 502)
+            default:
+                break
+            }
+        }
+        return SwitchyardError(
+            code: .upstreamUnreachable, message: "Provider '\(provider)' could not be reached (\(String(describing: type(of: error))): \(String(describing: error).prefix(200))).",
+            status: 502)
+    }
+
+    static func status(
+        _ status: Int, body: ByteBuffer?, headers: HTTPHeaders, configuration: ProviderConfiguration
+    ) -> SwitchyardError {
+        var detail = body.flatMap(message(from:)) ?? HTTPResponseStatus(statusCode: status).reasonPhrase
+        if let key = configuration.apiKey, !key.isEmpty { detail = detail.replacingOccurrences(of: key, with: "***") }
+        detail = String(detail.prefix(1000))
+        let retryAfter = headers.first(name: "retry-after")
+        switch status {
+        case 401, 403:
+            return SwitchyardError(
+                code: .upstream,
+                message: "Provider '\(configuration.name)' rejected the gateway's credentials (HTTP \(status)): \(detail)",
+                status: 502)
+        case 429:
+            return SwitchyardError(
+                code: .rateLimited, message: "Provider '\(configuration.name)' is rate limiting: \(detail)", status: 429,
+                retryAfter: retryAfter)
+        default:
+            return SwitchyardError(
+                code: .upstream, message: "Provider '\(configuration.name)' returned HTTP \(status): \(detail)",
+                status: status, retryAfter: retryAfter)
+        }
+    }
+
+    /// The human message inside any of the four providers' error envelopes.
+    static func message(from body: ByteBuffer) -> String? {
+        let data = Data(body.readableBytesView)
+        guard let json = JSONValue.parse(data) else {
+            let text = String(decoding: data, as: UTF8.self).trimmingWhitespace()
+            return text.isEmpty ? nil : String(text.prefix(300))
+        }
+        if let message = json["error"]?["message"]?.stringValue { return message }
+        if let message = json["error"]?.stringValue { return message }
+        if let message = json["message"]?.stringValue { return message }
+        if let first = json.arrayValue?.first, let message = first["error"]?["message"]?.stringValue { return message }
+        return nil
+    }
+}
+
+extension SwitchyardError {
+    static func streamEndedEarly(provider: String) -> SwitchyardError {
+        SwitchyardError(
+            code: .badUpstreamResponse, message: "Provider '\(provider)' ended the stream before it was complete.",
+            status: 502)
+    }
+
+    static func badStreamData(provider: String) -> SwitchyardError {
+        SwitchyardError(
+            code: .badUpstreamResponse, message: "Provider '\(provider)' sent stream data that is not valid JSON.",
+            status: 502)
+    }
+}

@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import SwitchyardCore
+
+/// OpenAI Chat Completions and every server that speaks it (Azure OpenAI, vLLM, llama.cpp, Groq,
+/// Together, Fireworks, Mistral, DeepSeek, OpenRouter…). Unknown request fields pass through.
+public struct OpenAICompatibleProvider: Provider {
+    public let configuration: ProviderConfiguration
+    let http: UpstreamHTTP
+
+    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
+        self.configuration = configuration
+        self.http = UpstreamHTTP(configuration: configuration, httpClient: httpClient)
+    }
+
+    var authHeaders: [(String, String)] {
+        guard let key = configuration.apiKey, !key.isEmpty else { return [] }
+        if let header = configuration.authHeader { return [(header, key)] }
+        return [("authorization", "Bearer \(key)")]
+    }
+
+    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+        var request = request
+        request.stream = false
+        return try await http.postJSON(
+            http.url("/chat/completions"), body: request, headers: authHeaders, as: ChatResponse.self, logger: logger)
+    }
+
+    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+        var request = request
+        request.stream = true
+        request.includeUsage = true  // always: cost accounting needs the usage chunk
+        let response = try await http.post(
+            http.url("/chat/completions"), body: request, headers: authHeaders, stream: true, logger: logger)
+        return ChatChunkStream(
+            body: response.body, format: .serverSentEvents, decoder: OpenAIChunkDecoder(provider: configuration.name),
+            provider: configuration.name)
+    }
+
+    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+        var request = request
+        request.encodingFormat = nil  // floats from upstream; the edge encodes base64 if the client asked
+        let response = try await http.postJSON(
+            http.url("/embeddings"), body: request, headers: authHeaders, as: OpenAIEmbeddingResponse.self,
+            logger: logger)
+        let ordered = response.data.sorted { $0.index < $1.index }.map(\.embedding)
+        let usage = Usage(
+            promptTokens: response.usage?.promptTokens ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) },
+            completionTokens: 0, estimated: response.usage == nil)
+        return EmbeddingResponse(model: response.model ?? request.model, vectors: ordered, usage: usage)
+    }
+}
+
+struct OpenAIEmbeddingResponse: Decodable {
+    struct Item: Decodable {
+        var index: Int
+        var embedding: [Float]
+    }
+
+    struct EmbeddingUsage: Decodable {
+        var promptTokens: Int
+        enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens" }
+    }
+
+    var data: [Item]
+    var model: String?
+    var usage: EmbeddingUsage?
+}
+
+/// `data: {chunk}` events until `data: [DONE]`.
+struct OpenAIChunkDecoder: ChunkDecoder {
+    let provider: String
+    var sawDone = false
+    var sawFinish = false
+    let decoder = JSONDecoder()
+
+    init(provider: String) {
+        self.provider = provider
+    }
+
+    mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
+        if message.data == "[DONE]" {
+            sawDone = true
+            return []
+        }
+        if let error = JSONValue.parse(message.data)?["error"], error != .null {
+            let text = error["message"]?.stringValue ?? "stream failed"
+            throw SwitchyardError(code: .upstream, message: "Provider '\(provider)' failed mid-stream: \(text)", status: 502)
+        }
+        let chunk: ChatChunk
+        do {
+            chunk = try decoder.decode(ChatChunk.self, from: Data(message.data.utf8))
+        } catch {
+            throw SwitchyardError.badStreamData(provider: provider)
+        }
+        if chunk.choices.contains(where: { $0.finishReason != nil }) { sawFinish = true }
+        return [chunk]
+    }
+
+    mutating func finish() throws -> [ChatChunk] {
+        // Some compatible servers omit [DONE]; a finish reason is enough to call the stream complete.
+        guard sawDone || sawFinish else { throw SwitchyardError.streamEndedEarly(provider: provider) }
+        return []
+    }
+}

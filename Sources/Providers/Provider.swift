@@ -1,0 +1,37 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// An upstream that serves chat completions (and perhaps embeddings) in its own wire protocol.
+/// Adapters translate from and to the canonical types; the gateway never sees a provider's format.
+public protocol Provider: Sendable {
+    var configuration: ProviderConfiguration { get }
+
+    /// One non-streamed completion. `request.model` is already the upstream model id.
+    func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse
+
+    /// Starts a stream. Returns once the upstream has answered with a success status, so that any
+    /// failure before the first byte is thrown here (and can fall back); later failures are thrown
+    /// by the sequence.
+    func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream
+
+    /// Embeds texts. `request.model` is already the upstream model id.
+    func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse
+}
+
+extension Provider {
+    public var name: String { configuration.name }
+}
+
+/// Builds the adapter for a provider's protocol.
+public enum ProviderFactory {
+    public static func make(_ configuration: ProviderConfiguration, httpClient: HTTPClient) -> any Provider {
+        switch configuration.kind {
+        case .openai: return OpenAICompatibleProvider(configuration: configuration, httpClient: httpClient)
+        case .anthropic: return AnthropicProvider(configuration: configuration, httpClient: httpClient)
+        case .gemini: return GeminiProvider(configuration: configuration, httpClient: httpClient)
+        case .ollama: return OllamaProvider(configuration: configuration, httpClient: httpClient)
+        }
+    }
+}

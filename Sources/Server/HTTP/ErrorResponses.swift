@@ -1,0 +1,98 @@
+import Foundation
+import Gateway
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+
+/// Renders errors in the envelope of the protocol the client speaks.
+enum ErrorResponses {
+    static func response(_ error: any Error, protocol clientProtocol: ClientProtocol, requestID: String) -> Response {
+        let failure = normalize(error)
+        var headers: HTTPFields = [.contentType: "application/json", .switchyardRequestID: requestID]
+        if let retryAfter = failure.retryAfter { headers[.retryAfter] = retryAfter }
+        let body: Data
+        switch clientProtocol {
+        case .openai: body = openAIBody(failure)
+        case .anthropic: body = anthropicBody(failure)
+        }
+        return Response(
+            status: HTTPResponse.Status(code: failure.status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func normalize(_ error: any Error) -> SwitchyardError {
+        switch error {
+        case let error as SwitchyardError:
+            return error
+        case let error as DecodingError:
+            return SwitchyardError.decoding(error)
+        case is NIOTooManyBytesError:
+            return SwitchyardError.payloadTooLarge(limit: 0)
+        case is CancellationError:
+            return SwitchyardError(code: .internal, message: "The request was cancelled.", status: 499)
+        default:
+            return SwitchyardError.internal("Internal error: \(type(of: error)).")
+        }
+    }
+
+    static func openAIType(status: Int) -> String {
+        switch status {
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 404: return "invalid_request_error"
+        case 429: return "rate_limit_error"
+        case 400..<500: return "invalid_request_error"
+        default: return "api_error"
+        }
+    }
+
+    static func openAICode(_ error: SwitchyardError) -> String {
+        switch error.code {
+        case .notFound: return "model_not_found"
+        case .authentication: return "invalid_api_key"
+        case .rateLimited: return "rate_limit_exceeded"
+        default: return error.code.rawValue
+        }
+    }
+
+    static func openAIBody(_ error: SwitchyardError) -> Data {
+        let payload: JSONValue = [
+            "error": [
+                "message": .string(error.message), "type": .string(openAIType(status: error.status)),
+                "param": error.param.map { .string($0) } ?? .null, "code": .string(openAICode(error)),
+            ]
+        ]
+        return (try? JSONEncoder().encode(payload)) ?? Data()
+    }
+
+    static func anthropicBody(_ error: SwitchyardError) -> Data {
+        (try? JSONEncoder().encode(Anthropic.ErrorBody(type: AnthropicErrorType.for(status: error.status), message: error.message)))
+            ?? Data()
+    }
+}
+
+extension HTTPResponse.Status {
+    init(code: Int) {
+        self.init(code: code, reasonPhrase: HTTPResponse.Status.reason(code))
+    }
+
+    static func reason(_ code: Int) -> String {
+        switch code {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 408: return "Request Timeout"
+        case 413: return "Content Too Large"
+        case 422: return "Unprocessable Content"
+        case 429: return "Too Many Requests"
+        case 499: return "Client Closed Request"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        case 529: return "Overloaded"
+        default: return ""
+        }
+    }
+}

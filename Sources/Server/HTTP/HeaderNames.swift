@@ -1,0 +1,15 @@
+import HTTPTypes
+
+extension HTTPField.Name {
+    static let switchyardRequestID = Self("x-switchyard-request-id")!
+    static let switchyardModel = Self("x-switchyard-model")!
+    static let switchyardProvider = Self("x-switchyard-provider")!
+    static let switchyardUpstreamModel = Self("x-switchyard-upstream-model")!
+    static let switchyardCost = Self("x-switchyard-cost-usd")!
+    static let switchyardUsageEstimated = Self("x-switchyard-usage-estimated")!
+    static let apiKey = Self("x-api-key")!
+    static let azureAPIKey = Self("api-key")!
+    static let anthropicVersion = Self("anthropic-version")!
+    static let retryAfter = Self("retry-after")!
+    static let accelBuffering = Self("x-accel-buffering")!
+}

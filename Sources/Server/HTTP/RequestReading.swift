@@ -1,0 +1,81 @@
+import Foundation
+import Gateway
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+import SwitchyardCore
+
+extension Request {
+    /// The key a client presented: `Authorization: Bearer`, `x-api-key` (Anthropic SDKs) or `api-key` (Azure SDKs).
+    var presentedKey: String? {
+        if let authorization = headers[.authorization] {
+            let trimmed = authorization.trimmingCharacters(in: .whitespaces)
+            if trimmed.lowercased().hasPrefix("bearer ") { return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            return trimmed
+        }
+        return headers[.apiKey] ?? headers[.azureAPIKey]
+    }
+
+    /// Reads the body up to `limit` bytes; a larger body is a 413, not a crash or a hang.
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw SwitchyardError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw SwitchyardError.payloadTooLarge(limit: limit)
+        }
+    }
+}
+
+enum JSONBody {
+    /// Decodes a request body; malformed JSON and wrong fields become 400s naming the field.
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        guard buffer.readableBytes > 0 else { throw SwitchyardError.invalidRequest("The request body is empty; send a JSON object.") }
+        do {
+            return try JSONDecoder().decode(T.self, from: buffer)
+        } catch let error as DecodingError {
+            throw SwitchyardError.decoding(error)
+        } catch let error as SwitchyardError {
+            throw error
+        } catch {
+            throw SwitchyardError.invalidRequest("The request body is not valid JSON.")
+        }
+    }
+
+    static func encode(_ value: some Encodable) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return ByteBuffer(bytes: try encoder.encode(value))
+    }
+
+    static func response(_ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: try encode(value)))
+    }
+}
+
+/// Server-sent event framing.
+enum SSE {
+    static let done = ByteBuffer(string: "data: [DONE]\n\n")
+
+    static func data(_ value: some Encodable, encoder: JSONEncoder) throws -> ByteBuffer {
+        var buffer = ByteBuffer(string: "data: ")
+        buffer.writeBytes(try encoder.encode(value))
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static func event(_ event: Anthropic.StreamEvent, encoder: JSONEncoder) throws -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(event.name)\ndata: ")
+        buffer.writeBytes(try encoder.encode(event.payload))
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static var headers: HTTPFields {
+        [.contentType: "text/event-stream", .cacheControl: "no-cache", .accelBuffering: "no"]
+    }
+}

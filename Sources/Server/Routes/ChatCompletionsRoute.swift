@@ -1,0 +1,105 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// `POST /v1/chat/completions`: OpenAI Chat Completions, streamed or not, over any configured model.
+struct ChatCompletionsRoute: Sendable {
+    let gateway: Gateway
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func handle(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            let caller = try gateway.authenticate(request.presentedKey)
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let chat = try JSONBody.decode(ChatRequest.self, from: body)
+            let context = CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger)
+            if chat.stream {
+                return try await stream(chat, context: context)
+            }
+            let outcome = try await gateway.complete(chat, context: context)
+            var headers = Self.headers(context: context, model: outcome.model, provider: outcome.provider)
+            headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
+            if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
+            return try JSONBody.response(outcome.response, headers: headers)
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
+    static func headers(context: CallContext, model: ModelSpec, provider: String) -> HTTPFields {
+        [
+            .switchyardRequestID: context.requestID, .switchyardModel: model.name, .switchyardProvider: provider,
+            .switchyardUpstreamModel: model.upstream,
+        ]
+    }
+
+    private func stream(_ chat: ChatRequest, context: CallContext) async throws -> Response {
+        let outcome = try await gateway.stream(chat, context: context)
+        var headers = SSE.headers
+        for field in Self.headers(context: context, model: outcome.model, provider: outcome.provider) { headers.append(field) }
+        let gateway = self.gateway
+        let includeUsage = chat.includeUsage
+        let body = ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            var accounting = outcome.accounting
+            var lastChunk: ChatChunk?
+            var failure: (any Error)?
+            var clientGone = false
+            do {
+                for try await var chunk in outcome.chunks {
+                    accounting.observe(chunk)
+                    lastChunk = chunk
+                    if chunk.usage != nil {
+                        chunk.usage = nil  // the gateway sends its own usage chunk, with cost, at the end
+                        if chunk.choices.isEmpty { continue }
+                    }
+                    do {
+                        try await writer.write(SSE.data(chunk, encoder: encoder))
+                    } catch {
+                        clientGone = true
+                        throw CancellationError()
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            let (usage, cost) = gateway.finish(accounting, error: failure)
+            guard !clientGone else { return }
+            if let failure {
+                let error = ErrorResponses.normalize(failure)
+                let payload: JSONValue = [
+                    "error": [
+                        "message": .string(error.message), "type": .string(ErrorResponses.openAIType(status: error.status)),
+                        "param": .null, "code": .string(ErrorResponses.openAICode(error)),
+                    ]
+                ]
+                try await writer.write(SSE.data(payload, encoder: encoder))
+                try await writer.finish(nil)
+                return
+            }
+            if includeUsage {
+                let final = ChatChunk(
+                    id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
+                    model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: usage,
+                    switchyard: accounting.extensionObject(cost: cost, usage: usage))
+                try await writer.write(SSE.data(final, encoder: encoder))
+            }
+            try await writer.write(SSE.done)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
+
+/// Dollar amounts as plain decimals (no exponent), precise to a millionth of a cent.
+enum CostFormat {
+    static func string(_ value: Double) -> String {
+        String(format: "%.10f", value)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Gateway
+import Hummingbird
+import SwitchyardCore
+
+/// `GET /v1/models`, `GET /health`, and the request log API.
+struct InfoRoutes: Sendable {
+    let gateway: Gateway
+
+    func models(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        let anthropic = request.headers[.anthropicVersion] != nil
+        do {
+            let caller = try gateway.authenticate(request.presentedKey)
+            let models = gateway.availableModels(for: caller)
+            if anthropic {
+                let data: [JSONValue] = models.map {
+                    [
+                        "type": "model", "id": .string($0.name), "display_name": .string($0.name),
+                        "created_at": "1970-01-01T00:00:00Z",
+                    ]
+                }
+                return try JSONBody.response(
+                    JSONValue.object([
+                        "data": .array(data), "has_more": false,
+                        "first_id": models.first.map { .string($0.name) } ?? .null,
+                        "last_id": models.last.map { .string($0.name) } ?? .null,
+                    ]))
+            }
+            let data: [JSONValue] = models.map { model in
+                var entry: [String: JSONValue] = [
+                    "id": .string(model.name), "object": "model", "created": 0, "owned_by": .string(model.provider),
+                    "switchyard": [
+                        "type": .string(model.kind.rawValue), "upstream": .string(model.upstream),
+                        "price_per_million": ["input": .double(model.price.input), "output": .double(model.price.output)],
+                        "capabilities": .array(model.capabilities.map(\.rawValue).sorted().map { .string($0) }),
+                        "tags": .array(model.tags.sorted().map { .string($0) }),
+                    ],
+                ]
+                if let window = model.contextWindow { entry["context_window"] = .int(Int64(window)) }
+                return .object(entry)
+            }
+            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(data)]))
+        } catch {
+            return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
+        }
+    }
+
+    func health(_ request: Request) async -> Response {
+        (try? JSONBody.response(JSONValue.object(["status": "ok"]))) ?? Response(status: .ok)
+    }
+
+    func requests(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            _ = try gateway.authenticate(request.presentedKey)
+            let limitText = request.uri.queryParameters["limit"].map(String.init)
+            let limit = try limitText.map { text -> Int in
+                guard let value = Int(text), (1...10_000).contains(value) else {
+                    throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to 10000.", param: "limit")
+                }
+                return value
+            } ?? 50
+            guard let store = gateway.requestLog.store else { return try JSONBody.response(RequestList(data: [])) }
+            gateway.requestLog.flush()
+            return try JSONBody.response(RequestList(data: try store.recent(limit: limit)))
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
+    func request(_ request: Request, id: String) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            _ = try gateway.authenticate(request.presentedKey)
+            gateway.requestLog.flush()
+            guard let record = try gateway.requestLog.store?.record(id: id) else {
+                throw SwitchyardError(
+                    code: .notFound, message: "No request with id '\(id)' is in the log.", status: 404, param: "id")
+            }
+            return try JSONBody.response(record)
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
+    struct RequestList: Encodable {
+        var object = "list"
+        var data: [RequestRecord]
+    }
+}

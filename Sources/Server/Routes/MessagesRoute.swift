@@ -1,0 +1,84 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// `POST /v1/messages`: the Anthropic Messages API over any configured model, translated both ways.
+struct MessagesRoute: Sendable {
+    let gateway: Gateway
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func handle(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            let caller = try gateway.authenticate(request.presentedKey)
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let anthropic = try JSONBody.decode(Anthropic.Request.self, from: body)
+            let chat = try AnthropicTranslator.chatRequest(from: anthropic)
+            let context = CallContext(requestID: requestID, caller: caller, clientProtocol: .anthropic, logger: logger)
+            if chat.stream {
+                return try await stream(chat, publicModel: anthropic.model, context: context)
+            }
+            let outcome = try await gateway.complete(chat, context: context)
+            var response = AnthropicTranslator.anthropicResponse(from: outcome.response, model: anthropic.model)
+            response.switchyard = outcome.response.switchyard
+            var headers = ChatCompletionsRoute.headers(context: context, model: outcome.model, provider: outcome.provider)
+            headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
+            if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
+            return try JSONBody.response(response, headers: headers)
+        } catch {
+            return ErrorResponses.response(error, protocol: .anthropic, requestID: requestID)
+        }
+    }
+
+    private func stream(_ chat: ChatRequest, publicModel: String, context: CallContext) async throws -> Response {
+        let outcome = try await gateway.stream(chat, context: context)
+        var headers = SSE.headers
+        for field in ChatCompletionsRoute.headers(context: context, model: outcome.model, provider: outcome.provider) {
+            headers.append(field)
+        }
+        let gateway = self.gateway
+        let estimatedInput = TokenEstimator.estimate(chat)
+        let body = ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            var translator = AnthropicStreamWriter(
+                messageID: context.requestID, model: publicModel, estimatedInputTokens: estimatedInput)
+            var accounting = outcome.accounting
+            var failure: (any Error)?
+            var clientGone = false
+            func send(_ events: [Anthropic.StreamEvent]) async throws {
+                guard !events.isEmpty else { return }
+                var buffer = ByteBuffer()
+                for event in events { buffer.writeImmutableBuffer(try SSE.event(event, encoder: encoder)) }
+                do {
+                    try await writer.write(buffer)
+                } catch {
+                    clientGone = true
+                    throw CancellationError()
+                }
+            }
+            do {
+                try await send(translator.start())
+                for try await chunk in outcome.chunks {
+                    accounting.observe(chunk)
+                    try await send(translator.add(chunk))
+                }
+            } catch {
+                failure = error
+            }
+            let (usage, cost) = gateway.finish(accounting, error: failure)
+            guard !clientGone else { return }
+            if let failure {
+                try await send([AnthropicStreamWriter.error(ErrorResponses.normalize(failure))])
+            } else {
+                try await send(translator.finish(usage: usage, switchyard: accounting.extensionObject(cost: cost, usage: usage)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}

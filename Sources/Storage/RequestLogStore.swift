@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import SwitchyardCore
+
+/// The request log in SQLite. Written in batches by a background service, read by the API and CLI.
+public final class RequestLogStore: Sendable {
+    private let database: any DatabaseWriter
+
+    /// Opens (creating if needed) the SQLite file at `path`; `:memory:` keeps it in memory.
+    public init(path: String) throws {
+        do {
+            if path == ":memory:" {
+                database = try DatabaseQueue()
+            } else {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(5)
+                database = try DatabasePool(path: path, configuration: configuration)
+            }
+            try Self.migrator.migrate(database)
+        } catch let error as DatabaseError {
+            throw StorageError(message: "Could not open the SQLite database at '\(path)': \(error.message ?? "\(error)")")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-request-log") { db in
+            try db.create(table: "request_log") { table in
+                table.primaryKey("id", .text)
+                table.column("created_at", .double).notNull().indexed()
+                table.column("caller", .text).notNull()
+                table.column("protocol", .text).notNull()
+                table.column("endpoint", .text).notNull()
+                table.column("model", .text).notNull()
+                table.column("provider", .text)
+                table.column("upstream_model", .text)
+                table.column("stream", .boolean).notNull()
+                table.column("prompt_tokens", .integer).notNull()
+                table.column("completion_tokens", .integer).notNull()
+                table.column("cached_tokens", .integer).notNull()
+                table.column("usage_estimated", .boolean).notNull()
+                table.column("cost_usd", .double).notNull()
+                table.column("latency_ms", .double).notNull()
+                table.column("ttft_ms", .double)
+                table.column("status", .integer).notNull()
+                table.column("error", .text)
+            }
+        }
+        return migrator
+    }
+
+    /// Writes a batch in one transaction.
+    public func insert(_ records: [RequestRecord]) throws {
+        guard !records.isEmpty else { return }
+        try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO request_log
+                    (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
+                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for record in records {
+                try statement.execute(arguments: [
+                    record.id, record.createdAt.timeIntervalSince1970, record.caller, record.clientProtocol,
+                    record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
+                    record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
+                    record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error,
+                ])
+            }
+        }
+    }
+
+    /// The newest records first.
+    public func recent(limit: Int) throws -> [RequestRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM request_log ORDER BY created_at DESC LIMIT ?", arguments: [limit])
+                .map(Self.record)
+        }
+    }
+
+    public func record(id: String) throws -> RequestRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM request_log WHERE id = ?", arguments: [id]).map(Self.record)
+        }
+    }
+
+    public func count() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_log") ?? 0 }
+    }
+
+    static func record(_ row: Row) -> RequestRecord {
+        RequestRecord(
+            id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), caller: row["caller"],
+            clientProtocol: row["protocol"], endpoint: row["endpoint"], model: row["model"], provider: row["provider"],
+            upstreamModel: row["upstream_model"], stream: row["stream"], promptTokens: row["prompt_tokens"],
+            completionTokens: row["completion_tokens"], cachedTokens: row["cached_tokens"],
+            usageEstimated: row["usage_estimated"], costUSD: row["cost_usd"], latencyMs: row["latency_ms"],
+            ttftMs: row["ttft_ms"], status: row["status"], error: row["error"])
+    }
+}
+
+/// A storage failure, with the path or operation it concerns.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// A configured upstream: where it is, how to authenticate, how long to wait.
+public struct ProviderConfiguration: Sendable, Hashable {
+    /// The wire protocol the upstream speaks.
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// OpenAI Chat Completions: OpenAI, Azure OpenAI, vLLM, llama.cpp, Groq, Together, Fireworks, Mistral, DeepSeek, OpenRouter…
+        case openai
+        case anthropic
+        case gemini
+        case ollama
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// Base URL. OpenAI-compatible: up to and including `/v1` (or an Azure deployment path).
+    /// Anthropic, Gemini, Ollama: the host root.
+    public var baseURL: String
+    public var apiKey: String?
+    /// The header that carries the key, when not the protocol's usual one (`api-key` for Azure).
+    public var authHeader: String?
+    /// Extra headers sent with every request.
+    public var headers: [String: String]
+    /// Extra query parameters sent with every request (`api-version` for Azure).
+    public var query: [String: String]
+    /// How long to wait for the response head (first byte of a stream), in milliseconds.
+    public var timeoutMilliseconds: Int
+    /// `anthropic-version` header value.
+    public var anthropicVersion: String
+    /// Output-token cap sent to Anthropic when the request sets none (the API requires one).
+    public var defaultMaxTokens: Int
+
+    public init(
+        name: String, kind: Kind, baseURL: String, apiKey: String? = nil, authHeader: String? = nil,
+        headers: [String: String] = [:], query: [String: String] = [:], timeoutMilliseconds: Int = 600_000,
+        anthropicVersion: String = "2023-06-01", defaultMaxTokens: Int = 4096
+    ) {
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.authHeader = authHeader
+        self.headers = headers
+        self.query = query
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.anthropicVersion = anthropicVersion
+        self.defaultMaxTokens = defaultMaxTokens
+    }
+}
