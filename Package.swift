@@ -38,6 +38,9 @@ let package = Package(
             ]
         ),
 
+        // Routing decisions: strategies, circuit breakers, retries. Pure, with an injected clock.
+        .target(name: "Routing", dependencies: ["SwitchyardCore"]),
+
         // Native sentence embeddings (all-MiniLM-L6-v2).
         .target(name: "Embeddings", dependencies: ["SwitchyardCore"]),
 
@@ -55,7 +58,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage",
+                "SwitchyardCore", "Providers", "Storage", "Routing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +99,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(
             name: "GatewayTests",
@@ -103,6 +107,7 @@ let package = Package(
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
     ]
