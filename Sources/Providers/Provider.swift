@@ -9,15 +9,28 @@ public protocol Provider: Sendable {
     var configuration: ProviderConfiguration { get }
 
     /// One non-streamed completion. `request.model` is already the upstream model id.
-    func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse
+    func complete(_ request: ChatRequest, options: CallOptions) async throws -> ChatResponse
 
     /// Starts a stream. Returns once the upstream has answered with a success status, so that any
     /// failure before the first byte is thrown here (and can fall back); later failures are thrown
     /// by the sequence.
-    func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream
+    func stream(_ request: ChatRequest, options: CallOptions) async throws -> ChatChunkStream
 
     /// Embeds texts. `request.model` is already the upstream model id.
-    func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse
+    func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse
+}
+
+/// Per-call settings the gateway passes to an adapter.
+public struct CallOptions: Sendable {
+    public var logger: Logger
+    /// Time allowed for the response head (first byte of a stream); the provider's own
+    /// `timeout_ms` applies when this is nil or longer.
+    public var timeout: Duration?
+
+    public init(logger: Logger, timeout: Duration? = nil) {
+        self.logger = logger
+        self.timeout = timeout
+    }
 }
 
 extension Provider {

@@ -48,26 +48,32 @@ public final class RequestLogStore: Sendable {
                 table.column("error", .text)
             }
         }
+        migrator.registerMigration("v2-route-trace") { db in
+            try db.alter(table: "request_log") { table in table.add(column: "route", .text) }
+        }
         return migrator
     }
 
     /// Writes a batch in one transaction.
     public func insert(_ records: [RequestRecord]) throws {
         guard !records.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let routes = records.map { record in record.route.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } }
         try database.write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO request_log
                     (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
-                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-            for record in records {
+            for (record, route) in zip(records, routes) {
                 try statement.execute(arguments: [
                     record.id, record.createdAt.timeIntervalSince1970, record.caller, record.clientProtocol,
                     record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
                     record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
-                    record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error,
+                    record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
                 ])
             }
         }
@@ -98,7 +104,8 @@ public final class RequestLogStore: Sendable {
             upstreamModel: row["upstream_model"], stream: row["stream"], promptTokens: row["prompt_tokens"],
             completionTokens: row["completion_tokens"], cachedTokens: row["cached_tokens"],
             usageEstimated: row["usage_estimated"], costUSD: row["cost_usd"], latencyMs: row["latency_ms"],
-            ttftMs: row["ttft_ms"], status: row["status"], error: row["error"])
+            ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
+            route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) })
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Routing
 import SwitchyardCore
 import Yams
 
@@ -27,7 +28,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "auth", "embeddings"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routing", "auth", "embeddings"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -70,6 +71,35 @@ public enum ConfigurationLoader {
             configuration.models.append(parsed)
         }
 
+        for group in try reader["groups"]?.list() ?? [] {
+            let parsed = try parseGroup(group, models: configuration.models)
+            guard !modelNames.contains(parsed.name), !configuration.groups.contains(where: { $0.name == parsed.name }) else {
+                throw group["name"]!.error("the name '\(parsed.name)' is already used by a model or group; names must be unique")
+            }
+            configuration.groups.append(parsed)
+        }
+        let routeNames = modelNames.union(configuration.groups.map(\.name))
+        for (index, group) in configuration.groups.enumerated() {
+            let node = try reader.required("groups").list()[index]
+            for target in group.fallbacks + [group.contextFallback].compactMap({ $0 }) where !routeNames.contains(target) {
+                throw node.error("fallback '\(target)' is neither a model nor a group")
+            }
+        }
+        if let routing = reader["routing"] {
+            try routing.allowOnly(["circuit_breaker", "retry"])
+            if let breaker = routing["circuit_breaker"] {
+                try breaker.allowOnly(["failures", "failure_rate", "min_calls", "window_s", "cooldown_s"])
+                var policy = CircuitBreakerPolicy()
+                policy.consecutiveFailures = try breaker["failures"]?.int() ?? policy.consecutiveFailures
+                policy.failureRate = try breaker["failure_rate"]?.double() ?? policy.failureRate
+                policy.minimumCalls = try breaker["min_calls"]?.int() ?? policy.minimumCalls
+                if let window = try breaker["window_s"]?.double() { policy.window = .milliseconds(Int64(window * 1000)) }
+                if let cooldown = try breaker["cooldown_s"]?.double() { policy.openDuration = .milliseconds(Int64(cooldown * 1000)) }
+                configuration.circuitBreaker = policy
+            }
+            if let retry = routing["retry"] { configuration.modelRetry = try parseRetry(retry) }
+        }
+
         if let auth = reader["auth"] {
             try auth.allowOnly(["keys"])
             var seen: Set<String> = []
@@ -81,9 +111,9 @@ public enum ConfigurationLoader {
                     key = .init(key: value, name: "key-\(index + 1)")
                 } else {
                     try entry.allowOnly(["key", "name", "models", "tools"])
-                    guard let value = try entry["key"]?.string(), !value.isEmpty else {
-                        throw entry.error("needs `key:` with the secret clients send")
-                    }
+                    guard entry["key"] != nil else { throw entry.error("needs `key:` with the secret clients send") }
+                    let value = try entry.required("key").string()
+                    if value.isEmpty { continue }  // `${TEAM_KEY:-}` left unset
                     key = .init(
                         key: value, name: try entry["name"]?.string() ?? "key-\(index + 1)",
                         models: try entry["models"]?.strings(), tools: try entry["tools"]?.strings())
@@ -175,6 +205,55 @@ public enum ConfigurationLoader {
             name: name, kind: kind, provider: provider, upstream: try node["upstream"]?.string(), price: price,
             contextWindow: try node["context_window"]?.int(), maxOutputTokens: try node["max_output_tokens"]?.int(),
             capabilities: capabilities, tags: Set(try node["tags"]?.strings() ?? []))
+    }
+
+    static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms"])
+        let name = try node.required("name").string()
+        var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
+        if let strategy = node["strategy"] {
+            let text = try strategy.string()
+            guard let value = RoutingStrategy(rawValue: text) else {
+                throw strategy.error(
+                    "unknown strategy '\(text)'; use one of: \(RoutingStrategy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            group.strategy = value
+        }
+        for entry in try node.required("deployments").list() {
+            var deployment: SwitchyardConfiguration.ModelGroup.Deployment
+            if case .scalar = entry.node {
+                deployment = .init(model: try entry.string())
+            } else {
+                try entry.allowOnly(["model", "weight", "rpm", "tpm"])
+                deployment = .init(
+                    model: try entry.required("model").string(), weight: try entry["weight"]?.double() ?? 1,
+                    rpm: try entry["rpm"]?.int(), tpm: try entry["tpm"]?.int())
+            }
+            guard let model = models.first(where: { $0.name == deployment.model }) else {
+                throw entry.error("deployment '\(deployment.model)' is not a model in `models:`")
+            }
+            guard model.kind == .chat else { throw entry.error("deployment '\(deployment.model)' is not a chat model") }
+            guard deployment.weight >= 0 else { throw entry.error("weight cannot be negative") }
+            group.deployments.append(deployment)
+        }
+        guard !group.deployments.isEmpty else { throw node.error("group '\(name)' needs at least one deployment") }
+        group.fallbacks = try node["fallbacks"]?.strings() ?? []
+        group.contextFallback = try node["context_fallback"]?.string()
+        if let retry = node["retry"] { group.retry = try parseRetry(retry) }
+        if let timeout = try node["timeout_ms"]?.int() {
+            guard timeout > 0 else { throw node["timeout_ms"]!.error("must be a positive number of milliseconds") }
+            group.timeout = .milliseconds(timeout)
+        }
+        return group
+    }
+
+    static func parseRetry(_ node: ConfigNode) throws -> RetryPolicy {
+        try node.allowOnly(["attempts", "backoff_ms", "max_backoff_ms"])
+        let attempts = try node["attempts"]?.int() ?? 2
+        guard attempts >= 1 else { throw node.error("attempts counts the first try too, so it must be at least 1") }
+        return RetryPolicy(
+            attempts: attempts, backoff: .milliseconds(try node["backoff_ms"]?.int() ?? 200),
+            maxBackoff: .milliseconds(try node["max_backoff_ms"]?.int() ?? 5000))
     }
 
     /// Replaces `${NAME}` and `${NAME:-default}` with environment values (unset and no default: empty).

@@ -1,4 +1,5 @@
 import Foundation
+import Routing
 import SwitchyardCore
 
 /// Everything Switchyard runs with, as read from one YAML file.
@@ -34,11 +35,58 @@ public struct SwitchyardConfiguration: Sendable {
         }
     }
 
+    /// A public model name that stands for several deployments, tried by a strategy, with retries and fallbacks.
+    public struct ModelGroup: Sendable {
+        public struct Deployment: Sendable, Hashable {
+            /// A model from `models:`.
+            public var model: String
+            public var weight: Double
+            /// Requests and tokens per minute this deployment may take (usage-headroom strategy).
+            public var rpm: Int?
+            public var tpm: Int?
+
+            public init(model: String, weight: Double = 1, rpm: Int? = nil, tpm: Int? = nil) {
+                self.model = model
+                self.weight = weight
+                self.rpm = rpm
+                self.tpm = tpm
+            }
+        }
+
+        public var name: String
+        public var strategy: RoutingStrategy
+        public var deployments: [Deployment]
+        /// Other groups or models tried, in order, when every deployment here failed.
+        public var fallbacks: [String]
+        /// Group or model used when the prompt does not fit any deployment's context window.
+        public var contextFallback: String?
+        public var retry: RetryPolicy
+        /// Deadline for the whole request, across all attempts and fallbacks.
+        public var timeout: Duration?
+
+        public init(
+            name: String, strategy: RoutingStrategy = .priority, deployments: [Deployment], fallbacks: [String] = [],
+            contextFallback: String? = nil, retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil
+        ) {
+            self.name = name
+            self.strategy = strategy
+            self.deployments = deployments
+            self.fallbacks = fallbacks
+            self.contextFallback = contextFallback
+            self.retry = retry
+            self.timeout = timeout
+        }
+    }
+
     public var server = Server()
     public var storage = Storage()
     public var providers: [ProviderConfiguration] = []
     public var models: [ModelSpec] = []
     public var keys: [APIKey] = []
+    public var groups: [ModelGroup] = []
+    public var circuitBreaker = CircuitBreakerPolicy()
+    /// Retries for a request that names a plain model (not a group): none unless configured.
+    public var modelRetry = RetryPolicy(attempts: 1)
     /// Where the local embedding model lives (`nil`: the default cache folder).
     public var localModelDirectory: String?
     /// Where the file was read from, for messages.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import Providers
+import Routing
 import SwitchyardCore
 import Synchronization
 
@@ -14,6 +15,9 @@ public final class Gateway: Sendable {
     let keys: [String: SwitchyardConfiguration.APIKey]
     let localEmbedders: LocalEmbedders
     let logger: Logger
+    /// Breakers and live statistics of every deployment.
+    public let health: DeploymentHealth
+    let planner: RoutePlanner
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -23,6 +27,7 @@ public final class Gateway: Sendable {
     public init(
         configuration: SwitchyardConfiguration, httpClient: HTTPClient, requestLog: RequestLog,
         localEmbedderFactory: (@Sendable (String) throws -> any TextEmbedder)? = nil,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -43,6 +48,11 @@ public final class Gateway: Sendable {
         self.models = models
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
+        let health = DeploymentHealth(policy: configuration.circuitBreaker, now: clock)
+        self.health = health
+        self.planner = RoutePlanner(
+            models: models, groups: Dictionary(configuration.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+            health: health, modelRetry: configuration.modelRetry)
     }
 
     // MARK: Admission
@@ -69,6 +79,11 @@ public final class Gateway: Sendable {
         return ordered.filter { GlobPattern.allows(caller.allowedModels, $0.name) }
     }
 
+    /// Groups (routes) the caller may use.
+    public func availableGroups(for caller: Caller = .anonymous) -> [SwitchyardConfiguration.ModelGroup] {
+        configuration.groups.filter { GlobPattern.allows(caller.allowedModels, $0.name) }
+    }
+
     func resolve(_ name: String, kind: ModelSpec.Kind, caller: Caller) throws -> ModelSpec {
         guard let model = models[name], GlobPattern.allows(caller.allowedModels, name) else {
             throw SwitchyardError.modelNotFound(
@@ -88,86 +103,6 @@ public final class Gateway: Sendable {
             throw SwitchyardError.configuration("Model '\(model.name)' names provider '\(model.provider)', which is not configured.")
         }
         return provider
-    }
-
-    // MARK: Chat
-
-    /// A non-streamed completion, with usage, cost and the `switchyard` extension filled in.
-    public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
-        var record = RequestRecord(
-            id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
-            clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model)
-        do {
-            try ChatRequestValidator.validate(request)
-            let model = try resolve(request.model, kind: .chat, caller: context.caller)
-            try ChatRequestValidator.check(request, fits: model)
-            let provider = try provider(for: model)
-            record.provider = provider.name
-            record.upstreamModel = model.upstream
-
-            var upstream = request
-            upstream.model = model.upstream
-            upstream.switchyard = nil
-            var response = try await provider.complete(upstream, logger: context.logger)
-
-            let usage = response.usage ?? Self.estimateUsage(request: request, response: response)
-            response.usage = usage
-            let cost = model.price.cost(of: usage)
-            response.switchyard = Self.extensionObject(context: context, model: model, provider: provider.name, cost: cost, usage: usage)
-
-            record.fill(usage: usage, cost: cost)
-            record.latencyMs = context.elapsedMilliseconds
-            requestLog.record(record)
-            return CompletionOutcome(response: response, model: model, provider: provider.name, costUSD: cost)
-        } catch {
-            record.fail(error, latencyMs: context.elapsedMilliseconds)
-            requestLog.record(record)
-            throw error
-        }
-    }
-
-    /// Starts a stream. Throws for anything that fails before the first byte; the caller then
-    /// drives `StreamOutcome.chunks`, feeds each chunk to `accounting`, and calls `finish`.
-    public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
-        var record = RequestRecord(
-            id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
-            clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, stream: true)
-        do {
-            try ChatRequestValidator.validate(request)
-            let model = try resolve(request.model, kind: .chat, caller: context.caller)
-            try ChatRequestValidator.check(request, fits: model)
-            let provider = try provider(for: model)
-            record.provider = provider.name
-            record.upstreamModel = model.upstream
-
-            var upstream = request
-            upstream.model = model.upstream
-            upstream.switchyard = nil
-            let chunks = try await provider.stream(upstream, logger: context.logger)
-            return StreamOutcome(
-                chunks: chunks, model: model, provider: provider.name,
-                accounting: StreamAccounting(request: request, model: model, context: context, record: record))
-        } catch {
-            record.fail(error, latencyMs: context.elapsedMilliseconds)
-            requestLog.record(record)
-            throw error
-        }
-    }
-
-    /// Closes the books on a stream: final usage and cost, and the request log record.
-    @discardableResult
-    public func finish(_ accounting: StreamAccounting, error: (any Error)? = nil) -> (usage: Usage, cost: Double) {
-        let usage = accounting.finalUsage
-        let cost = accounting.model.price.cost(of: usage)
-        var record = accounting.record
-        record.fill(usage: usage, cost: cost)
-        record.latencyMs = accounting.context.elapsedMilliseconds
-        record.ttftMs = accounting.timeToFirstTokenMs
-        if let error {
-            record.error = Self.describe(error)
-        }
-        requestLog.record(record)
-        return (usage, cost)
     }
 
     // MARK: Embeddings
@@ -198,7 +133,7 @@ public final class Gateway: Sendable {
             } else {
                 var upstream = request
                 upstream.model = model.upstream
-                response = try await provider(for: model).embed(upstream, logger: context.logger)
+                response = try await provider(for: model).embed(upstream, options: CallOptions(logger: context.logger))
                 response.model = model.name
             }
             let cost = model.price.cost(of: response.usage)
@@ -229,87 +164,24 @@ public final class Gateway: Sendable {
         return Usage(promptTokens: TokenEstimator.estimate(request), completionTokens: completion, estimated: true)
     }
 
-    static func extensionObject(context: CallContext, model: ModelSpec, provider: String, cost: Double, usage: Usage)
-        -> JSONValue
-    {
-        [
+    static func extensionObject(
+        context: CallContext, model: ModelSpec, provider: String, cost: Double, usage: Usage, trace: RouteTrace? = nil
+    ) -> JSONValue {
+        var object: [String: JSONValue] = [
             "request_id": .string(context.requestID), "cost_usd": .double(cost), "model": .string(model.name),
             "provider": .string(provider), "usage_estimated": .bool(usage.estimated),
         ]
+        if let trace, trace.kind != "model" {
+            object["route"] = .string(trace.requested)
+            object["attempts"] = .int(Int64(trace.attempts.count))
+        }
+        return .object(object)
     }
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? SwitchyardError { return error.message }
         if error is CancellationError { return "cancelled (client went away)" }
         return String(describing: error)
-    }
-}
-
-/// A finished non-streamed completion.
-public struct CompletionOutcome: Sendable {
-    public var response: ChatResponse
-    public var model: ModelSpec
-    public var provider: String
-    public var costUSD: Double
-}
-
-/// A started stream and its accounting.
-public struct StreamOutcome: Sendable {
-    public var chunks: ChatChunkStream
-    public var model: ModelSpec
-    public var provider: String
-    public var accounting: StreamAccounting
-}
-
-/// Follows a stream as it passes: time to first token, usage, and a fallback estimate.
-public struct StreamAccounting: Sendable {
-    let request: ChatRequest
-    public let model: ModelSpec
-    let context: CallContext
-    var record: RequestRecord
-    var firstTokenAt: ContinuousClock.Instant?
-    var completionCharacters = 0
-    public private(set) var upstreamUsage: Usage?
-
-    init(request: ChatRequest, model: ModelSpec, context: CallContext, record: RequestRecord) {
-        self.request = request
-        self.model = model
-        self.context = context
-        self.record = record
-    }
-
-    public mutating func observe(_ chunk: ChatChunk) {
-        if let usage = chunk.usage { upstreamUsage = usage }
-        for choice in chunk.choices {
-            let content = choice.delta.content ?? ""
-            var size = content.utf8.count
-            for call in choice.delta.toolCalls ?? [] {
-                size += (call.function?.name?.utf8.count ?? 0) + (call.function?.arguments?.utf8.count ?? 0)
-            }
-            if size > 0 {
-                if firstTokenAt == nil { firstTokenAt = .now }
-                completionCharacters += size
-            }
-        }
-    }
-
-    /// The upstream's usage, or an estimate marked as such.
-    public var finalUsage: Usage {
-        if let upstreamUsage, upstreamUsage.promptTokens > 0 || upstreamUsage.completionTokens > 0 { return upstreamUsage }
-        return Usage(
-            promptTokens: TokenEstimator.estimate(request), completionTokens: (completionCharacters + 3) / 4,
-            estimated: true)
-    }
-
-    var timeToFirstTokenMs: Double? {
-        guard let firstTokenAt else { return nil }
-        let elapsed = firstTokenAt - context.startedAt
-        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-    }
-
-    /// The `switchyard` extension object for the final chunk or event.
-    public func extensionObject(cost: Double, usage: Usage) -> JSONValue {
-        Gateway.extensionObject(context: context, model: model, provider: record.provider ?? "", cost: cost, usage: usage)
     }
 }
 

@@ -19,28 +19,28 @@ public struct AnthropicProvider: Provider {
         return headers
     }
 
-    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+    public func complete(_ request: ChatRequest, options: CallOptions) async throws -> ChatResponse {
         var (body, usesJSONTool) = try AnthropicTranslator.anthropicRequest(
             from: request, upstreamModel: request.model, defaultMaxTokens: configuration.defaultMaxTokens)
         body.stream = false
         let response = try await http.postJSON(
-            http.url("/v1/messages"), body: body, headers: headers, as: Anthropic.Response.self, logger: logger)
+            http.url("/v1/messages"), body: body, headers: headers, as: Anthropic.Response.self, options: options)
         return AnthropicTranslator.chatResponse(from: response, usesJSONTool: usesJSONTool)
     }
 
-    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+    public func stream(_ request: ChatRequest, options: CallOptions) async throws -> ChatChunkStream {
         var (body, usesJSONTool) = try AnthropicTranslator.anthropicRequest(
             from: request, upstreamModel: request.model, defaultMaxTokens: configuration.defaultMaxTokens)
         body.stream = true
         let response = try await http.post(
-            http.url("/v1/messages"), body: body, headers: headers, stream: true, logger: logger)
+            http.url("/v1/messages"), body: body, headers: headers, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents,
             decoder: AnthropicChunkDecoder(reader: AnthropicStreamReader(usesJSONTool: usesJSONTool), provider: name),
             provider: name)
     }
 
-    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+    public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
         throw SwitchyardError.invalidRequest(
             "Provider '\(name)' speaks the Anthropic protocol, which has no embeddings API.", param: "model")
     }

@@ -23,11 +23,11 @@ public struct GeminiProvider: Provider {
         return "/v1beta/models/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"
     }
 
-    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+    public func complete(_ request: ChatRequest, options: CallOptions) async throws -> ChatResponse {
         let body = try GeminiTranslator.request(from: request)
         let json = try await http.postJSON(
             http.url(modelPath(request.model) + ":generateContent"), body: body, headers: headers, as: JSONValue.self,
-            logger: logger)
+            options: options)
         var toolIndex = 0
         let read = GeminiTranslator.read(json, nextToolIndex: &toolIndex)
         guard json["candidates"]?.arrayValue?.isEmpty == false else {
@@ -45,17 +45,17 @@ public struct GeminiProvider: Provider {
             choices: [.init(index: 0, message: message, finishReason: finish)], usage: read.usage)
     }
 
-    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+    public func stream(_ request: ChatRequest, options: CallOptions) async throws -> ChatChunkStream {
         let body = try GeminiTranslator.request(from: request)
         let response = try await http.post(
             http.url(modelPath(request.model) + ":streamGenerateContent", query: ["alt": "sse"]), body: body,
-            headers: headers, stream: true, logger: logger)
+            headers: headers, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents,
             decoder: GeminiChunkDecoder(provider: name, model: request.model), provider: name)
     }
 
-    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+    public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
         let modelName = request.model.hasPrefix("models/") ? request.model : "models/\(request.model)"
         func content(_ text: String) -> JSONValue {
             var item: [String: JSONValue] = ["model": .string(modelName), "content": ["parts": [["text": .string(text)]]]]
@@ -66,13 +66,13 @@ public struct GeminiProvider: Provider {
         if request.input.count == 1 {
             let json = try await http.postJSON(
                 http.url(modelPath(request.model) + ":embedContent"), body: content(request.input[0]), headers: headers,
-                as: JSONValue.self, logger: logger)
+                as: JSONValue.self, options: options)
             vectors = [Self.floats(json["embedding"]?["values"])]
         } else {
             let body: JSONValue = ["requests": .array(request.input.map(content))]
             let json = try await http.postJSON(
                 http.url(modelPath(request.model) + ":batchEmbedContents"), body: body, headers: headers,
-                as: JSONValue.self, logger: logger)
+                as: JSONValue.self, options: options)
             vectors = (json["embeddings"]?.arrayValue ?? []).map { Self.floats($0["values"]) }
         }
         guard vectors.count == request.input.count, !vectors.contains(where: \.isEmpty) else {

@@ -31,7 +31,7 @@ struct UpstreamHTTP: Sendable {
 
     /// Sends a JSON POST and returns the response once its head is in, with a success status.
     func post(
-        _ url: String, body: some Encodable, headers: [(String, String)], stream: Bool, logger: Logger
+        _ url: String, body: some Encodable, headers: [(String, String)], stream: Bool, options: CallOptions
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -49,8 +49,11 @@ struct UpstreamHTTP: Sendable {
 
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(
-                request, deadline: .now() + .milliseconds(Int64(configuration.timeoutMilliseconds)), logger: logger)
+            var timeout = Duration.milliseconds(configuration.timeoutMilliseconds)
+            if let limit = options.timeout, limit < timeout { timeout = max(limit, .milliseconds(1)) }
+            let (seconds, attoseconds) = timeout.components
+            let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
         } catch {
             throw UpstreamErrors.map(error, provider: configuration.name)
         }
@@ -64,9 +67,9 @@ struct UpstreamHTTP: Sendable {
 
     /// Sends a JSON POST and decodes the JSON answer.
     func postJSON<Response: Decodable>(
-        _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, logger: Logger
+        _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, options: CallOptions
     ) async throws -> Response {
-        let response = try await post(url, body: body, headers: headers, stream: false, logger: logger)
+        let response = try await post(url, body: body, headers: headers, stream: false, options: options)
         let bytes: ByteBuffer
         do {
             bytes = try await response.body.collect(upTo: Self.maxBodyBytes)

@@ -18,9 +18,9 @@ public struct OllamaProvider: Provider {
         return [(configuration.authHeader ?? "authorization", configuration.authHeader == nil ? "Bearer \(key)" : key)]
     }
 
-    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+    public func complete(_ request: ChatRequest, options: CallOptions) async throws -> ChatResponse {
         let body = try Self.body(for: request, stream: false)
-        let json = try await http.postJSON(http.url("/api/chat"), body: body, headers: headers, as: JSONValue.self, logger: logger)
+        let json = try await http.postJSON(http.url("/api/chat"), body: body, headers: headers, as: JSONValue.self, options: options)
         var toolIndex = 0
         let read = Self.read(json, nextToolIndex: &toolIndex)
         let message = ChatMessage(
@@ -33,19 +33,19 @@ public struct OllamaProvider: Provider {
             usage: read.usage)
     }
 
-    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+    public func stream(_ request: ChatRequest, options: CallOptions) async throws -> ChatChunkStream {
         let body = try Self.body(for: request, stream: true)
-        let response = try await http.post(http.url("/api/chat"), body: body, headers: headers, stream: true, logger: logger)
+        let response = try await http.post(http.url("/api/chat"), body: body, headers: headers, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .newlineDelimitedJSON,
             decoder: OllamaChunkDecoder(provider: name, model: request.model), provider: name)
     }
 
-    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+    public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
         var body: [String: JSONValue] = ["model": .string(request.model), "input": .array(request.input.map { .string($0) })]
         if let dimensions = request.dimensions { body["dimensions"] = .int(Int64(dimensions)) }
         let json = try await http.postJSON(
-            http.url("/api/embed"), body: JSONValue.object(body), headers: headers, as: JSONValue.self, logger: logger)
+            http.url("/api/embed"), body: JSONValue.object(body), headers: headers, as: JSONValue.self, options: options)
         let vectors = (json["embeddings"]?.arrayValue ?? []).map { GeminiProvider.floats($0) }
         guard vectors.count == request.input.count else {
             throw SwitchyardError(

@@ -22,30 +22,30 @@ public struct OpenAICompatibleProvider: Provider {
         return [("authorization", "Bearer \(key)")]
     }
 
-    public func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+    public func complete(_ request: ChatRequest, options: CallOptions) async throws -> ChatResponse {
         var request = request
         request.stream = false
         return try await http.postJSON(
-            http.url("/chat/completions"), body: request, headers: authHeaders, as: ChatResponse.self, logger: logger)
+            http.url("/chat/completions"), body: request, headers: authHeaders, as: ChatResponse.self, options: options)
     }
 
-    public func stream(_ request: ChatRequest, logger: Logger) async throws -> ChatChunkStream {
+    public func stream(_ request: ChatRequest, options: CallOptions) async throws -> ChatChunkStream {
         var request = request
         request.stream = true
         request.includeUsage = true  // always: cost accounting needs the usage chunk
         let response = try await http.post(
-            http.url("/chat/completions"), body: request, headers: authHeaders, stream: true, logger: logger)
+            http.url("/chat/completions"), body: request, headers: authHeaders, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents, decoder: OpenAIChunkDecoder(provider: configuration.name),
             provider: configuration.name)
     }
 
-    public func embed(_ request: EmbeddingRequest, logger: Logger) async throws -> EmbeddingResponse {
+    public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
         var request = request
         request.encodingFormat = nil  // floats from upstream; the edge encodes base64 if the client asked
         let response = try await http.postJSON(
             http.url("/embeddings"), body: request, headers: authHeaders, as: OpenAIEmbeddingResponse.self,
-            logger: logger)
+            options: options)
         let ordered = response.data.sorted { $0.index < $1.index }.map(\.embedding)
         let usage = Usage(
             promptTokens: response.usage?.promptTokens ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) },

@@ -5,6 +5,8 @@ extension HTTPField.Name {
     static let switchyardModel = Self("x-switchyard-model")!
     static let switchyardProvider = Self("x-switchyard-provider")!
     static let switchyardUpstreamModel = Self("x-switchyard-upstream-model")!
+    static let switchyardRoute = Self("x-switchyard-route")!
+    static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardCost = Self("x-switchyard-cost-usd")!
     static let switchyardUsageEstimated = Self("x-switchyard-usage-estimated")!
     static let apiKey = Self("x-api-key")!

@@ -22,7 +22,7 @@ struct ChatCompletionsRoute: Sendable {
                 return try await stream(chat, context: context)
             }
             let outcome = try await gateway.complete(chat, context: context)
-            var headers = Self.headers(context: context, model: outcome.model, provider: outcome.provider)
+            var headers = Self.headers(context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(outcome.response, headers: headers)
@@ -31,17 +31,20 @@ struct ChatCompletionsRoute: Sendable {
         }
     }
 
-    static func headers(context: CallContext, model: ModelSpec, provider: String) -> HTTPFields {
+    static func headers(context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace) -> HTTPFields {
         [
             .switchyardRequestID: context.requestID, .switchyardModel: model.name, .switchyardProvider: provider,
-            .switchyardUpstreamModel: model.upstream,
+            .switchyardUpstreamModel: model.upstream, .switchyardRoute: trace.summary,
+            .switchyardAttempts: String(trace.attempts.count),
         ]
     }
 
     private func stream(_ chat: ChatRequest, context: CallContext) async throws -> Response {
         let outcome = try await gateway.stream(chat, context: context)
         var headers = SSE.headers
-        for field in Self.headers(context: context, model: outcome.model, provider: outcome.provider) { headers.append(field) }
+        for field in Self.headers(context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace) {
+            headers.append(field)
+        }
         let gateway = self.gateway
         let includeUsage = chat.includeUsage
         let body = ResponseBody { writer in

@@ -40,7 +40,17 @@ struct InfoRoutes: Sendable {
                 if let window = model.contextWindow { entry["context_window"] = .int(Int64(window)) }
                 return .object(entry)
             }
-            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(data)]))
+            let groups: [JSONValue] = gateway.availableGroups(for: caller).map { group in
+                [
+                    "id": .string(group.name), "object": "model", "created": 0, "owned_by": "switchyard",
+                    "switchyard": [
+                        "type": "group", "strategy": .string(group.strategy.rawValue),
+                        "deployments": .array(group.deployments.map { .string($0.model) }),
+                        "fallbacks": .array(group.fallbacks.map { .string($0) }),
+                    ],
+                ]
+            }
+            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(groups + data)]))
         } catch {
             return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
         }

@@ -25,7 +25,8 @@ struct MessagesRoute: Sendable {
             let outcome = try await gateway.complete(chat, context: context)
             var response = AnthropicTranslator.anthropicResponse(from: outcome.response, model: anthropic.model)
             response.switchyard = outcome.response.switchyard
-            var headers = ChatCompletionsRoute.headers(context: context, model: outcome.model, provider: outcome.provider)
+            var headers = ChatCompletionsRoute.headers(
+                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(response, headers: headers)
@@ -37,7 +38,8 @@ struct MessagesRoute: Sendable {
     private func stream(_ chat: ChatRequest, publicModel: String, context: CallContext) async throws -> Response {
         let outcome = try await gateway.stream(chat, context: context)
         var headers = SSE.headers
-        for field in ChatCompletionsRoute.headers(context: context, model: outcome.model, provider: outcome.provider) {
+        for field in ChatCompletionsRoute.headers(
+                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace) {
             headers.append(field)
         }
         let gateway = self.gateway

@@ -25,12 +25,14 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     /// HTTP status the client saw (for streams that failed mid-way: the status of the head, with `error` set).
     public var status: Int
     public var error: String?
+    /// The routing decision and attempts.
+    public var route: RouteTrace?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
         provider: String? = nil, upstreamModel: String? = nil, stream: Bool = false, promptTokens: Int = 0,
         completionTokens: Int = 0, cachedTokens: Int = 0, usageEstimated: Bool = false, costUSD: Double = 0,
-        latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil
+        latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil, route: RouteTrace? = nil
     ) {
         self.id = id
         self.createdAt = createdAt
@@ -50,10 +52,11 @@ public struct RequestRecord: Sendable, Hashable, Codable {
         self.ttftMs = ttftMs
         self.status = status
         self.error = error
+        self.route = route
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, caller, endpoint, model, provider, stream, status, error
+        case id, caller, endpoint, model, provider, stream, status, error, route
         case createdAt = "created_at"
         case clientProtocol = "protocol"
         case upstreamModel = "upstream_model"

@@ -1,0 +1,338 @@
+import Foundation
+import Logging
+import Providers
+import Routing
+import SwitchyardCore
+
+/// A finished non-streamed completion.
+public struct CompletionOutcome: Sendable {
+    public var response: ChatResponse
+    public var model: ModelSpec
+    public var provider: String
+    public var costUSD: Double
+    public var trace: RouteTrace
+}
+
+/// A started stream (its first chunk already received) and its accounting.
+public struct StreamOutcome: Sendable {
+    public var chunks: RoutedChunkStream
+    public var model: ModelSpec
+    public var provider: String
+    public var accounting: StreamAccounting
+    public var trace: RouteTrace { accounting.record.route ?? RouteTrace(requested: model.name, kind: "model") }
+}
+
+extension Gateway {
+    /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
+    /// cost and the `switchyard` extension filled in.
+    public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        var record = newRecord(request, context: context, stream: false)
+        do {
+            let (plan, estimatedTokens) = try prepare(request, caller: context.caller)
+            record.route = plan.trace
+            let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
+            var lastError: (any Error)?
+            for step in plan.steps {
+                let provider = try provider(for: step.model)
+                for retry in 0..<step.retry.attempts {
+                    guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
+                        record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
+                        break
+                    }
+                    let started = ContinuousClock.now
+                    do {
+                        var response = try await provider.complete(
+                            upstreamRequest(request, model: step.model),
+                            options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
+                        let usage = response.usage ?? Self.estimateUsage(request: request, response: response)
+                        health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: started), ttftMs: nil, tokens: usage.totalTokens))
+                        record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
+                        response.usage = usage
+                        let cost = step.model.price.cost(of: usage)
+                        response.switchyard = Self.extensionObject(
+                            context: context, model: step.model, provider: provider.name, cost: cost, usage: usage,
+                            trace: record.route)
+                        record.provider = provider.name
+                        record.upstreamModel = step.model.upstream
+                        record.fill(usage: usage, cost: cost)
+                        record.latencyMs = context.elapsedMilliseconds
+                        requestLog.record(record)
+                        return CompletionOutcome(
+                            response: response, model: step.model, provider: provider.name, costUSD: cost,
+                            trace: record.route ?? plan.trace)
+                    } catch {
+                        let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
+                        lastError = failure
+                        guard try shouldContinue(after: failure, deadline: deadline) else { throw failure }
+                        if retry + 1 < step.retry.attempts {
+                            try await backoff(step.retry, retry: retry + 1, error: failure, deadline: deadline)
+                        }
+                    }
+                }
+            }
+            throw lastError ?? noDeployment(plan)
+        } catch {
+            record.fail(error, latencyMs: context.elapsedMilliseconds)
+            requestLog.record(record)
+            throw error
+        }
+    }
+
+    /// Starts a stream over the planned deployments. Every failure before the first chunk moves on
+    /// to the next attempt invisibly; the returned stream already holds that first chunk. The
+    /// caller drives the chunks, feeds them to `accounting`, and calls `finish`.
+    public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
+        var record = newRecord(request, context: context, stream: true)
+        do {
+            let (plan, estimatedTokens) = try prepare(request, caller: context.caller)
+            record.route = plan.trace
+            let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
+            var lastError: (any Error)?
+            for step in plan.steps {
+                let provider = try provider(for: step.model)
+                for retry in 0..<step.retry.attempts {
+                    guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
+                        record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
+                        break
+                    }
+                    let started = ContinuousClock.now
+                    do {
+                        let chunks = try await provider.stream(
+                            upstreamRequest(request, model: step.model),
+                            options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
+                        var iterator = chunks.makeAsyncIterator()
+                        guard let first = try await iterator.next() else {
+                            throw SwitchyardError(
+                                code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
+                                status: 502)
+                        }
+                        record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
+                        record.provider = provider.name
+                        record.upstreamModel = step.model.upstream
+                        let accounting = StreamAccounting(
+                            request: request, model: step.model, context: context, record: record,
+                            attemptStartedAt: started)
+                        return StreamOutcome(
+                            chunks: RoutedChunkStream(first: first, rest: iterator), model: step.model,
+                            provider: provider.name, accounting: accounting)
+                    } catch {
+                        let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
+                        lastError = failure
+                        guard try shouldContinue(after: failure, deadline: deadline) else { throw failure }
+                        if retry + 1 < step.retry.attempts {
+                            try await backoff(step.retry, retry: retry + 1, error: failure, deadline: deadline)
+                        }
+                    }
+                }
+            }
+            throw lastError ?? noDeployment(plan)
+        } catch {
+            record.fail(error, latencyMs: context.elapsedMilliseconds)
+            requestLog.record(record)
+            throw error
+        }
+    }
+
+    /// Closes the books on a stream: final usage and cost, deployment health, and the log record.
+    @discardableResult
+    public func finish(_ accounting: StreamAccounting, error: (any Error)? = nil) -> (usage: Usage, cost: Double) {
+        let usage = accounting.finalUsage
+        let cost = accounting.model.price.cost(of: usage)
+        var record = accounting.record
+        record.fill(usage: usage, cost: cost)
+        record.latencyMs = accounting.context.elapsedMilliseconds
+        record.ttftMs = accounting.timeToFirstTokenMs
+        let outcome: DeploymentHealth.Outcome
+        if let error {
+            record.error = Self.describe(error)
+            let failure = error as? SwitchyardError
+            outcome = failure.map { $0.isRetryable ? .failure : .neutral } ?? .neutral
+        } else {
+            outcome = .success(
+                latencyMs: milliseconds(since: accounting.attemptStartedAt), ttftMs: accounting.attemptTimeToFirstTokenMs,
+                tokens: usage.totalTokens)
+        }
+        health.end(accounting.model.name, outcome: outcome)
+        requestLog.record(record)
+        return (usage, cost)
+    }
+
+    // MARK: Steps
+
+    private func newRecord(_ request: ChatRequest, context: CallContext, stream: Bool) -> RequestRecord {
+        RequestRecord(
+            id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
+            clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, stream: stream)
+    }
+
+    private func prepare(_ request: ChatRequest, caller: Caller) throws -> (RoutePlanner.Plan, Int) {
+        try ChatRequestValidator.validate(request)
+        guard GlobPattern.allows(caller.allowedModels, request.model),
+            planner.isRoute(request.model) || models[request.model]?.kind == .chat
+        else {
+            if models[request.model]?.kind == .embedding, GlobPattern.allows(caller.allowedModels, request.model) {
+                throw SwitchyardError.invalidRequest(
+                    "The model '\(request.model)' is an embedding model and cannot serve chat requests.", param: "model")
+            }
+            let names = availableGroups(for: caller).map(\.name) + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
+            throw SwitchyardError.modelNotFound(request.model, available: names)
+        }
+        let estimatedTokens = TokenEstimator.estimate(request)
+        return (try planner.plan(request, estimatedTokens: estimatedTokens), estimatedTokens)
+    }
+
+    private func upstreamRequest(_ request: ChatRequest, model: ModelSpec) -> ChatRequest {
+        var upstream = request
+        upstream.model = model.upstream
+        upstream.switchyard = nil
+        return upstream
+    }
+
+    private func remaining(until deadline: ContinuousClock.Instant?) -> Duration? {
+        guard let deadline else { return nil }
+        return max(deadline - .now, .milliseconds(1))
+    }
+
+    /// Records a failed attempt and its effect on the deployment's health.
+    private func settle(
+        _ error: any Error, step: RoutePlanner.Step, provider: String, retry: Int, started: ContinuousClock.Instant,
+        record: inout RequestRecord
+    ) -> any Error {
+        if error is CancellationError {
+            health.end(step.model.name, outcome: .neutral)
+            return error
+        }
+        let failure = (error as? SwitchyardError) ?? SwitchyardError.internal("\(error)")
+        health.end(step.model.name, outcome: failure.isRetryable ? .failure : .neutral)
+        record.route?.attempts.append(
+            attempt(step, provider: provider, retry: retry, status: failure.status, error: failure.message, started: started))
+        return failure
+    }
+
+    /// Client errors end the request at once; provider faults move on, within the deadline.
+    private func shouldContinue(after error: any Error, deadline: ContinuousClock.Instant?) throws -> Bool {
+        guard let failure = error as? SwitchyardError, failure.isRetryable else { return false }
+        if let deadline, ContinuousClock.now >= deadline {
+            throw SwitchyardError(
+                code: .upstreamTimeout, message: "The request ran out of time after trying its deployments (last: \(failure.message))",
+                status: 504)
+        }
+        return true
+    }
+
+    private func backoff(_ policy: RetryPolicy, retry: Int, error: any Error, deadline: ContinuousClock.Instant?) async throws {
+        let retryAfter = RetryPolicy.parseRetryAfter((error as? SwitchyardError)?.retryAfter)
+        var delay = policy.delay(beforeRetry: retry, retryAfter: retryAfter, random: Double.random(in: 0...1))
+        if let deadline { delay = min(delay, max(deadline - .now, .zero)) }
+        try await Task.sleep(for: delay)
+    }
+
+    private func noDeployment(_ plan: RoutePlanner.Plan) -> SwitchyardError {
+        SwitchyardError(
+            code: .upstreamUnreachable,
+            message: "No deployment of '\(plan.trace.requested)' is available right now (circuit breakers open).", status: 503)
+    }
+
+    private func attempt(
+        _ step: RoutePlanner.Step, provider: String, retry: Int, status: Int, error: String? = nil,
+        started: ContinuousClock.Instant
+    ) -> RouteTrace.Attempt {
+        RouteTrace.Attempt(
+            deployment: step.model.name, provider: provider, group: step.group, retry: retry, status: status, error: error,
+            milliseconds: milliseconds(since: started))
+    }
+}
+
+func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+/// The chunks of the chosen attempt: the first one (already received while choosing) and the rest.
+public struct RoutedChunkStream: AsyncSequence, Sendable {
+    public typealias Element = ChatChunk
+    private let first: ChatChunk
+    private let rest: IteratorBox
+
+    /// Holds the upstream iterator between the gateway and the one task that drains it.
+    /// `@unchecked Sendable`: the iterator is handed over once and then only touched by that task.
+    final class IteratorBox: @unchecked Sendable {
+        var iterator: ChatChunkStream.Iterator
+        init(_ iterator: ChatChunkStream.Iterator) { self.iterator = iterator }
+    }
+
+    init(first: ChatChunk, rest: ChatChunkStream.Iterator) {
+        self.first = first
+        self.rest = IteratorBox(rest)
+    }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(first: first, box: rest) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var first: ChatChunk?
+        let box: IteratorBox
+
+        public mutating func next() async throws -> ChatChunk? {
+            if let chunk = first {
+                first = nil
+                return chunk
+            }
+            return try await box.iterator.next()
+        }
+    }
+}
+
+/// Follows a stream as it passes: time to first token, usage, and a fallback estimate.
+public struct StreamAccounting: Sendable {
+    let request: ChatRequest
+    public let model: ModelSpec
+    let context: CallContext
+    var record: RequestRecord
+    let attemptStartedAt: ContinuousClock.Instant
+    var firstTokenAt: ContinuousClock.Instant?
+    var completionCharacters = 0
+    public private(set) var upstreamUsage: Usage?
+
+    init(request: ChatRequest, model: ModelSpec, context: CallContext, record: RequestRecord, attemptStartedAt: ContinuousClock.Instant) {
+        self.request = request
+        self.model = model
+        self.context = context
+        self.record = record
+        self.attemptStartedAt = attemptStartedAt
+    }
+
+    public mutating func observe(_ chunk: ChatChunk) {
+        if let usage = chunk.usage { upstreamUsage = usage }
+        for choice in chunk.choices {
+            var size = choice.delta.content?.utf8.count ?? 0
+            for call in choice.delta.toolCalls ?? [] {
+                size += (call.function?.name?.utf8.count ?? 0) + (call.function?.arguments?.utf8.count ?? 0)
+            }
+            if size > 0 {
+                if firstTokenAt == nil { firstTokenAt = .now }
+                completionCharacters += size
+            }
+        }
+    }
+
+    /// The upstream's usage, or an estimate marked as such.
+    public var finalUsage: Usage {
+        if let upstreamUsage, upstreamUsage.promptTokens > 0 || upstreamUsage.completionTokens > 0 { return upstreamUsage }
+        return Usage(
+            promptTokens: TokenEstimator.estimate(request), completionTokens: (completionCharacters + 3) / 4, estimated: true)
+    }
+
+    var timeToFirstTokenMs: Double? {
+        firstTokenAt.map { Double(($0 - context.startedAt).components.attoseconds) / 1e15 + Double(($0 - context.startedAt).components.seconds) * 1000 }
+    }
+
+    var attemptTimeToFirstTokenMs: Double? {
+        firstTokenAt.map { Double(($0 - attemptStartedAt).components.attoseconds) / 1e15 + Double(($0 - attemptStartedAt).components.seconds) * 1000 }
+    }
+
+    /// The `switchyard` extension object for the final chunk or event.
+    public func extensionObject(cost: Double, usage: Usage) -> JSONValue {
+        Gateway.extensionObject(
+            context: context, model: model, provider: record.provider ?? "", cost: cost, usage: usage, trace: record.route)
+    }
+}

@@ -1,0 +1,141 @@
+import Routing
+import SwitchyardCore
+
+/// Turns the requested model or group into an ordered list of deployments to try, recording why
+/// each candidate was kept or dropped.
+struct RoutePlanner: Sendable {
+    struct Step: Sendable {
+        var model: ModelSpec
+        var group: String
+        var retry: RetryPolicy
+    }
+
+    struct Plan: Sendable {
+        var steps: [Step]
+        var trace: RouteTrace
+        var timeout: Duration?
+    }
+
+    let models: [String: ModelSpec]
+    let groups: [String: SwitchyardConfiguration.ModelGroup]
+    let health: DeploymentHealth
+    let modelRetry: RetryPolicy
+
+    func isRoute(_ name: String) -> Bool { groups[name] != nil }
+
+    func plan(_ request: ChatRequest, estimatedTokens: Int) throws -> Plan {
+        let name = request.model
+        guard let group = groups[name] else {
+            // A plain model: one deployment, checked strictly so the client hears exactly what is wrong.
+            guard let model = models[name] else { throw SwitchyardError.modelNotFound(name) }
+            try ChatRequestValidator.check(request, fits: model)
+            if let reason = contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
+                throw SwitchyardError.invalidRequest(reason, param: "messages")
+            }
+            var trace = RouteTrace(requested: name, kind: "model")
+            trace.candidates = [.init(deployment: name, group: name)]
+            return Plan(steps: [Step(model: model, group: name, retry: modelRetry)], trace: trace, timeout: nil)
+        }
+        var trace = RouteTrace(requested: name, kind: "group", strategy: group.strategy.rawValue)
+        var visited: Set<String> = []
+        var random = SystemRandomNumberGenerator()
+        let steps = visit(name, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+        guard !steps.isEmpty else {
+            let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
+            let clientProblem = trace.candidates.allSatisfy { $0.excluded.map(Self.isClientProblem) ?? false }
+            throw SwitchyardError(
+                code: clientProblem ? .invalidRequest : .upstreamUnreachable,
+                message: "No deployment of '\(name)' can take this request (\(reasons.joined(separator: "; "))).",
+                status: clientProblem ? 400 : 503)
+        }
+        return Plan(steps: steps, trace: trace, timeout: group.timeout)
+    }
+
+    private static let capabilityPrefix = "lacks "
+    private static let contextPrefix = "prompt of ~"
+
+    private static func isClientProblem(_ reason: String) -> Bool {
+        reason.hasPrefix(capabilityPrefix) || reason.hasPrefix(contextPrefix)
+    }
+
+    private func visit(
+        _ name: String, request: ChatRequest, estimatedTokens: Int, trace: inout RouteTrace, visited: inout Set<String>,
+        random: inout SystemRandomNumberGenerator
+    ) -> [Step] {
+        guard visited.insert(name).inserted else { return [] }
+        guard let group = groups[name] else {
+            guard let model = models[name] else { return [] }
+            if let reason = capabilityProblem(model, request: request) ?? contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
+                trace.candidates.append(.init(deployment: name, group: name, excluded: reason))
+                return []
+            }
+            if !health.snapshot(name).available {
+                trace.candidates.append(.init(deployment: name, group: name, excluded: "circuit breaker open"))
+                return []
+            }
+            trace.candidates.append(.init(deployment: name, group: name))
+            return [Step(model: model, group: name, retry: modelRetry)]
+        }
+
+        var snapshots: [DeploymentSnapshot] = []
+        var fitsContext = false
+        for (index, deployment) in group.deployments.enumerated() {
+            guard let model = models[deployment.model] else { continue }
+            if let reason = capabilityProblem(model, request: request) {
+                trace.candidates.append(.init(deployment: model.name, group: name, excluded: reason))
+                continue
+            }
+            if let reason = contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
+                trace.candidates.append(.init(deployment: model.name, group: name, excluded: reason))
+                continue
+            }
+            fitsContext = true
+            let stats = health.snapshot(model.name)
+            let expectedOutput = request.outputTokenLimit ?? 256
+            let cost = model.price.cost(of: Usage(promptTokens: estimatedTokens, completionTokens: expectedOutput))
+            snapshots.append(
+                DeploymentSnapshot(
+                    name: model.name, index: index, weight: deployment.weight, inFlight: stats.inFlight,
+                    latencyMs: stats.latencyMs, ttftMs: stats.ttftMs, estimatedCost: cost,
+                    requestsLastMinute: stats.requestsLastMinute, tokensLastMinute: stats.tokensLastMinute,
+                    rpmLimit: deployment.rpm, tpmLimit: deployment.tpm, available: stats.available))
+        }
+        let (ordered, excluded) = StrategyOrdering.order(
+            snapshots, by: group.strategy, stream: request.stream, estimatedTokens: estimatedTokens, using: &random)
+        for exclusion in excluded {
+            trace.candidates.append(.init(deployment: exclusion.deployment, group: name, excluded: exclusion.reason))
+        }
+        var steps: [Step] = ordered.compactMap { snapshot in
+            models[snapshot.name].map { model in
+                trace.candidates.append(.init(deployment: model.name, group: name))
+                return Step(model: model, group: name, retry: group.retry)
+            }
+        }
+        if !fitsContext, let fallback = group.contextFallback {
+            trace.notes.append("prompt too long for '\(name)': context fallback to '\(fallback)'")
+            steps += visit(fallback, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+        }
+        for fallback in group.fallbacks {
+            steps += visit(fallback, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+        }
+        return steps
+    }
+
+    private func capabilityProblem(_ model: ModelSpec, request: ChatRequest) -> String? {
+        do {
+            try ChatRequestValidator.check(request, fits: model)
+            return nil
+        } catch let error as SwitchyardError {
+            return Self.capabilityPrefix + (error.param ?? "a capability") + " support"
+        } catch {
+            return Self.capabilityPrefix + "a capability"
+        }
+    }
+
+    private func contextProblem(_ model: ModelSpec, request: ChatRequest, estimatedTokens: Int) -> String? {
+        guard let window = model.contextWindow else { return nil }
+        let needed = estimatedTokens + (request.outputTokenLimit ?? 0)
+        guard needed > window else { return nil }
+        return "\(Self.contextPrefix)\(estimatedTokens) tokens (+\(request.outputTokenLimit ?? 0) output) does not fit the context window of \(window)"
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Storage
+import SwitchyardCore
+
+/// `switchyard explain <request-id>`: why a request went where it went.
+struct ExplainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain", abstract: "Show the routing decision and attempts of one logged request.")
+
+    @Argument(help: "The request id (x-switchyard-request-id).")
+    var requestID: String
+
+    @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read.")
+    var config: String?
+
+    @Option(help: "Path of the SQLite file (instead of --config).")
+    var db: String?
+
+    @Flag(help: "Print the record as JSON.")
+    var json = false
+
+    func run() async throws {
+        let path: String
+        if let db {
+            path = db
+        } else if let configuration = try ConfigurationFinder.load(config) {
+            path = configuration.storage.sqlitePath
+        } else {
+            throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
+        }
+        guard let record = try RequestLogStore(path: path).record(id: requestID) else {
+            throw ValidationError("No request '\(requestID)' in the log at \(path).")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(record), as: UTF8.self))
+            return
+        }
+        print("request \(record.id) at \(ISO8601DateFormatter().string(from: record.createdAt)) by \(record.caller) (\(record.clientProtocol), \(record.stream ? "stream" : "non-stream"))")
+        print("asked for '\(record.model)'; served by \(record.provider ?? "-") / \(record.upstreamModel ?? "-"); status \(record.status)")
+        print(String(format: "tokens %d in (%d cached) / %d out%@, cost $%.10f, latency %.1f ms%@", record.promptTokens, record.cachedTokens,
+                     record.completionTokens, record.usageEstimated ? " (estimated)" : "", record.costUSD, record.latencyMs,
+                     record.ttftMs.map { String(format: ", first token %.1f ms", $0) } ?? ""))
+        if let error = record.error { print("error: \(error)") }
+        guard let route = record.route else { return }
+        print("route: \(route.kind) '\(route.requested)'\(route.strategy.map { ", strategy \($0)" } ?? "")")
+        if let features = route.features {
+            for (key, value) in features.sorted(by: { $0.key < $1.key }) { print("  feature \(key) = \(value.jsonString())") }
+        }
+        for candidate in route.candidates {
+            print("  candidate \(candidate.deployment) [\(candidate.group)]: \(candidate.excluded.map { "dropped — \($0)" } ?? "kept")")
+        }
+        for attempt in route.attempts {
+            print(String(format: "  attempt %@ via %@ (retry %d): %d in %.1f ms%@", attempt.deployment, attempt.provider, attempt.retry,
+                         attempt.status, attempt.milliseconds, attempt.error.map { " — \($0)" } ?? ""))
+        }
+        for note in route.notes { print("  note: \(note)") }
+    }
+}

@@ -1,0 +1,55 @@
+import AsyncHTTPClient
+import Embeddings
+import Foundation
+import Gateway
+import Logging
+import NIOCore
+import Storage
+import SwitchyardCore
+
+/// Builds the long-lived parts (HTTP client, store, gateway) from a configuration.
+struct GatewayRuntime {
+    let gateway: Gateway
+    let httpClient: HTTPClient
+
+    init(configuration: SwitchyardConfiguration, logger: Logger) throws {
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout.connect = .seconds(10)
+        clientConfiguration.timeout.read = .seconds(300)  // idle time between bytes of a response
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        clientConfiguration.decompression = .enabled(limit: .ratio(50))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let store: RequestLogStore?
+        do {
+            store = try RequestLogStore(path: configuration.storage.sqlitePath)
+        } catch {
+            try? httpClient.syncShutdown()
+            throw error
+        }
+        let modelDirectory = configuration.localModelDirectory
+        self.httpClient = httpClient
+        self.gateway = Gateway(
+            configuration: configuration, httpClient: httpClient,
+            requestLog: RequestLog(store: store, logger: logger),
+            localEmbedderFactory: { _ in
+                if let modelDirectory { return try MiniLMEmbedder.load(from: URL(fileURLWithPath: modelDirectory)) }
+                return try MiniLMEmbedder.loadDefault()
+            }, logger: logger)
+    }
+
+    func shutdown() async {
+        gateway.requestLog.flush()
+        try? await httpClient.shutdown()
+    }
+}
+
+/// Loads the configuration a command names, or the one in the working directory.
+enum ConfigurationFinder {
+    static func load(_ path: String?) throws -> SwitchyardConfiguration? {
+        if let path { return try ConfigurationLoader.load(path: path) }
+        for candidate in ["switchyard.yaml", "switchyard.yml"] where FileManager.default.fileExists(atPath: candidate) {
+            return try ConfigurationLoader.load(path: candidate)
+        }
+        return nil
+    }
+}

