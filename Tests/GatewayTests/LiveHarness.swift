@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Gateway
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging

@@ -28,7 +28,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routing", "auth", "embeddings"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "auth", "embeddings"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -84,6 +84,13 @@ public enum ConfigurationLoader {
             for target in group.fallbacks + [group.contextFallback].compactMap({ $0 }) where !routeNames.contains(target) {
                 throw node.error("fallback '\(target)' is neither a model nor a group")
             }
+        }
+        for route in try reader["routes"]?.list() ?? [] {
+            let parsed = try parseAutoRoute(route, targets: routeNames)
+            guard !routeNames.contains(parsed.name), !configuration.autoRoutes.contains(where: { $0.name == parsed.name }) else {
+                throw route["name"]!.error("the name '\(parsed.name)' is already used by a model, group or route")
+            }
+            configuration.autoRoutes.append(parsed)
         }
         if let routing = reader["routing"] {
             try routing.allowOnly(["circuit_breaker", "retry"])
@@ -245,6 +252,85 @@ public enum ConfigurationLoader {
             group.timeout = .milliseconds(timeout)
         }
         return group
+    }
+
+    static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms"])
+        let name = try node.required("name").string()
+        var rules: [RuleClassifier.Rule] = []
+        var defaultTask = "chat"
+        var defaultDifficulty = 1
+        if let classifier = node["classifier"] {
+            try classifier.allowOnly(["rules", "default"])
+            for (index, rule) in (try classifier["rules"]?.list() ?? []).enumerated() {
+                try rule.allowOnly(["name", "task", "difficulty", "keywords", "regex", "min_prompt_tokens", "max_prompt_tokens", "min_depth", "needs"])
+                var pattern: NSRegularExpression?
+                if let regex = rule["regex"] {
+                    do {
+                        pattern = try NSRegularExpression(pattern: try regex.string())
+                    } catch {
+                        throw regex.error("not a valid regular expression")
+                    }
+                }
+                var needs: Set<Capability> = []
+                for item in try rule["needs"]?.list() ?? [] {
+                    guard let capability = Capability(rawValue: try item.string()) else { throw item.error("unknown capability") }
+                    needs.insert(capability)
+                }
+                rules.append(
+                    RuleClassifier.Rule(
+                        name: try rule["name"]?.string() ?? "rule-\(index + 1)", task: try rule["task"]?.string(),
+                        difficulty: try rule.required("difficulty").int(), minPromptTokens: try rule["min_prompt_tokens"]?.int(),
+                        maxPromptTokens: try rule["max_prompt_tokens"]?.int(), minDepth: try rule["min_depth"]?.int(),
+                        keywords: try rule["keywords"]?.strings() ?? [], pattern: pattern, needs: needs))
+            }
+            if let fallback = classifier["default"] {
+                try fallback.allowOnly(["task", "difficulty"])
+                defaultTask = try fallback["task"]?.string() ?? defaultTask
+                defaultDifficulty = try fallback["difficulty"]?.int() ?? defaultDifficulty
+            }
+        }
+        var tiers: [SwitchyardConfiguration.AutoRoute.Tier] = []
+        for (index, tier) in try node.required("tiers").list().enumerated() {
+            try tier.allowOnly(["name", "groups", "max_difficulty"])
+            let members = try tier.required("groups").strings()
+            for member in members where !targets.contains(member) {
+                throw tier.error("'\(member)' is neither a model nor a group")
+            }
+            tiers.append(.init(name: try tier["name"]?.string() ?? "tier-\(index + 1)", targets: members, maxDifficulty: try tier["max_difficulty"]?.int()))
+        }
+        guard !tiers.isEmpty else { throw node.error("route '\(name)' needs at least one tier") }
+        var route = SwitchyardConfiguration.AutoRoute(
+            name: name, classifier: RuleClassifier(rules: rules, defaultTask: defaultTask, defaultDifficulty: defaultDifficulty),
+            tiers: tiers)
+        if let constraints = node["constraints"] {
+            do {
+                route.constraints = try RouteConstraints.parse(yamlToJSON(constraints.node), field: "constraints")
+            } catch let error as SwitchyardError {
+                throw constraints.error(error.message)
+            }
+        }
+        if let retry = node["retry"] { route.retry = try parseRetry(retry) }
+        if let timeout = try node["timeout_ms"]?.int() { route.timeout = .milliseconds(timeout) }
+        return route
+    }
+
+    static func yamlToJSON(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            if let int = node.int { return .int(Int64(int)) }
+            if let double = node.float { return .double(double) }
+            if let bool = node.bool { return .bool(bool) }
+            return .string(scalar.string)
+        case .sequence(let sequence):
+            return .array(sequence.map(yamlToJSON))
+        case .mapping(let mapping):
+            var object: [String: JSONValue] = [:]
+            for (key, value) in mapping { object[key.string ?? ""] = yamlToJSON(value) }
+            return .object(object)
+        case .alias:
+            return .null
+        }
     }
 
     static func parseRetry(_ node: ConfigNode) throws -> RetryPolicy {

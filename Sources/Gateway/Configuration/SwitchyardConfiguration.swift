@@ -78,12 +78,49 @@ public struct SwitchyardConfiguration: Sendable {
         }
     }
 
+    /// A route that classifies each request and sends it to the cheapest tier whose bar it meets.
+    public struct AutoRoute: Sendable {
+        public struct Tier: Sendable {
+            public var name: String
+            /// Groups or models of this tier.
+            public var targets: [String]
+            /// Highest difficulty this tier is trusted with; nil = any.
+            public var maxDifficulty: Int?
+
+            public init(name: String, targets: [String], maxDifficulty: Int? = nil) {
+                self.name = name
+                self.targets = targets
+                self.maxDifficulty = maxDifficulty
+            }
+        }
+
+        public var name: String
+        public var classifier: RuleClassifier
+        public var tiers: [Tier]
+        public var constraints: RouteConstraints
+        public var retry: RetryPolicy
+        public var timeout: Duration?
+
+        public init(
+            name: String, classifier: RuleClassifier, tiers: [Tier], constraints: RouteConstraints = .init(),
+            retry: RetryPolicy = RetryPolicy(), timeout: Duration? = nil
+        ) {
+            self.name = name
+            self.classifier = classifier
+            self.tiers = tiers
+            self.constraints = constraints
+            self.retry = retry
+            self.timeout = timeout
+        }
+    }
+
     public var server = Server()
     public var storage = Storage()
     public var providers: [ProviderConfiguration] = []
     public var models: [ModelSpec] = []
     public var keys: [APIKey] = []
     public var groups: [ModelGroup] = []
+    public var autoRoutes: [AutoRoute] = []
     public var circuitBreaker = CircuitBreakerPolicy()
     /// Retries for a request that names a plain model (not a group): none unless configured.
     public var modelRetry = RetryPolicy(attempts: 1)

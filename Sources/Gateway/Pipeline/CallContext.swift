@@ -32,11 +32,14 @@ public struct CallContext: Sendable {
     public var startedAt: ContinuousClock.Instant
     public var receivedAt: Date
     public var logger: Logger
+    /// Route constraints sent in the `x-switchyard-route` header (JSON).
+    public var routeHeader: String?
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,
-        clientProtocol: ClientProtocol = .openai, logger: Logger = Logger(label: "switchyard")
+        clientProtocol: ClientProtocol = .openai, routeHeader: String? = nil, logger: Logger = Logger(label: "switchyard")
     ) {
+        self.routeHeader = routeHeader
         self.requestID = requestID
         self.caller = caller
         self.clientProtocol = clientProtocol

@@ -28,7 +28,7 @@ extension Gateway {
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
         var record = newRecord(request, context: context, stream: false)
         do {
-            let (plan, estimatedTokens) = try prepare(request, caller: context.caller)
+            let (plan, estimatedTokens) = try await prepare(request, context: context)
             record.route = plan.trace
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             var lastError: (any Error)?
@@ -84,7 +84,7 @@ extension Gateway {
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
         var record = newRecord(request, context: context, stream: true)
         do {
-            let (plan, estimatedTokens) = try prepare(request, caller: context.caller)
+            let (plan, estimatedTokens) = try await prepare(request, context: context)
             record.route = plan.trace
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             var lastError: (any Error)?
@@ -165,7 +165,8 @@ extension Gateway {
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, stream: stream)
     }
 
-    private func prepare(_ request: ChatRequest, caller: Caller) throws -> (RoutePlanner.Plan, Int) {
+    private func prepare(_ request: ChatRequest, context: CallContext) async throws -> (RoutePlanner.Plan, Int) {
+        let caller = context.caller
         try ChatRequestValidator.validate(request)
         guard GlobPattern.allows(caller.allowedModels, request.model),
             planner.isRoute(request.model) || models[request.model]?.kind == .chat
@@ -174,11 +175,26 @@ extension Gateway {
                 throw SwitchyardError.invalidRequest(
                     "The model '\(request.model)' is an embedding model and cannot serve chat requests.", param: "model")
             }
-            let names = availableGroups(for: caller).map(\.name) + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
+            let names = availableRoutes(for: caller).map(\.name) + availableGroups(for: caller).map(\.name) + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
             throw SwitchyardError.modelNotFound(request.model, available: names)
         }
+        var constraints = RouteConstraints()
+        if let header = context.routeHeader {
+            guard let value = JSONValue.parse(header) else {
+                throw SwitchyardError.invalidRequest("The x-switchyard-route header must be a JSON object.", param: "x-switchyard-route")
+            }
+            constraints = constraints.merged(with: try RouteConstraints.parse(value, field: "x-switchyard-route"))
+        }
+        if let options = request.switchyard {
+            guard options.objectValue != nil else {
+                throw SwitchyardError.invalidRequest("switchyard must be an object.", param: "switchyard")
+            }
+            if let route = options["route"] {
+                constraints = constraints.merged(with: try RouteConstraints.parse(route, field: "switchyard.route"))
+            }
+        }
         let estimatedTokens = TokenEstimator.estimate(request)
-        return (try planner.plan(request, estimatedTokens: estimatedTokens), estimatedTokens)
+        return (try await planner.plan(request, estimatedTokens: estimatedTokens, constraints: constraints), estimatedTokens)
     }
 
     private func upstreamRequest(_ request: ChatRequest, model: ModelSpec) -> ChatRequest {

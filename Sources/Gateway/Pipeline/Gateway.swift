@@ -52,6 +52,7 @@ public final class Gateway: Sendable {
         self.health = health
         self.planner = RoutePlanner(
             models: models, groups: Dictionary(configuration.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+            autoRoutes: Dictionary(configuration.autoRoutes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             health: health, modelRetry: configuration.modelRetry)
     }
 
@@ -82,6 +83,11 @@ public final class Gateway: Sendable {
     /// Groups (routes) the caller may use.
     public func availableGroups(for caller: Caller = .anonymous) -> [SwitchyardConfiguration.ModelGroup] {
         configuration.groups.filter { GlobPattern.allows(caller.allowedModels, $0.name) }
+    }
+
+    /// Auto routes the caller may use.
+    public func availableRoutes(for caller: Caller = .anonymous) -> [SwitchyardConfiguration.AutoRoute] {
+        configuration.autoRoutes.filter { GlobPattern.allows(caller.allowedModels, $0.name) }
     }
 
     func resolve(_ name: String, kind: ModelSpec.Kind, caller: Caller) throws -> ModelSpec {

@@ -18,19 +18,26 @@ struct RoutePlanner: Sendable {
 
     let models: [String: ModelSpec]
     let groups: [String: SwitchyardConfiguration.ModelGroup]
+    let autoRoutes: [String: SwitchyardConfiguration.AutoRoute]
     let health: DeploymentHealth
     let modelRetry: RetryPolicy
 
-    func isRoute(_ name: String) -> Bool { groups[name] != nil }
+    func isRoute(_ name: String) -> Bool { groups[name] != nil || autoRoutes[name] != nil }
 
-    func plan(_ request: ChatRequest, estimatedTokens: Int) throws -> Plan {
+    func plan(_ request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints) async throws -> Plan {
         let name = request.model
+        if let route = autoRoutes[name] {
+            return try await planAuto(route, request: request, estimatedTokens: estimatedTokens, constraints: constraints)
+        }
         guard let group = groups[name] else {
             // A plain model: one deployment, checked strictly so the client hears exactly what is wrong.
             guard let model = models[name] else { throw SwitchyardError.modelNotFound(name) }
             try ChatRequestValidator.check(request, fits: model)
             if let reason = contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
                 throw SwitchyardError.invalidRequest(reason, param: "messages")
+            }
+            if let reason = constraintProblem(model, request: request, estimatedTokens: estimatedTokens, constraints: constraints) {
+                throw SwitchyardError.invalidRequest("The model '\(name)' breaks the route constraints: \(reason).", param: "switchyard.route")
             }
             var trace = RouteTrace(requested: name, kind: "model")
             trace.candidates = [.init(deployment: name, group: name)]
@@ -39,7 +46,9 @@ struct RoutePlanner: Sendable {
         var trace = RouteTrace(requested: name, kind: "group", strategy: group.strategy.rawValue)
         var visited: Set<String> = []
         var random = SystemRandomNumberGenerator()
-        let steps = visit(name, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+        let steps = visit(
+            name, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
+            visited: &visited, random: &random)
         guard !steps.isEmpty else {
             let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
             let clientProblem = trace.candidates.allSatisfy { $0.excluded.map(Self.isClientProblem) ?? false }
@@ -55,17 +64,21 @@ struct RoutePlanner: Sendable {
     private static let contextPrefix = "prompt of ~"
 
     private static func isClientProblem(_ reason: String) -> Bool {
-        reason.hasPrefix(capabilityPrefix) || reason.hasPrefix(contextPrefix)
+        reason != "circuit breaker open" && !reason.hasPrefix("would exceed")
     }
 
     private func visit(
-        _ name: String, request: ChatRequest, estimatedTokens: Int, trace: inout RouteTrace, visited: inout Set<String>,
-        random: inout SystemRandomNumberGenerator
+        _ name: String, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints, trace: inout RouteTrace,
+        visited: inout Set<String>, random: inout SystemRandomNumberGenerator, retry: RetryPolicy? = nil,
+        fallbacks: Bool = true
     ) -> [Step] {
         guard visited.insert(name).inserted else { return [] }
         guard let group = groups[name] else {
             guard let model = models[name] else { return [] }
-            if let reason = capabilityProblem(model, request: request) ?? contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
+            if let reason = capabilityProblem(model, request: request)
+                ?? contextProblem(model, request: request, estimatedTokens: estimatedTokens)
+                ?? constraintProblem(model, request: request, estimatedTokens: estimatedTokens, constraints: constraints)
+            {
                 trace.candidates.append(.init(deployment: name, group: name, excluded: reason))
                 return []
             }
@@ -74,7 +87,7 @@ struct RoutePlanner: Sendable {
                 return []
             }
             trace.candidates.append(.init(deployment: name, group: name))
-            return [Step(model: model, group: name, retry: modelRetry)]
+            return [Step(model: model, group: name, retry: retry ?? modelRetry)]
         }
 
         var snapshots: [DeploymentSnapshot] = []
@@ -90,6 +103,10 @@ struct RoutePlanner: Sendable {
                 continue
             }
             fitsContext = true
+            if let reason = constraintProblem(model, request: request, estimatedTokens: estimatedTokens, constraints: constraints) {
+                trace.candidates.append(.init(deployment: model.name, group: name, excluded: reason))
+                continue
+            }
             let stats = health.snapshot(model.name)
             let expectedOutput = request.outputTokenLimit ?? 256
             let cost = model.price.cost(of: Usage(promptTokens: estimatedTokens, completionTokens: expectedOutput))
@@ -108,17 +125,79 @@ struct RoutePlanner: Sendable {
         var steps: [Step] = ordered.compactMap { snapshot in
             models[snapshot.name].map { model in
                 trace.candidates.append(.init(deployment: model.name, group: name))
-                return Step(model: model, group: name, retry: group.retry)
+                return Step(model: model, group: name, retry: retry ?? group.retry)
             }
         }
+        guard fallbacks else { return steps }
         if !fitsContext, let fallback = group.contextFallback {
             trace.notes.append("prompt too long for '\(name)': context fallback to '\(fallback)'")
-            steps += visit(fallback, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+            steps += visit(
+                fallback, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
+                visited: &visited, random: &random)
         }
         for fallback in group.fallbacks {
-            steps += visit(fallback, request: request, estimatedTokens: estimatedTokens, trace: &trace, visited: &visited, random: &random)
+            steps += visit(
+                fallback, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
+                visited: &visited, random: &random)
         }
         return steps
+    }
+
+    /// Classifies the request, then takes the lowest tier whose bar it meets and whose models pass
+    /// every constraint, cheapest model first; higher tiers follow as fallbacks.
+    private func planAuto(
+        _ route: SwitchyardConfiguration.AutoRoute, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints
+    ) async throws -> Plan {
+        let features = RequestFeatures(request, promptTokens: estimatedTokens)
+        let verdict = try await route.classifier.classify(features)
+        let constraints = route.constraints.merged(with: constraints)
+        var trace = RouteTrace(requested: route.name, kind: "auto", strategy: "lowest-cost tier")
+        var described = features.json
+        described["task"] = .string(verdict.task)
+        described["difficulty"] = .int(Int64(verdict.difficulty))
+        described["classifier"] = .string(verdict.reason)
+        if let score = verdict.score { described["score"] = .double(score) }
+        var steps: [Step] = []
+        var chosenTier: String?
+        var visited: Set<String> = []
+        var random = SystemRandomNumberGenerator()
+        let expectedOutput = request.outputTokenLimit ?? features.expectedOutputTokens
+        for tier in route.tiers {
+            if let bar = tier.maxDifficulty, bar < verdict.difficulty {
+                trace.notes.append("tier '\(tier.name)' skipped: difficulty \(verdict.difficulty) is above its bar \(bar)")
+                continue
+            }
+            var tierSteps: [Step] = []
+            for target in tier.targets {
+                tierSteps += visit(
+                    target, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
+                    visited: &visited, random: &random, retry: route.retry, fallbacks: false)
+            }
+            let cost: (Step) -> Double = {
+                $0.model.price.cost(of: Usage(promptTokens: estimatedTokens, completionTokens: expectedOutput))
+            }
+            tierSteps.sort { cost($0) < cost($1) }
+            if chosenTier == nil, !tierSteps.isEmpty { chosenTier = tier.name }
+            steps += tierSteps
+        }
+        described["tier"] = chosenTier.map { .string($0) } ?? .null
+        trace.features = described
+        guard !steps.isEmpty else {
+            let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
+            throw SwitchyardError(
+                code: .invalidRequest,
+                message: "No model of route '\(route.name)' meets this request's needs and constraints (\(reasons.joined(separator: "; "))).",
+                status: 400, param: "model")
+        }
+        return Plan(steps: steps, trace: trace, timeout: route.timeout)
+    }
+
+    private func constraintProblem(
+        _ model: ModelSpec, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints
+    ) -> String? {
+        guard constraints != RouteConstraints() else { return nil }
+        let cost = model.price.cost(of: Usage(promptTokens: estimatedTokens, completionTokens: request.outputTokenLimit ?? 512))
+        return constraints.violation(model: model, estimatedCost: cost, latencyMs: health.snapshot(model.name).latencyMs)
     }
 
     private func capabilityProblem(_ model: ModelSpec, request: ChatRequest) -> String? {

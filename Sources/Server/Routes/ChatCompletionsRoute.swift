@@ -17,7 +17,9 @@ struct ChatCompletionsRoute: Sendable {
             let caller = try gateway.authenticate(request.presentedKey)
             let body = try await request.collectBody(limit: maxBodyBytes)
             let chat = try JSONBody.decode(ChatRequest.self, from: body)
-            let context = CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger)
+            let context = CallContext(
+                requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
+                logger: logger)
             if chat.stream {
                 return try await stream(chat, context: context)
             }

@@ -50,7 +50,15 @@ struct InfoRoutes: Sendable {
                     ],
                 ]
             }
-            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(groups + data)]))
+            let routes: [JSONValue] = gateway.availableRoutes(for: caller).map { route in
+                [
+                    "id": .string(route.name), "object": "model", "created": 0, "owned_by": "switchyard",
+                    "switchyard": [
+                        "type": "auto", "tiers": .array(route.tiers.map { .string($0.name) }),
+                    ],
+                ]
+            }
+            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(routes + groups + data)]))
         } catch {
             return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
         }

@@ -18,7 +18,9 @@ struct MessagesRoute: Sendable {
             let body = try await request.collectBody(limit: maxBodyBytes)
             let anthropic = try JSONBody.decode(Anthropic.Request.self, from: body)
             let chat = try AnthropicTranslator.chatRequest(from: anthropic)
-            let context = CallContext(requestID: requestID, caller: caller, clientProtocol: .anthropic, logger: logger)
+            let context = CallContext(
+                requestID: requestID, caller: caller, clientProtocol: .anthropic, routeHeader: request.headers[.switchyardRoute],
+                logger: logger)
             if chat.stream {
                 return try await stream(chat, publicModel: anthropic.model, context: context)
             }
