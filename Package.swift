@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Wire and domain types. Foundation only: no NIO, no HTTP.
@@ -41,8 +42,21 @@ let package = Package(
         // Routing decisions: strategies, circuit breakers, retries. Pure, with an injected clock.
         .target(name: "Routing", dependencies: ["SwitchyardCore"]),
 
+        // Exact and semantic response cache.
+        .target(
+            name: "Caching",
+            dependencies: ["SwitchyardCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
         // Native sentence embeddings (all-MiniLM-L6-v2).
-        .target(name: "Embeddings", dependencies: ["SwitchyardCore"]),
+        // AVX-512 kernels as a header-only module (static inline C, no library to link).
+        .systemLibrary(name: "CMiniLMKernels"),
+        .target(
+            name: "Embeddings",
+            dependencies: ["SwitchyardCore", "CMiniLMKernels", .product(name: "Crypto", package: "swift-crypto")],
+            // The encoder's SIMD loops are ~50x slower unoptimised; keep them optimised in debug builds too.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
 
         // SQLite (GRDB) stores and migrations.
         .target(
@@ -58,7 +72,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +114,7 @@ let package = Package(
 
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
+        .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(
             name: "GatewayTests",

@@ -29,6 +29,8 @@ public enum SwitchyardServer {
         router.get("/v1/switchyard/requests/{id}") { request, context in
             await info.request(request, id: context.parameters.get("id") ?? "")
         }
+        router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
+        router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
         return router
     }
 
@@ -44,7 +46,7 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog)] + services,
+            services: [RequestLogService(log: gateway.requestLog)] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

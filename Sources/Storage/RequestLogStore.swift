@@ -51,6 +51,12 @@ public final class RequestLogStore: Sendable {
         migrator.registerMigration("v2-route-trace") { db in
             try db.alter(table: "request_log") { table in table.add(column: "route", .text) }
         }
+        migrator.registerMigration("v3-cache") { db in
+            try db.alter(table: "request_log") { table in
+                table.add(column: "cache", .text)
+                table.add(column: "saved_usd", .double).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -65,8 +71,9 @@ public final class RequestLogStore: Sendable {
                 sql: """
                     INSERT OR REPLACE INTO request_log
                     (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
-                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
+                     cache, saved_usd)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (record, route) in zip(records, routes) {
                 try statement.execute(arguments: [
@@ -74,6 +81,7 @@ public final class RequestLogStore: Sendable {
                     record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
                     record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
                     record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
+                    record.cache, record.savedUSD,
                 ])
             }
         }
@@ -105,7 +113,8 @@ public final class RequestLogStore: Sendable {
             completionTokens: row["completion_tokens"], cachedTokens: row["cached_tokens"],
             usageEstimated: row["usage_estimated"], costUSD: row["cost_usd"], latencyMs: row["latency_ms"],
             ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
-            route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) })
+            route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) },
+            cache: row["cache"], savedUSD: row["saved_usd"])
     }
 }
 

@@ -26,6 +26,10 @@ struct GatewayRuntime {
             try? httpClient.syncShutdown()
             throw error
         }
+        var cachePersistence: ResponseCacheStore?
+        if configuration.cache.isEnabled, configuration.cache.persistent {
+            cachePersistence = try ResponseCacheStore(path: configuration.storage.sqlitePath)
+        }
         let modelDirectory = configuration.localModelDirectory
         self.httpClient = httpClient
         self.gateway = Gateway(
@@ -34,7 +38,8 @@ struct GatewayRuntime {
             localEmbedderFactory: { _ in
                 if let modelDirectory { return try MiniLMEmbedder.load(from: URL(fileURLWithPath: modelDirectory)) }
                 return try MiniLMEmbedder.loadDefault()
-            }, logger: logger)
+            }, cachePersistence: cachePersistence, logger: logger)
+        try gateway.cache?.restore()
     }
 
     func shutdown() async {

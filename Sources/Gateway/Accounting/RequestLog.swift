@@ -1,3 +1,4 @@
+import Caching
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -69,5 +70,38 @@ public struct RequestLogService: Service {
             log.flush()
         }
         log.flush()
+    }
+}
+
+/// Writes queued cache fills to SQLite every `interval`, and once more on shutdown.
+public struct CacheFlushService: Service {
+    let cache: ResponseCache
+    let interval: Duration
+    let logger: Logger
+
+    public init(cache: ResponseCache, interval: Duration = .milliseconds(500), logger: Logger = Logger(label: "switchyard.cache")) {
+        self.cache = cache
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                break
+            }
+            flush()
+        }
+        flush()
+    }
+
+    private func flush() {
+        do {
+            try cache.flush()
+        } catch {
+            logger.error("could not persist cache entries", metadata: ["switchyard.error": "\(error)"])
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Caching
 import Foundation
 import Routing
 import SwitchyardCore
@@ -28,7 +29,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "auth", "embeddings"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -107,6 +108,29 @@ public enum ConfigurationLoader {
             if let retry = routing["retry"] { configuration.modelRetry = try parseRetry(retry) }
         }
 
+        if let cache = reader["cache"] {
+            try cache.allowOnly(["enabled", "exact", "ttl_s", "semantic", "max_bytes", "store", "max_semantic_temperature", "side_effect_tools"])
+            if try cache["enabled"].map({ node -> Bool in
+                guard let value = node.node.bool else { throw node.error("must be true or false") }
+                return value
+            }) ?? true {
+                configuration.cache.defaultPolicy = try parseCachePolicy(cache, base: CachePolicy())
+            }
+            configuration.cache.maxBytes = try cache["max_bytes"]?.int() ?? configuration.cache.maxBytes
+            if let store = try cache["store"]?.string() {
+                guard store == "memory" || store == "sqlite" else { throw cache["store"]!.error("use memory or sqlite") }
+                configuration.cache.persistent = store == "sqlite"
+            }
+            configuration.cache.sideEffectTools = try cache["side_effect_tools"]?.strings()
+        }
+        for section in ["models", "groups", "routes"] {
+            for node in try reader[section]?.list() ?? [] {
+                guard let cache = node["cache"] else { continue }
+                let name = try node.required("name").string()
+                configuration.cache.policies[name] = try parseCachePolicy(cache, base: configuration.cache.defaultPolicy ?? CachePolicy())
+            }
+        }
+
         if let auth = reader["auth"] {
             try auth.allowOnly(["keys"])
             var seen: Set<String> = []
@@ -166,6 +190,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
+            "cache",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"
@@ -215,7 +240,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
-        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms"])
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache"])
         let name = try node.required("name").string()
         var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
         if let strategy = node["strategy"] {
@@ -255,7 +280,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
-        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms"])
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache"])
         let name = try node.required("name").string()
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"
@@ -331,6 +356,40 @@ public enum ConfigurationLoader {
         case .alias:
             return .null
         }
+    }
+
+    static func parseCachePolicy(_ node: ConfigNode, base: CachePolicy) throws -> CachePolicy {
+        if case .scalar = node.node {
+            guard let enabled = node.node.bool else { throw node.error("must be true, false, or a mapping") }
+            return enabled ? base : .off
+        }
+        try node.allowOnly(["enabled", "exact", "ttl_s", "semantic", "max_bytes", "store", "max_semantic_temperature", "side_effect_tools"])
+        var policy = base
+        if let exact = node["exact"] {
+            guard let value = exact.node.bool else { throw exact.error("must be true or false") }
+            policy.exact = value
+        }
+        if let ttl = try node["ttl_s"]?.double() {
+            guard ttl > 0 else { throw node["ttl_s"]!.error("must be a positive number of seconds") }
+            policy.ttl = .milliseconds(Int64(ttl * 1000))
+        }
+        if let temperature = try node["max_semantic_temperature"]?.double() { policy.maxSemanticTemperature = temperature }
+        if let semantic = node["semantic"] {
+            if case .scalar = semantic.node {
+                guard let enabled = semantic.node.bool else { throw semantic.error("must be true, false, or {threshold, ttl_s}") }
+                policy.semantic = enabled ? CachePolicy.Semantic() : nil
+            } else {
+                try semantic.allowOnly(["threshold", "ttl_s"])
+                var value = CachePolicy.Semantic()
+                if let threshold = try semantic["threshold"]?.double() {
+                    guard (0...1).contains(threshold) else { throw semantic["threshold"]!.error("is a cosine similarity from 0 to 1") }
+                    value.threshold = threshold
+                }
+                if let ttl = try semantic["ttl_s"]?.double() { value.ttl = .milliseconds(Int64(ttl * 1000)) }
+                policy.semantic = value
+            }
+        }
+        return policy
     }
 
     static func parseRetry(_ node: ConfigNode) throws -> RetryPolicy {

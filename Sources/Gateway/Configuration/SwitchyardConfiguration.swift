@@ -1,3 +1,4 @@
+import Caching
 import Foundation
 import Routing
 import SwitchyardCore
@@ -114,6 +115,22 @@ public struct SwitchyardConfiguration: Sendable {
         }
     }
 
+    /// Response caching: a default policy, per-name overrides, size and persistence.
+    public struct Cache: Sendable {
+        /// Policy for names without their own; nil = caching off unless a model/group/route turns it on.
+        public var defaultPolicy: CachePolicy?
+        /// Policies by model, group or route name.
+        public var policies: [String: CachePolicy] = [:]
+        public var maxBytes = 256 * 1024 * 1024
+        /// Keep cached answers in SQLite so they survive restarts.
+        public var persistent = false
+        public var sideEffectTools: [String]?
+        public init() {}
+
+        public func policy(for name: String) -> CachePolicy? { policies[name] ?? defaultPolicy }
+        public var isEnabled: Bool { defaultPolicy != nil || !policies.isEmpty }
+    }
+
     public var server = Server()
     public var storage = Storage()
     public var providers: [ProviderConfiguration] = []
@@ -121,6 +138,7 @@ public struct SwitchyardConfiguration: Sendable {
     public var keys: [APIKey] = []
     public var groups: [ModelGroup] = []
     public var autoRoutes: [AutoRoute] = []
+    public var cache = Cache()
     public var circuitBreaker = CircuitBreakerPolicy()
     /// Retries for a request that names a plain model (not a group): none unless configured.
     public var modelRetry = RetryPolicy(attempts: 1)

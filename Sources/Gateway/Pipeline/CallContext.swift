@@ -34,12 +34,15 @@ public struct CallContext: Sendable {
     public var logger: Logger
     /// Route constraints sent in the `x-switchyard-route` header (JSON).
     public var routeHeader: String?
+    /// Cache directive sent in the `x-switchyard-cache` header.
+    public var cacheHeader: String?
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,
-        clientProtocol: ClientProtocol = .openai, routeHeader: String? = nil, logger: Logger = Logger(label: "switchyard")
+        clientProtocol: ClientProtocol = .openai, routeHeader: String? = nil, cacheHeader: String? = nil, logger: Logger = Logger(label: "switchyard")
     ) {
         self.routeHeader = routeHeader
+        self.cacheHeader = cacheHeader
         self.requestID = requestID
         self.caller = caller
         self.clientProtocol = clientProtocol

@@ -1,3 +1,4 @@
+import Caching
 import Foundation
 import Logging
 import Providers
@@ -11,6 +12,9 @@ public struct CompletionOutcome: Sendable {
     public var provider: String
     public var costUSD: Double
     public var trace: RouteTrace
+    /// How the cache took part (`hit-exact`, `hit-semantic`, `miss`, `bypass`), nil when off.
+    public var cache: String?
+    public var cacheSimilarity: Double?
 }
 
 /// A started stream (its first chunk already received) and its accounting.
@@ -20,6 +24,8 @@ public struct StreamOutcome: Sendable {
     public var provider: String
     public var accounting: StreamAccounting
     public var trace: RouteTrace { accounting.record.route ?? RouteTrace(requested: model.name, kind: "model") }
+    public var cache: String? { accounting.record.cache }
+    public var cacheSimilarity: Double?
 }
 
 extension Gateway {
@@ -30,6 +36,26 @@ extension Gateway {
         do {
             let (plan, estimatedTokens) = try await prepare(request, context: context)
             record.route = plan.trace
+            let lookup = try await cacheLookup(request, context: context)
+            record.cache = lookup?.label
+            if case .hit(let answer)? = lookup {
+                let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+                var response = answer.response
+                response.id = "chatcmpl-" + context.requestID.dropFirst(4)
+                response.created = Int(Date().timeIntervalSince1970)
+                let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
+                response.switchyard = Self.extensionObject(
+                    context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
+                record.provider = "cache"
+                record.upstreamModel = response.model
+                record.fill(usage: usage, cost: 0)
+                record.savedUSD = answer.savedCostUSD
+                record.latencyMs = context.elapsedMilliseconds
+                requestLog.record(record)
+                return CompletionOutcome(
+                    response: response, model: model, provider: "cache", costUSD: 0, trace: plan.trace,
+                    cache: answer.kind.rawValue, cacheSimilarity: answer.similarity)
+            }
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             var lastError: (any Error)?
             for step in plan.steps {
@@ -57,9 +83,10 @@ extension Gateway {
                         record.fill(usage: usage, cost: cost)
                         record.latencyMs = context.elapsedMilliseconds
                         requestLog.record(record)
+                        if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
                         return CompletionOutcome(
                             response: response, model: step.model, provider: provider.name, costUSD: cost,
-                            trace: record.route ?? plan.trace)
+                            trace: record.route ?? plan.trace, cache: lookup?.label)
                     } catch {
                         let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
                         lastError = failure
@@ -86,6 +113,21 @@ extension Gateway {
         do {
             let (plan, estimatedTokens) = try await prepare(request, context: context)
             record.route = plan.trace
+            let lookup = try await cacheLookup(request, context: context)
+            record.cache = lookup?.label
+            if case .hit(let answer)? = lookup {
+                let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+                record.provider = "cache"
+                record.upstreamModel = answer.response.model
+                record.savedUSD = answer.savedCostUSD
+                let chunks = Self.replay(answer.response, id: "chatcmpl-" + context.requestID.dropFirst(4))
+                var accounting = StreamAccounting(
+                    request: request, model: model, context: context, record: record, attemptStartedAt: .now)
+                accounting.cacheHit = answer
+                return StreamOutcome(
+                    chunks: RoutedChunkStream(replay: chunks), model: model, provider: "cache", accounting: accounting,
+                    cacheSimilarity: answer.similarity)
+            }
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             var lastError: (any Error)?
             for step in plan.steps {
@@ -109,9 +151,10 @@ extension Gateway {
                         record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
                         record.provider = provider.name
                         record.upstreamModel = step.model.upstream
-                        let accounting = StreamAccounting(
+                        var accounting = StreamAccounting(
                             request: request, model: step.model, context: context, record: record,
                             attemptStartedAt: started)
+                        accounting.cacheFill = lookup?.fill
                         return StreamOutcome(
                             chunks: RoutedChunkStream(first: first, rest: iterator), model: step.model,
                             provider: provider.name, accounting: accounting)
@@ -137,6 +180,15 @@ extension Gateway {
     @discardableResult
     public func finish(_ accounting: StreamAccounting, error: (any Error)? = nil) -> (usage: Usage, cost: Double) {
         let usage = accounting.finalUsage
+        if accounting.cacheHit != nil {
+            var record = accounting.record
+            record.fill(usage: usage, cost: 0)
+            record.latencyMs = accounting.context.elapsedMilliseconds
+            record.ttftMs = accounting.timeToFirstTokenMs
+            if let error { record.error = Self.describe(error) }
+            requestLog.record(record)
+            return (usage, 0)
+        }
         let cost = accounting.model.price.cost(of: usage)
         var record = accounting.record
         record.fill(usage: usage, cost: cost)
@@ -154,7 +206,18 @@ extension Gateway {
         }
         health.end(accounting.model.name, outcome: outcome)
         requestLog.record(record)
+        if error == nil, let fill = accounting.cacheFill {
+            var response = accounting.accumulator.response
+            response.usage = usage
+            cache?.store(response, for: fill, costUSD: cost)
+        }
         return (usage, cost)
+    }
+
+    /// The plan a request would get, without calling anyone: for dry runs and benchmarks.
+    public func previewRoute(_ request: ChatRequest, context: CallContext) async throws -> (deployments: [String], trace: RouteTrace) {
+        let (plan, _) = try await prepare(request, context: context)
+        return (plan.steps.map(\.model.name), plan.trace)
     }
 
     // MARK: Steps
@@ -282,6 +345,12 @@ public struct RoutedChunkStream: AsyncSequence, Sendable {
         self.rest = IteratorBox(rest)
     }
 
+    /// Chunks already in memory (a cache hit).
+    init(replay chunks: [ChatChunk]) {
+        self.first = chunks[0]
+        self.rest = IteratorBox(ChatChunkStream(chunks: Array(chunks.dropFirst())).makeAsyncIterator())
+    }
+
     public func makeAsyncIterator() -> Iterator { Iterator(first: first, box: rest) }
 
     public struct Iterator: AsyncIteratorProtocol {
@@ -308,6 +377,9 @@ public struct StreamAccounting: Sendable {
     var firstTokenAt: ContinuousClock.Instant?
     var completionCharacters = 0
     public private(set) var upstreamUsage: Usage?
+    var cacheHit: CachedAnswer?
+    var cacheFill: CacheFill?
+    var accumulator = ChatStreamAccumulator()
 
     init(request: ChatRequest, model: ModelSpec, context: CallContext, record: RequestRecord, attemptStartedAt: ContinuousClock.Instant) {
         self.request = request
@@ -318,6 +390,7 @@ public struct StreamAccounting: Sendable {
     }
 
     public mutating func observe(_ chunk: ChatChunk) {
+        if cacheFill != nil { accumulator.add(chunk) }
         if let usage = chunk.usage { upstreamUsage = usage }
         for choice in chunk.choices {
             var size = choice.delta.content?.utf8.count ?? 0
@@ -349,6 +422,7 @@ public struct StreamAccounting: Sendable {
     /// The `switchyard` extension object for the final chunk or event.
     public func extensionObject(cost: Double, usage: Usage) -> JSONValue {
         Gateway.extensionObject(
-            context: context, model: model, provider: record.provider ?? "", cost: cost, usage: usage, trace: record.route)
+            context: context, model: model, provider: record.provider ?? "", cost: cost, usage: usage,
+            trace: cacheHit == nil ? record.route : nil, cache: cacheHit)
     }
 }

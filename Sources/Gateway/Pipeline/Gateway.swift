@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Caching
 import Foundation
 import Logging
 import Providers
@@ -18,6 +19,8 @@ public final class Gateway: Sendable {
     /// Breakers and live statistics of every deployment.
     public let health: DeploymentHealth
     let planner: RoutePlanner
+    /// The response cache, when any model or route has caching on.
+    public let cache: ResponseCache?
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -27,6 +30,8 @@ public final class Gateway: Sendable {
     public init(
         configuration: SwitchyardConfiguration, httpClient: HTTPClient, requestLog: RequestLog,
         localEmbedderFactory: (@Sendable (String) throws -> any TextEmbedder)? = nil,
+        cachePersistence: (any CachePersistence)? = nil,
+        cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
@@ -48,6 +53,20 @@ public final class Gateway: Sendable {
         self.models = models
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
+        if configuration.cache.isEnabled {
+            let embedders = self.localEmbedders
+            let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : LazyEmbedder(name: Self.localEmbeddingModel, embedders: embedders)
+            var cache = ResponseCache(
+                capacityBytes: configuration.cache.maxBytes, embedder: embedder, persistence: cachePersistence, now: cacheClock)
+            if let tools = configuration.cache.sideEffectTools {
+                cache = ResponseCache(
+                    capacityBytes: configuration.cache.maxBytes, embedder: embedder, persistence: cachePersistence,
+                    sideEffectTools: tools, now: cacheClock)
+            }
+            self.cache = cache
+        } else {
+            self.cache = nil
+        }
         let health = DeploymentHealth(policy: configuration.circuitBreaker, now: clock)
         self.health = health
         self.planner = RoutePlanner(
@@ -171,12 +190,18 @@ public final class Gateway: Sendable {
     }
 
     static func extensionObject(
-        context: CallContext, model: ModelSpec, provider: String, cost: Double, usage: Usage, trace: RouteTrace? = nil
+        context: CallContext, model: ModelSpec, provider: String, cost: Double, usage: Usage, trace: RouteTrace? = nil,
+        cache: CachedAnswer? = nil
     ) -> JSONValue {
         var object: [String: JSONValue] = [
             "request_id": .string(context.requestID), "cost_usd": .double(cost), "model": .string(model.name),
             "provider": .string(provider), "usage_estimated": .bool(usage.estimated),
         ]
+        if let cache {
+            object["cache"] = .string(cache.kind.rawValue)
+            object["saved_usd"] = .double(cache.savedCostUSD)
+            if let similarity = cache.similarity { object["cache_similarity"] = .double(similarity) }
+        }
         if let trace, trace.kind != "model" {
             object["route"] = .string(trace.requested)
             object["attempts"] = .int(Int64(trace.attempts.count))
@@ -212,6 +237,19 @@ extension RequestRecord {
             status = 500
             self.error = String(describing: error)
         }
+    }
+}
+
+/// The local embedding model, loaded on first use (the semantic cache asks for it lazily so the
+/// gateway starts without it).
+struct LazyEmbedder: TextEmbedder {
+    let name: String
+    let embedders: LocalEmbedders
+    var modelName: String { name }
+    var dimensions: Int { 384 }
+
+    func embed(_ texts: [String]) async throws -> EmbeddingBatch {
+        try await embedders.embedder(named: name).embed(texts)
     }
 }
 

@@ -7,6 +7,8 @@ extension HTTPField.Name {
     static let switchyardUpstreamModel = Self("x-switchyard-upstream-model")!
     static let switchyardRoute = Self("x-switchyard-route")!
     static let switchyardAttempts = Self("x-switchyard-attempts")!
+    static let switchyardCache = Self("x-switchyard-cache")!
+    static let switchyardCacheSimilarity = Self("x-switchyard-cache-similarity")!
     static let switchyardCost = Self("x-switchyard-cost-usd")!
     static let switchyardUsageEstimated = Self("x-switchyard-usage-estimated")!
     static let apiKey = Self("x-api-key")!

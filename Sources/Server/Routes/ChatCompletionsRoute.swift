@@ -19,12 +19,14 @@ struct ChatCompletionsRoute: Sendable {
             let chat = try JSONBody.decode(ChatRequest.self, from: body)
             let context = CallContext(
                 requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
-                logger: logger)
+                cacheHeader: request.headers[.switchyardCache], logger: logger)
             if chat.stream {
                 return try await stream(chat, context: context)
             }
             let outcome = try await gateway.complete(chat, context: context)
-            var headers = Self.headers(context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
+            var headers = Self.headers(
+                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
+                similarity: outcome.cacheSimilarity)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(outcome.response, headers: headers)
@@ -33,18 +35,27 @@ struct ChatCompletionsRoute: Sendable {
         }
     }
 
-    static func headers(context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace) -> HTTPFields {
-        [
+    static func headers(
+        context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
+        similarity: Double? = nil
+    ) -> HTTPFields {
+        var fields: HTTPFields = [
             .switchyardRequestID: context.requestID, .switchyardModel: model.name, .switchyardProvider: provider,
             .switchyardUpstreamModel: model.upstream, .switchyardRoute: trace.summary,
             .switchyardAttempts: String(trace.attempts.count),
         ]
+        if let cache { fields[.switchyardCache] = cache }
+        if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
+        return fields
     }
 
     private func stream(_ chat: ChatRequest, context: CallContext) async throws -> Response {
         let outcome = try await gateway.stream(chat, context: context)
         var headers = SSE.headers
-        for field in Self.headers(context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace) {
+        for field in Self.headers(
+            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
+            similarity: outcome.cacheSimilarity)
+        {
             headers.append(field)
         }
         let gateway = self.gateway

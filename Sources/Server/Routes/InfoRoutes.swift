@@ -102,6 +102,34 @@ struct InfoRoutes: Sendable {
         }
     }
 
+    func cacheStats(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            _ = try gateway.authenticate(request.presentedKey)
+            guard let cache = gateway.cache else {
+                throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
+            }
+            return try JSONBody.response(cache.stats())
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
+    func clearCache(_ request: Request) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            _ = try gateway.authenticate(request.presentedKey)
+            guard let cache = gateway.cache else {
+                throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
+            }
+            let namespace = request.uri.queryParameters["namespace"].map(String.init)
+            let removed = try cache.clear(namespace: namespace)
+            return try JSONBody.response(JSONValue.object(["removed": .int(Int64(removed)), "namespace": namespace.map { .string($0) } ?? .null]))
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
     struct RequestList: Encodable {
         var object = "list"
         var data: [RequestRecord]

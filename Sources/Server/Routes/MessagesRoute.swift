@@ -20,7 +20,7 @@ struct MessagesRoute: Sendable {
             let chat = try AnthropicTranslator.chatRequest(from: anthropic)
             let context = CallContext(
                 requestID: requestID, caller: caller, clientProtocol: .anthropic, routeHeader: request.headers[.switchyardRoute],
-                logger: logger)
+                cacheHeader: request.headers[.switchyardCache], logger: logger)
             if chat.stream {
                 return try await stream(chat, publicModel: anthropic.model, context: context)
             }
@@ -28,7 +28,8 @@ struct MessagesRoute: Sendable {
             var response = AnthropicTranslator.anthropicResponse(from: outcome.response, model: anthropic.model)
             response.switchyard = outcome.response.switchyard
             var headers = ChatCompletionsRoute.headers(
-                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
+                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace,
+                cache: outcome.cache, similarity: outcome.cacheSimilarity)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(response, headers: headers)
@@ -41,7 +42,9 @@ struct MessagesRoute: Sendable {
         let outcome = try await gateway.stream(chat, context: context)
         var headers = SSE.headers
         for field in ChatCompletionsRoute.headers(
-                context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace) {
+            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
+            similarity: outcome.cacheSimilarity)
+        {
             headers.append(field)
         }
         let gateway = self.gateway

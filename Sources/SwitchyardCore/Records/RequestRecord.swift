@@ -27,13 +27,20 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     public var error: String?
     /// The routing decision and attempts.
     public var route: RouteTrace?
+    /// `hit-exact`, `hit-semantic`, `miss` or `bypass`; nil when caching is off.
+    public var cache: String?
+    /// What a cache hit saved: the cost of the original call.
+    public var savedUSD: Double = 0
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
         provider: String? = nil, upstreamModel: String? = nil, stream: Bool = false, promptTokens: Int = 0,
         completionTokens: Int = 0, cachedTokens: Int = 0, usageEstimated: Bool = false, costUSD: Double = 0,
-        latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil, route: RouteTrace? = nil
+        latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil, route: RouteTrace? = nil,
+        cache: String? = nil, savedUSD: Double = 0
     ) {
+        self.cache = cache
+        self.savedUSD = savedUSD
         self.id = id
         self.createdAt = createdAt
         self.caller = caller
@@ -56,7 +63,8 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, caller, endpoint, model, provider, stream, status, error, route
+        case id, caller, endpoint, model, provider, stream, status, error, route, cache
+        case savedUSD = "saved_usd"
         case createdAt = "created_at"
         case clientProtocol = "protocol"
         case upstreamModel = "upstream_model"

@@ -1,0 +1,45 @@
+import Foundation
+
+/// A cached answer as persisted: enough to rebuild the in-memory cache and its semantic index.
+public struct CacheRecord: Sendable, Hashable {
+    public var key: String
+    public var namespace: String
+    /// Scope of the semantic index (model, system prompt, tools, format, prefix, temperature bucket); nil if not semantic.
+    public var scope: String?
+    public var vector: [Float]?
+    /// The canonical response, JSON-encoded.
+    public var response: Data
+    public var model: String
+    /// What the call cost when it was made: what each hit saves.
+    public var costUSD: Double
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var createdAt: Date
+    public var expiresAt: Date
+
+    public init(
+        key: String, namespace: String, scope: String?, vector: [Float]?, response: Data, model: String, costUSD: Double,
+        promptTokens: Int, completionTokens: Int, createdAt: Date, expiresAt: Date
+    ) {
+        self.key = key
+        self.namespace = namespace
+        self.scope = scope
+        self.vector = vector
+        self.response = response
+        self.model = model
+        self.costUSD = costUSD
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Where cached answers survive restarts (SQLite in `Storage`).
+public protocol CachePersistence: Sendable {
+    func save(_ records: [CacheRecord]) throws
+    func remove(keys: [String]) throws
+    func removeAll(namespace: String?) throws
+    /// Every record not expired at `now`.
+    func load(now: Date) throws -> [CacheRecord]
+}
