@@ -43,7 +43,16 @@ struct ChatCommand: AsyncParsableCommand {
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        defer { try? client.syncShutdown() }
+        do {
+            try await exchange(request, client: client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try? await client.shutdown()
+    }
+
+    private func exchange(_ request: HTTPClientRequest, client: HTTPClient) async throws {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(600))
@@ -81,7 +90,7 @@ struct ChatCommand: AsyncParsableCommand {
                         }
                         if let text = json["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue {
                             print(text, terminator: "")
-                            fflush(stdout)
+                            fflush(nil)
                         }
                         if let value = json["usage"], let prompt = value["prompt_tokens"]?.intValue,
                             let completion = value["completion_tokens"]?.intValue

@@ -76,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 print("switchyard listening on http://\(host):\(bound) (\(configuration.models.count) models, auth \(configuration.requiresAuth ? "on" : "off"))")
-                fflush(stdout)
+                fflush(nil)
             })
         let group = ServiceGroup(
             configuration: .init(

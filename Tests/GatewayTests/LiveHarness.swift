@@ -37,6 +37,10 @@ enum LiveHarness {
               - {name: e-openai, provider: up-openai, upstream: text-embedding-3-small, type: embedding, price: {input: 0.02}}
               - {name: e-gemini, provider: up-gemini, upstream: text-embedding-004, type: embedding, price: {input: 0.01}}
               - {name: e-ollama, provider: up-ollama, upstream: nomic-embed-text, type: embedding, price: {input: 0}}
+              - {name: d-openai, provider: up-openai, upstream: dep-a, price: {input: 0.1, output: 0.1}}
+              - {name: d-anthropic, provider: up-anthropic, upstream: dep-b, price: {input: 0.2, output: 0.2}}
+              - {name: d-gemini, provider: up-gemini, upstream: dep-c, price: {input: 0.3, output: 0.3}}
+              - {name: d-ollama, provider: up-ollama, upstream: dep-d, price: {input: 0.4, output: 0.4}}
             auth: {keys: [\(clientKey), {key: sk-limited, name: limited, models: ["m-openai"]}]}
             \(extra)
             """
@@ -45,7 +49,7 @@ enum LiveHarness {
 
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
-        timeoutMs: Int = 5000,
+        timeoutMs: Int = 5000, extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
         let mock = try await MockUpstream.start(
@@ -54,10 +58,10 @@ enum LiveHarness {
                 geminiKey: "upstream-secret-gemini"))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            let configuration = try configuration(mockURL: mock.baseURL, timeoutMs: timeoutMs)
+            let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs)
             let gateway = Gateway(
                 configuration: configuration, httpClient: httpClient,
-                requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")))
+                requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), clock: clock ?? { .now })
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in
                 try await body(client, mock, gateway)

@@ -407,20 +407,30 @@ public enum ConfigurationLoader {
         var rest = Substring(text)
         while let start = rest.range(of: "${") {
             output += rest[..<start.lowerBound]
-            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
-                let line = text[..<start.lowerBound].filter { $0 == "\n" }.count + 1
-                throw SwitchyardError.configuration("\(source):\(line): `${` without a closing `}`.")
+            let line = text[..<start.lowerBound].filter { $0 == "\n" }.count + 1
+            var cursor = start.upperBound
+            var name = ""
+            while cursor < rest.endIndex, rest[cursor].isLetter || rest[cursor].isNumber || rest[cursor] == "_" {
+                name.append(rest[cursor])
+                cursor = rest.index(after: cursor)
             }
-            let expression = rest[start.upperBound..<end]
-            if let separator = expression.range(of: ":-") {
-                let name = String(expression[..<separator.lowerBound])
-                let fallback = String(expression[separator.upperBound...])
-                let value = environment[name] ?? ""
-                output += value.isEmpty ? fallback : value
-            } else {
-                output += environment[String(expression)] ?? ""
+            var fallback: String?
+            if rest[cursor...].hasPrefix(":-") {
+                cursor = rest.index(cursor, offsetBy: 2)
+                var value = ""
+                while cursor < rest.endIndex, rest[cursor] != "}", rest[cursor] != "\n" {
+                    value.append(rest[cursor])
+                    cursor = rest.index(after: cursor)
+                }
+                fallback = value
             }
-            rest = rest[rest.index(after: end)...]
+            guard !name.isEmpty, cursor < rest.endIndex, rest[cursor] == "}" else {
+                throw SwitchyardError.configuration(
+                    "\(source):\(line): `${` must be followed by a variable name and a closing `}`, as in ${OPENAI_API_KEY} or ${PORT:-4000}.")
+            }
+            let value = environment[name] ?? ""
+            output += value.isEmpty ? (fallback ?? "") : value
+            rest = rest[rest.index(after: cursor)...]
         }
         output += rest
         return output

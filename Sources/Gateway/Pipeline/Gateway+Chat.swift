@@ -142,11 +142,21 @@ extension Gateway {
                         let chunks = try await provider.stream(
                             upstreamRequest(request, model: step.model),
                             options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
+                        // Hold chunks until one carries output: a failure before that is still invisible
+                        // to the client and falls back like any other.
                         var iterator = chunks.makeAsyncIterator()
-                        guard let first = try await iterator.next() else {
-                            throw SwitchyardError(
-                                code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
-                                status: 502)
+                        var prefix: [ChatChunk] = []
+                        while true {
+                            guard let chunk = try await iterator.next() else {
+                                if prefix.isEmpty {
+                                    throw SwitchyardError(
+                                        code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
+                                        status: 502)
+                                }
+                                break
+                            }
+                            prefix.append(chunk)
+                            if chunk.carriesOutput { break }
                         }
                         record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
                         record.provider = provider.name
@@ -156,7 +166,7 @@ extension Gateway {
                             attemptStartedAt: started)
                         accounting.cacheFill = lookup?.fill
                         return StreamOutcome(
-                            chunks: RoutedChunkStream(first: first, rest: iterator), model: step.model,
+                            chunks: RoutedChunkStream(prefix: prefix, rest: iterator), model: step.model,
                             provider: provider.name, accounting: accounting)
                     } catch {
                         let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
@@ -330,7 +340,7 @@ func milliseconds(since start: ContinuousClock.Instant) -> Double {
 /// The chunks of the chosen attempt: the first one (already received while choosing) and the rest.
 public struct RoutedChunkStream: AsyncSequence, Sendable {
     public typealias Element = ChatChunk
-    private let first: ChatChunk
+    private let prefix: [ChatChunk]
     private let rest: IteratorBox
 
     /// Holds the upstream iterator between the gateway and the one task that drains it.
@@ -340,29 +350,46 @@ public struct RoutedChunkStream: AsyncSequence, Sendable {
         init(_ iterator: ChatChunkStream.Iterator) { self.iterator = iterator }
     }
 
-    init(first: ChatChunk, rest: ChatChunkStream.Iterator) {
-        self.first = first
+    init(prefix: [ChatChunk], rest: ChatChunkStream.Iterator) {
+        self.prefix = prefix
         self.rest = IteratorBox(rest)
     }
 
     /// Chunks already in memory (a cache hit).
     init(replay chunks: [ChatChunk]) {
-        self.first = chunks[0]
-        self.rest = IteratorBox(ChatChunkStream(chunks: Array(chunks.dropFirst())).makeAsyncIterator())
+        self.prefix = chunks
+        self.rest = IteratorBox(ChatChunkStream(chunks: []).makeAsyncIterator())
     }
 
-    public func makeAsyncIterator() -> Iterator { Iterator(first: first, box: rest) }
+    public func makeAsyncIterator() -> Iterator { Iterator(prefix: prefix, box: rest) }
 
     public struct Iterator: AsyncIteratorProtocol {
-        var first: ChatChunk?
+        var prefix: [ChatChunk]
+        var index = 0
         let box: IteratorBox
 
+        init(prefix: [ChatChunk], box: IteratorBox) {
+            self.prefix = prefix
+            self.box = box
+        }
+
         public mutating func next() async throws -> ChatChunk? {
-            if let chunk = first {
-                first = nil
-                return chunk
+            if index < prefix.count {
+                defer { index += 1 }
+                return prefix[index]
             }
             return try await box.iterator.next()
+        }
+    }
+}
+
+extension ChatChunk {
+    /// True when the chunk holds something the client must see: text, a tool call, a finish reason or usage.
+    var carriesOutput: Bool {
+        if usage != nil { return true }
+        return choices.contains { choice in
+            !(choice.delta.content ?? "").isEmpty || !(choice.delta.toolCalls ?? []).isEmpty || choice.finishReason != nil
+                || !(choice.delta.refusal ?? "").isEmpty
         }
     }
 }

@@ -46,9 +46,10 @@ struct RoutePlanner: Sendable {
         var trace = RouteTrace(requested: name, kind: "group", strategy: group.strategy.rawValue)
         var visited: Set<String> = []
         var random = SystemRandomNumberGenerator()
-        let steps = visit(
+        var steps = visit(
             name, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
             visited: &visited, random: &random)
+        steps = Self.unique(steps)
         guard !steps.isEmpty else {
             let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
             let clientProblem = trace.candidates.allSatisfy { $0.excluded.map(Self.isClientProblem) ?? false }
@@ -58,6 +59,12 @@ struct RoutePlanner: Sendable {
                 status: clientProblem ? 400 : 503)
         }
         return Plan(steps: steps, trace: trace, timeout: group.timeout)
+    }
+
+    /// Each deployment once, at its first place (a deployment can sit in a group and its fallback).
+    static func unique(_ steps: [Step]) -> [Step] {
+        var seen: Set<String> = []
+        return steps.filter { seen.insert($0.model.name).inserted }
     }
 
     private static let capabilityPrefix = "lacks "
@@ -92,12 +99,14 @@ struct RoutePlanner: Sendable {
 
         var snapshots: [DeploymentSnapshot] = []
         var fitsContext = false
+        var capable = false
         for (index, deployment) in group.deployments.enumerated() {
             guard let model = models[deployment.model] else { continue }
             if let reason = capabilityProblem(model, request: request) {
                 trace.candidates.append(.init(deployment: model.name, group: name, excluded: reason))
                 continue
             }
+            capable = true
             if let reason = contextProblem(model, request: request, estimatedTokens: estimatedTokens) {
                 trace.candidates.append(.init(deployment: model.name, group: name, excluded: reason))
                 continue
@@ -129,7 +138,7 @@ struct RoutePlanner: Sendable {
             }
         }
         guard fallbacks else { return steps }
-        if !fitsContext, let fallback = group.contextFallback {
+        if capable, !fitsContext, let fallback = group.contextFallback {
             trace.notes.append("prompt too long for '\(name)': context fallback to '\(fallback)'")
             steps += visit(
                 fallback, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
@@ -181,6 +190,7 @@ struct RoutePlanner: Sendable {
             steps += tierSteps
         }
         described["tier"] = chosenTier.map { .string($0) } ?? .null
+        steps = Self.unique(steps)
         trace.features = described
         guard !steps.isEmpty else {
             let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
