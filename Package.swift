@@ -119,7 +119,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting",
+                "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
+                "Embeddings",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

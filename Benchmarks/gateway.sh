@@ -14,7 +14,8 @@ WITH_LITELLM=1; [ "${1:-}" = "--no-litellm" ] && WITH_LITELLM=0
 bash "$H/setup.sh"
 bash "$H/stop_all.sh" >/dev/null 2>&1 || true
 rm -f "$BENCH_DIR/results/results.tsv"
-swift build -c release --product switchyard
+BIN=${SWITCHYARD_BIN:-}
+if [ -z "$BIN" ]; then swift build -c release --product switchyard; BIN="$REPO/.build/release/switchyard"; fi
 bash "$H/start_mock.sh"
 
 CONFIG="$BENCH_DIR/switchyard-bench.yaml"
@@ -28,7 +29,7 @@ models:
 auth: {keys: [$KEY]}
 YAML
 rm -f "$BENCH_DIR/switchyard-bench.db"*
-( cd "$BENCH_DIR" && setsid "$REPO/.build/release/switchyard" serve --config "$CONFIG" --log-level warning \
+( cd "$BENCH_DIR" && setsid "$BIN" serve --config "$CONFIG" --log-level warning \
     > "$BENCH_DIR/run/switchyard.log" 2>&1 < /dev/null & echo $! > "$BENCH_DIR/run/switchyard.pid" )
 for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done
 

@@ -50,6 +50,7 @@ enum LiveHarness {
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
         timeoutMs: Int = 5000, extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
+        embedder: (@Sendable (String) throws -> any TextEmbedder)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
         let mock = try await MockUpstream.start(
@@ -61,7 +62,8 @@ enum LiveHarness {
             let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs)
             let gateway = Gateway(
                 configuration: configuration, httpClient: httpClient,
-                requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), clock: clock ?? { .now })
+                requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), localEmbedderFactory: embedder,
+                clock: clock ?? { .now })
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in
                 try await body(client, mock, gateway)

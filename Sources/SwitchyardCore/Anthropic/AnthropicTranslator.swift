@@ -228,7 +228,10 @@ public enum AnthropicTranslator {
 
         var usesJSONTool = false
         if let format = request.responseFormat, format.wantsJSON {
-            if format.type == .jsonSchema, let schema = format.jsonSchema?.schema, upstream.tools == nil {
+            // A forced tool call is the one way to get JSON from every Claude model; json_object
+            // uses a free-form object schema.
+            let schema: JSONValue? = format.type == .jsonSchema ? format.jsonSchema?.schema : ["type": "object", "additionalProperties": true]
+            if let schema, upstream.tools == nil {
                 upstream.tools = [
                     Anthropic.Tool(
                         name: jsonToolName, description: "Return the answer as JSON matching this schema.",
