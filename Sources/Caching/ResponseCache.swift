@@ -140,7 +140,7 @@ public struct CacheStats: Sendable, Codable, Hashable {
 /// database; persistence happens through `pendingWrites`, drained by a background service.
 public final class ResponseCache: Sendable {
     /// Chosen on the paraphrase benchmark for ≥ 99 % precision of semantic hits (see `switchyard bench cache-precision`).
-    public static let defaultSemanticThreshold = 0.93
+    public static let defaultSemanticThreshold = 0.97
 
     struct Entry {
         var response: ChatResponse
