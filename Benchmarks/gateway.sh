@@ -24,8 +24,16 @@ server: {host: 127.0.0.1, port: $PORT}
 storage: {sqlite: $BENCH_DIR/switchyard-bench.db}
 providers:
   - {name: mock, kind: openai, base_url: "http://127.0.0.1:18080/v1", api_key: dummy}
+  - {name: mock-b, kind: openai, base_url: "http://127.0.0.1:18080/v1", api_key: dummy}
 models:
-  - {name: gpt-4o-mini, provider: mock, price: {input: 0.15, output: 0.60}}
+  - {name: gpt-4o-mini, provider: mock, price: {input: 0.15, output: 0.60}, context_window: 128000}
+  - {name: mini-b, provider: mock-b, upstream: gpt-4o-mini, price: {input: 0.15, output: 0.60}, context_window: 128000}
+groups:
+  - {name: routed, strategy: least-latency, deployments: [gpt-4o-mini, mini-b], retry: {attempts: 2}}
+routes:
+  - name: auto
+    classifier: {rules: [{name: hard, keywords: [prove], difficulty: 3}]}
+    tiers: [{name: cheap, groups: [routed], max_difficulty: 1}, {name: strong, groups: [gpt-4o-mini]}]
 auth: {keys: [$KEY]}
 YAML
 rm -f "$BENCH_DIR/switchyard-bench.db"*
@@ -35,6 +43,8 @@ for i in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" &&
 
 bash "$H/bench.sh" http://127.0.0.1:18080/v1 direct
 API_KEY=$KEY bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard
+API_KEY=$KEY MODEL=routed bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard-group
+API_KEY=$KEY MODEL=auto bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard-auto
 echo "switchyard RSS after load: $(awk '/VmRSS/{print $2" "$3}' /proc/$(cat "$BENCH_DIR/run/switchyard.pid")/status)"
 if [ $WITH_LITELLM = 1 ]; then
   bash "$H/start_litellm.sh" 1
@@ -49,6 +59,8 @@ awk '
   { rps[$1]=$2; u50[$1]=$5; u99[$1]=$6 }
   END {
     printf "\nadded latency at 1 connection (switchyard - direct): p50 %.3f ms, p99 %.3f ms\n", u50["switchyard"]-u50["direct"], u99["switchyard"]-u99["direct"]
+    printf "added latency at 1 connection, group least-latency:  p50 %.3f ms, p99 %.3f ms\n", u50["switchyard-group"]-u50["direct"], u99["switchyard-group"]-u99["direct"]
+    printf "added latency at 1 connection, auto route:           p50 %.3f ms, p99 %.3f ms\n", u50["switchyard-auto"]-u50["direct"], u99["switchyard-auto"]-u99["direct"]
     if ("litellm" in rps) {
       printf "added latency at 1 connection (litellm - direct):    p50 %.3f ms, p99 %.3f ms\n", u50["litellm"]-u50["direct"], u99["litellm"]-u99["direct"]
       printf "throughput at 32 connections: switchyard %.0f rps = %.1fx litellm (%.0f rps)\n", rps["switchyard"], rps["switchyard"]/rps["litellm"], rps["litellm"]

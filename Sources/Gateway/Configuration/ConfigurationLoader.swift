@@ -285,8 +285,20 @@ public enum ConfigurationLoader {
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"
         var defaultDifficulty = 1
+        var examples: [NearestNeighbourClassifier.Example]?
+        var neighbours = 5
         if let classifier = node["classifier"] {
-            try classifier.allowOnly(["rules", "default"])
+            try classifier.allowOnly(["rules", "default", "knn"])
+            if let knn = classifier["knn"] {
+                try knn.allowOnly(["examples", "k"])
+                let path = try knn.required("examples").string()
+                let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: node.source).deletingLastPathComponent().appendingPathComponent(path).path
+                guard let data = FileManager.default.contents(atPath: resolved) else {
+                    throw knn["examples"]!.error("cannot read the examples file '\(resolved)'")
+                }
+                examples = try NearestNeighbourClassifier.examples(jsonLines: String(decoding: data, as: UTF8.self), source: resolved)
+                neighbours = try knn["k"]?.int() ?? 5
+            }
             for (index, rule) in (try classifier["rules"]?.list() ?? []).enumerated() {
                 try rule.allowOnly(["name", "task", "difficulty", "keywords", "regex", "min_prompt_tokens", "max_prompt_tokens", "min_depth", "needs"])
                 var pattern: NSRegularExpression?
@@ -328,6 +340,8 @@ public enum ConfigurationLoader {
         var route = SwitchyardConfiguration.AutoRoute(
             name: name, classifier: RuleClassifier(rules: rules, defaultTask: defaultTask, defaultDifficulty: defaultDifficulty),
             tiers: tiers)
+        route.examples = examples
+        route.neighbours = neighbours
         if let constraints = node["constraints"] {
             do {
                 route.constraints = try RouteConstraints.parse(yamlToJSON(constraints.node), field: "constraints")

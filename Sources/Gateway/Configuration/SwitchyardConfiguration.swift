@@ -96,7 +96,11 @@ public struct SwitchyardConfiguration: Sendable {
         }
 
         public var name: String
+        /// Rules: always present (the fallback when a learned classifier is configured too).
         public var classifier: RuleClassifier
+        /// Labelled examples for the nearest-neighbour classifier, which then decides instead of the rules.
+        public var examples: [NearestNeighbourClassifier.Example]?
+        public var neighbours = 5
         public var tiers: [Tier]
         public var constraints: RouteConstraints
         public var retry: RetryPolicy

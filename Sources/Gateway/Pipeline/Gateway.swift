@@ -69,10 +69,19 @@ public final class Gateway: Sendable {
         }
         let health = DeploymentHealth(policy: configuration.circuitBreaker, now: clock)
         self.health = health
+        var learned: [String: any RequestClassifier] = [:]
+        if localEmbedderFactory != nil {
+            for route in configuration.autoRoutes {
+                guard let examples = route.examples else { continue }
+                learned[route.name] = NearestNeighbourClassifier(
+                    examples: examples, k: route.neighbours,
+                    embedder: LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
+            }
+        }
         self.planner = RoutePlanner(
             models: models, groups: Dictionary(configuration.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             autoRoutes: Dictionary(configuration.autoRoutes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
-            health: health, modelRetry: configuration.modelRetry)
+            learned: learned, health: health, modelRetry: configuration.modelRetry)
     }
 
     // MARK: Admission

@@ -19,6 +19,8 @@ struct RoutePlanner: Sendable {
     let models: [String: ModelSpec]
     let groups: [String: SwitchyardConfiguration.ModelGroup]
     let autoRoutes: [String: SwitchyardConfiguration.AutoRoute]
+    /// Learned classifiers by route name (routes with `knn` examples).
+    let learned: [String: any RequestClassifier]
     let health: DeploymentHealth
     let modelRetry: RetryPolicy
 
@@ -158,7 +160,19 @@ struct RoutePlanner: Sendable {
         _ route: SwitchyardConfiguration.AutoRoute, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints
     ) async throws -> Plan {
         let features = RequestFeatures(request, promptTokens: estimatedTokens)
-        let verdict = try await route.classifier.classify(features)
+        let verdict: Classification
+        if let classifier = learned[route.name] {
+            do {
+                verdict = try await classifier.classify(features)
+            } catch {
+                // The learned classifier needs the local model; without it the rules still decide.
+                var fallback = route.classifier.classify(features)
+                fallback.reason += " (learned classifier unavailable: \(error))"
+                verdict = fallback
+            }
+        } else {
+            verdict = route.classifier.classify(features)
+        }
         let constraints = route.constraints.merged(with: constraints)
         var trace = RouteTrace(requested: route.name, kind: "auto", strategy: "lowest-cost tier")
         var described = features.json
