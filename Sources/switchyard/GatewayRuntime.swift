@@ -13,12 +13,7 @@ struct GatewayRuntime {
     let httpClient: HTTPClient
 
     init(configuration: SwitchyardConfiguration, logger: Logger) throws {
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout.connect = .seconds(10)
-        clientConfiguration.timeout.read = .seconds(300)  // idle time between bytes of a response
-        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
-        clientConfiguration.decompression = .enabled(limit: .ratio(50))
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let httpClient = Gateway.makeHTTPClient()
         let store: RequestLogStore?
         do {
             store = try RequestLogStore(path: configuration.storage.sqlitePath)

@@ -57,7 +57,7 @@ enum LiveHarness {
             MockUpstreamConfiguration(
                 openAIKey: "sk-upstream-secret-openai", anthropicKey: "sk-upstream-secret-anthropic",
                 geminiKey: "upstream-secret-gemini"))
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let httpClient = Gateway.makeHTTPClient()
         do {
             let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs)
             let gateway = Gateway(

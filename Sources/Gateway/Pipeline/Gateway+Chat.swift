@@ -70,7 +70,7 @@ extension Gateway {
                         var response = try await provider.complete(
                             upstreamRequest(request, model: step.model),
                             options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
-                        let usage = response.usage ?? Self.estimateUsage(request: request, response: response)
+                        let usage = Self.usableUsage(response.usage, response: response) ?? Self.estimateUsage(request: request, response: response)
                         health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: started), ttftMs: nil, tokens: usage.totalTokens))
                         record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
                         response.usage = usage
@@ -101,7 +101,7 @@ extension Gateway {
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
-            throw error
+            throw Self.annotate(error, record: record)
         }
     }
 
@@ -182,7 +182,7 @@ extension Gateway {
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
-            throw error
+            throw Self.annotate(error, record: record)
         }
     }
 
@@ -228,6 +228,21 @@ extension Gateway {
     public func previewRoute(_ request: ChatRequest, context: CallContext) async throws -> (deployments: [String], trace: RouteTrace) {
         let (plan, _) = try await prepare(request, context: context)
         return (plan.steps.map(\.model.name), plan.trace)
+    }
+
+    /// Upstream usage, unless it is missing or all zeros while the answer says something.
+    static func usableUsage(_ usage: Usage?, response: ChatResponse) -> Usage? {
+        guard let usage else { return nil }
+        let said = !(response.message?.text.isEmpty ?? true) || !(response.message?.toolCalls ?? []).isEmpty
+        return usage.promptTokens == 0 && usage.completionTokens == 0 && said ? nil : usage
+    }
+
+    /// Adds the model and provider to an error, for the response headers.
+    static func annotate(_ error: any Error, record: RequestRecord) -> any Error {
+        guard var failure = error as? SwitchyardError else { return error }
+        failure.model = failure.model ?? record.model
+        failure.provider = failure.provider ?? record.route?.attempts.last?.provider ?? record.provider
+        return failure
     }
 
     // MARK: Steps

@@ -178,9 +178,12 @@ public final class Gateway: Sendable {
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
-            throw error
+            throw Self.annotate(error, record: record)
         }
     }
+
+    /// Provider of a model name (for the response header).
+    public func providerName(of model: String) -> String? { models[model]?.provider }
 
     /// Cost of an embedding response for a model name (for the response header).
     public func cost(of usage: Usage, model name: String) -> Double {
@@ -188,6 +191,18 @@ public final class Gateway: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The HTTP client every provider shares. Connection failures are not retried inside the client:
+    /// the router's own retries, fallbacks and breakers decide what happens next, at once.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.timeout.read = .seconds(300)  // idle time between bytes of a response
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .enabled(limit: .ratio(50))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     static func estimateUsage(request: ChatRequest, response: ChatResponse) -> Usage {
         let message = response.message

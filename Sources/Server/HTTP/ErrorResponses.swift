@@ -10,6 +10,8 @@ enum ErrorResponses {
         let failure = normalize(error)
         var headers: HTTPFields = [.contentType: "application/json", .switchyardRequestID: requestID]
         if let retryAfter = failure.retryAfter { headers[.retryAfter] = retryAfter }
+        if let model = failure.model { headers[.switchyardModel] = model }
+        if let provider = failure.provider { headers[.switchyardProvider] = provider }
         let body: Data
         switch clientProtocol {
         case .openai: body = openAIBody(failure)

@@ -38,6 +38,7 @@ struct EmbeddingsRoute: Sendable {
             ]
             let headers: HTTPFields = [
                 .switchyardRequestID: requestID, .switchyardModel: response.model,
+                .switchyardProvider: gateway.providerName(of: embedding.model) ?? "",
                 .switchyardCost: CostFormat.string(gateway.cost(of: response.usage, model: embedding.model)),
             ]
             return try JSONBody.response(payload, headers: headers)

@@ -298,6 +298,7 @@ extension Anthropic.Request: Codable {
         case topK = "top_k"
         case toolChoice = "tool_choice"
         case outputFormat = "output_format"
+        case outputConfig = "output_config"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -318,7 +319,9 @@ extension Anthropic.Request: Codable {
         topK = try container.decodeIfPresent(Int.self, forKey: .topK)
         tools = try container.decodeIfPresent([Anthropic.Tool].self, forKey: .tools)
         toolChoice = try container.decodeIfPresent(Anthropic.ToolChoice.self, forKey: .toolChoice)
-        outputFormat = try container.decodeIfPresent(JSONValue.self, forKey: .outputFormat)
+        // Structured outputs: `output_config.format` (current SDKs) or the older `output_format`.
+        outputFormat = try container.decodeIfPresent(JSONValue.self, forKey: .outputConfig)?["format"]
+            ?? container.decodeIfPresent(JSONValue.self, forKey: .outputFormat)
         thinking = try container.decodeIfPresent(JSONValue.self, forKey: .thinking)
         switchyard = try container.decodeIfPresent(JSONValue.self, forKey: .switchyard)
     }

@@ -25,6 +25,9 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
     public var param: String?
     /// `retry-after` to pass on to the client (from an upstream 429/503).
     public var retryAfter: String?
+    /// The model asked for and the provider that failed, when known (for the response headers).
+    public var model: String?
+    public var provider: String?
 
     public init(code: Code, message: String, status: Int, param: String? = nil, retryAfter: String? = nil) {
         self.code = code

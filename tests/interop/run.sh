@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Interop suite: the official openai/anthropic Python SDKs against a live Switchyard + mock upstream.
+# Usage: tests/interop/run.sh [pytest args...]   (needs the binary: swift build --product switchyard,
+# or SWITCHYARD_BIN=/path/to/switchyard)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$REPO/.venv-interop"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+STAMP="$VENV/.interop-deps-v1"
+if [ ! -f "$STAMP" ]; then
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml
+    touch "$STAMP"
+fi
+
+BIN="${SWITCHYARD_BIN:-$REPO/.build/debug/switchyard}"
+if [ ! -x "$BIN" ]; then
+    echo "switchyard binary not found at $BIN: run 'swift build --product switchyard' first (or set SWITCHYARD_BIN)" >&2
+    exit 2
+fi
+export SWITCHYARD_BIN="$BIN"
+
+cd "$REPO"
+set +e
+"$VENV/bin/python" -m pytest tests/interop -q -ra -p no:cacheprovider "$@"
+status=$?
+exit $status
