@@ -250,6 +250,13 @@ def write_config(path: Path, gateway_port: int, mock_port: int, workdir: Path) -
         storage=dict(sqlite=str(workdir / "switchyard.db")),
         providers=providers,
         models=models,
+        # Routing: a group whose first deployment is unreachable, and an auto route over tiers.
+        groups=[dict(name="g-failover", strategy="priority", deployments=["m-dead", "m-anthropic", "m-gemini"],
+                     retry=dict(attempts=1))],
+        routes=[dict(name="auto",
+                     classifier=dict(rules=[dict(name="hard", keywords=["prove"], task="reasoning", difficulty=3)]),
+                     tiers=[dict(name="cheap", groups=["m-ollama", "m-gemini"], max_difficulty=1),
+                            dict(name="strong", groups=["g-failover"])])],
         # The suite provokes many upstream errors on purpose; it does not test the breaker.
         routing=dict(circuit_breaker=dict(failures=100000, min_calls=100000)),
         auth=dict(keys=[GATEWAY_KEY]),
