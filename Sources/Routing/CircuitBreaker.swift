@@ -34,10 +34,12 @@ public struct CircuitBreaker: Sendable {
     public let policy: CircuitBreakerPolicy
     public private(set) var state: State = .closed
     private var consecutiveFailures = 0
-    private var outcomes: [(at: ContinuousClock.Instant, failed: Bool)] = []
+    /// Calls and failures per second over the window.
+    private var outcomes: SlidingCounter
 
     public init(policy: CircuitBreakerPolicy = .init()) {
         self.policy = policy
+        self.outcomes = SlidingCounter(windowSeconds: Int(policy.window.components.seconds))
     }
 
     /// Whether a request may go to this deployment now, without changing state (for planning).
@@ -70,7 +72,7 @@ public struct CircuitBreaker: Sendable {
         remember(failed: false, at: now)
         if case .halfOpen = state {
             state = .closed
-            outcomes.removeAll()
+            outcomes.reset()
         }
     }
 
@@ -81,9 +83,8 @@ public struct CircuitBreaker: Sendable {
         case .halfOpen, .open:
             state = .open(until: now.advanced(by: policy.openDuration))
         case .closed:
-            let failures = outcomes.filter(\.failed).count
-            let rateTripped =
-                outcomes.count >= policy.minimumCalls && Double(failures) / Double(outcomes.count) >= policy.failureRate
+            let (calls, failures) = outcomes.totals(at: now)
+            let rateTripped = calls >= policy.minimumCalls && Double(failures) / Double(calls) >= policy.failureRate
             if consecutiveFailures >= policy.consecutiveFailures || rateTripped {
                 state = .open(until: now.advanced(by: policy.openDuration))
             }
@@ -96,13 +97,6 @@ public struct CircuitBreaker: Sendable {
     }
 
     private mutating func remember(failed: Bool, at now: ContinuousClock.Instant) {
-        outcomes.append((now, failed))
-        let horizon = now.advanced(by: .zero - policy.window)
-        if let first = outcomes.firstIndex(where: { $0.at >= horizon }), first > 0 {
-            outcomes.removeFirst(first)
-        } else if outcomes.last.map({ $0.at < horizon }) == true {
-            outcomes.removeAll()
-        }
-        if outcomes.count > 4096 { outcomes.removeFirst(outcomes.count - 4096) }
+        outcomes.add(at: now, 1, failed ? 1 : 0)
     }
 }

@@ -3,13 +3,18 @@ import Synchronization
 /// Live statistics and circuit breakers of every deployment, shared by all requests.
 /// The clock is injected so tests can move time without sleeping.
 public final class DeploymentHealth: Sendable {
-    struct Entry {
+    /// A reference type so that updates under the lock happen in place, never copying.
+    final class Entry {
         var breaker: CircuitBreaker
         var inFlight = 0
         var latencyMs: Double?
         var ttftMs: Double?
-        var requests: [ContinuousClock.Instant] = []
-        var tokens: [(at: ContinuousClock.Instant, count: Int)] = []
+        /// Requests and tokens over the last minute.
+        var usage = SlidingCounter(windowSeconds: 60)
+
+        init(breaker: CircuitBreaker) {
+            self.breaker = breaker
+        }
     }
 
     public enum Outcome: Sendable {
@@ -20,6 +25,7 @@ public final class DeploymentHealth: Sendable {
         case neutral
     }
 
+    // `Entry` is a class, but only ever touched with this lock held.
     private let entries = Mutex<[String: Entry]>([:])
     private let policy: CircuitBreakerPolicy
     private let now: @Sendable () -> ContinuousClock.Instant
@@ -34,13 +40,9 @@ public final class DeploymentHealth: Sendable {
     public func snapshot(_ name: String) -> (available: Bool, inFlight: Int, latencyMs: Double?, ttftMs: Double?, requestsLastMinute: Int, tokensLastMinute: Int) {
         let instant = now()
         return entries.withLock { entries in
-            var entry = entries[name] ?? Entry(breaker: CircuitBreaker(policy: policy))
-            Self.prune(&entry, at: instant)
-            entries[name] = entry
-            return (
-                entry.breaker.isAvailable(at: instant), entry.inFlight, entry.latencyMs, entry.ttftMs, entry.requests.count,
-                entry.tokens.reduce(0) { $0 + $1.count }
-            )
+            guard let entry = entries[name] else { return (true, 0, nil, nil, 0, 0) }
+            let (requests, tokens) = entry.usage.totals(at: instant)
+            return (entry.breaker.isAvailable(at: instant), entry.inFlight, entry.latencyMs, entry.ttftMs, requests, tokens)
         }
     }
 
@@ -52,15 +54,14 @@ public final class DeploymentHealth: Sendable {
     public func begin(_ name: String, estimatedTokens: Int) -> Bool {
         let instant = now()
         return entries.withLock { entries in
-            var entry = entries[name] ?? Entry(breaker: CircuitBreaker(policy: policy))
-            guard entry.breaker.acquire(at: instant) else {
-                entries[name] = entry
-                return false
-            }
+            let entry = entries[name] ?? {
+                let created = Entry(breaker: CircuitBreaker(policy: policy))
+                entries[name] = created
+                return created
+            }()
+            guard entry.breaker.acquire(at: instant) else { return false }
             entry.inFlight += 1
-            entry.requests.append(instant)
-            entry.tokens.append((instant, estimatedTokens))
-            entries[name] = entry
+            entry.usage.add(at: instant, 1, estimatedTokens)
             return true
         }
     }
@@ -68,7 +69,7 @@ public final class DeploymentHealth: Sendable {
     public func end(_ name: String, outcome: Outcome) {
         let instant = now()
         entries.withLock { entries in
-            guard var entry = entries[name] else { return }
+            guard let entry = entries[name] else { return }
             entry.inFlight = max(0, entry.inFlight - 1)
             switch outcome {
             case .success(let latency, let ttft, _):
@@ -80,21 +81,6 @@ public final class DeploymentHealth: Sendable {
             case .neutral:
                 entry.breaker.releaseProbe()
             }
-            entries[name] = entry
-        }
-    }
-
-    private static func prune(_ entry: inout Entry, at instant: ContinuousClock.Instant) {
-        let horizon = instant.advanced(by: .seconds(-60))
-        if let first = entry.requests.firstIndex(where: { $0 >= horizon }) {
-            entry.requests.removeFirst(first)
-        } else {
-            entry.requests.removeAll()
-        }
-        if let first = entry.tokens.firstIndex(where: { $0.at >= horizon }) {
-            entry.tokens.removeFirst(first)
-        } else {
-            entry.tokens.removeAll()
         }
     }
 }

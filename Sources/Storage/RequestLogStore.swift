@@ -16,6 +16,8 @@ public final class RequestLogStore: Sendable {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 var configuration = Configuration()
                 configuration.busyMode = .timeout(5)
+                // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
+                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 database = try DatabasePool(path: path, configuration: configuration)
             }
             try Self.migrator.migrate(database)
@@ -60,13 +62,13 @@ public final class RequestLogStore: Sendable {
         return migrator
     }
 
-    /// Writes a batch in one transaction.
-    public func insert(_ records: [RequestRecord]) throws {
+    /// Writes a batch in one transaction, on GRDB's writer queue (the caller's thread is not blocked).
+    public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let routes = records.map { record in record.route.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } }
-        try database.write { db in
+        try await database.write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO request_log

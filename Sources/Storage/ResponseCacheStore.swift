@@ -15,6 +15,7 @@ public final class ResponseCacheStore: CachePersistence {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 var configuration = Configuration()
                 configuration.busyMode = .timeout(5)
+                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 database = try DatabasePool(path: path, configuration: configuration)
             }
             var migrator = DatabaseMigrator()

@@ -38,7 +38,7 @@ struct GatewayRuntime {
     }
 
     func shutdown() async {
-        gateway.requestLog.flush()
+        await gateway.requestLog.flush()
         try? await httpClient.shutdown()
     }
 }

@@ -35,7 +35,7 @@ public final class RequestLog: Sendable {
     public var droppedCount: Int { dropped.load(ordering: .relaxed) }
 
     /// Writes everything queued so far.
-    public func flush() {
+    public func flush() async {
         let batch = pending.withLock { queue -> [RequestRecord] in
             let batch = queue
             queue.removeAll(keepingCapacity: true)
@@ -43,7 +43,7 @@ public final class RequestLog: Sendable {
         }
         guard let store, !batch.isEmpty else { return }
         do {
-            try store.insert(batch)
+            try await store.insert(batch)
         } catch {
             logger.error("could not write \(batch.count) request log records", metadata: ["switchyard.error": "\(error)"])
         }
@@ -67,9 +67,9 @@ public struct RequestLogService: Service {
             } catch {
                 break
             }
-            log.flush()
+            await log.flush()
         }
-        log.flush()
+        await log.flush()
     }
 }
 

@@ -80,7 +80,7 @@ struct InfoRoutes: Sendable {
                 return value
             } ?? 50
             guard let store = gateway.requestLog.store else { return try JSONBody.response(RequestList(data: [])) }
-            gateway.requestLog.flush()
+            await gateway.requestLog.flush()
             return try JSONBody.response(RequestList(data: try store.recent(limit: limit)))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
@@ -91,7 +91,7 @@ struct InfoRoutes: Sendable {
         let requestID = CallContext.newRequestID()
         do {
             _ = try gateway.authenticate(request.presentedKey)
-            gateway.requestLog.flush()
+            await gateway.requestLog.flush()
             guard let record = try gateway.requestLog.store?.record(id: id) else {
                 throw SwitchyardError(
                     code: .notFound, message: "No request with id '\(id)' is in the log.", status: 404, param: "id")
