@@ -131,9 +131,6 @@ public struct RuleClassifier: RequestClassifier {
     }
 }
 
-// `NSRegularExpression` is immutable after creation and documented thread-safe for matching.
-extension NSRegularExpression: @retroactive @unchecked Sendable {}
-
 /// Limits on which models may serve a request, from the route's config or the request itself
 /// (`x-switchyard-route` header or `"switchyard": {"route": {...}}`).
 public struct RouteConstraints: Sendable, Hashable, Codable {

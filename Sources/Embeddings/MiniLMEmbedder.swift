@@ -1,0 +1,133 @@
+import Foundation
+import Synchronization
+import SwitchyardCore
+
+/// sentence-transformers' all-MiniLM-L6-v2, run natively: WordPiece, a 6-layer BERT encoder,
+/// mean pooling and L2 normalisation; 384-dimensional unit vectors.
+///
+/// Weights are memory-mapped from `model.safetensors` and used in place. One call uses all cores,
+/// so calls are serialised rather than run side by side.
+public final class MiniLMEmbedder: TextEmbedder {
+    public let modelName = ModelCatalog.miniLM.publicName
+    public var dimensions: Int { encoder.configuration.hiddenSize }
+
+    /// The tokenizer the model is fed with (exposed for tests and token counting).
+    public let tokenizer: WordPieceTokenizer
+    /// Texts per forward pass in `embedSync`; longer lists are processed in chunks of this size.
+    public let batchSize: Int
+
+    private let encoder: BertEncoder
+    private let file: SafeTensorsFile
+    private let lock = Mutex(())
+
+    init(file: SafeTensorsFile, encoder: BertEncoder, tokenizer: WordPieceTokenizer, batchSize: Int) {
+        self.file = file
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.batchSize = batchSize
+    }
+
+    /// Loads the model from a folder holding `model.safetensors`, `vocab.txt` and `config.json`.
+    ///
+    /// - Parameters:
+    ///   - batchSize: texts per forward pass.
+    ///   - precision: `.float32` (default, matches the reference) or `.bfloat16` (faster on CPUs
+    ///     with AVX512_BF16, slightly less exact; float32 elsewhere).
+    public static func load(from directory: URL, batchSize: Int = 32, precision: EmbeddingPrecision = .float32) throws -> MiniLMEmbedder {
+        let store = ModelStore(directory: directory)
+        try store.checkPresent(ModelCatalog.miniLM)
+        let configuration = try BertConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
+        let maxLength = min(ModelCatalog.miniLM.maxSequenceLength, configuration.maxPositions)
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"), maxLength: maxLength)
+        let file = try SafeTensorsFile(url: directory.appendingPathComponent("model.safetensors"))
+        let cpu = CPUFeatures.current
+        let weights = try BertWeights(
+            file: file, configuration: configuration,
+            packFloat32: cpu.avx512, packBFloat16: precision == .bfloat16 && cpu.avx512BF16)
+        var encoder = BertEncoder(configuration: configuration, weights: weights)
+        encoder.precision = precision
+        return MiniLMEmbedder(file: file, encoder: encoder, tokenizer: tokenizer, batchSize: max(1, batchSize))
+    }
+
+    /// Loads the model from `SWITCHYARD_MODEL_DIR` or the default cache folder; the error names
+    /// the command that downloads it.
+    public static func loadDefault(precision: EmbeddingPrecision = .float32) throws -> MiniLMEmbedder {
+        try load(from: ModelStore.defaultDirectory(for: ModelCatalog.miniLM), precision: precision)
+    }
+
+    /// The precision the dense layers actually run at (bf16 falls back to f32 without AVX512_BF16).
+    public var precision: EmbeddingPrecision { encoder.usesBFloat16 ? .bfloat16 : .float32 }
+
+    /// Which kernels run the dense layers, e.g. "avx512 (short inputs) + openblas: OpenBLAS 0.3.21 …".
+    public var computeBackend: String {
+        var parts: [String] = []
+        if encoder.usesBFloat16 {
+            parts.append(BLAS.shared != nil && encoder.useBLAS ? "avx512-bf16 (< \(encoder.blasMinimumRows) rows)" : "avx512-bf16")
+        }
+        if CPUFeatures.current.avx512 && encoder.useAVX512 {
+            parts.append(BLAS.shared != nil && encoder.useBLAS ? "avx512-f32 (< \(encoder.blasMinimumRows) rows)" : "avx512-f32")
+        }
+        if encoder.useBLAS, let blas = BLAS.shared { parts.append("openblas: \(blas.description)") }
+        if parts.isEmpty { parts.append("swift-simd") }
+        return parts.joined(separator: " + ")
+    }
+
+    /// The ids fed to the model for `text`: [CLS], word-pieces, [SEP]; at most 256.
+    public func tokenize(_ text: String) -> [Int32] {
+        tokenizer.encode(text)
+    }
+
+    /// Embeds texts on the calling thread (using all cores); vectors in input order.
+    public func embedSync(_ texts: [String]) -> [[Float]] {
+        embedTokenized(texts.map(tokenizer.encode))
+    }
+
+    /// Embeds already tokenised inputs ([CLS] … [SEP] each, as `tokenize` returns them).
+    public func embedTokenized(_ sequences: [[Int32]]) -> [[Float]] {
+        if sequences.isEmpty { return [] }
+        // Sorting by length keeps each chunk's texts alike, so attention work is balanced.
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
+        var result = [[Float]](repeating: [], count: sequences.count)
+        lock.withLock { _ in
+            var start = 0
+            while start < order.count {
+                let chunk = Array(order[start..<min(order.count, start + batchSize)])
+                let vectors = encoder.encode(chunk.map { sequences[$0] })
+                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+                start += batchSize
+            }
+        }
+        return result
+    }
+
+    /// Embeds texts; `promptTokens` counts every id fed to the model, [CLS] and [SEP] included.
+    ///
+    /// The work is CPU-bound and runs on the calling task's thread, one chunk of `batchSize`
+    /// texts at a time, yielding between chunks.
+    public func embed(_ texts: [String]) async throws -> EmbeddingBatch {
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(texts.count)
+        var tokens = 0
+        var start = 0
+        while start < texts.count {
+            let chunk = texts[start..<min(texts.count, start + batchSize)]
+            let sequences = chunk.map(tokenizer.encode)
+            tokens += sequences.reduce(0) { $0 + $1.count }
+            vectors += embedTokenized(sequences)
+            start += batchSize
+            if start < texts.count { await Task.yield() }
+        }
+        return EmbeddingBatch(vectors: vectors, promptTokens: tokens)
+    }
+}
+
+extension MiniLMEmbedder {
+    /// Test and benchmark hook: the same weights with some kernels turned off.
+    package func withKernels(blas: Bool = true, avx512: Bool = true, blasMinimumRows: Int? = nil) -> MiniLMEmbedder {
+        var encoder = self.encoder
+        encoder.useBLAS = blas
+        encoder.useAVX512 = avx512
+        if let blasMinimumRows { encoder.blasMinimumRows = blasMinimumRows }
+        return MiniLMEmbedder(file: file, encoder: encoder, tokenizer: tokenizer, batchSize: batchSize)
+    }
+}
