@@ -46,7 +46,7 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog)] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
+            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

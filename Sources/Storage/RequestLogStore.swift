@@ -67,7 +67,13 @@ public final class RequestLogStore: Sendable {
         guard !records.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let routes = records.map { record in record.route.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } }
+        // A plain model that answered at the first try has nothing to explain: keep the log lean.
+        let routes = records.map { record -> String? in
+            guard let route = record.route, route.kind != "model" || route.attempts.count > 1 || !route.notes.isEmpty else {
+                return nil
+            }
+            return (try? encoder.encode(route)).map { String(decoding: $0, as: UTF8.self) }
+        }
         try await database.write { db in
             let statement = try db.cachedStatement(
                 sql: """

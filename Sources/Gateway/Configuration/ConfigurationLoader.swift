@@ -46,8 +46,12 @@ public enum ConfigurationLoader {
             }
         }
         if let storage = reader["storage"] {
-            try storage.allowOnly(["sqlite"])
+            try storage.allowOnly(["sqlite", "flush_ms"])
             configuration.storage.sqlitePath = try storage["sqlite"]?.string() ?? configuration.storage.sqlitePath
+            if let flush = try storage["flush_ms"]?.int() {
+                guard flush > 0 else { throw storage["flush_ms"]!.error("must be a positive number of milliseconds") }
+                configuration.storage.flushMilliseconds = flush
+            }
         }
         if let embeddings = reader["embeddings"] {
             try embeddings.allowOnly(["model_dir"])

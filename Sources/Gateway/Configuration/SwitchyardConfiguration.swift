@@ -16,6 +16,8 @@ public struct SwitchyardConfiguration: Sendable {
     public struct Storage: Sendable {
         /// Path of the SQLite file; `:memory:` for none.
         public var sqlitePath = "switchyard.db"
+        /// How often queued request-log lines are written, in milliseconds.
+        public var flushMilliseconds = 200
         public init() {}
     }
 
