@@ -1,0 +1,58 @@
+import ArgumentParser
+import Caching
+import Embeddings
+import Foundation
+import SwitchyardCore
+
+/// `switchyard bench cache`: what a cache lookup costs in-process, exact and semantic.
+struct BenchCacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache", abstract: "Time exact and semantic cache lookups (in-process, local embedding model).")
+
+    @Option(help: "JSON Lines with `origin` and `similar` questions.")
+    var data: String = "../shared/data/cache/paraphrase-pairs.jsonl"
+
+    func run() async throws {
+        guard let text = try? String(contentsOfFile: data, encoding: .utf8) else { throw ValidationError("Cannot read \(data).") }
+        let pairs = text.split(separator: "\n").compactMap { line -> (String, String)? in
+            guard let json = JSONValue.parse(String(line)), let a = json["origin"]?.stringValue, let b = json["similar"]?.stringValue else { return nil }
+            return (a, b)
+        }
+        let embedder = try MiniLMEmbedder.loadDefault()
+        let cache = ResponseCache(embedder: embedder)
+        let policy = CachePolicy(exact: true, semantic: .init())
+        func request(_ text: String) -> ChatRequest {
+            ChatRequest(model: "gpt-4o-mini", messages: [.system("You are a helpful assistant."), .user(text)], temperature: 0)
+        }
+        let answer = ChatResponse(
+            id: "x", created: 0, model: "gpt-4o-mini", choices: [.init(message: .assistant("An answer."), finishReason: .stop)],
+            usage: Usage(promptTokens: 30, completionTokens: 5))
+        for (origin, _) in pairs {
+            if case .miss(let fill) = await cache.lookup(request(origin), namespace: "bench", policy: policy, directive: .normal) {
+                cache.store(answer, for: fill, costUSD: 0.0001)
+            }
+        }
+        func time(_ texts: [String], repeat count: Int) async -> [Double] {
+            var samples: [Double] = []
+            for round in 0..<count {
+                for text in texts {
+                    let started = ContinuousClock.now
+                    _ = await cache.lookup(request(text), namespace: "bench", policy: policy, directive: .normal)
+                    let elapsed = ContinuousClock.now - started
+                    if round > 0 || count == 1 { samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6) }
+                }
+            }
+            return samples.sorted()
+        }
+        let exact = await time(pairs.map(\.0), repeat: 5)
+        let semantic = await time(pairs.map(\.1), repeat: 1)
+        let stats = cache.stats()
+        func row(_ label: String, _ samples: [Double]) {
+            print(label.padding(40), String(format: "p50 %8.1f µs   p99 %8.1f µs   (%d lookups)", samples[samples.count / 2], samples[samples.count * 99 / 100], samples.count))
+        }
+        print("\(stats.entries) entries cached (\(stats.bytes) bytes); semantic threshold \(ResponseCache.defaultSemanticThreshold)")
+        row("exact hit (hash + LRU)", exact)
+        row("semantic lookup (embed + scan \(pairs.count))", semantic)
+        print(String(format: "semantic hits: %d of %d paraphrases", stats.semanticHits, pairs.count))
+    }
+}
