@@ -97,7 +97,9 @@ let package = Package(
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -113,6 +115,16 @@ let package = Package(
         ),
 
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore"]),
+        .testTarget(
+            name: "SwitchyardTestingTests",
+            dependencies: [
+                "SwitchyardTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),

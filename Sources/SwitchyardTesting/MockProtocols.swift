@@ -68,7 +68,7 @@ enum MockProtocol: String, Sendable {
         }
         let lastUserText = blocks.lastIndex { $0.role == "user" && $0.type == "text" } ?? -1
         var texts = blocks.map(\.text)
-        texts.append(text(body["system"]))
+        if let system = body["system"] { texts.append(text(system)) }
         let tools = body["tools"] as? [[String: Any]] ?? []
         var forced: (String, Any?)?
         if let choice = body["tool_choice"] as? [String: Any] {
@@ -104,7 +104,7 @@ enum MockProtocol: String, Sendable {
         }
         let lastUser = parts.lastIndex { $0.role == "user" && $0.kind == "text" } ?? -1
         var texts = parts.map(\.text)
-        texts.append(text((body["systemInstruction"] as? [String: Any])?["parts"]))
+        if let system = body["systemInstruction"] as? [String: Any] { texts.append(text(system["parts"])) }
         let generation = body["generationConfig"] as? [String: Any]
         var forced: (String, Any?)?
         let calling = (body["toolConfig"] as? [String: Any])?["functionCallingConfig"] as? [String: Any]
@@ -209,11 +209,13 @@ enum MockProtocol: String, Sendable {
         switch self {
         case .openai:
             let id = "chatcmpl-mock-\(serial)"
+            // With include_usage every chunk carries `"usage": null` until the final usage chunk, as OpenAI sends it.
+            let usageField: [String: Any] = includeUsage && answer.includeUsage ? ["usage": NSNull()] : [:]
             func chunk(_ delta: [String: Any], finish: String? = nil) -> String {
                 "data: " + JSONSerialization.string([
                     "id": id, "object": "chat.completion.chunk", "created": now, "model": model, "system_fingerprint": "fp_mock",
                     "choices": [["index": 0, "delta": delta, "logprobs": NSNull(), "finish_reason": finish ?? NSNull()] as [String: Any]],
-                ]) + "\n\n"
+                ].merging(usageField) { $1 }) + "\n\n"
             }
             var pieces = [chunk(["role": "assistant", "content": "", "refusal": NSNull()])]
             pieces += answer.textPieces.map { chunk(["content": $0]) }
@@ -289,9 +291,12 @@ enum MockProtocol: String, Sendable {
                 if done {
                     body["done_reason"] = answer.stopLength ? "length" : "stop"
                     body["total_duration"] = 1_000_000
+                    body["load_duration"] = 1000
                     if answer.includeUsage {
                         body["prompt_eval_count"] = answer.promptTokens
+                        body["prompt_eval_duration"] = 1000
                         body["eval_count"] = answer.completionTokens
+                        body["eval_duration"] = 1000
                     }
                 }
                 return JSONSerialization.string(body) + "\n"
@@ -315,8 +320,18 @@ enum MockProtocol: String, Sendable {
     func errorBody(status: Int, message: String) -> Data {
         switch self {
         case .openai:
-            let type = status == 401 ? "invalid_request_error" : status == 429 ? "rate_limit_exceeded" : status >= 500 ? "server_error" : "invalid_request_error"
-            return JSONSerialization.bytes(["error": ["message": message, "type": type, "param": NSNull(), "code": status == 429 ? "rate_limit_exceeded" : NSNull()]])
+            // As api.openai.com answers: 401 invalid_api_key, 404 model_not_found, 429 rate limits, 5xx server_error.
+            let (type, code): (String, Any) = {
+                switch status {
+                case 401: return ("invalid_request_error", "invalid_api_key")
+                case 403: return ("invalid_request_error", "unsupported_country_region_territory")
+                case 404: return ("invalid_request_error", "model_not_found")
+                case 429: return ("requests", "rate_limit_exceeded")
+                case 500...: return ("server_error", NSNull())
+                default: return ("invalid_request_error", NSNull())
+                }
+            }()
+            return JSONSerialization.bytes(["error": ["message": message, "type": type, "param": NSNull(), "code": code]])
         case .anthropic:
             let type: String
             switch status {

@@ -18,22 +18,60 @@ struct MockScript: Sendable {
 
     init(text: String, fault: String?, defaultChunkDelayMs: Int) {
         chunkDelayMs = defaultChunkDelayMs
-        for directive in Self.directives(in: text) + (fault.map { Self.directives(in: "[[\($0)]]") } ?? []) {
+        // A fault is directive text; it may be bare (`error: 500`) or already bracketed (`[[delay: 10]] [[error: 500]]`).
+        let faultDirectives = fault.map { $0.contains("[[") ? Self.directives(in: $0) : Self.directives(in: "[[\($0)]]") } ?? []
+        for directive in Self.directives(in: text) + faultDirectives {
             apply(directive.name, directive.value)
         }
     }
 
+    /// The `[[name]]` and `[[name: value]]` directives in `text`, in order. A value may hold JSON with
+    /// brackets of its own (`[[tool: f {"a": [[1]]}]]`): the directive ends at the first `]]` outside
+    /// JSON strings and outside `{…}` / `[…]` opened inside it.
     static func directives(in text: String) -> [(name: String, value: String)] {
         var result: [(String, String)] = []
-        var rest = Substring(text)
-        while let open = rest.range(of: "[["), let close = rest[open.upperBound...].range(of: "]]") {
-            let body = rest[open.upperBound..<close.lowerBound]
-            if let colon = body.firstIndex(of: ":") {
-                result.append((body[..<colon].trimmingCharacters(in: .whitespaces), body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
-            } else {
-                result.append((body.trimmingCharacters(in: .whitespaces), ""))
+        let characters = Array(text)
+        var index = 0
+        while index + 1 < characters.count {
+            guard characters[index] == "[", characters[index + 1] == "[" else {
+                index += 1
+                continue
             }
-            rest = rest[close.upperBound...]
+            var cursor = index + 2
+            var depth = 0
+            var inString = false
+            var end: Int?
+            while cursor < characters.count {
+                let character = characters[cursor]
+                if inString {
+                    if character == "\\" { cursor += 1 } else if character == "\"" { inString = false }
+                } else if character == "\"" {
+                    inString = true
+                } else if character == "{" || character == "[" {
+                    depth += 1
+                } else if character == "}" || (character == "]" && depth > 0) {
+                    depth = max(0, depth - 1)
+                } else if character == "]", cursor + 1 < characters.count, characters[cursor + 1] == "]" {
+                    end = cursor
+                    break
+                }
+                cursor += 1
+            }
+            if end == nil {
+                // Unbalanced brackets or quotes in plain text: fall back to the first `]]`.
+                end = (index + 2..<max(index + 2, characters.count - 1)).first { characters[$0] == "]" && characters[$0 + 1] == "]" }
+            }
+            guard let end else { break }
+            let body = String(characters[(index + 2)..<end])
+            if let colon = body.firstIndex(of: ":") {
+                result.append((
+                    body[..<colon].trimmingCharacters(in: .whitespaces).lowercased(),
+                    body[body.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                ))
+            } else {
+                result.append((body.trimmingCharacters(in: .whitespaces).lowercased(), ""))
+            }
+            index = end + 2
         }
         return result
     }
@@ -130,6 +168,11 @@ struct MockAnswer {
             current.append(character)
         }
         if !current.isEmpty { pieces.append(current) }
+        // One word still streams as two deltas, so clients always see a real stream.
+        if pieces.count == 1, text.count > 1 {
+            let middle = text.index(text.startIndex, offsetBy: text.count / 2)
+            return [String(text[..<middle]), String(text[middle...])]
+        }
         return pieces
     }
 
@@ -140,27 +183,52 @@ struct MockAnswer {
     }
 }
 
-/// JSON values generated to satisfy a schema, and helpers around JSONSerialization.
+/// JSON values generated to satisfy a schema: object → its properties, string → "mock" (or the first
+/// `enum` value), integer and number → 1, boolean → true, array → one item. Local `$ref`s
+/// (`#/$defs/Name`, `#/definitions/Name`) are followed, as pydantic and zod schemas use them.
 enum MockJSON {
+    static var defaultObject: [String: Any] { ["answer": "mock", "ok": true] }
+
     static func value(for schema: Any?) -> Any {
-        guard let schema = schema as? [String: Any] else { return ["answer": "mock", "ok": true] }
+        guard let schema = schema as? [String: Any] else { return defaultObject }
+        return value(for: schema, root: schema, depth: 0)
+    }
+
+    static func value(for schema: [String: Any], root: [String: Any], depth: Int) -> Any {
+        if depth > 16 { return NSNull() }
+        if let reference = schema["$ref"] as? String, reference.hasPrefix("#/") {
+            var target: Any? = root
+            for component in reference.dropFirst(2).split(separator: "/") {
+                target = (target as? [String: Any])?[String(component)]
+            }
+            return value(for: target as? [String: Any] ?? [:], root: root, depth: depth + 1)
+        }
         if let values = schema["enum"] as? [Any], let first = values.first { return first }
         if let const = schema["const"] { return const }
-        if let options = (schema["anyOf"] ?? schema["oneOf"]) as? [Any], let first = options.first { return value(for: first) }
+        if let options = (schema["anyOf"] ?? schema["oneOf"]) as? [Any] {
+            // Prefer a non-null option, as `Optional[X]` schemas list null too.
+            let option = options.first { ($0 as? [String: Any])?["type"] as? String != "null" } ?? options.first
+            return value(for: option as? [String: Any] ?? [:], root: root, depth: depth + 1)
+        }
+        if let all = schema["allOf"] as? [Any], let first = all.first as? [String: Any] {
+            return value(for: first, root: root, depth: depth + 1)
+        }
         var type = schema["type"]
         if let types = type as? [Any] { type = types.first { ($0 as? String) != "null" } }
-        switch type as? String {
+        // Gemini's OpenAPI-style schemas spell types in capitals (`OBJECT`, `INTEGER`).
+        switch (type as? String)?.lowercased() {
         case "string": return "mock"
-        case "integer": return 1
-        case "number": return 1.5
+        case "integer", "number": return 1
         case "boolean": return true
         case "null": return NSNull()
-        case "array": return [value(for: schema["items"])]
+        case "array": return [value(for: schema["items"] as? [String: Any] ?? ["type": "string"], root: root, depth: depth + 1)]
         default:
-            var object: [String: Any] = [:]
             let properties = schema["properties"] as? [String: Any] ?? [:]
-            for (name, property) in properties { object[name] = value(for: property) }
-            if properties.isEmpty { return ["answer": "mock", "ok": true] }
+            if properties.isEmpty { return defaultObject }
+            var object: [String: Any] = [:]
+            for (name, property) in properties {
+                object[name] = value(for: property as? [String: Any] ?? [:], root: root, depth: depth + 1)
+            }
             return object
         }
     }

@@ -1,12 +1,31 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 extension MockUpstream {
+    /// Gemini: `POST /v1beta/models/{model}:{action}`, the path after `models/` in `target`.
+    func gemini(_ request: Request, _ target: [Substring]) async throws -> Response {
+        let joined = target.joined(separator: "/")
+        guard let colon = joined.lastIndex(of: ":") else {
+            return Self.json(404, MockProtocol.gemini.errorBody(status: 404, message: "Expected models/{model}:{action}, got '\(joined)'."))
+        }
+        let model = String(joined[..<colon])
+        let action = String(joined[joined.index(after: colon)...])
+        switch action {
+        case "generateContent": return try await chat(.gemini, request, pathModel: model, streamAction: false)
+        case "streamGenerateContent": return try await chat(.gemini, request, pathModel: model, streamAction: true)
+        case "embedContent", "batchEmbedContents":
+            return try await embed(.gemini, request, pathModel: model, batch: action == "batchEmbedContents")
+        default:
+            return Self.json(404, MockProtocol.gemini.errorBody(status: 404, message: "Method '\(action)' is not supported by the mock."))
+        }
+    }
+
     /// Chat in any of the four protocols.
     func chat(_ wire: MockProtocol, _ request: Request, pathModel: String? = nil, streamAction: Bool = false) async throws -> Response {
-        let buffer = try await request.body.collect(upTo: 64 << 20)
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 20)
         record(wire, request, body: buffer)
         if let failure = authFailure(wire, request) { return failure }
         guard let body = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
@@ -15,65 +34,123 @@ extension MockUpstream {
         if wire == .anthropic, body["max_tokens"] == nil {
             return Self.json(400, wire.errorBody(status: 400, message: "max_tokens: Field required"))
         }
+        if wire != .gemini, (body["model"] as? String ?? "").isEmpty {
+            return Self.json(400, wire.errorBody(status: 400, message: "model: Field required"))
+        }
         let conversation = wire.conversation(body, pathModel: pathModel, streamAction: streamAction)
         let script = MockScript(
             text: conversation.lastUserText, fault: takeFault(for: conversation.model),
             defaultChunkDelayMs: configuration.defaultChunkDelayMs)
-        if script.delayMs > 0 { try await Task.sleep(for: .milliseconds(script.delayMs)) }
-        if script.hang { try await Task.sleep(for: .seconds(300)) }
-        if let error = script.error {
-            var headers: HTTPFields = [:]
-            if let retryAfter = error.retryAfter { headers[HTTPField.Name("retry-after")!] = retryAfter }
-            return Self.json(error.status, wire.errorBody(status: error.status, message: "Scripted error \(error.status) from the mock upstream."), headers: headers)
-        }
+        if let early = try await scriptedPrelude(wire, request, script) { return early }
         let serial = nextSerial()
         let answer = MockAnswer(conversation: conversation, script: script, protocolName: wire.rawValue, idPrefix: wire.toolIDPrefix)
+        var headers = Self.requestIDHeader(wire, serial: serial)
 
         guard conversation.stream else {
-            if script.malformed { return Self.json(200, Data("{\"id\": \"broken\", \"choices\": [".utf8)) }
+            if script.malformed { return Self.json(200, Data("{\"id\": \"broken\", \"choices\": [".utf8), headers: headers) }
             let data = wire.body(answer, model: conversation.model, serial: serial)
-            if script.disconnectAfter != nil {
-                // Promise the whole body, send half of it, then drop the connection.
-                let half = ByteBuffer(bytes: data.prefix(data.count / 2))
-                return Response(
-                    status: .ok, headers: [.contentType: "application/json"],
-                    body: ResponseBody(contentLength: data.count) { writer in
-                        try await writer.write(half)
-                        throw MockUpstreamError(message: "scripted disconnect")
-                    })
-            }
-            return Self.json(200, data)
+            if script.disconnectAfter != nil { return Self.truncated(data, headers: headers) }
+            return Self.json(200, data, headers: headers)
         }
 
+        // Gemini without `alt=sse` streams one JSON array of responses, as the real API does.
+        let geminiArray = wire == .gemini && request.uri.queryParameters["alt"] != "sse"
         let includeUsage = wire != .openai || ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false)
-        let pieces = wire.streamPieces(answer, model: conversation.model, serial: serial, includeUsage: includeUsage)
+        var pieces = wire.streamPieces(answer, model: conversation.model, serial: serial, includeUsage: includeUsage)
+        if geminiArray {
+            let objects = pieces.map { $0.dropFirst("data: ".count).trimmingCharacters(in: .whitespacesAndNewlines) }
+            pieces = objects.enumerated().map { ($0.offset == 0 ? "[" : ",\r\n") + $0.element }
+            pieces.append("]")
+        }
+        let frames = pieces
         let delay = script.chunkDelayMs
         let disconnectAfter = script.disconnectAfter
         let malformed = script.malformed
+        headers[.contentType] = geminiArray ? "application/json" : wire.streamContentType
+        headers[.cacheControl] = "no-cache"
         return Response(
-            status: .ok, headers: [.contentType: wire.streamContentType, .cacheControl: "no-cache"],
+            status: .ok, headers: headers,
             body: ResponseBody { writer in
-                for (index, piece) in pieces.enumerated() {
+                for (index, piece) in frames.enumerated() {
                     if let limit = disconnectAfter, index >= limit { throw MockUpstreamError(message: "scripted disconnect") }
-                    if malformed, index == min(1, pieces.count - 1) {
+                    if delay > 0, index > 0 { try await Self.pause(milliseconds: delay) }
+                    if malformed, index == min(1, frames.count - 1) {
                         try await writer.write(ByteBuffer(string: wire.malformedPiece))
                         try await writer.finish(nil)
                         return
                     }
-                    if delay > 0, index > 0 { try await Task.sleep(for: .milliseconds(delay)) }
                     try await writer.write(ByteBuffer(string: piece))
                 }
                 try await writer.finish(nil)
             })
     }
 
+    /// What a script does before any answer: delay, hang, scripted error. Returns the error response, if any.
+    func scriptedPrelude(_ wire: MockProtocol, _ request: Request, _ script: MockScript) async throws -> Response? {
+        if script.delayMs > 0 { try await Self.pause(milliseconds: script.delayMs) }
+        if script.hang {
+            // Never answer: until the client goes away, the server shuts down, or five minutes pass.
+            let waitedOut = try? await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await Self.pause(milliseconds: 300_000)
+                return true
+            }
+            // Cut short (client gone, server stopping): never fall through to an answer.
+            if waitedOut != true { throw MockUpstreamError(message: "hang ended before its time") }
+        }
+        guard let error = script.error else { return nil }
+        var headers: HTTPFields = [:]
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = retryAfter }
+        return Self.json(
+            error.status, wire.errorBody(status: error.status, message: "Scripted error \(error.status) from the mock upstream."),
+            headers: headers)
+    }
+
+    /// Sleeps, but ends early when the server shuts down, so `stop()` and SIGTERM never wait on a scripted pause.
+    static func pause(milliseconds: Int) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+        try Task.checkCancellation()
+    }
+
+    /// Promises the whole body, sends half of it, then drops the connection.
+    static func truncated(_ data: Data, headers: HTTPFields) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let half = ByteBuffer(bytes: data.prefix(data.count / 2))
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody(contentLength: data.count) { writer in
+                try await writer.write(half)
+                throw MockUpstreamError(message: "scripted disconnect")
+            })
+    }
+
+    /// The request-id header each provider sends.
+    static func requestIDHeader(_ wire: MockProtocol, serial: Int) -> HTTPFields {
+        switch wire {
+        case .openai: return [.xRequestID: "req_mock_\(serial)"]
+        case .anthropic: return [.requestID: "req_mock_\(serial)"]
+        case .gemini, .ollama: return [:]
+        }
+    }
+
     /// Embeddings: deterministic unit vectors derived from the text.
-    func embed(_ wire: MockProtocol, _ request: Request, pathModel: String? = nil, batch: Bool = false) async throws -> Response {
-        let buffer = try await request.body.collect(upTo: 64 << 20)
+    /// Faults set for the model apply here too (error, delay, hang, malformed); there is no prompt to script.
+    func embed(_ wire: MockProtocol, _ request: Request, pathModel: String? = nil, batch: Bool = false, legacy: Bool = false) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 20)
         record(wire, request, body: buffer)
         if let failure = authFailure(wire, request) { return failure }
         guard let body = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
             return Self.json(400, wire.errorBody(status: 400, message: "The request body is not valid JSON."))
+        }
+        let model = pathModel ?? body["model"] as? String ?? ""
+        let script = MockScript(text: "", fault: takeFault(for: model), defaultChunkDelayMs: 0)
+        if let early = try await scriptedPrelude(wire, request, script) { return early }
+        if script.malformed { return Self.json(200, Data("{\"data\": [".utf8)) }
+        if legacy {
+            // Ollama's older `/api/embeddings`: one prompt, one vector.
+            let vector = Self.vector(body["prompt"] as? String ?? "", dimensions: 16).map(Double.init)
+            return Self.json(200, JSONSerialization.bytes(["embedding": vector]))
         }
         switch wire {
         case .openai:

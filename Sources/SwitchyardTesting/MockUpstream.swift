@@ -1,50 +1,20 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
-
-/// Settings of the mock upstream.
-public struct MockUpstreamConfiguration: Sendable {
-    public var host: String
-    public var port: Int
-    /// Keys the mock requires, per protocol (nil: any or none accepted).
-    public var openAIKey: String?
-    public var anthropicKey: String?
-    public var geminiKey: String?
-    /// Pause between stream chunks unless a request says otherwise.
-    public var defaultChunkDelayMs: Int
-
-    public init(
-        host: String = "127.0.0.1", port: Int = 0, openAIKey: String? = nil, anthropicKey: String? = nil,
-        geminiKey: String? = nil, defaultChunkDelayMs: Int = 0
-    ) {
-        self.host = host
-        self.port = port
-        self.openAIKey = openAIKey
-        self.anthropicKey = anthropicKey
-        self.geminiKey = geminiKey
-        self.defaultChunkDelayMs = defaultChunkDelayMs
-    }
-}
-
-/// One request the mock received.
-public struct MockRecordedRequest: Sendable {
-    public var protocolName: String
-    public var method: String
-    public var path: String
-    public var query: String
-    public var headers: [String: String]
-    public var body: Data
-}
 
 /// A real HTTP server that speaks the OpenAI, Anthropic, Gemini and Ollama wire protocols, answering
 /// as scripted by `[[directives]]` in the last user message or by faults set per model.
 ///
 /// OpenAI at `/v1`, Anthropic at `/v1/messages`, Gemini at `/v1beta/models/{model}:{action}`, Ollama
-/// at `/api`. `GET|DELETE /_mock/requests` and `POST|DELETE /_mock/faults` inspect and steer it.
+/// at `/api`. `GET|DELETE /_mock/requests` and `GET|POST|DELETE /_mock/faults` inspect and steer it.
+///
+/// Directives: `[[reply: TEXT]]`, `[[tool: NAME {json}]]` (repeatable), `[[json]]`, `[[error: STATUS]]`
+/// (`[[error: 429 retry-after=2]]`), `[[delay: MS]]`, `[[chunk-delay: MS]]`, `[[disconnect-after: N]]`,
+/// `[[malformed]]`, `[[hang]]`, `[[usage: none]]`, `[[cached: N]]`, `[[stop: length]]`.
 public final class MockUpstream: Sendable {
     struct State {
         var recorded: [MockRecordedRequest] = []
@@ -55,13 +25,13 @@ public final class MockUpstream: Sendable {
     let configuration: MockUpstreamConfiguration
     let state = Mutex(State())
     private let boundPort = Mutex<Int?>(nil)
-    private let runner = Mutex<Task<Void, any Error>?>(nil)
+    private let running = Mutex<(task: Task<Void, any Error>, group: ServiceGroup)?>(nil)
 
     init(configuration: MockUpstreamConfiguration) {
         self.configuration = configuration
     }
 
-    /// The port it listens on.
+    /// The port it listens on (the bound one when the configuration asked for port 0).
     public var port: Int { boundPort.withLock { $0 } ?? configuration.port }
     /// `http://HOST:PORT`.
     public var baseURL: String { "http://\(configuration.host):\(port)" }
@@ -76,20 +46,27 @@ public final class MockUpstream: Sendable {
             continuation.yield(port)
             continuation.finish()
         }
-        // The server runs until `stop()` cancels this task; the handle is kept so nothing is left behind.
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        mock.runner.withLock { $0 = task }
+        let group = serviceGroup(app, signals: [], logger: logger)
+        // The server runs until `stop()` shuts the group down; the handle is kept so nothing is left behind.
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        mock.running.withLock { $0 = (task, group) }
         var iterator = ready.makeAsyncIterator()
         guard let port = await iterator.next() else {
-            task.cancel()
+            // The server ended before it listened: report why.
+            do { try await task.value } catch {
+                throw MockUpstreamError(message: "the mock upstream could not start on \(configuration.host):\(configuration.port): \(error)")
+            }
             throw MockUpstreamError(message: "the mock upstream could not start on \(configuration.host):\(configuration.port)")
         }
         mock.boundPort.withLock { $0 = port }
         return mock
     }
 
-    /// Runs until cancelled (for `switchyard mock`); `onListening` gets the bound port.
-    public static func run(
+    /// Runs until cancelled or until SIGINT/SIGTERM; `onListening` gets the bound port. Public as `runMockUpstream`.
+    static func run(
         _ configuration: MockUpstreamConfiguration, logger: Logger = Logger(label: "switchyard.mock"),
         onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws {
@@ -98,14 +75,21 @@ public final class MockUpstream: Sendable {
             mock.boundPort.withLock { $0 = port }
             onListening(port)
         }
-        try await app.runService()
+        try await serviceGroup(app, signals: [.sigterm, .sigint], logger: logger).run()
     }
 
-    /// Stops the server; the port is closed when this returns.
+    /// Stops the server: in-flight answers get up to two seconds (scripted pauses and hangs end at
+    /// once), then the rest is cancelled. The port is closed when this returns.
     public func stop() async {
-        guard let task = runner.withLock({ $0 }) else { return }
-        task.cancel()
+        guard let (task, group) = running.withLock({ $0 }) else { return }
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
+    }
+
+    static func serviceGroup(_ app: some ApplicationProtocol, signals: [UnixSignal], logger: Logger) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: signals, logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(2)
+        return ServiceGroup(configuration: configuration)
     }
 
     public func recordedRequests() async -> [MockRecordedRequest] { state.withLock { $0.recorded } }
@@ -113,7 +97,7 @@ public final class MockUpstream: Sendable {
 
     /// Applies `fault` (directive text, e.g. `error: 500`) to the next `count` requests for `model`; -1 = until cleared.
     public func setFault(model: String, fault: String, count: Int) async {
-        state.withLock { $0.faults[model] = (fault, count) }
+        state.withLock { $0.faults[model] = count == 0 ? nil : (fault, count) }
     }
 
     public func clearFaults() async { state.withLock { $0.faults.removeAll() } }
@@ -140,24 +124,38 @@ public final class MockUpstream: Sendable {
         router.post("/chat/completions") { request, context in try await self.chat(.openai, request) }
         router.post("/v1/messages") { request, context in try await self.chat(.anthropic, request) }
         router.post("/api/chat") { request, context in try await self.chat(.ollama, request) }
-        router.post("/v1beta/models/{target}") { request, context in
-            let target = context.parameters.get("target") ?? ""
-            let (model, action) = target.split(separator: ":", maxSplits: 1).map(String.init).pair
-            switch action {
-            case "generateContent": return try await self.chat(.gemini, request, pathModel: model, streamAction: false)
-            case "streamGenerateContent": return try await self.chat(.gemini, request, pathModel: model, streamAction: true)
-            case "embedContent", "batchEmbedContents": return try await self.embed(.gemini, request, pathModel: model, batch: action == "batchEmbedContents")
-            default: return Self.json(404, MockProtocol.gemini.errorBody(status: 404, message: "Unknown action '\(action)'."))
-            }
+        // Gemini puts `model:action` in one path component; the router does not split it, so parse it here.
+        router.post("/v1beta/models/**") { request, context in try await self.gemini(request, context.parameters.getCatchAll()) }
+        router.post("/v1/models/**") { request, context in try await self.gemini(request, context.parameters.getCatchAll()) }
+        router.get("/v1beta/models") { request, context in
+            Self.json(200, JSONSerialization.bytes(["models": [[
+                "name": "models/gemini-2.0-flash", "displayName": "Gemini 2.0 Flash (mock)", "inputTokenLimit": 1_048_576,
+                "outputTokenLimit": 8192, "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+            ], [
+                "name": "models/text-embedding-004", "displayName": "Text Embedding 004 (mock)", "inputTokenLimit": 2048,
+                "outputTokenLimit": 1, "supportedGenerationMethods": ["embedContent"],
+            ]]]))
         }
         router.post("/v1/embeddings") { request, context in try await self.embed(.openai, request) }
         router.post("/embeddings") { request, context in try await self.embed(.openai, request) }
         router.post("/api/embed") { request, context in try await self.embed(.ollama, request) }
+        router.post("/api/embeddings") { request, context in try await self.embed(.ollama, request, legacy: true) }
+        router.get("/api/version") { request, context in Self.json(200, JSONSerialization.bytes(["version": "0.12.0"])) }
         router.get("/v1/models") { request, context in
-            Self.json(200, JSONSerialization.bytes(["object": "list", "data": [["id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "mock"]]]))
+            Self.json(200, JSONSerialization.bytes(["object": "list", "data": [
+                ["id": "gpt-4o-mini", "object": "model", "created": 1_721_172_741, "owned_by": "system"],
+                ["id": "text-embedding-3-small", "object": "model", "created": 1_705_948_997, "owned_by": "system"],
+            ]]))
         }
         router.get("/api/tags") { request, context in
-            Self.json(200, JSONSerialization.bytes(["models": [["name": "llama3.2", "model": "llama3.2", "size": 1]]]))
+            Self.json(200, JSONSerialization.bytes(["models": [[
+                "name": "llama3.2:latest", "model": "llama3.2:latest", "modified_at": "2025-01-01T00:00:00Z", "size": 2_019_393_189,
+                "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+                "details": [
+                    "parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"], "parameter_size": "3.2B",
+                    "quantization_level": "Q4_K_M",
+                ] as [String: Any],
+            ] as [String: Any]]]))
         }
         router.get("/_mock/requests") { request, context in
             let recorded = self.state.withLock { $0.recorded }.map { item -> [String: Any] in
@@ -181,6 +179,10 @@ public final class MockUpstream: Sendable {
             await self.setFault(model: model, fault: fault, count: object["count"] as? Int ?? -1)
             return Response(status: .noContent)
         }
+        router.get("/_mock/faults") { request, context in
+            let faults = self.state.withLock { $0.faults }.map { ["model": $0.key, "fault": $0.value.fault, "count": $0.value.remaining] }
+            return Self.json(200, JSONSerialization.bytes(faults))
+        }
         router.delete("/_mock/faults") { request, context in
             self.state.withLock { $0.faults.removeAll() }
             return Response(status: .noContent)
@@ -199,7 +201,10 @@ public final class MockUpstream: Sendable {
 
     func record(_ protocolName: MockProtocol, _ request: Request, body: ByteBuffer) {
         var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        for field in request.headers {
+            let name = field.name.canonicalName.lowercased()
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
         let item = MockRecordedRequest(
             protocolName: protocolName.rawValue, method: request.method.rawValue, path: request.uri.path,
             query: request.uri.query ?? "", headers: headers, body: Data(buffer: body))
@@ -216,14 +221,14 @@ public final class MockUpstream: Sendable {
             guard let key = configuration.openAIKey else { return nil }
             if request.headers[.authorization] == "Bearer \(key)" { return nil }
         case .anthropic:
-            if request.headers[HTTPField.Name("anthropic-version")!] == nil {
+            if request.headers[.anthropicVersion] == nil {
                 return Self.json(400, protocolName.errorBody(status: 400, message: "anthropic-version: header is required"))
             }
             guard let key = configuration.anthropicKey else { return nil }
-            if request.headers[HTTPField.Name("x-api-key")!] == key { return nil }
+            if request.headers[.xAPIKey] == key { return nil }
         case .gemini:
             guard let key = configuration.geminiKey else { return nil }
-            if request.headers[HTTPField.Name("x-goog-api-key")!] == key || request.uri.queryParameters["key"].map(String.init) == key { return nil }
+            if request.headers[.googAPIKey] == key || request.uri.queryParameters["key"].map(String.init) == key { return nil }
         case .ollama:
             return nil
         }
@@ -231,13 +236,28 @@ public final class MockUpstream: Sendable {
     }
 }
 
+/// Runs the mock upstream until the task is cancelled or the process gets SIGINT/SIGTERM (for
+/// `switchyard mock`). `onListening` is called with the bound port once it listens; nothing is printed.
+public func runMockUpstream(
+    configuration: MockUpstreamConfiguration = .init(), logger: Logger = Logger(label: "switchyard.mock"),
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
+) async throws {
+    try await MockUpstream.run(configuration, logger: logger, onListening: onListening)
+}
+
 struct MockUpstreamError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
 }
 
-extension Array where Element == String {
-    var pair: (String, String) { (first ?? "", count > 1 ? self[1] : "") }
+/// Header names the providers use (HTTPTypes' `HTTPField` is reached through Hummingbird's `HTTPFields`).
+extension HTTPFields.Element.Name {
+    static let anthropicVersion = Self("anthropic-version")!
+    static let xAPIKey = Self("x-api-key")!
+    static let googAPIKey = Self("x-goog-api-key")!
+    static let retryAfter = Self("retry-after")!
+    static let requestID = Self("request-id")!
+    static let xRequestID = Self("x-request-id")!
 }
 
 extension HTTPResponse.Status {

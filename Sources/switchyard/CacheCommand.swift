@@ -16,12 +16,14 @@ struct CacheCommand: AsyncParsableCommand {
         var url: String = ProcessInfo.processInfo.environment["SWITCHYARD_URL"] ?? "http://127.0.0.1:4000"
 
         @Option(help: "API key (default: $SWITCHYARD_KEY).")
-        var key: String? = ProcessInfo.processInfo.environment["SWITCHYARD_KEY"]
+        var key: String?
 
         func call(_ method: HTTPMethod, _ path: String) async throws -> JSONValue {
             var request = HTTPClientRequest(url: url.trimmingCharacters(in: ["/"]) + path)
             request.method = method
-            if let key, !key.isEmpty { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+            if let key = key ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEY"], !key.isEmpty {
+                request.headers.add(name: "authorization", value: "Bearer \(key)")
+            }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))

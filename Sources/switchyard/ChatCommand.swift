@@ -23,7 +23,7 @@ struct ChatCommand: AsyncParsableCommand {
     var url: String = ProcessInfo.processInfo.environment["SWITCHYARD_URL"] ?? "http://127.0.0.1:4000"
 
     @Option(help: "API key (default: $SWITCHYARD_KEY).")
-    var key: String? = ProcessInfo.processInfo.environment["SWITCHYARD_KEY"]
+    var key: String?
 
     @Flag(help: "Wait for the whole answer instead of streaming.")
     var noStream = false
@@ -39,7 +39,9 @@ struct ChatCommand: AsyncParsableCommand {
         var request = HTTPClientRequest(url: url.trimmingCharacters(in: ["/"]) + "/v1/chat/completions")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
-        if let key, !key.isEmpty { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        if let key = key ?? ProcessInfo.processInfo.environment["SWITCHYARD_KEY"], !key.isEmpty {
+            request.headers.add(name: "authorization", value: "Bearer \(key)")
+        }
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)

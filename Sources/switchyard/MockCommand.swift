@@ -40,7 +40,7 @@ struct MockCommand: AsyncParsableCommand {
             host: host, port: port, openAIKey: openaiKey, anthropicKey: anthropicKey, geminiKey: geminiKey,
             defaultChunkDelayMs: chunkDelayMs)
         let host = self.host
-        try await MockUpstream.run(configuration, logger: logger) { bound in
+        try await runMockUpstream(configuration: configuration, logger: logger) { bound in
             print("switchyard mock listening on http://\(host):\(bound) (openai: /v1, anthropic: /v1/messages, gemini: /v1beta, ollama: /api)")
             fflush(nil)
         }
