@@ -9,17 +9,7 @@ public final class RequestLogStore: Sendable {
     /// Opens (creating if needed) the SQLite file at `path`; `:memory:` keeps it in memory.
     public init(path: String) throws {
         do {
-            if path == ":memory:" {
-                database = try DatabaseQueue()
-            } else {
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                var configuration = Configuration()
-                configuration.busyMode = .timeout(5)
-                // WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint.
-                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                database = try DatabasePool(path: path, configuration: configuration)
-            }
+            database = try SQLiteDatabase.open(path: path)
             try Self.migrator.migrate(database)
         } catch let error as DatabaseError {
             throw StorageError(message: "Could not open the SQLite database at '\(path)': \(error.message ?? "\(error)")")

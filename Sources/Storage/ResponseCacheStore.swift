@@ -8,16 +8,7 @@ public final class ResponseCacheStore: CachePersistence {
 
     public init(path: String) throws {
         do {
-            if path == ":memory:" {
-                database = try DatabaseQueue()
-            } else {
-                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                var configuration = Configuration()
-                configuration.busyMode = .timeout(5)
-                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                database = try DatabasePool(path: path, configuration: configuration)
-            }
+            database = try SQLiteDatabase.open(path: path)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("v1-response-cache") { db in
                 try db.create(table: "response_cache") { table in

@@ -21,14 +21,7 @@ struct ExplainCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let path: String
-        if let db {
-            path = db
-        } else if let configuration = try ConfigurationFinder.load(config) {
-            path = configuration.storage.sqlitePath
-        } else {
-            throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
-        }
+        let path = try ConfigurationFinder.databasePath(db: db, config: config)
         guard let record = try RequestLogStore(path: path).record(id: requestID) else {
             throw ValidationError("No request '\(requestID)' in the log at \(path).")
         }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import AsyncHTTPClient
 import Embeddings
 import Foundation
@@ -45,6 +46,13 @@ struct GatewayRuntime {
 
 /// Loads the configuration a command names, or the one in the working directory.
 enum ConfigurationFinder {
+    /// The SQLite file a read-only command (logs, explain) should open: `--db`, or the config's.
+    static func databasePath(db: String?, config: String?) throws -> String {
+        if let db { return db }
+        if let configuration = try load(config) { return configuration.storage.sqlitePath }
+        throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
+    }
+
     static func load(_ path: String?) throws -> SwitchyardConfiguration? {
         if let path { return try ConfigurationLoader.load(path: path) }
         for candidate in ["switchyard.yaml", "switchyard.yml"] where FileManager.default.fileExists(atPath: candidate) {

@@ -21,14 +21,7 @@ struct LogsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let path: String
-        if let db {
-            path = db
-        } else if let configuration = try ConfigurationFinder.load(config) {
-            path = configuration.storage.sqlitePath
-        } else {
-            throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
-        }
+        let path = try ConfigurationFinder.databasePath(db: db, config: config)
         guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("No request log at '\(path)' yet: it is created when the gateway serves its first request.")
         }

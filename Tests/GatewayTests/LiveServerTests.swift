@@ -218,17 +218,18 @@ struct LiveServerTests {
 
     @Test(arguments: LiveHarness.providerModels)
     func midStreamFailureEndsWithAnErrorEventInTheClientsProtocol(model: String) async throws {
-        // Four chunks or events in, the text has started for every protocol: past the point of fallback.
+        // Six chunks or events in (paced, so the client has read them before the reset), the text has
+        // started for every protocol: past the point of fallback.
         try await LiveHarness.run { client, _, gateway in
             let openAI = try await client.post(
-                "/v1/chat/completions", json: Body.chat(model, "[[reply: a b c d e f g h]] [[disconnect-after: 4]]", stream: true))
+                "/v1/chat/completions", json: Body.chat(model, "[[reply: a b c d e f g h]] [[chunk-delay: 20]] [[disconnect-after: 6]]", stream: true))
             #expect(openAI.status == .ok)
             let last = try #require(openAI.events.last)
             #expect(JSONValue.parse(last.data)?["error"]?["message"] != nil)
             #expect(!openAI.events.contains { $0.data == "[DONE]" })
 
             let anthropic = try await client.post(
-                "/v1/messages", json: Body.messages(model, "[[reply: a b c d e f g h]] [[disconnect-after: 4]]", stream: true))
+                "/v1/messages", json: Body.messages(model, "[[reply: a b c d e f g h]] [[chunk-delay: 20]] [[disconnect-after: 6]]", stream: true))
             #expect(anthropic.events.last?.event == "error")
             #expect(!anthropic.events.contains { $0.event == "message_stop" })
 
