@@ -72,7 +72,7 @@ extension MockUpstream {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 for (index, piece) in frames.enumerated() {
-                    if let limit = disconnectAfter, index >= limit { throw MockUpstreamError(message: "scripted disconnect") }
+                    if let limit = disconnectAfter, index >= limit { try await Self.disconnect() }
                     if delay > 0, index > 0 { try await Self.pause(milliseconds: delay) }
                     if malformed, index == min(1, frames.count - 1) {
                         try await writer.write(ByteBuffer(string: wire.malformedPiece))
@@ -111,6 +111,14 @@ extension MockUpstream {
         try Task.checkCancellation()
     }
 
+    /// Drops the connection (throwing from a body writer closes it without a terminator). The short
+    /// pause first lets the client read what was sent: a close right behind the last bytes can make an
+    /// HTTP client discard them, and the script promises N delivered chunks.
+    static func disconnect() async throws -> Never {
+        try await pause(milliseconds: 100)
+        throw MockUpstreamError(message: "scripted disconnect")
+    }
+
     /// Promises the whole body, sends half of it, then drops the connection.
     static func truncated(_ data: Data, headers: HTTPFields) -> Response {
         var headers = headers
@@ -120,7 +128,7 @@ extension MockUpstream {
             status: .ok, headers: headers,
             body: ResponseBody(contentLength: data.count) { writer in
                 try await writer.write(half)
-                throw MockUpstreamError(message: "scripted disconnect")
+                try await Self.disconnect()
             })
     }
 
