@@ -57,47 +57,30 @@ extension Gateway {
                     cache: answer.kind.rawValue, cacheSimilarity: answer.similarity)
             }
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
-            var lastError: (any Error)?
-            for step in plan.steps {
-                let provider = try provider(for: step.model)
-                for retry in 0..<step.retry.attempts {
-                    guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
-                        record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
-                        break
-                    }
-                    let started = ContinuousClock.now
-                    do {
-                        var response = try await provider.complete(
-                            upstreamRequest(request, model: step.model),
-                            options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
-                        let usage = Self.usableUsage(response.usage, response: response) ?? Self.estimateUsage(request: request, response: response)
-                        health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: started), ttftMs: nil, tokens: usage.totalTokens))
-                        record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
-                        response.usage = usage
-                        let cost = step.model.price.cost(of: usage)
-                        response.switchyard = Self.extensionObject(
-                            context: context, model: step.model, provider: provider.name, cost: cost, usage: usage,
-                            trace: record.route)
-                        record.provider = provider.name
-                        record.upstreamModel = step.model.upstream
-                        record.fill(usage: usage, cost: cost)
-                        record.latencyMs = context.elapsedMilliseconds
-                        requestLog.record(record)
-                        if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
-                        return CompletionOutcome(
-                            response: response, model: step.model, provider: provider.name, costUSD: cost,
-                            trace: record.route ?? plan.trace, cache: lookup?.label)
-                    } catch {
-                        let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
-                        lastError = failure
-                        guard try shouldContinue(after: failure, deadline: deadline) else { throw failure }
-                        if retry + 1 < step.retry.attempts {
-                            try await backoff(step.retry, retry: retry + 1, error: failure, deadline: deadline)
-                        }
-                    }
-                }
+            let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
+                step, provider in
+                try await provider.complete(
+                    upstreamRequest(request, model: step.model),
+                    options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
             }
-            throw lastError ?? noDeployment(plan)
+            let (step, provider) = (won.step, won.provider)
+            var response = won.result
+            let usage = Self.usableUsage(response.usage, response: response) ?? Self.estimateUsage(request: request, response: response)
+            health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: won.started), ttftMs: nil, tokens: usage.totalTokens))
+            record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
+            response.usage = usage
+            let cost = step.model.price.cost(of: usage)
+            response.switchyard = Self.extensionObject(
+                context: context, model: step.model, provider: provider.name, cost: cost, usage: usage, trace: record.route)
+            record.provider = provider.name
+            record.upstreamModel = step.model.upstream
+            record.fill(usage: usage, cost: cost)
+            record.latencyMs = context.elapsedMilliseconds
+            requestLog.record(record)
+            if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
+            return CompletionOutcome(
+                response: response, model: step.model, provider: provider.name, costUSD: cost,
+                trace: record.route ?? plan.trace, cache: lookup?.label)
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
@@ -129,56 +112,37 @@ extension Gateway {
                     cacheSimilarity: answer.similarity)
             }
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
-            var lastError: (any Error)?
-            for step in plan.steps {
-                let provider = try provider(for: step.model)
-                for retry in 0..<step.retry.attempts {
-                    guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
-                        record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
+            let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
+                step, provider in
+                let chunks = try await provider.stream(
+                    upstreamRequest(request, model: step.model),
+                    options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
+                // Hold chunks until one carries output: a failure before that is still invisible
+                // to the client and falls back like any other.
+                var iterator = chunks.makeAsyncIterator()
+                var prefix: [ChatChunk] = []
+                while true {
+                    guard let chunk = try await iterator.next() else {
+                        if prefix.isEmpty {
+                            throw SwitchyardError(
+                                code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
+                                status: 502)
+                        }
                         break
                     }
-                    let started = ContinuousClock.now
-                    do {
-                        let chunks = try await provider.stream(
-                            upstreamRequest(request, model: step.model),
-                            options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
-                        // Hold chunks until one carries output: a failure before that is still invisible
-                        // to the client and falls back like any other.
-                        var iterator = chunks.makeAsyncIterator()
-                        var prefix: [ChatChunk] = []
-                        while true {
-                            guard let chunk = try await iterator.next() else {
-                                if prefix.isEmpty {
-                                    throw SwitchyardError(
-                                        code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
-                                        status: 502)
-                                }
-                                break
-                            }
-                            prefix.append(chunk)
-                            if chunk.carriesOutput { break }
-                        }
-                        record.route?.attempts.append(attempt(step, provider: provider.name, retry: retry, status: 200, started: started))
-                        record.provider = provider.name
-                        record.upstreamModel = step.model.upstream
-                        var accounting = StreamAccounting(
-                            request: request, model: step.model, context: context, record: record,
-                            attemptStartedAt: started)
-                        accounting.cacheFill = lookup?.fill
-                        return StreamOutcome(
-                            chunks: RoutedChunkStream(prefix: prefix, rest: iterator), model: step.model,
-                            provider: provider.name, accounting: accounting)
-                    } catch {
-                        let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
-                        lastError = failure
-                        guard try shouldContinue(after: failure, deadline: deadline) else { throw failure }
-                        if retry + 1 < step.retry.attempts {
-                            try await backoff(step.retry, retry: retry + 1, error: failure, deadline: deadline)
-                        }
-                    }
+                    prefix.append(chunk)
+                    if chunk.carriesOutput { break }
                 }
+                return RoutedChunkStream(prefix: prefix, rest: iterator)
             }
-            throw lastError ?? noDeployment(plan)
+            let (step, provider) = (won.step, won.provider)
+            record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
+            record.provider = provider.name
+            record.upstreamModel = step.model.upstream
+            var accounting = StreamAccounting(
+                request: request, model: step.model, context: context, record: record, attemptStartedAt: won.started)
+            accounting.cacheFill = lookup?.fill
+            return StreamOutcome(chunks: won.result, model: step.model, provider: provider.name, accounting: accounting)
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
@@ -246,6 +210,37 @@ extension Gateway {
     }
 
     // MARK: Steps
+
+    /// Tries the plan's deployments in order, with each step's retries and backoff, until `attempt`
+    /// succeeds. Failures are recorded on the trace and in deployment health; client errors end the
+    /// request at once; the deadline bounds the whole loop.
+    private func firstSuccess<Result>(
+        _ plan: RoutePlanner.Plan, estimatedTokens: Int, deadline: ContinuousClock.Instant?, record: inout RequestRecord,
+        _ attempt: (RoutePlanner.Step, any Provider) async throws -> Result
+    ) async throws -> (result: Result, step: RoutePlanner.Step, provider: any Provider, retry: Int, started: ContinuousClock.Instant) {
+        var lastError: (any Error)?
+        for step in plan.steps {
+            let provider = try provider(for: step.model)
+            for retry in 0..<step.retry.attempts {
+                guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
+                    record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
+                    break
+                }
+                let started = ContinuousClock.now
+                do {
+                    return (try await attempt(step, provider), step, provider, retry, started)
+                } catch {
+                    let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
+                    lastError = failure
+                    guard try shouldContinue(after: failure, deadline: deadline) else { throw failure }
+                    if retry + 1 < step.retry.attempts {
+                        try await backoff(step.retry, retry: retry + 1, error: failure, deadline: deadline)
+                    }
+                }
+            }
+        }
+        throw lastError ?? noDeployment(plan)
+    }
 
     private func newRecord(_ request: ChatRequest, context: CallContext, stream: Bool) -> RequestRecord {
         RequestRecord(
