@@ -34,22 +34,16 @@ extension Gateway {
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
         var record = newRecord(request, context: context, stream: false)
         do {
-            let (plan, estimatedTokens) = try await prepare(request, context: context)
-            record.route = plan.trace
-            let lookup = try await cacheLookup(request, context: context)
-            record.cache = lookup?.label
+            let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
             if case .hit(let answer)? = lookup {
-                let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+                let model = cacheModel(plan, request: request, answer: answer, record: &record)
                 var response = answer.response
                 response.id = "chatcmpl-" + context.requestID.dropFirst(4)
                 response.created = Int(Date().timeIntervalSince1970)
                 let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
                 response.switchyard = Self.extensionObject(
                     context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
-                record.provider = "cache"
-                record.upstreamModel = response.model
                 record.fill(usage: usage, cost: 0)
-                record.savedUSD = answer.savedCostUSD
                 record.latencyMs = context.elapsedMilliseconds
                 requestLog.record(record)
                 return CompletionOutcome(
@@ -94,15 +88,9 @@ extension Gateway {
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
         var record = newRecord(request, context: context, stream: true)
         do {
-            let (plan, estimatedTokens) = try await prepare(request, context: context)
-            record.route = plan.trace
-            let lookup = try await cacheLookup(request, context: context)
-            record.cache = lookup?.label
+            let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
             if case .hit(let answer)? = lookup {
-                let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
-                record.provider = "cache"
-                record.upstreamModel = answer.response.model
-                record.savedUSD = answer.savedCostUSD
+                let model = cacheModel(plan, request: request, answer: answer, record: &record)
                 let chunks = Self.replay(answer.response, id: "chatcmpl-" + context.requestID.dropFirst(4))
                 var accounting = StreamAccounting(
                     request: request, model: model, context: context, record: record, attemptStartedAt: .now)
@@ -210,6 +198,27 @@ extension Gateway {
     }
 
     // MARK: Steps
+
+    /// Validation, the route plan and the cache lookup: what both entry points do first.
+    private func begin(_ request: ChatRequest, context: CallContext, record: inout RequestRecord) async throws
+        -> (plan: RoutePlanner.Plan, estimatedTokens: Int, lookup: CacheLookup?)
+    {
+        let (plan, estimatedTokens) = try await prepare(request, context: context)
+        record.route = plan.trace
+        let lookup = try await cacheLookup(request, context: context)
+        record.cache = lookup?.label
+        return (plan, estimatedTokens, lookup)
+    }
+
+    /// Books a cache hit on the record; returns the model to report it under.
+    private func cacheModel(_ plan: RoutePlanner.Plan, request: ChatRequest, answer: CachedAnswer, record: inout RequestRecord)
+        -> ModelSpec
+    {
+        record.provider = "cache"
+        record.upstreamModel = answer.response.model
+        record.savedUSD = answer.savedCostUSD
+        return plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+    }
 
     /// Tries the plan's deployments in order, with each step's retries and backoff, until `attempt`
     /// succeeds. Failures are recorded on the trace and in deployment health; client errors end the
