@@ -58,6 +58,9 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
+        // Context engineering: collections, loaders, chunkers, HNSW, BM25, fusion, packing.
+        .target(name: "Retrieval", dependencies: ["SwitchyardCore"]),
+
         // SQLite (GRDB) stores and migrations.
         .target(
             name: "Storage",
