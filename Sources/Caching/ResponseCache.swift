@@ -299,7 +299,7 @@ public final class ResponseCache: Sendable {
     }
 
     /// Writes queued fills and evictions to the persistent store (called by a background service).
-    public func flush() throws {
+    public func flush() async throws {
         guard let persistence else { return }
         let (writes, deletes) = state.withLock { state -> ([CacheRecord], [String]) in
             defer {
@@ -308,8 +308,8 @@ public final class ResponseCache: Sendable {
             }
             return (state.pendingWrites, state.pendingDeletes)
         }
-        if !writes.isEmpty { try persistence.save(writes) }
-        if !deletes.isEmpty { try persistence.remove(keys: deletes) }
+        if !writes.isEmpty { try await persistence.save(writes) }
+        if !deletes.isEmpty { try await persistence.remove(keys: deletes) }
     }
 
     public func stats() -> CacheStats {
@@ -324,7 +324,7 @@ public final class ResponseCache: Sendable {
 
     /// Empties the cache, or one namespace of it. Returns how many entries went.
     @discardableResult
-    public func clear(namespace: String? = nil) throws -> Int {
+    public func clear(namespace: String? = nil) async throws -> Int {
         let removed = state.withLock { state -> Int in
             let keys = state.store.removeAll { _, entry in namespace == nil || entry.namespace == namespace }
             let gone = Set(keys)
@@ -332,7 +332,7 @@ public final class ResponseCache: Sendable {
             state.pendingWrites.removeAll { namespace == nil || $0.namespace == namespace }
             return keys.count
         }
-        try persistence?.removeAll(namespace: namespace)
+        try await persistence?.removeAll(namespace: namespace)
         return removed
     }
 

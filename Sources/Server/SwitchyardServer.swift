@@ -17,6 +17,7 @@ public enum SwitchyardServer {
         let info = InfoRoutes(gateway: gateway)
 
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: UnknownRouteMiddleware())
         router.post("/v1/chat/completions") { request, _ in await chat.handle(request) }
         router.post("/chat/completions") { request, _ in await chat.handle(request) }
         router.post("/v1/messages") { request, _ in await messages.handle(request) }

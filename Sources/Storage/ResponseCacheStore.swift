@@ -31,8 +31,8 @@ public final class ResponseCacheStore: CachePersistence {
         }
     }
 
-    public func save(_ records: [CacheRecord]) throws {
-        try database.write { db in
+    public func save(_ records: [CacheRecord]) async throws {
+        try await database.write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO response_cache
@@ -50,14 +50,14 @@ public final class ResponseCacheStore: CachePersistence {
         }
     }
 
-    public func remove(keys: [String]) throws {
-        try database.write { db in
+    public func remove(keys: [String]) async throws {
+        try await database.write { db in
             for key in keys { try db.execute(sql: "DELETE FROM response_cache WHERE key = ?", arguments: [key]) }
         }
     }
 
-    public func removeAll(namespace: String?) throws {
-        try database.write { db in
+    public func removeAll(namespace: String?) async throws {
+        try await database.write { db in
             if let namespace {
                 try db.execute(sql: "DELETE FROM response_cache WHERE namespace = ?", arguments: [namespace])
             } else {

@@ -117,7 +117,7 @@ struct ResponseCacheTests {
         if case .hit = await cache.lookup(request(), namespace: "team-b", policy: policy, directive: .normal) {
             Issue.record("cross-tenant hit")
         }
-        try cache.clear(namespace: "team-a")
+        try await cache.clear(namespace: "team-a")
         if case .hit = await cache.lookup(request(), namespace: "team-a", policy: policy, directive: .normal) {
             Issue.record("cleared entry served")
         }
@@ -199,7 +199,7 @@ struct ResponseCacheTests {
         let policy = CachePolicy(semantic: .init(threshold: 0.8))
         guard case .miss(let fill) = await first.lookup(request(), namespace: "t", policy: policy, directive: .normal) else { return }
         first.store(answer(), for: fill, costUSD: 0.5)
-        try first.flush()
+        try await first.flush()
         let second = ResponseCache(embedder: BagOfWordsEmbedder(), persistence: store, now: { clock.now })
         try second.restore()
         if case .hit = await second.lookup(request(), namespace: "t", policy: policy, directive: .normal) {} else { Issue.record("exact lost") }

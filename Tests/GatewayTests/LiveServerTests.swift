@@ -167,6 +167,13 @@ struct LiveServerTests {
             #expect(anthropic.status == .notFound)
             #expect(anthropic.json?["type"] == "error" && anthropic.json?["error"]?["type"] == "not_found_error")
 
+            // Unknown paths: an error body naming the path, not an empty 404.
+            let unknownPath = try await client.post("/v1/chat/completion", json: Body.chat("m-openai", "x"))
+            #expect(unknownPath.status == .notFound && unknownPath.json?["error"]?["code"] == "unknown_url")
+            #expect(unknownPath.json?["error"]?["message"]?.stringValue?.contains("POST /v1/chat/completion") == true)
+            let unknownMessages = try await client.post("/v1/messages/batches", json: "{}")
+            #expect(unknownMessages.status == .notFound && unknownMessages.json?["error"]?["type"] == "not_found_error")
+
             // Malformed JSON, missing and wrong-typed fields.
             let malformed = try await client.post("/v1/chat/completions", json: "{\"model\": ")
             #expect(malformed.status == .badRequest && malformed.json?["error"]?["type"] == "invalid_request_error")

@@ -92,14 +92,14 @@ public struct CacheFlushService: Service {
             } catch {
                 break
             }
-            flush()
+            await flush()
         }
-        flush()
+        await flush()
     }
 
-    private func flush() {
+    private func flush() async {
         do {
-            try cache.flush()
+            try await cache.flush()
         } catch {
             logger.error("could not persist cache entries", metadata: ["switchyard.error": "\(error)"])
         }

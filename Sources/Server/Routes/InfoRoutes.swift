@@ -123,7 +123,7 @@ struct InfoRoutes: Sendable {
                 throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
             }
             let namespace = request.uri.queryParameters["namespace"].map(String.init)
-            let removed = try cache.clear(namespace: namespace)
+            let removed = try await cache.clear(namespace: namespace)
             return try JSONBody.response(JSONValue.object(["removed": .int(Int64(removed)), "namespace": namespace.map { .string($0) } ?? .null]))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)

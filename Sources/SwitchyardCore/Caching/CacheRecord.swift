@@ -35,11 +35,12 @@ public struct CacheRecord: Sendable, Hashable {
     }
 }
 
-/// Where cached answers survive restarts (SQLite in `Storage`).
+/// Where cached answers survive restarts (SQLite in `Storage`). Writes are async so a store can use
+/// its own writer queue instead of blocking a cooperative thread; loading happens once, at start.
 public protocol CachePersistence: Sendable {
-    func save(_ records: [CacheRecord]) throws
-    func remove(keys: [String]) throws
-    func removeAll(namespace: String?) throws
+    func save(_ records: [CacheRecord]) async throws
+    func remove(keys: [String]) async throws
+    func removeAll(namespace: String?) async throws
     /// Every record not expired at `now`.
     func load(now: Date) throws -> [CacheRecord]
 }
