@@ -24,6 +24,10 @@ public struct LearnedClassifier: RequestClassifier {
     }
 
     public func score(_ text: String) async throws -> Double {
+        guard embedder.modelName == router.header.embeddingModel else {
+            throw SwitchyardError.configuration(
+                "The router was trained on \(router.header.embeddingModel) embeddings, but the embedder is \(embedder.modelName).")
+        }
         guard let vector = try await embedder.embed([router.embeddingText(text)]).vectors.first else {
             throw SwitchyardError.configuration("The embedding model returned no vector for the learned router.")
         }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Caching
 import Foundation
+import LearnedRouting
 import Logging
 import Providers
 import Routing
@@ -72,6 +73,12 @@ public final class Gateway: Sendable {
         var learned: [String: any RequestClassifier] = [:]
         if localEmbedderFactory != nil {
             for route in configuration.autoRoutes {
+                if let router = route.learnedRouter {
+                    learned[route.name] = LearnedClassifier(
+                        router: router, thresholds: route.learnedThresholds,
+                        embedder: LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
+                    continue
+                }
                 guard let examples = route.examples else { continue }
                 learned[route.name] = NearestNeighbourClassifier(
                     examples: examples, k: route.neighbours,
