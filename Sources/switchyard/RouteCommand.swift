@@ -30,10 +30,10 @@ struct EmbeddingOptions: ParsableArguments {
     }
 
     /// Embeddings of the prompts (cut to `maxWords`), from the cache file or the model.
-    func embed(_ prompts: [String], maxWords: Int?) async throws -> EmbeddingMatrix {
+    func embed(_ prompts: [String], maxWords: Int?, cut: String? = nil) async throws -> EmbeddingMatrix {
         let embedder = try embedder()
         var cache = EmbeddingCache(path: cachePath, model: embedder.modelName, dimensions: embedder.dimensions)
-        let texts = prompts.map { LearnedRouter.truncate($0, maxWords: maxWords) }
+        let texts = prompts.map { LearnedRouter.truncate($0, maxWords: maxWords, cut: cut) }
         let clock = ContinuousClock()
         let start = clock.now
         var lastReport = start
@@ -84,7 +84,7 @@ enum RouteOutput {
     static func scoredOutcomes(_ router: LearnedRouter, data: RoutingDataset, embedding: EmbeddingOptions, prices: RoutingPrices = .routeLLM)
         async throws -> [ScoredOutcome]
     {
-        let matrix = try await embedding.embed(data.examples.map(\.prompt), maxWords: router.header.maxWords)
+        let matrix = try await embedding.embed(data.examples.map(\.prompt), maxWords: router.header.maxWords, cut: router.header.cut)
         return data.examples.enumerated().map { index, example in
             outcome(example, score: router.score(matrix.row(index)), router: router, prices: prices)
         }

@@ -20,7 +20,7 @@ struct RouteScoreCommand: AsyncParsableCommand {
     func run() async throws {
         let router = try RouteOutput.loadRouter(router)
         let prompts = try Self.prompts(data)
-        let matrix = try await embedding.embed(prompts.map(\.prompt), maxWords: router.header.maxWords)
+        let matrix = try await embedding.embed(prompts.map(\.prompt), maxWords: router.header.maxWords, cut: router.header.cut)
         for (index, prompt) in prompts.enumerated() {
             let line: JSONValue = ["id": .string(prompt.id), "score": .double(router.score(matrix.row(index)))]
             print(line.jsonString())

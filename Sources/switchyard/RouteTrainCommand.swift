@@ -29,6 +29,9 @@ struct RouteTrainCommand: AsyncParsableCommand {
     @Option(help: "Embed only the first N words of each prompt (0 = no cut; the model still stops at 256 word-pieces).")
     var maxWords = 64
 
+    @Option(help: "Which words a cut keeps: head (the first N) or head-tail (the first and last N/2).")
+    var cut = "head"
+
     @Option(help: "Which kinds to try: comma-separated knn, logistic, mlp.")
     var kinds = "knn,logistic,mlp"
 
@@ -40,8 +43,8 @@ struct RouteTrainCommand: AsyncParsableCommand {
         do { pair = try dataset.pair(weak: weak, strong: strong) } catch let error as RoutingDataError { throw ValidationError(error.message) }
         let sources = Set(dataset.examples.compactMap(\.source))
         RouteOutput.log("\(dataset.examples.count) examples from \(sources.count) sources; weak = \(pair.weak), strong = \(pair.strong)")
-        let cut = maxWords > 0 ? maxWords : nil
-        let matrix = try await embedding.embed(dataset.examples.map(\.prompt), maxWords: cut)
+        guard cut == "head" || cut == "head-tail" else { throw ValidationError("--cut must be head or head-tail.") }
+        let matrix = try await embedding.embed(dataset.examples.map(\.prompt), maxWords: maxWords > 0 ? maxWords : nil, cut: cut)
         let trainer = RouterTrainer(examples: dataset.examples, embeddings: matrix, weak: pair.weak, strong: pair.strong, seed: seed)
         let wanted = Set(kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let candidates = RouterTrainer.defaultCandidates.filter { wanted.contains($0.kind) }
@@ -54,7 +57,7 @@ struct RouteTrainCommand: AsyncParsableCommand {
         let model = trainer.fit(chosen)
         let header = LearnedRouter.Header(
             kind: model.kind, parameters: chosen.parameters, target: chosen.target.rawValue, embeddingModel: try embedding.embedder().modelName,
-            dimensions: matrix.dimensions, maxWords: cut, weakModel: pair.weak, strongModel: pair.strong,
+            dimensions: matrix.dimensions, maxWords: maxWords > 0 ? maxWords : nil, cut: cut, weakModel: pair.weak, strongModel: pair.strong,
             trainingExamples: dataset.examples.count, trainingSources: sources.sorted(), seed: seed,
             selection: ranked.map(\.1), threshold: nil, calibration: nil, tensors: [])
         try LearnedRouter(header: header, model: model).write(to: out)

@@ -158,6 +158,8 @@ struct RouterTrainingTests {
         #expect(LearnedRouter.truncate("one  two\nthree four", maxWords: 2) == "one  two")
         #expect(LearnedRouter.truncate("one two", maxWords: 5) == "one two")
         #expect(LearnedRouter.truncate("  one two", maxWords: nil) == "  one two")
+        #expect(LearnedRouter.truncate("a b c d e f", maxWords: 4, cut: "head-tail") == "a b … e f")
+        #expect(LearnedRouter.truncate("a b c", maxWords: 4, cut: "head-tail") == "a b c")
     }
 
     @Test func embeddingCacheSurvivesARestart() async throws {

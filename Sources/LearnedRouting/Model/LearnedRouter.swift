@@ -81,6 +81,9 @@ public struct LearnedRouter: Sendable {
         public var dimensions: Int
         /// The prompt is cut to its first `maxWords` words before embedding (nil = the model's own limit).
         public var maxWords: Int?
+        /// Which words are kept when the prompt is cut: `head` (the first `maxWords`, the default) or
+        /// `head-tail` (the first and the last `maxWords / 2`, where the actual question often is).
+        public var cut: String?
         public var weakModel: String
         public var strongModel: String
         public var trainingExamples: Int
@@ -93,13 +96,14 @@ public struct LearnedRouter: Sendable {
 
         public init(
             kind: String, parameters: [String: Double], target: String, embeddingModel: String, dimensions: Int, maxWords: Int?,
-            weakModel: String, strongModel: String, trainingExamples: Int, trainingSources: [String], seed: UInt64,
+            cut: String? = nil, weakModel: String, strongModel: String, trainingExamples: Int, trainingSources: [String], seed: UInt64,
             selection: [Candidate], threshold: Double? = nil, calibration: Calibration? = nil, tensors: [Tensor] = []
         ) {
             self.kind = kind
             self.parameters = parameters
             self.target = target
             self.embeddingModel = embeddingModel
+            self.cut = cut
             self.dimensions = dimensions
             self.maxWords = maxWords
             self.weakModel = weakModel
@@ -117,6 +121,7 @@ public struct LearnedRouter: Sendable {
             case format, version, kind, parameters, target, dimensions, seed, selection, threshold, calibration, tensors
             case embeddingModel = "embedding_model"
             case maxWords = "max_words"
+            case cut
             case weakModel = "weak_model"
             case strongModel = "strong_model"
             case trainingExamples = "training_examples"
@@ -133,7 +138,16 @@ public struct LearnedRouter: Sendable {
     }
 
     /// The text that gets embedded for a prompt (the first `maxWords` words).
-    public func embeddingText(_ prompt: String) -> String { Self.truncate(prompt, maxWords: header.maxWords) }
+    public func embeddingText(_ prompt: String) -> String { Self.truncate(prompt, maxWords: header.maxWords, cut: header.cut) }
+
+    public static func truncate(_ prompt: String, maxWords: Int?, cut: String?) -> String {
+        guard let maxWords else { return prompt }
+        guard cut == "head-tail" else { return truncate(prompt, maxWords: maxWords) }
+        let words = prompt.split(whereSeparator: \.isWhitespace)
+        guard words.count > maxWords else { return prompt }
+        let head = maxWords / 2
+        return (words.prefix(head) + ["…"] + words.suffix(maxWords - head)).joined(separator: " ")
+    }
 
     public static func truncate(_ prompt: String, maxWords: Int?) -> String {
         guard let maxWords else { return prompt }
