@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/routing/mmlu-routing.jsonl}
 OUT=${1:-.build/learned-routing}
 BIN=${BIN:-.build/debug/switchyard}
-MAX_WORDS=${MAX_WORDS:-64}
+MAX_WORDS=${MAX_WORDS:-0}
 mkdir -p "$OUT"
 
 # New subjects: the split of Benchmarks/routing/split-by-subject.json (seed 8).

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Embeddings
 import Foundation
 import Gateway
+import Routing
 import LearnedRouting
 import SwitchyardCore
 
@@ -55,11 +56,29 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
             if cut == learned.header.maxWords { vectors = texts.map { embedder.embedSync([$0])[0] } }
         }
 
+        // Reference in the same run: the 12-word query of `switchyard bench embeddings` (README figure 2.1–2.4 ms unloaded).
+        let reference = try await Self.time(Array(repeating: BenchEmbeddingsCommand.query, count: 200)) { text in
+            _ = try await embedder.embed([text])
+        }
+        Self.report("reference: embed the 12-word bench query", pieces: embedder.tokenize(BenchEmbeddingsCommand.query).count, reference)
+
         // 2. Scoring alone: the cost when the embedding already exists (e.g. computed for the semantic cache).
         let scoring = try await Self.time(vectors) { vector in _ = learned.score(vector) }
         Self.report("score only (\(learned.model.kind)), embedding given", pieces: nil, scoring)
 
-        // 3. The whole routing decision through the gateway: learned auto route vs rules-only auto route.
+        // 3. With the semantic cache on, the gateway embeds the last user turn once for both (RecentEmbeddings):
+        //    what the router then adds is the classifier call on an embedding already made.
+        let recent = RecentEmbeddings(embedder)
+        let classifier = LearnedClassifier(router: learned, thresholds: [learned.header.threshold ?? 0.5], embedder: recent)
+        var reused: [Double] = []
+        for prompt in prompts {
+            _ = try await recent.embed([prompt])  // the semantic cache's lookup, paid anyway
+            let features = RequestFeatures(promptTokens: 0, expectedOutputTokens: 0, needs: [], depth: 1, lastUserText: prompt)
+            reused += try await Self.time([features]) { _ = try await classifier.classify($0) }
+        }
+        Self.report("classifier after the cache embedded the turn" + (learned.header.maxWords == nil ? "" : " (miss: cut differs)"), pieces: nil, reused.sorted())
+
+        // 4. The whole routing decision through the gateway: learned auto route vs rules-only auto route.
         let yaml = """
             storage: {sqlite: ":memory:"}
             providers: [{name: p, kind: openai, base_url: "http://127.0.0.1:9/v1"}]

@@ -26,8 +26,8 @@ struct RouteTrainCommand: AsyncParsableCommand {
     @Option(help: "Seed for folds, initialisation and shuffling.")
     var seed: UInt64 = 1
 
-    @Option(help: "Embed only the first N words of each prompt (0 = no cut; the model still stops at 256 word-pieces).")
-    var maxWords = 64
+    @Option(help: "Embed only N words of each prompt (0 = the whole turn, as the semantic cache embeds it, so the gateway embeds once for both; the model stops at 256 word-pieces).")
+    var maxWords = 0
 
     @Option(help: "Which words a cut keeps: head (the first N) or head-tail (the first and last N/2).")
     var cut = "head"

@@ -178,6 +178,18 @@ struct RouterTrainingTests {
         #expect(EmbeddingCache(path: path, model: "other", dimensions: 2).count == 0)
     }
 
+    @Test func recentEmbeddingsAreReused() async throws {
+        let base = CountingEmbedder()
+        let recent = RecentEmbeddings(base, capacity: 2)
+        _ = try await recent.embed(["hard one"])
+        #expect(try await recent.embed(["hard one"]).vectors == [[1, 0]])
+        #expect(await base.calls == [["hard one"]])
+        _ = try await recent.embed(["b"])
+        _ = try await recent.embed(["c"])  // pushes "hard one" out
+        _ = try await recent.embed(["hard one"])
+        #expect(await base.calls.count == 4)
+    }
+
     @Test func classifierTurnsScoresIntoDifficulties() async throws {
         // Logistic on the first coordinate: "hard" texts embed to [1, 0] (score σ(4) ≈ 0.98), others to [0, 1] (σ(−4) ≈ 0.02).
         let header = LearnedRouter.Header(

@@ -35,7 +35,7 @@ public struct RouterTrainer: Sendable {
         var candidates: [Candidate] = []
         for target in Target.allCases {
             for k in [20.0, 50, 100] { candidates.append(Candidate(kind: "knn", target: target, parameters: ["k": k, "prior": 1])) }
-            for l2 in [1e-4, 1e-3, 1e-2] { candidates.append(Candidate(kind: "logistic", target: target, parameters: ["l2": l2])) }
+            for l2 in [1e-3, 1e-2, 1e-1, 1] { candidates.append(Candidate(kind: "logistic", target: target, parameters: ["l2": l2])) }
         }
         candidates.append(Candidate(kind: "mlp", target: .gain, parameters: ["hidden": 32, "l2": 1e-3]))
         return candidates
