@@ -43,5 +43,5 @@ public struct LearnedClassifier: RequestClassifier {
             score: score)
     }
 
-    static func format(_ value: Double) -> String { String(format: "%.4f", value) }
+    static func format(_ value: Double) -> String { String(format: "%.6f", value) }
 }
