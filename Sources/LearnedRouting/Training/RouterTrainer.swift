@@ -152,7 +152,7 @@ public struct RouterTrainer: Sendable {
         return scores
     }
 
-    /// Mean and standard deviation over folds of each candidate's held-out APGR, best first.
+    /// Each candidate's APGR over all its held-out (out-of-fold) scores, with the spread over folds; best first.
     public func select(_ candidates: [Candidate], folds: Int, progress: (String) -> Void = { _ in }) -> [(Candidate, LearnedRouter.Candidate)] {
         let assignment = Self.folds(sources: examples.map(\.source), count: folds, seed: seed)
         var results: [(Candidate, LearnedRouter.Candidate)] = []
@@ -170,9 +170,16 @@ public struct RouterTrainer: Sendable {
             }
             let mean = perFold.reduce(0, +) / Double(max(perFold.count, 1))
             let variance = perFold.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(perFold.count - 1, 1))
-            let summary = LearnedRouter.Candidate(name: candidate.name, apgr: mean, apgrStandardDeviation: variance.squareRoot())
+            // Ranked by the APGR of one curve over every held-out score: a fold whose sources show almost
+            // no weak→strong gap makes its own PGR explode, and would dominate a mean over folds.
+            let pooled = RoutingCurve(
+                examples.indices.map { index in
+                    ScoredOutcome(score: scores[index], weak: examples[index].outcomes[weak] ?? 0, strong: examples[index].outcomes[strong] ?? 0)
+                }
+            ).apgr
+            let summary = LearnedRouter.Candidate(name: candidate.name, apgr: pooled, apgrStandardDeviation: variance.squareRoot())
             let label = candidate.name.count < 52 ? candidate.name + String(repeating: " ", count: 52 - candidate.name.count) : candidate.name
-            progress("  " + label + String(format: " APGR %.4f ± %.4f over %d folds", mean, summary.apgrStandardDeviation, perFold.count))
+            progress("  " + label + String(format: " held-out APGR %.4f (per fold %.4f ± %.4f, %d folds)", pooled, mean, summary.apgrStandardDeviation, perFold.count))
             results.append((candidate, summary))
         }
         return results.sorted { $0.1.apgr > $1.1.apgr }
