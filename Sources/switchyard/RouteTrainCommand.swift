@@ -50,10 +50,10 @@ struct RouteTrainCommand: AsyncParsableCommand {
         let candidates = RouterTrainer.defaultCandidates.filter { wanted.contains($0.kind) }
         guard !candidates.isEmpty else { throw ValidationError("--kinds: none of \(kinds) is knn, logistic or mlp.") }
         let folds = min(self.folds, max(sources.count, 1))
-        print("model selection: \(folds)-fold cross-validation grouped by source (\(sources.count) sources), APGR of the out-of-fold scores")
+        print("model selection: \(folds)-fold cross-validation grouped by source (\(sources.count) sources), held-out APGR per fold, weighted by prompts × weak→strong gap")
         let ranked = trainer.select(candidates, folds: folds) { print($0) }
         let (chosen, summary) = ranked[0]
-        print("chosen: \(chosen.name)" + String(format: " (held-out APGR %.4f over all folds; per-fold sd %.4f)", summary.apgr, summary.apgrStandardDeviation))
+        print("chosen: \(chosen.name)" + String(format: " (held-out APGR %.4f, gap-weighted over folds; per-fold sd %.4f)", summary.apgr, summary.apgrStandardDeviation))
         let model = trainer.fit(chosen)
         let header = LearnedRouter.Header(
             kind: model.kind, parameters: chosen.parameters, target: chosen.target.rawValue, embeddingModel: try embedding.embedder().modelName,

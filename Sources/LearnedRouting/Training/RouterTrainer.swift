@@ -152,7 +152,7 @@ public struct RouterTrainer: Sendable {
         return scores
     }
 
-    /// Each candidate's APGR over all its held-out (out-of-fold) scores, with the spread over folds; best first.
+    /// Each candidate's held-out APGR: per fold, averaged with weights prompts × weak→strong gap; best first.
     public func select(_ candidates: [Candidate], folds: Int, progress: (String) -> Void = { _ in }) -> [(Candidate, LearnedRouter.Candidate)] {
         let assignment = Self.folds(sources: examples.map(\.source), count: folds, seed: seed)
         var results: [(Candidate, LearnedRouter.Candidate)] = []
@@ -161,25 +161,29 @@ public struct RouterTrainer: Sendable {
         for candidate in candidates {
             let scores = crossValidatedScores(candidate, folds: folds, neighbours: neighbours)
             var perFold: [Double] = []
+            var weighted = 0.0, weights = 0.0
             for fold in 0..<folds {
                 let outcomes = examples.indices.filter { assignment[$0] == fold }.map { index in
                     ScoredOutcome(score: scores[index], weak: examples[index].outcomes[weak] ?? 0, strong: examples[index].outcomes[strong] ?? 0)
                 }
-                let apgr = RoutingCurve(outcomes).apgr
-                if !apgr.isNaN { perFold.append(apgr) }
+                let curve = RoutingCurve(outcomes)
+                let apgr = curve.apgr
+                guard !apgr.isNaN else { continue }
+                perFold.append(apgr)
+                // A fold counts by the quality at stake in it (prompts × weak→strong gap): a fold whose
+                // sources show almost no gap has an exploding PGR and must not decide. (Pooling all
+                // out-of-fold scores into one curve is no better: each fold model's intercept is the
+                // other folds' base rate, which ranks the folds backwards.)
+                let weight = Double(outcomes.count) * max(0, curve.strongQuality - curve.weakQuality)
+                weighted += weight * apgr
+                weights += weight
             }
             let mean = perFold.reduce(0, +) / Double(max(perFold.count, 1))
             let variance = perFold.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(perFold.count - 1, 1))
-            // Ranked by the APGR of one curve over every held-out score: a fold whose sources show almost
-            // no weak→strong gap makes its own PGR explode, and would dominate a mean over folds.
-            let pooled = RoutingCurve(
-                examples.indices.map { index in
-                    ScoredOutcome(score: scores[index], weak: examples[index].outcomes[weak] ?? 0, strong: examples[index].outcomes[strong] ?? 0)
-                }
-            ).apgr
-            let summary = LearnedRouter.Candidate(name: candidate.name, apgr: pooled, apgrStandardDeviation: variance.squareRoot())
+            let score = weights > 0 ? weighted / weights : mean
+            let summary = LearnedRouter.Candidate(name: candidate.name, apgr: score, apgrStandardDeviation: variance.squareRoot())
             let label = candidate.name.count < 52 ? candidate.name + String(repeating: " ", count: 52 - candidate.name.count) : candidate.name
-            progress("  " + label + String(format: " held-out APGR %.4f (per fold %.4f ± %.4f, %d folds)", pooled, mean, summary.apgrStandardDeviation, perFold.count))
+            progress("  " + label + String(format: " held-out APGR %.4f (gap-weighted; plain mean %.4f ± %.4f over %d folds)", score, mean, summary.apgrStandardDeviation, perFold.count))
             results.append((candidate, summary))
         }
         return results.sorted { $0.1.apgr > $1.1.apgr }
