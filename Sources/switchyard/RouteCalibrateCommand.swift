@@ -19,7 +19,7 @@ struct RouteCalibrateCommand: AsyncParsableCommand {
     @Option(help: "Send at most this share of requests to the strong model (e.g. 0.3).")
     var maxStrongFraction: Double?
 
-    @Option(help: "Spend at most this many USD per 1,000 requests (RouteLLM prices and token formula).")
+    @Option(name: .customLong("max-cost-per-1k-requests"), help: "Spend at most this many USD per 1,000 requests (RouteLLM prices and token formula).")
     var maxCostPer1kRequests: Double?
 
     @Option(help: "Write the calibrated router here instead of over --router.")
