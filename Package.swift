@@ -48,6 +48,14 @@ let package = Package(
             dependencies: ["SwitchyardCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // Learned routing: metrics (PGR, APGR, CPT), training data, kNN / logistic / MLP routers over
+        // embeddings, calibration. Pure; embeddings come through SwitchyardCore's TextEmbedder.
+        // Training loops are ~50x slower unoptimised; keep them optimised in debug builds too.
+        .target(
+            name: "LearnedRouting", dependencies: ["SwitchyardCore", "Routing"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+
         // Native sentence embeddings (all-MiniLM-L6-v2).
         // AVX-512 kernels as a header-only module (static inline C, no library to link).
         .systemLibrary(name: "CMiniLMKernels"),
@@ -75,7 +83,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching",
+                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,13 +137,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
+        .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings",
+                "Embeddings", "LearnedRouting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

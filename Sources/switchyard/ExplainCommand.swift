@@ -40,6 +40,9 @@ struct ExplainCommand: AsyncParsableCommand {
         if let error = record.error { print("error: \(error)") }
         guard let route = record.route else { return }
         print("route: \(route.kind) '\(route.requested)'\(route.strategy.map { ", strategy \($0)" } ?? "")")
+        if let features = route.features, let score = features["score"]?.doubleValue {
+            print(String(format: "decision: score %.4f", score) + " -> tier \(features["tier"]?.stringValue ?? "none") (\(features["classifier"]?.stringValue ?? "-"))")
+        }
         if let features = route.features {
             for (key, value) in features.sorted(by: { $0.key < $1.key }) { print("  feature \(key) = \(value.jsonString())") }
         }

@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import LearnedRouting
 import Routing
 import SwitchyardCore
 import Yams
@@ -291,8 +292,13 @@ public enum ConfigurationLoader {
         var defaultDifficulty = 1
         var examples: [NearestNeighbourClassifier.Example]?
         var neighbours = 5
+        var learnedRouter: LearnedRouter?
+        var learnedThresholds: [Double] = []
         if let classifier = node["classifier"] {
-            try classifier.allowOnly(["rules", "default", "knn"])
+            try classifier.allowOnly(["rules", "default", "knn", "learned"])
+            if let learned = classifier["learned"] {
+                (learnedRouter, learnedThresholds) = try parseLearnedRouter(learned)
+            }
             if let knn = classifier["knn"] {
                 try knn.allowOnly(["examples", "k"])
                 let path = try knn.required("examples").string()
@@ -346,6 +352,11 @@ public enum ConfigurationLoader {
             tiers: tiers)
         route.examples = examples
         route.neighbours = neighbours
+        if let learnedRouter {
+            guard tiers.count >= 2 else { throw node.error("route '\(name)' uses a learned router and needs at least two tiers (weak first)") }
+            route.learnedRouter = learnedRouter
+            route.learnedThresholds = learnedThresholds
+        }
         if let constraints = node["constraints"] {
             do {
                 route.constraints = try RouteConstraints.parse(yamlToJSON(constraints.node), field: "constraints")
@@ -356,6 +367,33 @@ public enum ConfigurationLoader {
         if let retry = node["retry"] { route.retry = try parseRetry(retry) }
         if let timeout = try node["timeout_ms"]?.int() { route.timeout = .milliseconds(timeout) }
         return route
+    }
+
+    /// `learned: {router: FILE, threshold: T}` (or `thresholds: [T1, T2]` for three or more tiers; the
+    /// router's calibrated threshold when neither is given).
+    static func parseLearnedRouter(_ node: ConfigNode) throws -> (LearnedRouter, [Double]) {
+        try node.allowOnly(["router", "threshold", "thresholds"])
+        let path = try node.required("router").string()
+        let resolved = path.hasPrefix("/") ? path : URL(fileURLWithPath: node.source).deletingLastPathComponent().appendingPathComponent(path).path
+        let router: LearnedRouter
+        do {
+            router = try LearnedRouter.load(path: resolved)
+        } catch let error as RouterFileError {
+            throw node["router"]!.error(error.description)
+        }
+        var thresholds: [Double]
+        if let many = node["thresholds"] {
+            thresholds = try many.list().map { try $0.double() }
+            guard !thresholds.isEmpty else { throw many.error("give at least one threshold") }
+        } else if let one = node["threshold"] {
+            thresholds = [try one.double()]
+        } else if let calibrated = router.header.threshold {
+            thresholds = [calibrated]
+        } else {
+            throw node.error("the router '\(resolved)' has no calibrated threshold: give `threshold`, or run `switchyard route calibrate` on it")
+        }
+        thresholds.sort()
+        return (router, thresholds)
     }
 
     static func yamlToJSON(_ node: Node) -> JSONValue {

@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import LearnedRouting
 import Routing
 import SwitchyardCore
 
@@ -103,6 +104,10 @@ public struct SwitchyardConfiguration: Sendable {
         /// Labelled examples for the nearest-neighbour classifier, which then decides instead of the rules.
         public var examples: [NearestNeighbourClassifier.Example]?
         public var neighbours = 5
+        /// A trained router (`switchyard route train`) that decides instead of the rules, with its score
+        /// thresholds (ascending; one per tier boundary). Rules still set a floor on the difficulty.
+        public var learnedRouter: LearnedRouter?
+        public var learnedThresholds: [Double] = []
         public var tiers: [Tier]
         public var constraints: RouteConstraints
         public var retry: RetryPolicy

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Caching
 import Foundation
+import LearnedRouting
 import Logging
 import Providers
 import Routing
@@ -53,9 +54,10 @@ public final class Gateway: Sendable {
         self.models = models
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
+        // The semantic cache and a learned router embed the same last user turn: once is enough.
+        let recentEmbeddings = RecentEmbeddings(LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
         if configuration.cache.isEnabled {
-            let embedders = self.localEmbedders
-            let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : LazyEmbedder(name: Self.localEmbeddingModel, embedders: embedders)
+            let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : recentEmbeddings
             var cache = ResponseCache(
                 capacityBytes: configuration.cache.maxBytes, embedder: embedder, persistence: cachePersistence, now: cacheClock)
             if let tools = configuration.cache.sideEffectTools {
@@ -72,6 +74,10 @@ public final class Gateway: Sendable {
         var learned: [String: any RequestClassifier] = [:]
         if localEmbedderFactory != nil {
             for route in configuration.autoRoutes {
+                if let router = route.learnedRouter {
+                    learned[route.name] = LearnedClassifier(router: router, thresholds: route.learnedThresholds, embedder: recentEmbeddings)
+                    continue
+                }
                 guard let examples = route.examples else { continue }
                 learned[route.name] = NearestNeighbourClassifier(
                     examples: examples, k: route.neighbours,

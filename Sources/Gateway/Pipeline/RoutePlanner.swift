@@ -160,10 +160,16 @@ struct RoutePlanner: Sendable {
         _ route: SwitchyardConfiguration.AutoRoute, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints
     ) async throws -> Plan {
         let features = RequestFeatures(request, promptTokens: estimatedTokens)
-        let verdict: Classification
+        var verdict: Classification
         if let classifier = learned[route.name] {
             do {
                 verdict = try await classifier.classify(features)
+                // With a learned router the rules still set a floor: a matching rule can raise the difficulty.
+                let ruled = route.classifier.classify(features)
+                if route.learnedRouter != nil, ruled.reason != "default", ruled.difficulty > verdict.difficulty {
+                    verdict.difficulty = ruled.difficulty
+                    verdict.reason += "; raised to \(ruled.difficulty) by \(ruled.reason)"
+                }
             } catch {
                 // The learned classifier needs the local model; without it the rules still decide.
                 var fallback = route.classifier.classify(features)

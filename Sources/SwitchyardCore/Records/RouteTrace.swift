@@ -64,7 +64,12 @@ public struct RouteTrace: Sendable, Hashable, Codable {
     /// A one-line summary for the `x-switchyard-route` header: `fast: a(503) -> b(503) -> c(200)`.
     public var summary: String {
         let chain = attempts.map { "\($0.deployment)(\($0.status))" }.joined(separator: " -> ")
-        let text = "\(requested): \(chain.isEmpty ? "no attempt" : chain)"
+        var text = "\(requested): \(chain.isEmpty ? "no attempt" : chain)"
+        // A learned router's verdict goes in the header too: `auto [score 0.8123 -> strong]: m4(200)`.
+        if let score = features?["score"]?.doubleValue {
+            let tier = features?["tier"]?.stringValue ?? "none"
+            text = "\(requested) [score \(String(format: "%.4f", score)) -> \(tier)]: \(chain.isEmpty ? "no attempt" : chain)"
+        }
         return String(text.unicodeScalars.map { $0.isASCII && $0.value >= 32 ? Character($0) : "?" })
     }
 }
