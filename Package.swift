@@ -59,7 +59,7 @@ let package = Package(
         ),
 
         // Context engineering: collections, loaders, chunkers, HNSW, BM25, fusion, packing.
-        .target(name: "Retrieval", dependencies: ["SwitchyardCore"]),
+        .target(name: "Retrieval", dependencies: ["SwitchyardCore", .product(name: "Logging", package: "swift-log")]),
 
         // SQLite (GRDB) stores and migrations.
         .target(
@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "Retrieval",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching",
+                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "Retrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,11 +131,12 @@ let package = Package(
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings",
+                "Embeddings", "Retrieval",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -31,6 +31,7 @@ public enum SwitchyardServer {
         }
         router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
         router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
+        CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         return router
     }
 

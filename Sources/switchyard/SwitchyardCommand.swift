@@ -8,6 +8,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self, CacheCommand.self,
             EmbedCommand.self, BenchCommand.self,
+            IngestCommand.self, SearchCommand.self, CollectionsCommand.self,
         ]
     )
 }

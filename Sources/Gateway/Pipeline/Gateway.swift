@@ -3,6 +3,7 @@ import Caching
 import Foundation
 import Logging
 import Providers
+import Retrieval
 import Routing
 import SwitchyardCore
 import Synchronization
@@ -21,6 +22,8 @@ public final class Gateway: Sendable {
     let planner: RoutePlanner
     /// The response cache, when any model or route has caching on.
     public let cache: ResponseCache?
+    /// Collections, ingestion and search (grounded chat and the collections API).
+    public let collections: CollectionService
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -33,6 +36,7 @@ public final class Gateway: Sendable {
         cachePersistence: (any CachePersistence)? = nil,
         cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        retrievalPersistence: (any RetrievalPersistence)? = nil, indexDirectory: URL? = nil, indexFactory: IndexFactory = .standard,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -53,6 +57,10 @@ public final class Gateway: Sendable {
         self.models = models
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
+        self.collections = CollectionService(
+            persistence: retrievalPersistence ?? InMemoryRetrievalPersistence(), indexDirectory: indexDirectory, indexes: indexFactory,
+            embedding: Self.retrievalEmbedding(models: models, providers: providers, localEmbedders: localEmbedders, logger: logger),
+            settings: configuration.retrieval.settings, logger: logger)
         if configuration.cache.isEnabled {
             let embedders = self.localEmbedders
             let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : LazyEmbedder(name: Self.localEmbeddingModel, embedders: embedders)
@@ -96,7 +104,7 @@ public final class Gateway: Sendable {
         guard let key = keys[presented] else {
             throw SwitchyardError.authentication("Invalid API key.")
         }
-        return Caller(name: key.name, allowedModels: key.models, allowedTools: key.tools)
+        return Caller(name: key.name, allowedModels: key.models, allowedTools: key.tools, groups: key.groups)
     }
 
     /// Models the caller may use, in configuration order.
