@@ -143,3 +143,12 @@ let package = Package(
         ),
     ]
 )
+
+// Retrieval's distance loops and graph searches are ~20x slower unoptimised: keep them optimised in
+// debug builds too. Its tests are declared here unless the list above already has them.
+for target in package.targets where target.name == "Retrieval" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+}
+if !package.targets.contains(where: { $0.name == "RetrievalTests" }) {
+    package.targets.append(.testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]))
+}
