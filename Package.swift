@@ -152,3 +152,7 @@ for target in package.targets where target.name == "Retrieval" {
 if !package.targets.contains(where: { $0.name == "RetrievalTests" }) {
     package.targets.append(.testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]))
 }
+for target in package.targets where target.name == "switchyard" {
+    let hasRetrieval = target.dependencies.contains { if case .byNameItem(name: "Retrieval", _) = $0 { true } else { false } }
+    if !hasRetrieval { target.dependencies.append("Retrieval") }
+}

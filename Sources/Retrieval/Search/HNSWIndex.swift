@@ -84,6 +84,16 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     public func contains(_ id: Int64) -> Bool { lock.withReadLock { nodeOf[id] != nil } }
 
+    /// Bytes held by the graph and vectors (allocated capacity, or the mapped file's share).
+    public var memoryBytes: Int {
+        lock.withReadLock {
+            let upper = levels.reduce(0) { $0 + Int($1) } * upperStride * MemoryLayout<Int32>.stride
+            let perNode = MemoryLayout<Int64>.stride + 2 + MemoryLayout<UnsafeMutablePointer<Int32>?>.stride
+            let idMap = nodeOf.capacity * (MemoryLayout<Int64>.stride + MemoryLayout<Int32>.stride) * 2
+            return capacity * (dimension * MemoryLayout<Float>.stride + stride0 * MemoryLayout<Int32>.stride) + upper + nodeCount * perNode + idMap
+        }
+    }
+
     /// The stored vector of an id (unit length for cosine).
     public func vector(for id: Int64) -> [Float]? {
         lock.withReadLock {
