@@ -144,3 +144,16 @@ let package = Package(
         ),
     ]
 )
+
+// Retrieval's distance loops and graph searches are ~20x slower unoptimised: keep them optimised in
+// debug builds too. Its tests are declared here unless the list above already has them.
+for target in package.targets where target.name == "Retrieval" {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+}
+if !package.targets.contains(where: { $0.name == "RetrievalTests" }) {
+    package.targets.append(.testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]))
+}
+for target in package.targets where target.name == "switchyard" {
+    let hasRetrieval = target.dependencies.contains { if case .byNameItem(name: "Retrieval", _) = $0 { true } else { false } }
+    if !hasRetrieval { target.dependencies.append("Retrieval") }
+}
