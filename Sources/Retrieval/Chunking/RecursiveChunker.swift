@@ -45,7 +45,8 @@ public struct RecursiveChunker: Sendable {
         var result: [TextChunk] = []
         for section in Self.sections(of: text, format: format) {
             let context = TextChunk.context(title: title, headingPath: section.path) ?? ""
-            let budget = max(16, options.maxTokens - (context.isEmpty ? 0 : count(context) + 1))
+            // A very long heading line still leaves a quarter of the budget for text.
+            let budget = max(max(1, options.maxTokens / 4), options.maxTokens - (context.isEmpty ? 0 : count(context) + 1))
             let units = self.units(of: section.blocks, format: format, budget: budget)
             for body in pack(units, budget: budget) {
                 result.append(
