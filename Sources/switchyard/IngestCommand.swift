@@ -81,6 +81,7 @@ struct IngestCommand: AsyncParsableCommand {
             totals.updated += summary.updated
             totals.unchanged += summary.unchanged
             totals.chunks += summary.chunks
+            totals.embeddingSeconds += summary.embeddingSeconds
             pending.removeAll()
         }
         for (index, file) in files.enumerated() {
@@ -105,6 +106,13 @@ struct IngestCommand: AsyncParsableCommand {
                 format: "ingested %d files → %d documents (%d added, %d updated, %d unchanged), %d chunks in %.1f s: %.1f documents/s, %.1f pages/s (page = 500 words; %d words)",
                 files.count, documents, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(documents) / seconds,
                 pages / seconds, words))
+        if totals.chunks > 0 {
+            print(
+                String(
+                    format: "  embedding (%@): %.1f s, %.0f chunks/s; loading, chunking, storing and indexing: %.1f s",
+                    try service.describe(collection).embeddingModel, totals.embeddingSeconds, Double(totals.chunks) / max(totals.embeddingSeconds, 1e-9),
+                    seconds - totals.embeddingSeconds))
+        }
         for failure in failures { print("skipped: \(failure)") }
         if !failures.isEmpty && documents == 0 { throw ExitCode.failure }
     }

@@ -10,6 +10,8 @@ public struct UpsertSummary: Sendable, Hashable {
     public var chunks = 0
     /// Word-pieces (or the estimate) of the chunks written.
     public var tokens = 0
+    /// Wall time spent waiting for the embedding model.
+    public var embeddingSeconds = 0.0
     public init() {}
 }
 
@@ -48,6 +50,7 @@ extension CollectionService {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
         var start = 0
+        let embeddingStarted = ContinuousClock.now
         while start < texts.count {
             let batch = Array(texts[start..<min(texts.count, start + 256)])
             let embedded = try await embedding.embed(collection.embeddingModel, batch)
@@ -60,6 +63,8 @@ extension CollectionService {
             vectors += embedded
             start += batch.count
         }
+        let elapsed = ContinuousClock.now - embeddingStarted
+        summary.embeddingSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 
         try commit(pending.map { ($0.document, $0.hash, $0.existed, $0.chunks) }, vectors: vectors, to: collection, summary: &summary, saveIndex: saveIndex)
         return summary
