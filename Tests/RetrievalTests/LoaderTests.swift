@@ -81,16 +81,53 @@ struct LoaderTests {
         #expect(documents.allSatisfy { $0.allowed == ["team"] && $0.source == $0.id })
     }
 
-    @Test func pdfWithoutPdftotextSaysWhatToInstall() throws {
+    @Test func pdfTextComesFromPdftotextOrTheMessageSaysWhatToInstall() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("doc-\(UUID().uuidString).pdf")
-        try Data("%PDF-1.4\n".utf8).write(to: file)
+        try Self.twoPagePDF(["Hello PDF world.", "Second page text."]).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         if DocumentLoader.executable("pdftotext") == nil {
             let error = #expect(throws: LoaderError.self) { try DocumentLoader.load(file) }
             #expect(error?.message.contains("poppler-utils") == true)
-        } else {
-            // pdftotext is installed: a broken PDF is reported as its failure, not a crash.
-            #expect(throws: LoaderError.self) { try DocumentLoader.load(file) }
+            return
         }
+        let documents = try DocumentLoader.load(file)
+        #expect(documents.count == 1)
+        let text = try #require(documents.first?.text)
+        #expect(text.contains("Hello PDF world."))
+        #expect(text.contains("Second page text."))
+        #expect(!text.contains("\u{0C}"))  // page breaks became paragraph breaks
+        // A broken PDF is reported as pdftotext's failure, not a crash.
+        try Data("%PDF-1.4\n".utf8).write(to: file)
+        #expect(throws: LoaderError.self) { try DocumentLoader.load(file) }
+    }
+
+    /// A minimal valid PDF (Helvetica, one line of text per page) with a correct xref table.
+    static func twoPagePDF(_ lines: [String]) -> Data {
+        var objects: [String] = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [\(lines.indices.map { "\(3 + 2 * $0) 0 R" }.joined(separator: " "))] /Count \(lines.count) >>",
+        ]
+        let font = 3 + 2 * lines.count
+        for (index, line) in lines.enumerated() {
+            let stream = "BT /F1 24 Tf 72 700 Td (\(line)) Tj ET"
+            objects.append(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents \(4 + 2 * index) 0 R /Resources << /Font << /F1 \(font) 0 R >> >> >>")
+            objects.append("<< /Length \(stream.utf8.count) >>\nstream\n\(stream)\nendstream")
+        }
+        objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+        var pdf = "%PDF-1.4\n"
+        var offsets: [Int] = []
+        for (index, object) in objects.enumerated() {
+            offsets.append(pdf.utf8.count)
+            pdf += "\(index + 1) 0 obj\n\(object)\nendobj\n"
+        }
+        let xref = pdf.utf8.count
+        pdf += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
+        for offset in offsets {
+            let digits = String(offset)
+            pdf += String(repeating: "0", count: 10 - digits.count) + digits + " 00000 n \n"
+        }
+        pdf += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
+        return Data(pdf.utf8)
     }
 }
