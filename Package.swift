@@ -157,3 +157,9 @@ for target in package.targets where target.name == "switchyard" {
     let hasRetrieval = target.dependencies.contains { if case .byNameItem(name: "Retrieval", _) = $0 { true } else { false } }
     if !hasRetrieval { target.dependencies.append("Retrieval") }
 }
+// Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module: nothing to link; Retrieval
+// checks the CPU before calling them and has a portable Swift path.
+package.targets.append(.systemLibrary(name: "CRetrievalKernels"))
+for target in package.targets where target.name == "Retrieval" {
+    target.dependencies.append("CRetrievalKernels")
+}

@@ -36,8 +36,9 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     @Option(help: "BM25 b.") var b: Float = 0.4
     @Flag(name: .customLong("no-stemming"), help: "Index and query BM25 terms without Porter stemming.") var noStemming = false
     @Option(name: .customLong("rrf-k"), help: "Reciprocal rank fusion constant.") var rrfK: Float = 60
-    @Option(name: .customLong("dense-weight"), help: "Dense weight in weighted fusion.") var denseWeight: Float = 0.5
-    @Option(name: .customLong("bm25-weight"), help: "BM25 weight in weighted fusion.") var bm25Weight: Float = 0.5
+    @Option(name: .customLong("dense-weight"), help: "Dense list weight in both fusions (Weaviate's hybrid default).") var denseWeight: Float = 0.75
+    @Option(name: .customLong("bm25-weight"), help: "BM25 list weight in both fusions.") var bm25Weight: Float = 0.25
+    @Flag(name: .customLong("plain-rrf"), help: "Reciprocal rank fusion with every list weight 1.") var plainRRF = false
 
     func run() async throws {
         let dataset = try BEIRDataset.load(
@@ -78,11 +79,12 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
         configuration.rrfK = rrfK
         configuration.denseWeight = denseWeight
         configuration.bm25Weight = bm25Weight
+        configuration.weightedRRF = !plainRRF
         let systems = try RetrievalEvaluation(configuration: configuration).run(
             dataset: dataset, passageVectors: passageVectors, queryVectors: queryVectors)
 
         print("retrieval on \(URL(fileURLWithPath: corpus).deletingLastPathComponent().lastPathComponent): \(dataset.corpus.count) passages, \(judged) judged queries; "
-            + "BM25 k1=\(k1) b=\(b) stemming=\(!noStemming); HNSW M=\(m) efC=\(efConstruction) efS=\(max(efSearch, depth)); RRF k=\(rrfK); weighted dense=\(denseWeight) bm25=\(bm25Weight)")
+            + "BM25 k1=\(k1) b=\(b) stemming=\(!noStemming); HNSW M=\(m) efC=\(efConstruction) efS=\(max(efSearch, depth)); RRF k=\(rrfK)\(plainRRF ? " (plain)" : ""); list weights dense=\(denseWeight) bm25=\(bm25Weight)")
         print(Figures.pad("system", 16) + Figures.pad("nDCG@10", 9) + Figures.pad("Recall@100", 11) + Figures.pad("MRR@10", 8) + Figures.pad("build s", 9) + "search ms/query")
         for system in systems {
             print(Figures.pad(system.name, 16) + Figures.pad(Figures.format(system.scores.ndcgAt10, 4), 9) + Figures.pad(Figures.format(system.scores.recallAt100, 4), 11)

@@ -267,3 +267,21 @@ struct ExactVectorIndexTests {
         #expect(results[0].score == 3)
     }
 }
+
+@Suite("Distance kernels")
+struct DistanceKernelTests {
+    @Test("every kernel this CPU supports agrees with a scalar inner product, at every tail length")
+    func kernelsAgree() {
+        var random = SearchTestVectors(seed: 5)
+        for count in [1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 384, 385] {
+            let a = random.vector(count), b = random.vector(count)
+            var expected: Double = 0
+            for index in 0..<count { expected += Double(a[index]) * Double(b[index]) }
+            for kernel in VectorMath.Kernel.supported {
+                let value = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in kernel.dot(pa.baseAddress!, pb.baseAddress!, count) } }
+                #expect(abs(Double(value) - expected) < 1e-4, "\(kernel) at \(count): \(value) vs \(expected)")
+            }
+        }
+        #expect(VectorMath.Kernel.supported.last == .portable)
+    }
+}

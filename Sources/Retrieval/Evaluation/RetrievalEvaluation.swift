@@ -10,9 +10,12 @@ public struct RetrievalEvaluation: Sendable {
         /// How many results each retriever contributes to fusion (and each system returns).
         public var depth = 100
         public var rrfK: Float = 60
-        /// Dense and BM25 weights for weighted fusion, fixed a priori (not tuned on the judgements).
-        public var denseWeight: Float = 0.5
-        public var bm25Weight: Float = 0.5
+        /// Dense and BM25 list weights, used by both fusions. 0.75 / 0.25 is Weaviate's hybrid
+        /// default (alpha = 0.75 with min-max "relative score" fusion).
+        public var denseWeight: Float = 0.75
+        public var bm25Weight: Float = 0.25
+        /// Weight RRF's lists like weighted fusion's (false: plain RRF, every list weight 1).
+        public var weightedRRF = true
 
         public init() {}
     }
@@ -78,7 +81,9 @@ public struct RetrievalEvaluation: Sendable {
 
         start = clock.now
         let rrfLists = zip(denseLists, bm25Lists).map {
-            Fusion.reciprocalRank([$0, $1], k: configuration.rrfK, limit: depth)
+            Fusion.reciprocalRank(
+                [$0, $1], weights: configuration.weightedRRF ? [configuration.denseWeight, configuration.bm25Weight] : nil,
+                k: configuration.rrfK, limit: depth)
         }
         let rrfSeconds = seconds(clock.now - start)
         start = clock.now

@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if canImport(CRetrievalKernels)
+import CRetrievalKernels
+#endif
+
 /// Hierarchical navigable small-world graph (Malkov & Yashunin) over fixed-dimension vectors.
 ///
 /// - Vectors live in one contiguous, 64-byte-aligned buffer (normalised once at insert for cosine),
@@ -15,13 +19,13 @@ import Synchronization
 ///   keeps going until `ef` accepted nodes are found; when a sample says the filter accepts so few
 ///   nodes that graph search would visit most of the graph anyway, the search scans the accepted
 ///   nodes exactly instead.
-/// - Searches run concurrently under a reader lock (each takes a visited list from a pool); inserts,
+/// - Searches run concurrently under a reader lock (each takes its scratch space from a pool); inserts,
 ///   removals and saves take the writer lock.
 /// - `load(from:)` memory-maps the file copy-on-write: vectors and layer-0 links are used in place,
 ///   and the first insert that needs room moves them to memory.
 public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     // @unchecked Sendable: every mutable field below is read under `lock` (shared) and written
-    // under it exclusively; the visited-list pool has its own mutex.
+    // under it exclusively; the scratch pool has its own mutex.
 
     public let dimension: Int
     public let parameters: HNSWParameters
@@ -32,8 +36,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let upperStride: Int
     let levelMultiplier: Double
 
+    let kernel = VectorMath.Kernel.current
     let lock = ReadWriteLock()
-    let visitedPool = Mutex<[VisitedList]>([])
+    let scratchPool = Mutex<[SearchScratch]>([])
 
     var capacity = 0
     var nodeCount = 0
@@ -221,12 +226,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     @inline(__always)
     func distance(_ query: UnsafePointer<Float>, _ node: Int32) -> Float {
-        -VectorMath.dot(query, vectors + Int(node) * dimension, dimension)
+        -kernel.dot(query, vectors + Int(node) &* dimension, dimension)
     }
 
     @inline(__always)
     func distance(_ a: Int32, _ b: Int32) -> Float {
-        -VectorMath.dot(vectors + Int(a) * dimension, vectors + Int(b) * dimension, dimension)
+        -kernel.dot(vectors + Int(a) &* dimension, vectors + Int(b) &* dimension, dimension)
     }
 
     func randomLevel() -> Int {
@@ -240,12 +245,12 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         return min(Int(-log(max(uniform, 1e-300)) * levelMultiplier), 30)
     }
 
-    func acquireVisited() -> VisitedList {
-        visitedPool.withLock { pool in pool.popLast() } ?? VisitedList(capacity: max(nodeCount, 1024))
+    func acquireScratch() -> SearchScratch {
+        scratchPool.withLock { pool in pool.popLast() } ?? SearchScratch(nodes: max(nodeCount, 1024), maxLinks: maxLinks0)
     }
 
-    func releaseVisited(_ list: VisitedList) {
-        visitedPool.withLock { pool in if pool.count < 64 { pool.append(list) } }
+    func releaseScratch(_ scratch: SearchScratch) {
+        scratchPool.withLock { pool in if pool.count < 64 { pool.append(scratch) } }
     }
 
     // MARK: - Insertion
@@ -283,15 +288,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 greedyStep(query, &current, &currentDistance, level: layer)
             }
         }
-        let visited = acquireVisited()
-        defer { releaseVisited(visited) }
-        var results = DistanceMaxHeap(capacity: parameters.efConstruction + 1)
-        var candidates = DistanceMaxHeap(capacity: parameters.efConstruction * 4)
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
         for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
-            searchLayer(
-                query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: layer,
-                visited: visited, filter: nil, results: &results, candidates: &candidates)
-            let nearest = results.sortedAscending().filter { $0.node != node }
+            searchLayer(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: layer, scratch: scratch, filter: nil)
+            let nearest = scratch.results.sortedAscending().filter { $0.node != node }
             let chosen = selectNeighbours(nearest, limit: maxLinks)
             let own = links(node, level: layer)
             own[0] = Int32(chosen.count)
@@ -370,19 +371,32 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: - Search
 
-    /// Beam search on one layer from `entry`. Fills `results` (farthest on top) with up to `ef`
-    /// accepted nodes: not tombstoned, and passing `filter` when given. Rejected nodes are still
+    /// Beam search on one layer from `entry`. Leaves in `scratch.results` (farthest on top) up to
+    /// `ef` accepted nodes: not tombstoned, and passing `filter` when given. Rejected nodes are still
     /// expanded; while fewer than `ef` nodes are accepted the search does not stop early.
+    ///
+    /// Each expansion first gathers the unvisited neighbours and prefetches their vectors, so the
+    /// memory loads overlap instead of stalling one distance at a time.
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int32, entryDistance: Float, ef: Int, level: Int,
-        visited: VisitedList, filter: ChunkFilter?,
-        results: inout DistanceMaxHeap, candidates: inout DistanceMaxHeap
+        scratch: SearchScratch, filter: ChunkFilter?
     ) {
+        var results = scratch.results
+        var candidates = scratch.candidates
+        defer {
+            scratch.results = results
+            scratch.candidates = candidates
+        }
         results.removeAll()
         candidates.removeAll()
-        let epoch = visited.begin(nodes: nodeCount)
-        let marks = visited.marks
+        let epoch = scratch.begin(nodes: nodeCount)
+        let marks = scratch.marks
+        let pending = scratch.pending
         let restricted = filter != nil || deletedCount > 0
+        let vectors = self.vectors
+        let dimension = self.dimension
+        let kernel = self.kernel
+        let linesPerVector = min((dimension &* 4 &+ 63) >> 6, 8)
         deleted.withUnsafeBufferPointer { deleted in
             labels.withUnsafeBufferPointer { labels in
                 @inline(__always) func accepted(_ node: Int32) -> Bool {
@@ -391,7 +405,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                     return true
                 }
                 var lowerBound = Float.infinity
-                if accepted(entry) {
+                if !restricted || accepted(entry) {
                     results.push(entryDistance, entry)
                     lowerBound = entryDistance
                 }
@@ -403,14 +417,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                     candidates.pop()
                     let list = links(current.node, level: level)
                     let count = Int(list[0])
-                    for slot in 0..<count {
-                        let neighbour = list[1 + slot]
+                    var waiting = 0
+                    var slot = 1
+                    while slot <= count {
+                        let neighbour = list[slot]
+                        slot &+= 1
                         if marks[Int(neighbour)] == epoch { continue }
                         marks[Int(neighbour)] = epoch
-                        let d = distance(query, neighbour)
+                        pending[waiting] = neighbour
+                        waiting &+= 1
+                        #if canImport(CRetrievalKernels)
+                        let vector = UnsafeRawPointer(vectors + Int(neighbour) &* dimension)
+                        for line in 0..<linesPerVector { rk_prefetch(vector + line &* 64) }
+                        #endif
+                    }
+                    for position in 0..<waiting {
+                        let neighbour = pending[position]
+                        let d = -kernel.dot(query, vectors + Int(neighbour) &* dimension, dimension)
                         if results.count < ef || d < lowerBound {
                             candidates.push(-d, neighbour)
-                            if accepted(neighbour) {
+                            if !restricted || accepted(neighbour) {
                                 results.push(d, neighbour)
                                 if results.count > ef { results.pop() }
                                 lowerBound = results.top.distance
@@ -440,13 +466,11 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 for layer in stride(from: maxLevel, to: 0, by: -1) {
                     greedyStep(q, &current, &currentDistance, level: layer)
                 }
-                let visited = acquireVisited()
-                defer { releaseVisited(visited) }
-                var results = DistanceMaxHeap(capacity: ef + 1)
-                var candidates = DistanceMaxHeap(capacity: ef * 4)
-                searchLayer(
-                    q, entry: current, entryDistance: currentDistance, ef: ef, level: 0,
-                    visited: visited, filter: filter, results: &results, candidates: &candidates)
+                let scratch = acquireScratch()
+                defer { releaseScratch(scratch) }
+                searchLayer(q, entry: current, entryDistance: currentDistance, ef: ef, level: 0, scratch: scratch, filter: filter)
+                var results = scratch.results
+                defer { scratch.results = results }
                 while results.count > k { results.pop() }
                 var out = [ScoredID](repeating: ScoredID(id: 0, score: 0), count: results.count)
                 var slot = results.count - 1
