@@ -74,6 +74,18 @@ struct CollectionServiceTests {
             SearchOptions(query: "Eiffel", topK: 10, mode: .bm25, filter: try MetadataFilter.parse(JSONValue.parse(#"{"year": {"gte": 2023}}"#)!)),
             in: "docs", access: .all)
         #expect(Set(ranged.map(\.hit.documentID)) == ["salaries", "roadmap"])
+
+        // Weighted fusion and MMR run under the same access rules and return distinct chunks.
+        for options in [
+            SearchOptions(query: "Eiffel capital", topK: 3, mode: .hybrid, fusion: .weighted),
+            SearchOptions(query: "Eiffel capital", topK: 3, mode: .hybrid, mmrLambda: 0.5),
+            SearchOptions(query: "Eiffel capital", topK: 3, mode: .bm25, mmrLambda: 0.5),
+        ] {
+            let hits = try await service.search(options, in: "docs", access: .groups([])).map(\.hit)
+            #expect(hits.count == 2, "\(options.fusion) \(String(describing: options.mmrLambda))")  // only two public documents
+            #expect(Set(hits.map(\.chunkID)).count == hits.count)
+            #expect(Set(hits.map(\.documentID)) == ["paris", "berlin"])
+        }
     }
 
     @Test func unchangedReingestIsANoOpAndChangesReplaceChunks() async throws {
