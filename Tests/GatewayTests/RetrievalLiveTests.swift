@@ -161,6 +161,14 @@ struct RetrievalLiveTests {
             let deletedAgain = try await client.execute(
                 uri: "/v1/switchyard/collections/docs/documents/handbook", method: .delete, headers: [.authorization: "Bearer sk-admin"])
             #expect(deletedAgain.status == .notFound)
+            // Ids from `switchyard ingest` are relative paths: a slash is sent percent-encoded.
+            let nested = try await client.post(
+                "/v1/switchyard/collections/docs/documents", json: #"{"documents": [{"id": "guide/intro.md", "text": "Nested."}]}"#, key: "sk-admin")
+            #expect(nested.json?["added"] == 1)
+            let nestedDeleted = try await client.execute(
+                uri: "/v1/switchyard/collections/docs/documents/guide%2Fintro.md", method: .delete, headers: [.authorization: "Bearer sk-admin"])
+            #expect(nestedDeleted.status == .ok, "\(nestedDeleted.text)")
+            #expect(nestedDeleted.json?["id"] == "guide/intro.md")
             let dropped = try await client.execute(uri: "/v1/switchyard/collections/docs", method: .delete, headers: [.authorization: "Bearer sk-admin"])
             #expect(dropped.status == .ok)
             let list = try await client.get("/v1/switchyard/collections", key: "sk-admin")
