@@ -47,7 +47,9 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
+            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? [])
+                + (gateway.configuration.retrieval.syncInterval.map { [CollectionSyncService(collections: gateway.collections, interval: $0)] } ?? [])
+                + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -7,9 +7,9 @@ import SwitchyardCore
 
 /// `switchyard ingest PATH --collection C`: loads, chunks, embeds and indexes files and folders.
 ///
-/// It works on the database directly (like `logs`), so it needs no running gateway and embeds at
-/// full speed in-process; a gateway already running on the same database sees the new documents
-/// after a restart.
+/// It works on the database directly (like `logs`), so it needs no running gateway and embeds
+/// in-process without HTTP round trips or body limits; a gateway running on the same database
+/// reloads the changed collection within `retrieval.sync_s`.
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",

@@ -185,3 +185,29 @@ struct CollectionServiceTests {
         #expect(missing?.status == 404 && missing?.param == "collection")
     }
 }
+
+@Suite("Collections: two processes on one database")
+struct CollectionSyncTests {
+    @Test func refreshPicksUpWhatAnotherProcessWrote() async throws {
+        let store = TemporaryStore()
+        defer { store.remove() }
+        let gateway = try store.service()  // the long-running server
+        try gateway.load()
+        let cli = try store.service()  // `switchyard ingest` in another process
+        try cli.load()
+        _ = try await cli.createCollection(name: "docs")
+        _ = try await cli.upsert(corpus, into: "docs")
+        #expect(gateway.listCollections().isEmpty)
+        #expect(try gateway.refresh() == ["docs"])
+        let hits = try await gateway.search(SearchOptions(query: "Brandenburg Gate", topK: 1, mode: .hybrid), in: "docs", access: .all)
+        #expect(hits.first?.hit.documentID == "berlin")
+        #expect(try gateway.refresh().isEmpty)  // nothing new: nothing reloaded
+
+        #expect(try cli.deleteDocument("berlin", from: "docs"))
+        #expect(try gateway.refresh() == ["docs"])
+        #expect(try gateway.describe("docs").documents == 3)
+        try cli.deleteCollection("docs")
+        #expect(try gateway.refresh() == ["docs"])
+        #expect(gateway.listCollections().isEmpty)
+    }
+}

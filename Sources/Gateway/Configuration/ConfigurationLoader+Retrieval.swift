@@ -8,7 +8,7 @@ extension ConfigurationLoader {
     static func parseRetrieval(_ reader: ConfigNode, into configuration: inout SwitchyardConfiguration) throws {
         var retrieval = RetrievalConfiguration()
         if let section = reader["retrieval"] {
-            try section.allowOnly(["embedding_model", "chunk_tokens", "chunk_overlap", "hnsw", "bm25", "template", "top_k", "max_context_tokens"])
+            try section.allowOnly(["embedding_model", "chunk_tokens", "chunk_overlap", "hnsw", "bm25", "template", "top_k", "max_context_tokens", "sync_s"])
             retrieval.settings.defaultEmbeddingModel = try section["embedding_model"]?.string() ?? retrieval.settings.defaultEmbeddingModel
             if let tokens = try section["chunk_tokens"]?.int() {
                 guard (16...8192).contains(tokens) else { throw section["chunk_tokens"]!.error("must be from 16 to 8192 tokens") }
@@ -53,6 +53,10 @@ extension ConfigurationLoader {
             if let topK = try section["top_k"]?.int() {
                 guard (1...SearchOptions.maximumTopK).contains(topK) else { throw section["top_k"]!.error("must be from 1 to \(SearchOptions.maximumTopK)") }
                 retrieval.topK = topK
+            }
+            if let sync = try section["sync_s"]?.double() {
+                guard sync >= 0 else { throw section["sync_s"]!.error("must be 0 (off) or a number of seconds") }
+                retrieval.syncInterval = sync == 0 ? nil : .milliseconds(Int64(sync * 1000))
             }
             if let tokens = try section["max_context_tokens"]?.int() {
                 guard tokens >= 50 else { throw section["max_context_tokens"]!.error("must be at least 50") }

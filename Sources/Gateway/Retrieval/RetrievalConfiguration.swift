@@ -11,6 +11,9 @@ public struct RetrievalConfiguration: Sendable {
     public var maxContextTokens = 2000
     /// `retrieval:` blocks on models, groups and routes, by name (validated at load).
     public var grounding: [String: JSONValue] = [:]
+    /// How often a running gateway picks up collection changes other processes wrote to the
+    /// database (`switchyard ingest`, other replicas); nil = never.
+    public var syncInterval: Duration? = .seconds(2)
     public init() {}
 }
 

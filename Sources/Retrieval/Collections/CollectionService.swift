@@ -182,7 +182,7 @@ public final class CollectionService: Sendable {
         var count: Int
     }
 
-    private func openCollection(_ stored: StoredCollection) throws -> LiveCollection {
+    func openCollection(_ stored: StoredCollection) throws -> LiveCollection {
         var catalog = LiveCollection.Catalog(revision: stored.revision)
         for document in try persistence.documents(in: stored.name) {
             catalog.documents[document.id] = .init(stored: document, chunkIDs: [])
@@ -237,5 +237,29 @@ public final class CollectionService: Sendable {
         try FileManager.default.createDirectory(at: files.index.deletingLastPathComponent(), withIntermediateDirectories: true)
         try collection.vectors.save(to: files.index)
         try JSONEncoder().encode(IndexMeta(revision: revision, count: count)).write(to: files.meta, options: .atomic)
+    }
+}
+
+extension CollectionService {
+    /// Catches up with writes other processes made to the database (`switchyard ingest` while the
+    /// gateway runs, other replicas): collections whose stored revision moved are reloaded, new
+    /// ones opened, deleted ones closed. Returns the names that changed.
+    @discardableResult
+    public func refresh() throws -> [String] {
+        let stored = try persistence.loadCollections()
+        var changed: [String] = []
+        let current = open.withLock { $0 }
+        for collection in stored {
+            if let live = current[collection.name], live.catalog.withLock({ $0.revision }) == collection.revision { continue }
+            let reloaded = try openCollection(collection)
+            open.withLock { $0[collection.name] = reloaded }
+            changed.append(collection.name)
+        }
+        let names = Set(stored.map(\.name))
+        for name in current.keys where !names.contains(name) {
+            open.withLock { $0[name] = nil }
+            changed.append(name)
+        }
+        return changed
     }
 }
