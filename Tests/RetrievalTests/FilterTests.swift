@@ -65,6 +65,17 @@ struct PackerTests {
         #expect(!packed.rendered.contains("filler"))
     }
 
+    @Test func neighboursInDifferentSectionsStayApart() {
+        var first = hit("a", 0, 0.9, "Roll back with deploy --revert.")
+        first.headingPath = ["Guide", "Rollback"]
+        var second = hit("a", 1, 0.8, "Rotate keys every 90 days.")
+        second.headingPath = ["Guide", "Secrets"]
+        let packed = ContextPacker(maxTokens: 500).pack([first, second])
+        #expect(packed.passages.count == 2)
+        #expect(packed.rendered.contains("[1] A — Guide › Rollback\nRoll back"))
+        #expect(packed.rendered.contains("[2] A — Guide › Secrets\nRotate"))
+    }
+
     @Test func templateGetsContextAndQuery() {
         let packed = ContextPacker(maxTokens: 100, template: "Q: {query}\n---\n{context}").pack([hit("a", 0, 1, "Alpha.")], query: "what?")
         #expect(packed.rendered == "Q: what?\n---\n[1] A\nAlpha.")

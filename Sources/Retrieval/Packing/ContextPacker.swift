@@ -52,7 +52,7 @@ public struct PackedContext: Sendable {
 ///
 /// Steps: best-scored first, skip near-duplicates (≥ 0.9 word-trigram overlap with a chunk already
 /// taken), take chunks while they fit; then merge chunks of one document at adjacent positions
-/// into one passage (the repeated overlap dropped). Passages are ordered by their best score, so
+/// under the same headings into one passage (the repeated overlap dropped). Passages are ordered by their best score, so
 /// the most relevant text comes first; a merged passage reads in document order.
 public struct ContextPacker: Sendable {
     /// `{context}` is replaced by the passages; `{query}` by the question.
@@ -92,7 +92,8 @@ public struct ContextPacker: Sendable {
         for (_, hits) in byDocument {
             var run: [SearchHit] = []
             for hit in hits.sorted(by: { $0.position < $1.position }) {
-                if let last = run.last, hit.position != last.position + 1 {
+                // Neighbours merge only within one section, so a passage's heading stays true.
+                if let last = run.last, hit.position != last.position + 1 || hit.headingPath != last.headingPath {
                     runs.append(run)
                     run = []
                 }
