@@ -40,7 +40,9 @@ def main():
     parser.add_argument("--metric", default="cosine")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--label", default="hnswlib")
+    parser.add_argument("--ours", help="switchyard bench index output to print side by side")
     args = parser.parse_args()
+    lines = []
 
     base = read_vectors(args.base)
     queries = read_vectors(args.queries)
@@ -63,9 +65,10 @@ def main():
     index.add_items(base, np.arange(n), num_threads=1)
     build = time.perf_counter() - start
     rss_after = rss_bytes()
-    print(f"{args.label} build: n={n} d={dim} M={args.m} efC={args.ef_construction} build_s={build:.2f} "
+    lines.append(f"{args.label} build: n={n} d={dim} M={args.m} efC={args.ef_construction} build_s={build:.2f} "
           f"inserts_per_s={n / build:.0f} rss_delta_mib={(rss_after - rss_before) / 1048576:.1f} "
-          f"index_mib={index.index_file_size() / 1048576:.1f}", flush=True)
+          f"index_mib={index.index_file_size() / 1048576:.1f}")
+    print(lines[-1], flush=True)
 
     for ef in [int(x) for x in args.ef_search.split(",")]:
         index.set_ef(ef)
@@ -80,8 +83,34 @@ def main():
             if round_number == 0:
                 found = sum(len(truth[i].intersection(labels[i].tolist())) for i in range(len(queries)))
         recall = found / (len(queries) * args.k)
-        print(f"{args.label} search: ef={ef} k={args.k} queries={len(queries)} recall={recall:.4f} "
-              f"qps={len(queries) / best:.0f} latency_us={best / len(queries) * 1e6:.1f}", flush=True)
+        lines.append(f"{args.label} search: ef={ef} k={args.k} queries={len(queries)} recall={recall:.4f} "
+                     f"qps={len(queries) / best:.0f} latency_us={best / len(queries) * 1e6:.1f}")
+        print(lines[-1], flush=True)
+    if args.ours:
+        side_by_side(open(args.ours).read().splitlines(), lines)
+
+
+def fields(line):
+    return dict(part.split("=", 1) for part in line.split() if "=" in part)
+
+
+def side_by_side(ours, theirs):
+    """One table from both sides' lines: recall and queries/s per efSearch, build time and memory."""
+    def parse(lines):
+        build = next(fields(line) for line in lines if " build: " in line)
+        search = {fields(line)["ef"]: fields(line) for line in lines if " search: " in line}
+        return build, search
+    (ob, osearch), (tb, tsearch) = parse(ours), parse(theirs)
+    print(f"{'':<22}{'switchyard':>12}{'hnswlib':>12}{'ratio':>9}")
+    print(f"{'build s':<22}{ob['build_s']:>12}{tb['build_s']:>12}{float(tb['build_s']) / float(ob['build_s']):>8.2f}x")
+    print(f"{'memory MiB (RSS delta)':<22}{ob['rss_delta_mib']:>12}{tb['rss_delta_mib']:>12}")
+    print(f"{'index MiB':<22}{ob['index_mib']:>12}{tb['index_mib']:>12}")
+    for ef in osearch:
+        if ef not in tsearch:
+            continue
+        o, t = osearch[ef], tsearch[ef]
+        print(f"{'ef=' + ef + ' recall@' + o['k']:<22}{o['recall']:>12}{t['recall']:>12}")
+        print(f"{'ef=' + ef + ' queries/s':<22}{o['qps']:>12}{t['qps']:>12}{float(o['qps']) / float(t['qps']):>8.2f}x")
 
 
 if __name__ == "__main__":
