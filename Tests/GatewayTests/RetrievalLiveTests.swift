@@ -241,6 +241,9 @@ struct RetrievalLiveTests {
             let disabled = try await client.post(
                 "/v1/chat/completions", json: Body.chat("docs-bot", "wifi password?", extra: ["switchyard": ["retrieval": false]]), key: "sk-plain")
             #expect(disabled.json?["switchyard"]?["citations"] == nil)
+            let explicitNull = try await client.post(
+                "/v1/chat/completions", json: Body.chat("docs-bot", "wifi password?", extra: ["switchyard": ["retrieval": .null]]), key: "sk-plain")
+            #expect(explicitNull.json?["switchyard"]?["citations"]?.arrayValue?.isEmpty == false, "\(explicitNull.text)")
 
             // Bad grounding options are the client's error, naming the field.
             let bad = try await client.post(

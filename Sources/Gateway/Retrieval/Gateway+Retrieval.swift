@@ -45,8 +45,10 @@ extension Gateway {
     /// configuration asks for it; returns the request with the context as a system message.
     func ground(_ request: ChatRequest, context: CallContext) async throws -> (ChatRequest, Grounding?) {
         let configured = configuration.retrieval.grounding[request.model]
-        let asked = request.switchyard?["retrieval"]
-        if asked == .bool(false) || asked == .null && configured == nil { return (request, nil) }
+        // `"retrieval": null` counts as not given; `false` turns a model's grounding off.
+        // (JSONValue is nil-literal-expressible, so spell out Optional.none.)
+        let asked: JSONValue? = request.switchyard?["retrieval"].flatMap { value in value == .null ? Optional.none : value }
+        if asked == .bool(false) { return (request, nil) }
         guard asked != nil || configured != nil else { return (request, nil) }
         // The request's fields override the model's.
         var merged = configured?.objectValue ?? [:]
