@@ -47,6 +47,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Flag(help: "Delete the collection's documents that this run did not load, so it mirrors PATH (refused when a file failed to load).")
+    var prune = false
+
     func run() async throws {
         let runtime = try CollectionsRuntime.open(config: config, db: db)
         do {
@@ -73,6 +76,7 @@ struct IngestCommand: AsyncParsableCommand {
         var words = 0
         var pending: [RetrievalDocument] = []
         var failures: [String] = []
+        var seen: Set<String> = []
         let started = ContinuousClock.now
         func flush() async throws {
             guard !pending.isEmpty else { return }
@@ -87,7 +91,10 @@ struct IngestCommand: AsyncParsableCommand {
         for (index, file) in files.enumerated() {
             do {
                 let loaded = try DocumentLoader.load(file, root: root, options: options)
-                for document in loaded { words += document.text.split(whereSeparator: { $0.isWhitespace }).count }
+                for document in loaded {
+                    words += document.text.split(whereSeparator: { $0.isWhitespace }).count
+                    seen.insert(document.id)
+                }
                 documents += loaded.count
                 pending += loaded
             } catch {
@@ -97,6 +104,16 @@ struct IngestCommand: AsyncParsableCommand {
             progress.update(done: index + 1, seconds: started.secondsElapsed, documents: documents, words: words)
         }
         try await flush()
+        var removed = 0
+        if prune {
+            if failures.isEmpty {
+                for id in try service.documentIDs(in: collection) where !seen.contains(id) {
+                    if try service.deleteDocument(id, from: collection, saveIndex: false) { removed += 1 }
+                }
+            } else {
+                print("not pruning: \(failures.count) file(s) failed to load, and their documents would have been deleted")
+            }
+        }
         try service.saveIndexes()
         progress.finish()
         let seconds = max(started.secondsElapsed, 1e-9)
@@ -106,6 +123,7 @@ struct IngestCommand: AsyncParsableCommand {
                 format: "ingested %d files → %d documents (%d added, %d updated, %d unchanged), %d chunks in %.1f s: %.1f documents/s, %.1f pages/s (page = 500 words; %d words)",
                 files.count, documents, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(documents) / seconds,
                 pages / seconds, words))
+        if prune && failures.isEmpty { print("pruned \(removed) document(s) no longer under \(path)") }
         if totals.chunks > 0 {
             print(
                 String(

@@ -6,12 +6,14 @@ not in what the upstream model is sent (checked at the mock)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 
 import httpx
 import openai
 import pytest
 
-from conftest import GATEWAY_KEY, HR_KEY, nonce
+from conftest import GATEWAY_KEY, HR_KEY, nonce, switchyard_binary
 
 AUTH = {"authorization": f"Bearer {GATEWAY_KEY}"}
 HR_AUTH = {"authorization": f"Bearer {HR_KEY}"}
@@ -88,3 +90,57 @@ def test_grounded_chat_through_the_openai_sdk(stack, oai, mock, collection):
         oai.chat.completions.create(model="m-openai", messages=[{"role": "user", "content": "q"}],
                                     extra_body={"switchyard": {"retrieval": {"collection": "no-such-collection"}}})
     assert missing.value.body["param"] == "switchyard.retrieval.collection"
+
+
+def _wait_for(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_cli_ingest_reaches_the_running_gateway(stack, http, tmp_path):
+    """`switchyard ingest` writes the gateway's database in another process; the gateway reloads the
+    collection by itself (retrieval.sync_s), re-ingesting is a no-op, and --prune mirrors the folder."""
+    name, marker = f"cli-{nonce()}", f"MARKER-{nonce()}"
+    folder = tmp_path / "docs"
+    (folder / "guide").mkdir(parents=True)
+    (folder / "guide" / "deploy.md").write_text(f"# Deploy\n\n## Rollback\n\nRun deploy --revert. Code {marker}.\n")
+    (folder / "faq.html").write_text("<html><head><title>FAQ</title><script>tracker()</script></head>"
+                                     "<body><nav>menu</nav><p>The VPN address is vpn.example.com.</p></body></html>")
+    (folder / "people.csv").write_text("id,name,team\n1,Ada,platform\n2,Linus,kernel\n")
+    config = str(stack.workdir / "switchyard.yaml")
+
+    def ingest(*extra: str) -> str:
+        done = subprocess.run([str(switchyard_binary()), "ingest", str(folder), "--collection", name, "--config", config,
+                               "--quiet", *extra], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    first = ingest()
+    assert "4 documents (4 added, 0 updated, 0 unchanged)" in first, first
+    assert "pages/s" in first
+    described = _wait_for(lambda: (r := http.get(f"/v1/switchyard/collections/{name}", headers=AUTH)).status_code == 200 and r.json())
+    assert described["documents"] == 4
+
+    hits = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": f"rollback {marker}", "top_k": 1},
+                     headers=AUTH).json()["results"]
+    assert hits[0]["document_id"] == "guide/deploy.md"
+    assert hits[0]["metadata"]["headings"] == ["Deploy", "Rollback"]
+    vpn = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": "VPN address", "top_k": 1},
+                    headers=AUTH).json()["results"][0]
+    assert vpn["document_id"] == "faq.html" and "tracker" not in vpn["text"] and "menu" not in vpn["text"]
+
+    assert "0 added, 0 updated, 4 unchanged" in ingest()
+
+    (folder / "faq.html").unlink()
+    pruned = ingest("--prune")
+    assert "pruned 1 document(s)" in pruned, pruned
+    _wait_for(lambda: http.get(f"/v1/switchyard/collections/{name}", headers=AUTH).json()["documents"] == 3)
+    after = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": "VPN address", "top_k": 10},
+                      headers=AUTH).json()["results"]
+    assert "faq.html" not in {r["document_id"] for r in after}
+    assert http.delete(f"/v1/switchyard/collections/{name}", headers=AUTH).status_code == 200

@@ -107,8 +107,9 @@ extension CollectionService {
     }
 
     /// Deletes a document from the database and both indexes; false when it did not exist.
+    /// - Parameter saveIndex: write the HNSW file now (bulk deletes save once at the end).
     @discardableResult
-    public func deleteDocument(_ id: String, from name: String) throws -> Bool {
+    public func deleteDocument(_ id: String, from name: String, saveIndex: Bool = true) throws -> Bool {
         let collection = try collection(name)
         collection.writeLock.lock()
         defer { collection.writeLock.unlock() }
@@ -122,7 +123,7 @@ extension CollectionService {
             catalog.documents[id] = nil
             catalog.revision = change.revision
         }
-        try saveIndex(collection, force: false)
+        if saveIndex { try self.saveIndex(collection, force: false) }
         return true
     }
 
