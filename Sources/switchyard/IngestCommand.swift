@@ -77,6 +77,7 @@ struct IngestCommand: AsyncParsableCommand {
         var pending: [RetrievalDocument] = []
         var failures: [String] = []
         var seen: Set<String> = []
+        var duplicates = 0
         let started = ContinuousClock.now
         func flush() async throws {
             guard !pending.isEmpty else { return }
@@ -93,10 +94,14 @@ struct IngestCommand: AsyncParsableCommand {
                 let loaded = try DocumentLoader.load(file, root: root, options: options)
                 for document in loaded {
                     words += document.text.split(whereSeparator: { $0.isWhitespace }).count
-                    seen.insert(document.id)
+                    // A repeated id (two records with one `_id`) replaces the earlier document, as an upsert would.
+                    if !seen.insert(document.id).inserted {
+                        duplicates += 1
+                        pending.removeAll { $0.id == document.id }
+                    }
+                    pending.append(document)
                 }
                 documents += loaded.count
-                pending += loaded
             } catch {
                 failures.append("\(error)")
             }
@@ -121,8 +126,9 @@ struct IngestCommand: AsyncParsableCommand {
         print(
             String(
                 format: "ingested %d files → %d documents (%d added, %d updated, %d unchanged), %d chunks in %.1f s: %.1f documents/s, %.1f pages/s (page = 500 words; %d words)",
-                files.count, documents, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(documents) / seconds,
+                files.count, seen.count, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(seen.count) / seconds,
                 pages / seconds, words))
+        if duplicates > 0 { print("\(duplicates) document(s) repeated an earlier id and replaced it") }
         if prune && failures.isEmpty { print("pruned \(removed) document(s) no longer under \(path)") }
         if totals.chunks > 0 {
             print(

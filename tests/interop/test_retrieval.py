@@ -112,6 +112,8 @@ def test_cli_ingest_reaches_the_running_gateway(stack, http, tmp_path):
     (folder / "faq.html").write_text("<html><head><title>FAQ</title><script>tracker()</script></head>"
                                      "<body><nav>menu</nav><p>The VPN address is vpn.example.com.</p></body></html>")
     (folder / "people.csv").write_text("id,name,team\n1,Ada,platform\n2,Linus,kernel\n")
+    # Two records with one id: the later one wins, as an upsert would.
+    (folder / "notes.jsonl").write_text('{"_id": "n1", "text": "old note"}\n{"_id": "n1", "text": "Latest note about backups."}\n')
     config = str(stack.workdir / "switchyard.yaml")
 
     def ingest(*extra: str) -> str:
@@ -121,10 +123,14 @@ def test_cli_ingest_reaches_the_running_gateway(stack, http, tmp_path):
         return done.stdout
 
     first = ingest()
-    assert "4 documents (4 added, 0 updated, 0 unchanged)" in first, first
+    assert "5 documents (5 added, 0 updated, 0 unchanged)" in first, first
+    assert "1 document(s) repeated an earlier id" in first
     assert "pages/s" in first
     described = _wait_for(lambda: (r := http.get(f"/v1/switchyard/collections/{name}", headers=AUTH)).status_code == 200 and r.json())
-    assert described["documents"] == 4
+    assert described["documents"] == 5
+    note = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": "note", "top_k": 10, "mode": "bm25"},
+                     headers=AUTH).json()["results"]
+    assert [r["text"] for r in note if r["document_id"] == "n1"] == ["Latest note about backups."]
 
     hits = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": f"rollback {marker}", "top_k": 1},
                      headers=AUTH).json()["results"]
@@ -134,12 +140,12 @@ def test_cli_ingest_reaches_the_running_gateway(stack, http, tmp_path):
                     headers=AUTH).json()["results"][0]
     assert vpn["document_id"] == "faq.html" and "tracker" not in vpn["text"] and "menu" not in vpn["text"]
 
-    assert "0 added, 0 updated, 4 unchanged" in ingest()
+    assert "0 added, 0 updated, 5 unchanged" in ingest()
 
     (folder / "faq.html").unlink()
     pruned = ingest("--prune")
     assert "pruned 1 document(s)" in pruned, pruned
-    _wait_for(lambda: http.get(f"/v1/switchyard/collections/{name}", headers=AUTH).json()["documents"] == 3)
+    _wait_for(lambda: http.get(f"/v1/switchyard/collections/{name}", headers=AUTH).json()["documents"] == 4)
     after = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": "VPN address", "top_k": 10},
                       headers=AUTH).json()["results"]
     assert "faq.html" not in {r["document_id"] for r in after}
