@@ -40,7 +40,10 @@ def main():
     parser.add_argument("--metric", default="cosine")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--label", default="hnswlib")
-    parser.add_argument("--ours", help="switchyard bench index output to print side by side")
+    parser.add_argument("--ours", nargs="*", help="switchyard bench index outputs to print side by side")
+    parser.add_argument("--theirs", nargs="*", default=[], help="earlier outputs of this script (best queries/s is kept)")
+    parser.add_argument("--save", help="save the built index here")
+    parser.add_argument("--load", help="load the index from here instead of building it")
     args = parser.parse_args()
     lines = []
 
@@ -57,17 +60,24 @@ def main():
         nb, nq = base, queries
     truth = [set(row) for row in np.argsort(-(nq @ nb.T), axis=1, kind="stable")[:, : args.k].tolist()]
 
-    rss_before = rss_bytes()
-    start = time.perf_counter()
     index = hnswlib.Index(space=space, dim=dim)
-    index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction, random_seed=42)
-    index.set_num_threads(1)
-    index.add_items(base, np.arange(n), num_threads=1)
-    build = time.perf_counter() - start
-    rss_after = rss_bytes()
-    lines.append(f"{args.label} build: n={n} d={dim} M={args.m} efC={args.ef_construction} build_s={build:.2f} "
-          f"inserts_per_s={n / build:.0f} rss_delta_mib={(rss_after - rss_before) / 1048576:.1f} "
-          f"index_mib={index.index_file_size() / 1048576:.1f}")
+    if args.load:
+        index.load_index(args.load, max_elements=n)
+        index.set_num_threads(1)
+        lines.append(f"{args.label} loaded: n={index.get_current_count()} from {args.load}")
+    else:
+        rss_before = rss_bytes()
+        start = time.perf_counter()
+        index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction, random_seed=42)
+        index.set_num_threads(1)
+        index.add_items(base, np.arange(n), num_threads=1)
+        build = time.perf_counter() - start
+        rss_after = rss_bytes()
+        lines.append(f"{args.label} build: n={n} d={dim} M={args.m} efC={args.ef_construction} build_s={build:.2f} "
+                     f"inserts_per_s={n / build:.0f} rss_delta_mib={(rss_after - rss_before) / 1048576:.1f} "
+                     f"index_mib={index.index_file_size() / 1048576:.1f}")
+        if args.save:
+            index.save_index(args.save)
     print(lines[-1], flush=True)
 
     for ef in [int(x) for x in args.ef_search.split(",")]:
@@ -87,7 +97,9 @@ def main():
                      f"qps={len(queries) / best:.0f} latency_us={best / len(queries) * 1e6:.1f}")
         print(lines[-1], flush=True)
     if args.ours:
-        side_by_side(open(args.ours).read().splitlines(), lines)
+        ours = [line for path in args.ours for line in open(path).read().splitlines()]
+        theirs = [line for path in args.theirs for line in open(path).read().splitlines()] + lines
+        side_by_side(ours, theirs)
 
 
 def fields(line):
@@ -97,8 +109,14 @@ def fields(line):
 def side_by_side(ours, theirs):
     """One table from both sides' lines: recall and queries/s per efSearch, build time and memory."""
     def parse(lines):
+        # Several passes: the build from the pass that built, the fastest search pass per efSearch.
         build = next(fields(line) for line in lines if " build: " in line)
-        search = {fields(line)["ef"]: fields(line) for line in lines if " search: " in line}
+        search = {}
+        for line in lines:
+            if " search: " in line:
+                f = fields(line)
+                if f["ef"] not in search or float(f["qps"]) > float(search[f["ef"]]["qps"]):
+                    search[f["ef"]] = f
         return build, search
     (ob, osearch), (tb, tsearch) = parse(ours), parse(theirs)
     print(f"{'':<22}{'switchyard':>12}{'hnswlib':>12}{'ratio':>9}")

@@ -168,7 +168,7 @@ def main():
         ours_p = read_vectors(export / "passages.vec")
         ref_p = read_vectors(Path(args.reference_dir) / "reference-passages.vec")
         cosines = np.sum(ours_p * ref_p, axis=1) / (np.linalg.norm(ours_p, axis=1) * np.linalg.norm(ref_p, axis=1))
-        print(f"passage embeddings, switchyard vs sentence-transformers: min cosine {cosines.min():.6f}, mean {cosines.mean():.6f}")
+        print(f"passage embeddings, switchyard vs sentence-transformers: min cosine {cosines.min():.7f}, mean {cosines.mean():.7f}")
 
 
 if __name__ == "__main__":

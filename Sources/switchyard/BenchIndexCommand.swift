@@ -22,6 +22,8 @@ struct BenchIndexCommand: AsyncParsableCommand {
     @Option(help: "cosine or dot.") var metric = "cosine"
     @Option(help: "Timed passes over the queries per setting; the fastest is reported.") var rounds = 3
     @Option(help: "Label printed on each line.") var label = "switchyard"
+    @Option(help: "Save the built index to this file (for a later --load pass).") var save: String?
+    @Option(help: "Load the index from this file instead of building it (search passes only).") var load: String?
 
     func run() async throws {
         guard let metric = VectorMetric(rawValue: metric) else { throw ValidationError("--metric must be cosine or dot") }
@@ -39,15 +41,27 @@ struct BenchIndexCommand: AsyncParsableCommand {
         let truth = queryRows.map { Set(exact.search($0, k: k, efSearch: nil, filter: nil).map(\.id)) }
 
         let clock = ContinuousClock()
-        let rssBefore = Self.residentBytes()
-        let start = clock.now
-        let index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], metric: metric))
-        for (id, vector) in base.enumerated() { try index.insert(id: Int64(id), vector: vector) }
-        let buildSeconds = Figures.seconds(clock.now - start)
-        let rssAfter = Self.residentBytes()
-        print("\(label) build: n=\(base.count) d=\(dimension) M=\(m) efC=\(efConstruction) build_s=\(Figures.format(buildSeconds, 2)) "
-            + "inserts_per_s=\(Figures.format(Double(base.count) / buildSeconds, 0)) rss_delta_mib=\(Figures.format(Double(rssAfter - rssBefore) / 1_048_576, 1)) "
-            + "index_mib=\(Figures.format(Double(index.memoryBytes) / 1_048_576, 1))")
+        let index: HNSWIndex
+        if let load {
+            index = try HNSWIndex.load(from: URL(fileURLWithPath: load))
+            guard index.dimension == dimension, index.count == base.count else {
+                throw ValidationError("\(load) does not hold an index of these vectors")
+            }
+            // Fault the mapped pages in, as after a build.
+            for query in queryRows.prefix(50) { _ = index.search(query, k: k, efSearch: efValues.max(), filter: nil) }
+            print("\(label) loaded: n=\(index.count) from \(load)")
+        } else {
+            let rssBefore = Self.residentBytes()
+            let start = clock.now
+            index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], metric: metric))
+            for (id, vector) in base.enumerated() { try index.insert(id: Int64(id), vector: vector) }
+            let buildSeconds = Figures.seconds(clock.now - start)
+            let rssAfter = Self.residentBytes()
+            print("\(label) build: n=\(base.count) d=\(dimension) M=\(m) efC=\(efConstruction) build_s=\(Figures.format(buildSeconds, 2)) "
+                + "inserts_per_s=\(Figures.format(Double(base.count) / buildSeconds, 0)) rss_delta_mib=\(Figures.format(Double(rssAfter - rssBefore) / 1_048_576, 1)) "
+                + "index_mib=\(Figures.format(Double(index.memoryBytes) / 1_048_576, 1))")
+            if let save { try index.save(to: URL(fileURLWithPath: save)) }
+        }
 
         for ef in efValues {
             var best = Double.infinity

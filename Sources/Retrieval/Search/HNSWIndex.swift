@@ -436,6 +436,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                         let d = -kernel.dot(query, vectors + Int(neighbour) &* dimension, dimension)
                         if results.count < ef || d < lowerBound {
                             candidates.push(-d, neighbour)
+                            #if canImport(CRetrievalKernels)
+                            // The next expansion reads this list first; without the hint that load stalls.
+                            if level == 0 { rk_prefetch(UnsafeRawPointer(links0 + Int(candidates.top.node) &* stride0)) }
+                            #endif
                             if !restricted || accepted(neighbour) {
                                 results.push(d, neighbour)
                                 if results.count > ef { results.pop() }
