@@ -67,7 +67,15 @@ let package = Package(
         ),
 
         // Context engineering: collections, loaders, chunkers, HNSW, BM25, fusion, packing.
-        .target(name: "Retrieval", dependencies: ["SwitchyardCore"]),
+        // Inner-product kernels (AVX-512 / AVX2 FMA), header-only; Retrieval checks the CPU before
+        // calling them and has a portable Swift path.
+        .systemLibrary(name: "CRetrievalKernels"),
+        .target(
+            name: "Retrieval",
+            dependencies: ["SwitchyardCore", "CRetrievalKernels", .product(name: "Logging", package: "swift-log")],
+            // Distance loops and graph searches are ~20x slower unoptimised: optimised in debug builds too.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
 
         // SQLite (GRDB) stores and migrations.
         .target(
@@ -83,7 +91,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting",
+                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -140,11 +148,12 @@ let package = Package(
         .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings", "LearnedRouting",
+                "Embeddings", "LearnedRouting", "Retrieval",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -32,6 +32,7 @@ public enum SwitchyardServer {
         }
         router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
         router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
+        CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         return router
     }
 
@@ -47,7 +48,9 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
+            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? [])
+                + (gateway.configuration.retrieval.syncInterval.map { [CollectionSyncService(collections: gateway.collections, interval: $0)] } ?? [])
+                + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

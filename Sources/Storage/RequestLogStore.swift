@@ -49,6 +49,9 @@ public final class RequestLogStore: Sendable {
                 table.add(column: "saved_usd", .double).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("retrieval-v1-request-log") { db in
+            try db.alter(table: "request_log") { table in table.add(column: "retrieval", .text) }
+        }
         return migrator
     }
 
@@ -82,6 +85,12 @@ public final class RequestLogStore: Sendable {
                     record.cache, record.savedUSD,
                 ])
             }
+            // What grounding retrieved, for the records that were grounded.
+            for record in records {
+                guard let retrieval = record.retrieval, let json = try? encoder.encode(retrieval) else { continue }
+                try db.execute(
+                    sql: "UPDATE request_log SET retrieval = ? WHERE id = ?", arguments: [String(decoding: json, as: UTF8.self), record.id])
+            }
         }
     }
 
@@ -104,7 +113,7 @@ public final class RequestLogStore: Sendable {
     }
 
     static func record(_ row: Row) -> RequestRecord {
-        RequestRecord(
+        var record = RequestRecord(
             id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), caller: row["caller"],
             clientProtocol: row["protocol"], endpoint: row["endpoint"], model: row["model"], provider: row["provider"],
             upstreamModel: row["upstream_model"], stream: row["stream"], promptTokens: row["prompt_tokens"],
@@ -113,6 +122,8 @@ public final class RequestLogStore: Sendable {
             ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
             route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) },
             cache: row["cache"], savedUSD: row["saved_usd"])
+        record.retrieval = (row["retrieval"] as String?).flatMap { try? JSONDecoder().decode(RetrievalTrace.self, from: Data($0.utf8)) }
+        return record
     }
 }
 

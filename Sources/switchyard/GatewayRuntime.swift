@@ -26,6 +26,10 @@ struct GatewayRuntime {
         if configuration.cache.isEnabled, configuration.cache.persistent {
             cachePersistence = try ResponseCacheStore(path: configuration.storage.sqlitePath)
         }
+        // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
+        let retrievalStore = try RetrievalStore(path: configuration.storage.sqlitePath)
+        let indexDirectory = configuration.storage.sqlitePath == ":memory:"
+            ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let modelDirectory = configuration.localModelDirectory
         self.httpClient = httpClient
         self.gateway = Gateway(
@@ -34,12 +38,14 @@ struct GatewayRuntime {
             localEmbedderFactory: { _ in
                 if let modelDirectory { return try MiniLMEmbedder.load(from: URL(fileURLWithPath: modelDirectory)) }
                 return try MiniLMEmbedder.loadDefault()
-            }, cachePersistence: cachePersistence, logger: logger)
+            }, cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
         try gateway.cache?.restore()
+        try gateway.collections.load()
     }
 
     func shutdown() async {
         await gateway.requestLog.flush()
+        try? gateway.collections.saveIndexes()
         try? await httpClient.shutdown()
     }
 }

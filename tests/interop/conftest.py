@@ -23,6 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY_KEY = "sk-switchyard-test"
+HR_KEY = "sk-switchyard-hr"
 OPENAI_UPSTREAM_KEY = "sk-upstream-secret-openai"
 ANTHROPIC_UPSTREAM_KEY = "sk-upstream-secret-anthropic"
 GEMINI_UPSTREAM_KEY = "upstream-secret-gemini"
@@ -259,7 +260,8 @@ def write_config(path: Path, gateway_port: int, mock_port: int, workdir: Path) -
                             dict(name="strong", groups=["g-failover"])])],
         # The suite provokes many upstream errors on purpose; it does not test the breaker.
         routing=dict(circuit_breaker=dict(failures=100000, min_calls=100000)),
-        auth=dict(keys=[GATEWAY_KEY]),
+        # The second key may read documents restricted to the `hr` group (retrieval tests).
+        auth=dict(keys=[GATEWAY_KEY, dict(key=HR_KEY, name="hr", groups=["hr"])]),
     )
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 

@@ -30,7 +30,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -136,23 +136,26 @@ public enum ConfigurationLoader {
             }
         }
 
+        try parseRetrieval(reader, into: &configuration)
+
         if let auth = reader["auth"] {
             try auth.allowOnly(["keys"])
             var seen: Set<String> = []
             for (index, entry) in (try auth["keys"]?.list() ?? []).enumerated() {
-                let key: SwitchyardConfiguration.APIKey
+                var key: SwitchyardConfiguration.APIKey
                 if case .scalar = entry.node {
                     let value = try entry.string()
                     if value.isEmpty { continue }  // `${SWITCHYARD_KEY:-}` left unset
                     key = .init(key: value, name: "key-\(index + 1)")
                 } else {
-                    try entry.allowOnly(["key", "name", "models", "tools"])
+                    try entry.allowOnly(["key", "name", "models", "tools", "groups"])
                     guard entry["key"] != nil else { throw entry.error("needs `key:` with the secret clients send") }
                     let value = try entry.required("key").string()
                     if value.isEmpty { continue }  // `${TEAM_KEY:-}` left unset
                     key = .init(
                         key: value, name: try entry["name"]?.string() ?? "key-\(index + 1)",
                         models: try entry["models"]?.strings(), tools: try entry["tools"]?.strings())
+                    key.groups = try entry["groups"]?.strings() ?? []
                 }
                 guard seen.insert(key.key).inserted else { throw entry.error("the same key is listed twice") }
                 configuration.keys.append(key)
@@ -195,7 +198,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
-            "cache",
+            "cache", "retrieval",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"
@@ -245,7 +248,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
-        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache"])
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "retrieval"])
         let name = try node.required("name").string()
         var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
         if let strategy = node["strategy"] {
@@ -285,7 +288,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
-        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache"])
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "retrieval"])
         let name = try node.required("name").string()
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"

@@ -30,6 +30,8 @@ public struct SwitchyardConfiguration: Sendable {
         public var models: [String]?
         /// Tools (glob patterns) the key may see and call; `nil` = all.
         public var tools: [String]?
+        /// Groups whose restricted documents the key may retrieve (`*` = all); none = public documents only.
+        public var groups: [String] = []
 
         public init(key: String, name: String, models: [String]? = nil, tools: [String]? = nil) {
             self.key = key
@@ -150,6 +152,8 @@ public struct SwitchyardConfiguration: Sendable {
     public var groups: [ModelGroup] = []
     public var autoRoutes: [AutoRoute] = []
     public var cache = Cache()
+    /// Collections, indexes, packing, and grounding per model name.
+    public var retrieval = RetrievalConfiguration()
     public var circuitBreaker = CircuitBreakerPolicy()
     /// Retries for a request that names a plain model (not a group): none unless configured.
     public var modelRetry = RetryPolicy(attempts: 1)

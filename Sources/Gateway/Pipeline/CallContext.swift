@@ -14,11 +14,14 @@ public struct Caller: Sendable, Hashable {
     public var allowedModels: [String]?
     /// Tools this caller may see and call (glob patterns); `nil` = all.
     public var allowedTools: [String]?
+    /// Groups for document access control; `nil` = everything (no auth).
+    public var groups: [String]?
 
-    public init(name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil) {
+    public init(name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil, groups: [String]? = nil) {
         self.name = name
         self.allowedModels = allowedModels
         self.allowedTools = allowedTools
+        self.groups = groups
     }
 
     public static let anonymous = Caller(name: "anonymous")

@@ -34,6 +34,8 @@ extension Gateway {
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
         var record = newRecord(request, context: context, stream: false)
         do {
+            let (request, grounding) = try await ground(request, context: context)
+            record.retrieval = grounding?.trace
             let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
@@ -41,8 +43,8 @@ extension Gateway {
                 response.id = "chatcmpl-" + context.requestID.dropFirst(4)
                 response.created = Int(Date().timeIntervalSince1970)
                 let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
-                response.switchyard = Self.extensionObject(
-                    context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
+                response.switchyard = Self.addCitations(grounding, to: Self.extensionObject(
+                    context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer))
                 record.fill(usage: usage, cost: 0)
                 record.latencyMs = context.elapsedMilliseconds
                 requestLog.record(record)
@@ -64,8 +66,8 @@ extension Gateway {
             record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
             response.usage = usage
             let cost = step.model.price.cost(of: usage)
-            response.switchyard = Self.extensionObject(
-                context: context, model: step.model, provider: provider.name, cost: cost, usage: usage, trace: record.route)
+            response.switchyard = Self.addCitations(grounding, to: Self.extensionObject(
+                context: context, model: step.model, provider: provider.name, cost: cost, usage: usage, trace: record.route))
             record.provider = provider.name
             record.upstreamModel = step.model.upstream
             record.fill(usage: usage, cost: cost)
@@ -88,6 +90,8 @@ extension Gateway {
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
         var record = newRecord(request, context: context, stream: true)
         do {
+            let (request, grounding) = try await ground(request, context: context)
+            record.retrieval = grounding?.trace
             let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
@@ -95,6 +99,7 @@ extension Gateway {
                 var accounting = StreamAccounting(
                     request: request, model: model, context: context, record: record, attemptStartedAt: .now)
                 accounting.cacheHit = answer
+                accounting.grounding = grounding
                 return StreamOutcome(
                     chunks: RoutedChunkStream(replay: chunks), model: model, provider: "cache", accounting: accounting,
                     cacheSimilarity: answer.similarity)
@@ -130,6 +135,7 @@ extension Gateway {
             var accounting = StreamAccounting(
                 request: request, model: step.model, context: context, record: record, attemptStartedAt: won.started)
             accounting.cacheFill = lookup?.fill
+            accounting.grounding = grounding
             return StreamOutcome(chunks: won.result, model: step.model, provider: provider.name, accounting: accounting)
         } catch {
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -426,6 +432,8 @@ public struct StreamAccounting: Sendable {
     var cacheHit: CachedAnswer?
     var cacheFill: CacheFill?
     var accumulator = ChatStreamAccumulator()
+    /// What grounding retrieved; its citations go in the final chunk or event.
+    public internal(set) var grounding: Grounding?
 
     init(request: ChatRequest, model: ModelSpec, context: CallContext, record: RequestRecord, attemptStartedAt: ContinuousClock.Instant) {
         self.request = request
@@ -467,8 +475,8 @@ public struct StreamAccounting: Sendable {
 
     /// The `switchyard` extension object for the final chunk or event.
     public func extensionObject(cost: Double, usage: Usage) -> JSONValue {
-        Gateway.extensionObject(
+        Gateway.addCitations(grounding, to: Gateway.extensionObject(
             context: context, model: model, provider: record.provider ?? "", cost: cost, usage: usage,
-            trace: cacheHit == nil ? record.route : nil, cache: cacheHit)
+            trace: cacheHit == nil ? record.route : nil, cache: cacheHit))!
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import LearnedRouting
 import Logging
 import Providers
+import Retrieval
 import Routing
 import SwitchyardCore
 import Synchronization
@@ -22,6 +23,8 @@ public final class Gateway: Sendable {
     let planner: RoutePlanner
     /// The response cache, when any model or route has caching on.
     public let cache: ResponseCache?
+    /// Collections, ingestion and search (grounded chat and the collections API).
+    public let collections: CollectionService
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -34,6 +37,7 @@ public final class Gateway: Sendable {
         cachePersistence: (any CachePersistence)? = nil,
         cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+        retrievalPersistence: (any RetrievalPersistence)? = nil, indexDirectory: URL? = nil, indexFactory: IndexFactory = .standard,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -56,6 +60,10 @@ public final class Gateway: Sendable {
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
         // The semantic cache and a learned router embed the same last user turn: once is enough.
         let recentEmbeddings = RecentEmbeddings(LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
+        self.collections = CollectionService(
+            persistence: retrievalPersistence ?? InMemoryRetrievalPersistence(), indexDirectory: indexDirectory, indexes: indexFactory,
+            embedding: Self.retrievalEmbedding(models: models, providers: providers, localEmbedders: localEmbedders, logger: logger),
+            settings: configuration.retrieval.settings, logger: logger)
         if configuration.cache.isEnabled {
             let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : recentEmbeddings
             var cache = ResponseCache(
@@ -102,7 +110,7 @@ public final class Gateway: Sendable {
         guard let key = keys[presented] else {
             throw SwitchyardError.authentication("Invalid API key.")
         }
-        return Caller(name: key.name, allowedModels: key.models, allowedTools: key.tools)
+        return Caller(name: key.name, allowedModels: key.models, allowedTools: key.tools, groups: key.groups)
     }
 
     /// Models the caller may use, in configuration order.

@@ -50,7 +50,7 @@ enum ErrorResponses {
 
     static func openAICode(_ error: SwitchyardError) -> String {
         switch error.code {
-        case .notFound: return "model_not_found"
+        case .notFound: return error.param == nil || error.param == "model" ? "model_not_found" : "not_found"
         case .authentication: return "invalid_api_key"
         case .rateLimited: return "rate_limit_exceeded"
         default: return error.code.rawValue

@@ -105,6 +105,12 @@ struct ChatCompletionsRoute: Sendable {
                     model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: usage,
                     switchyard: accounting.extensionObject(cost: cost, usage: usage))
                 try await writer.write(SSE.data(final, encoder: encoder))
+            } else if let citations = accounting.grounding?.citations {
+                // Grounded: the citations arrive in a last chunk with no choices, like the usage chunk.
+                let final = ChatChunk(
+                    id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
+                    model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: nil, switchyard: ["citations": citations])
+                try await writer.write(SSE.data(final, encoder: encoder))
             }
             try await writer.write(SSE.done)
             try await writer.finish(nil)

@@ -31,6 +31,8 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     public var cache: String?
     /// What a cache hit saved: the cost of the original call.
     public var savedUSD: Double = 0
+    /// What grounding retrieved (collection, chunks, scores); nil when the request was not grounded.
+    public var retrieval: RetrievalTrace?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
@@ -64,6 +66,7 @@ public struct RequestRecord: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, caller, endpoint, model, provider, stream, status, error, route, cache
+        case retrieval
         case savedUSD = "saved_usd"
         case createdAt = "created_at"
         case clientProtocol = "protocol"

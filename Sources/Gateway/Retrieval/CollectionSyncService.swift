@@ -1,0 +1,33 @@
+import Logging
+import Retrieval
+import ServiceLifecycle
+
+/// Keeps the gateway's collections in step with the database, so documents ingested by the CLI
+/// (or another replica) are searchable without a restart.
+public struct CollectionSyncService: Service {
+    let collections: CollectionService
+    let interval: Duration
+    let logger: Logger
+
+    public init(collections: CollectionService, interval: Duration, logger: Logger = Logger(label: "switchyard.retrieval")) {
+        self.collections = collections
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                let changed = try collections.refresh()
+                if !changed.isEmpty { logger.info("collections reloaded from the database", metadata: ["switchyard.collections": "\(changed)"]) }
+            } catch {
+                logger.warning("collection sync failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

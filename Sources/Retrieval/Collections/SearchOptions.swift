@@ -1,0 +1,115 @@
+import Foundation
+import SwitchyardCore
+
+public enum SearchMode: String, Sendable, CaseIterable {
+    case dense, bm25, hybrid
+}
+
+public enum FusionMethod: String, Sendable, CaseIterable {
+    /// Reciprocal rank fusion (k = 60): robust to the two indexes' different score scales.
+    case rrf
+    /// Weighted sum of each list's normalised scores.
+    case weighted
+}
+
+/// One search: what to find, how, and among which chunks.
+public struct SearchOptions: Sendable {
+    public var query: String
+    public var topK: Int
+    public var mode: SearchMode
+    public var filter: MetadataFilter
+    public var fusion: FusionMethod
+    /// Weights of the dense and the BM25 list in fusion.
+    public var weights: [Float]?
+    /// MMR diversity: 1 = pure relevance, 0 = pure novelty; nil = off.
+    public var mmrLambda: Float?
+    /// HNSW beam width for this search (default: the collection's).
+    public var efSearch: Int?
+
+    public init(
+        query: String, topK: Int = 10, mode: SearchMode = .hybrid, filter: MetadataFilter = MetadataFilter(), fusion: FusionMethod = .rrf,
+        weights: [Float]? = nil, mmrLambda: Float? = nil, efSearch: Int? = nil
+    ) {
+        self.query = query
+        self.topK = topK
+        self.mode = mode
+        self.filter = filter
+        self.fusion = fusion
+        self.weights = weights
+        self.mmrLambda = mmrLambda
+        self.efSearch = efSearch
+    }
+
+    public static let maximumTopK = 1000
+
+    /// Reads `{query, top_k, mode, filter, fusion, weights, mmr, ef_search}`; errors name the field
+    /// under `prefix` (e.g. `switchyard.retrieval.top_k`). `query` may be absent when `queryRequired` is false.
+    public static func parse(_ value: JSONValue, prefix: String = "", queryRequired: Bool = true, ignoring: Set<String> = [])
+        throws -> SearchOptions
+    {
+        func name(_ field: String) -> String { prefix.isEmpty ? field : "\(prefix).\(field)" }
+        guard let object = value.objectValue else {
+            throw SwitchyardError.invalidRequest("\(prefix.isEmpty ? "The body" : prefix) must be a JSON object.", param: prefix.isEmpty ? nil : prefix)
+        }
+        let known: Set<String> = ["query", "top_k", "mode", "filter", "fusion", "weights", "mmr", "ef_search"]
+        for key in object.keys.sorted() where !known.contains(key) && !ignoring.contains(key) {
+            throw SwitchyardError.invalidRequest(
+                "Unknown field '\(name(key))'; allowed: \(known.union(ignoring).sorted().joined(separator: ", ")).", param: name(key))
+        }
+        var options = SearchOptions(query: "")
+        if let query = object["query"] {
+            guard let text = query.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw SwitchyardError.invalidRequest("\(name("query")) must be a non-empty string.", param: name("query"))
+            }
+            options.query = text
+        } else if queryRequired {
+            throw SwitchyardError.invalidRequest("\(name("query")) is required.", param: name("query"))
+        }
+        if let topK = object["top_k"] {
+            guard let value = topK.intValue, (1...maximumTopK).contains(value) else {
+                throw SwitchyardError.invalidRequest("\(name("top_k")) must be a whole number from 1 to \(maximumTopK).", param: name("top_k"))
+            }
+            options.topK = value
+        }
+        if let mode = object["mode"] {
+            guard let text = mode.stringValue, let value = SearchMode(rawValue: text) else {
+                throw SwitchyardError.invalidRequest("\(name("mode")) must be one of: hybrid, dense, bm25.", param: name("mode"))
+            }
+            options.mode = value
+        }
+        if let filter = object["filter"], filter != .null {
+            options.filter = try MetadataFilter.parse(filter, param: name("filter"))
+        }
+        if let fusion = object["fusion"] {
+            guard let text = fusion.stringValue, let value = FusionMethod(rawValue: text) else {
+                throw SwitchyardError.invalidRequest("\(name("fusion")) must be rrf or weighted.", param: name("fusion"))
+            }
+            options.fusion = value
+        }
+        if let weights = object["weights"] {
+            guard let values = weights.arrayValue?.compactMap(\.doubleValue), values.count == 2, values.allSatisfy({ $0 >= 0 }) else {
+                throw SwitchyardError.invalidRequest(
+                    "\(name("weights")) must be two non-negative numbers: [dense, bm25].", param: name("weights"))
+            }
+            options.weights = values.map { Float($0) }
+        }
+        if let mmr = object["mmr"], mmr != .null, mmr != .bool(false) {
+            if mmr == .bool(true) {
+                options.mmrLambda = 0.7
+            } else {
+                guard let lambda = mmr.doubleValue, (0...1).contains(lambda) else {
+                    throw SwitchyardError.invalidRequest(
+                        "\(name("mmr")) must be true or a lambda from 0 (diverse) to 1 (relevant).", param: name("mmr"))
+                }
+                options.mmrLambda = Float(lambda)
+            }
+        }
+        if let ef = object["ef_search"] {
+            guard let value = ef.intValue, (1...10000).contains(value) else {
+                throw SwitchyardError.invalidRequest("\(name("ef_search")) must be a whole number from 1 to 10000.", param: name("ef_search"))
+            }
+            options.efSearch = value
+        }
+        return options
+    }
+}

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Retrieval
+import SwitchyardCore
+
+/// Opens the gateway's collections on the database, for the CLI commands that work on it directly.
+enum CollectionsRuntime {
+    static func open(config: String?, db: String?) throws -> GatewayRuntime {
+        var configuration: SwitchyardConfiguration
+        do {
+            configuration = try ConfigurationFinder.load(config) ?? SwitchyardConfiguration()
+        } catch let error as SwitchyardError {
+            throw ValidationError(error.message)
+        }
+        if let db { configuration.storage.sqlitePath = db }
+        guard config != nil || db != nil || FileManager.default.fileExists(atPath: "switchyard.yaml")
+            || FileManager.default.fileExists(atPath: "switchyard.yml")
+        else {
+            throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
+        }
+        var logger = Logger(label: "switchyard")
+        logger.logLevel = .warning
+        return try report { try GatewayRuntime(configuration: configuration, logger: logger) }
+    }
+
+    /// Turns Switchyard's errors into plain CLI messages.
+    static func report<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as SwitchyardError {
+            throw ValidationError(error.message)
+        } catch let error as LoaderError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    static func report<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SwitchyardError {
+            throw ValidationError(error.message)
+        } catch let error as LoaderError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// `switchyard collections [list|create|describe|delete]`.
+struct CollectionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collections", abstract: "List, create, describe and delete collections.",
+        subcommands: [List.self, Create.self, Describe.self, Delete.self], defaultSubcommand: List.self)
+
+    struct Location: ParsableArguments {
+        @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml).")
+        var config: String?
+
+        @Option(help: "Path of the SQLite file (instead of the config's storage.sqlite).")
+        var db: String?
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List collections.")
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+            print("name                 embedding_model              dim  documents  chunks")
+            for info in runtime.gateway.collections.listCollections() {
+                print(
+                    [info.name.padding(20), info.embeddingModel.padding(28), String(info.dimension).padding(4),
+                     String(info.documents).padding(10), String(info.chunks)].joined(separator: " "))
+            }
+            await runtime.shutdown()
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a collection.")
+        @OptionGroup var location: Location
+        @Argument var name: String
+        @Option(help: "Embedding model (default: retrieval.embedding_model, else local/all-minilm-l6-v2).")
+        var embeddingModel: String?
+
+        func run() async throws {
+            let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+            let info = try await CollectionsRuntime.report {
+                try await runtime.gateway.collections.createCollection(name: name, embeddingModel: embeddingModel)
+            }
+            print("created collection '\(info.name)' (\(info.embeddingModel), \(info.dimension) dimensions)")
+            await runtime.shutdown()
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a collection.")
+        @OptionGroup var location: Location
+        @Argument var name: String
+
+        func run() async throws {
+            let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+            let info = try CollectionsRuntime.report { try runtime.gateway.collections.describe(name) }
+            print("name: \(info.name)\nembedding_model: \(info.embeddingModel)\ndimension: \(info.dimension)\ndocuments: \(info.documents)\nchunks: \(info.chunks)")
+            await runtime.shutdown()
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a collection with its documents and index files.")
+        @OptionGroup var location: Location
+        @Argument var name: String
+
+        func run() async throws {
+            let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+            try CollectionsRuntime.report { try runtime.gateway.collections.deleteCollection(name) }
+            print("deleted collection '\(name)'")
+            await runtime.shutdown()
+        }
+    }
+}
+
+/// `switchyard search C "query"`.
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "Search a collection.")
+
+    @Argument(help: "The collection.")
+    var collection: String
+
+    @Argument(help: "What to look for.")
+    var query: String
+
+    @Option(help: "hybrid (default), dense or bm25.")
+    var mode: String = "hybrid"
+
+    @Option(name: .customLong("top-k"), help: "How many chunks.")
+    var topK: Int = 5
+
+    @Option(help: "Metadata filter as JSON, e.g. '{\"year\": {\"gte\": 2020}}'.")
+    var filter: String?
+
+    @Option(help: "MMR diversity lambda from 0 (diverse) to 1 (relevant).")
+    var mmr: Double?
+
+    @Option(help: "See only what a key with these comma-separated groups would see (default: everything).")
+    var groups: String?
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @OptionGroup var location: CollectionsCommand.Location
+
+    func run() async throws {
+        var request: [String: JSONValue] = ["query": .string(query), "mode": .string(mode), "top_k": .int(Int64(topK))]
+        if let filter {
+            guard let value = JSONValue.parse(filter) else { throw ValidationError("--filter is not valid JSON.") }
+            request["filter"] = value
+        }
+        if let mmr { request["mmr"] = .double(mmr) }
+        let options = try CollectionsRuntime.report { try SearchOptions.parse(.object(request)) }
+        let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+        let access: AccessScope = groups.map { .groups(Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })) } ?? .all
+        let started = ContinuousClock.now
+        let results = try await CollectionsRuntime.report { try await runtime.gateway.collections.search(options, in: collection, access: access) }
+        let milliseconds = started.secondsElapsed * 1000
+        if json {
+            for result in results {
+                let line: JSONValue = [
+                    "document_id": .string(result.hit.documentID), "chunk_id": .string(String(result.hit.chunkID)),
+                    "score": .double(Double(result.hit.score)), "text": .string(result.hit.text), "metadata": .object(result.metadata),
+                ]
+                print(line.jsonString())
+            }
+        } else {
+            for (rank, result) in results.enumerated() {
+                let hit = result.hit
+                let heading = hit.headingPath.isEmpty ? "" : " § " + hit.headingPath.joined(separator: " › ")
+                print(String(format: "%2d. %.4f  %@#%d%@", rank + 1, hit.score, hit.documentID, hit.position, heading))
+                let preview = hit.text.split(whereSeparator: { $0.isNewline }).joined(separator: " ")
+                print("    " + (preview.count > 200 ? String(preview.prefix(200)) + "…" : preview))
+            }
+            print(String(format: "%d results in %.1f ms (%@)", results.count, milliseconds, options.mode.rawValue))
+        }
+        await runtime.shutdown()
+    }
+}

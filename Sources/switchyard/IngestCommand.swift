@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+import Retrieval
+import SwitchyardCore
+
+/// `switchyard ingest PATH --collection C`: loads, chunks, embeds and indexes files and folders.
+///
+/// It works on the database directly (like `logs`), so it needs no running gateway and embeds
+/// in-process without HTTP round trips or body limits; a gateway running on the same database
+/// reloads the changed collection within `retrieval.sync_s`.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Add files and folders to a collection (text, Markdown, HTML, JSON/JSONL, CSV, PDF, source code).",
+        discussion: """
+            Re-ingesting an unchanged file does nothing (content hash). Document ids are paths relative to PATH \
+            (plus #row / #line for CSV and JSONL records without an `id`). Throughput is printed in documents/s \
+            and pages/s, a page being 500 words of extracted text.
+            """)
+
+    @Argument(help: "A file or folder.")
+    var path: String
+
+    @Option(name: .long, help: "The collection (created with the default embedding model if missing).")
+    var collection: String
+
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml).")
+    var config: String?
+
+    @Option(help: "Path of the SQLite file (instead of the config's storage.sqlite).")
+    var db: String?
+
+    @Option(help: "Embedding model when the collection is created here.")
+    var embeddingModel: String?
+
+    @Option(help: "JSON/JSONL: the field holding the text (default: text). CSV: the column holding it (default: the whole row).")
+    var field: String?
+
+    @Option(help: "Comma-separated groups every ingested document is restricted to (default: public).")
+    var allowed: String?
+
+    @Option(help: "Documents embedded per batch.")
+    var batch: Int = 64
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    @Flag(help: "Delete the collection's documents that this run did not load, so it mirrors PATH (refused when a file failed to load).")
+    var prune = false
+
+    func run() async throws {
+        let runtime = try CollectionsRuntime.open(config: config, db: db)
+        do {
+            try await ingest(runtime.gateway.collections)
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
+        await runtime.shutdown()
+    }
+
+    private func ingest(_ service: CollectionService) async throws {
+        if (try? service.describe(collection)) == nil {
+            let info = try await CollectionsRuntime.report { try await service.createCollection(name: collection, embeddingModel: embeddingModel) }
+            print("created collection '\(info.name)' (\(info.embeddingModel), \(info.dimension) dimensions)")
+        }
+        let root = URL(fileURLWithPath: path)
+        let files = try CollectionsRuntime.report { try DocumentLoader.files(at: root) }
+        let options = DocumentLoader.Options(
+            field: field, allowed: allowed.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        var progress = ProgressBar(total: files.count, enabled: !quiet)
+        var totals = UpsertSummary()
+        var documents = 0
+        var words = 0
+        var pending: [RetrievalDocument] = []
+        var failures: [String] = []
+        var seen: Set<String> = []
+        var duplicates = 0
+        let started = ContinuousClock.now
+        func flush() async throws {
+            guard !pending.isEmpty else { return }
+            let summary = try await CollectionsRuntime.report { try await service.upsert(pending, into: collection, saveIndex: false) }
+            totals.added += summary.added
+            totals.updated += summary.updated
+            totals.unchanged += summary.unchanged
+            totals.chunks += summary.chunks
+            totals.embeddingSeconds += summary.embeddingSeconds
+            pending.removeAll()
+        }
+        for (index, file) in files.enumerated() {
+            do {
+                let loaded = try DocumentLoader.load(file, root: root, options: options)
+                for document in loaded {
+                    words += document.text.split(whereSeparator: { $0.isWhitespace }).count
+                    // A repeated id (two records with one `_id`) replaces the earlier document, as an upsert would.
+                    if !seen.insert(document.id).inserted {
+                        duplicates += 1
+                        pending.removeAll { $0.id == document.id }
+                    }
+                    pending.append(document)
+                }
+                documents += loaded.count
+            } catch {
+                failures.append("\(error)")
+            }
+            if pending.count >= batch { try await flush() }
+            progress.update(done: index + 1, seconds: started.secondsElapsed, documents: documents, words: words)
+        }
+        try await flush()
+        var removed = 0
+        if prune {
+            if failures.isEmpty {
+                for id in try service.documentIDs(in: collection) where !seen.contains(id) {
+                    if try service.deleteDocument(id, from: collection, saveIndex: false) { removed += 1 }
+                }
+            } else {
+                print("not pruning: \(failures.count) file(s) failed to load, and their documents would have been deleted")
+            }
+        }
+        try service.saveIndexes()
+        progress.finish()
+        let seconds = max(started.secondsElapsed, 1e-9)
+        let pages = Double(words) / 500
+        print(
+            String(
+                format: "ingested %d files → %d documents (%d added, %d updated, %d unchanged), %d chunks in %.1f s: %.1f documents/s, %.1f pages/s (page = 500 words; %d words)",
+                files.count, seen.count, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(seen.count) / seconds,
+                pages / seconds, words))
+        if duplicates > 0 { print("\(duplicates) document(s) repeated an earlier id and replaced it") }
+        if prune && failures.isEmpty { print("pruned \(removed) document(s) no longer under \(path)") }
+        if totals.chunks > 0 {
+            print(
+                String(
+                    format: "  embedding (%@): %.1f s, %.0f chunks/s; loading, chunking, storing and indexing: %.1f s",
+                    try service.describe(collection).embeddingModel, totals.embeddingSeconds, Double(totals.chunks) / max(totals.embeddingSeconds, 1e-9),
+                    seconds - totals.embeddingSeconds))
+        }
+        for failure in failures { print("skipped: \(failure)") }
+        if !failures.isEmpty && documents == 0 { throw ExitCode.failure }
+    }
+}
+
+/// A one-line progress bar on stderr with throughput.
+struct ProgressBar {
+    let total: Int
+    let enabled: Bool
+    private var lastDraw = -1.0
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled && isatty(2) != 0
+    }
+
+    mutating func update(done: Int, seconds: Double, documents: Int, words: Int) {
+        guard enabled, seconds - lastDraw >= 0.1 || done == total else { return }
+        lastDraw = seconds
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let rate = seconds > 0 ? Double(words) / 500 / seconds : 0
+        let line = String(format: "\r%@ %d/%d files  %d docs  %.1f pages/s ", bar, done, total, documents, rate)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+extension ContinuousClock.Instant {
+    var secondsElapsed: Double {
+        let elapsed = ContinuousClock.now - self
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
