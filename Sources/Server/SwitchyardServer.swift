@@ -15,6 +15,7 @@ public enum SwitchyardServer {
         let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let embeddings = EmbeddingsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let info = InfoRoutes(gateway: gateway)
+        let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
         router.post("/v1/chat/completions") { request, _ in await chat.handle(request) }
@@ -31,6 +32,9 @@ public enum SwitchyardServer {
         }
         router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
         router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
+        router.post("/mcp") { request, _ in await mcp.handle(request) }
+        router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
+        router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         return router
     }
 
@@ -46,7 +50,7 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + services,
+            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? []) + (gateway.tools.map { [$0] } ?? []) + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

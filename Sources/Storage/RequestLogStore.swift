@@ -49,6 +49,9 @@ public final class RequestLogStore: Sendable {
                 table.add(column: "saved_usd", .double).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("mcp-v1") { db in
+            try db.alter(table: "request_log") { table in table.add(column: "tool_calls", .text) }
+        }
         return migrator
     }
 
@@ -70,8 +73,8 @@ public final class RequestLogStore: Sendable {
                     INSERT OR REPLACE INTO request_log
                     (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
                      completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                     cache, saved_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     cache, saved_usd, tool_calls)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (record, route) in zip(records, routes) {
                 try statement.execute(arguments: [
@@ -79,7 +82,7 @@ public final class RequestLogStore: Sendable {
                     record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
                     record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
                     record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
-                    record.cache, record.savedUSD,
+                    record.cache, record.savedUSD, record.toolCalls?.jsonString(),
                 ])
             }
         }
@@ -112,7 +115,8 @@ public final class RequestLogStore: Sendable {
             usageEstimated: row["usage_estimated"], costUSD: row["cost_usd"], latencyMs: row["latency_ms"],
             ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
             route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) },
-            cache: row["cache"], savedUSD: row["saved_usd"])
+            cache: row["cache"], savedUSD: row["saved_usd"],
+            toolCalls: (row["tool_calls"] as String?).flatMap { JSONValue.parse($0) })
     }
 }
 

@@ -7,7 +7,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
         abstract: "A self-hosted compound-AI gateway: one OpenAI- and Anthropic-compatible API over many providers.",
         subcommands: [
             ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self, CacheCommand.self,
-            EmbedCommand.self, BenchCommand.self,
+            EmbedCommand.self, BenchCommand.self, ToolsCommand.self,
         ]
     )
 }

@@ -29,7 +29,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "mcp"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -135,6 +135,8 @@ public enum ConfigurationLoader {
             }
         }
 
+        try parseMCP(reader, into: &configuration)
+
         if let auth = reader["auth"] {
             try auth.allowOnly(["keys"])
             var seen: Set<String> = []
@@ -194,7 +196,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
-            "cache",
+            "cache", "tools",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"
@@ -244,7 +246,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
-        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache"])
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "tools"])
         let name = try node.required("name").string()
         var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
         if let strategy = node["strategy"] {
@@ -284,7 +286,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
-        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache"])
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "tools"])
         let name = try node.required("name").string()
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"

@@ -6,6 +6,7 @@ import Providers
 import Routing
 import SwitchyardCore
 import Synchronization
+import Tools
 
 /// The request pipeline, independent of HTTP: the server, the CLI, workflows and evaluations call it.
 public final class Gateway: Sendable {
@@ -21,6 +22,8 @@ public final class Gateway: Sendable {
     let planner: RoutePlanner
     /// The response cache, when any model or route has caching on.
     public let cache: ResponseCache?
+    /// The MCP servers and their tools, when any are configured. Run it as a service (`makeApplication` does).
+    public let tools: ToolManager?
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -53,6 +56,8 @@ public final class Gateway: Sendable {
         self.models = models
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
+        self.tools = configuration.mcp.servers.isEmpty
+            ? nil : ToolManager(configuration: configuration.mcp, httpClient: httpClient, logger: logger)
         if configuration.cache.isEnabled {
             let embedders = self.localEmbedders
             let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : LazyEmbedder(name: Self.localEmbeddingModel, embedders: embedders)

@@ -31,14 +31,17 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     public var cache: String?
     /// What a cache hit saved: the cost of the original call.
     public var savedUSD: Double = 0
+    /// MCP tool calls made for this request (server-side tool loop, or a call through `/mcp`).
+    public var toolCalls: JSONValue?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
         provider: String? = nil, upstreamModel: String? = nil, stream: Bool = false, promptTokens: Int = 0,
         completionTokens: Int = 0, cachedTokens: Int = 0, usageEstimated: Bool = false, costUSD: Double = 0,
         latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil, route: RouteTrace? = nil,
-        cache: String? = nil, savedUSD: Double = 0
+        cache: String? = nil, savedUSD: Double = 0, toolCalls: JSONValue? = nil
     ) {
+        self.toolCalls = toolCalls
         self.cache = cache
         self.savedUSD = savedUSD
         self.id = id
@@ -64,6 +67,7 @@ public struct RequestRecord: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case id, caller, endpoint, model, provider, stream, status, error, route, cache
+        case toolCalls = "tool_calls"
         case savedUSD = "saved_usd"
         case createdAt = "created_at"
         case clientProtocol = "protocol"
