@@ -30,7 +30,7 @@ struct NamingTests {
             .init(server: Self.server("a", .onCollision), tools: Self.tools("search", "fetch")),
             .init(server: Self.server("b", .onCollision), tools: Self.tools("search", "ping")),
         ])
-        #expect(tools.map(\.name) == ["fetch", "a__search", "b__search", "ping"])
+        #expect(tools.map(\.name) == ["fetch", "a__search", "ping", "b__search"])
     }
 
     @Test func neverKeepsTheFirstAndReportsTheRest() {

@@ -124,7 +124,7 @@ public actor ProcessTransport: Transport {
             let candidate = "\(directory)/\(command)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
         }
-        throw ToolError(.unavailable, "The MCP server command '\(command)' was not found on PATH (\(path)).")
+        throw ToolError(.unavailable, "The MCP server command '\(command)' was not found on PATH.")
     }
 }
 
