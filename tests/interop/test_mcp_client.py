@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client import streamable_http
 from mcp.shared.exceptions import McpError
 
 from conftest import OPENAI_UPSTREAM_KEY, free_port, start, switchyard_binary, wait_ready
@@ -51,10 +51,16 @@ def mcp_gateway(stack, tmp_path_factory) -> str:
 
 
 async def _session(url: str, key: str, body):
-    async with streamablehttp_client(url, headers={"Authorization": f"Bearer {key}"}) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            init = await session.initialize()
-            return init, await body(session)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+        if hasattr(streamable_http, "streamable_http_client"):  # mcp >= 1.24
+            transport = streamable_http.streamable_http_client(url, http_client=http)
+        else:
+            transport = streamable_http.streamablehttp_client(url, headers=headers)
+        async with transport as (read, write, _):
+            async with ClientSession(read, write) as session:
+                init = await session.initialize()
+                return init, await body(session)
 
 
 async def _wait_for_tools(session: ClientSession, timeout: float = 30.0):
