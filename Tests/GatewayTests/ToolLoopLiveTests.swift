@@ -132,7 +132,14 @@ struct ToolLoopLiveTests {
             #expect(crashed.status == .ok)
             let crashAnswer = crashed.json?["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue ?? ""
             #expect(crashAnswer.contains("Tool error:"))
-            // The next request's call waits for the restarted process and succeeds.
+            // The supervisor restarts it; the next request's call succeeds on the new process.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                let status = await tools.status().first { $0.server == "fx" }
+                if let current = await tools.processIdentifier(server: "fx"), current != before, status?.state == "ready" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect((await tools.status().first { $0.server == "fx" }?.restarts ?? 0) >= 1)
             let after = try await client.post("/v1/chat/completions", json: Self.chat("[[tool: fx__pid]]", tools: ["fx__*"]))
             #expect(after.status == .ok)
             let json = try #require(after.json)
@@ -178,6 +185,25 @@ struct ToolLoopLiveTests {
             let final = try #require(chunks.last)
             #expect(final["switchyard"]?["tool_calls"]?.arrayValue?.first?["name"] == "time__get_current_time")
             #expect(text.hasSuffix("data: [DONE]\n\n"))
+        }
+    }
+
+    @Test func anthropicStreamsRunTheLoopToo() async throws {
+        try await Self.run { client, _, _ in
+            let response = try await client.post(
+                "/v1/messages",
+                json: Body.messages(
+                    "m-gemini", "[[tool: time__get_current_time {\"timezone\": \"UTC\"}]]", stream: true,
+                    extra: ["switchyard": ["tools": ["time__get_current_time"]]]))
+            #expect(response.status == .ok)
+            #expect(response.text.contains(": switchyard.tool_result "))
+            let events = response.events
+            let text = events.filter { $0.event == "content_block_delta" }.compactMap { JSONValue.parse($0.data)?["delta"]?["text"]?.stringValue }.joined()
+            #expect(text.hasPrefix("Tool results: "))
+            #expect(text.contains("datetime"))
+            let delta = try #require(events.first { $0.event == "message_delta" }.flatMap { JSONValue.parse($0.data) })
+            #expect(delta["switchyard"]?["tool_calls"]?.arrayValue?.first?["ok"] == true)
+            #expect(events.last?.event == "message_stop")
         }
     }
 

@@ -42,7 +42,7 @@ struct InteropTests {
             git.arguments = arguments
             git.currentDirectoryURL = URL(fileURLWithPath: repository)
             try git.run()
-            git.waitUntilExit()
+            await MCPPeers.waitForExit(git)
             #expect(git.terminationStatus == 0)
         }
         try await MCPPeers.withManager([MCPPeers.stdio("git", command: command, ["--repository", repository])]) { manager in
@@ -57,8 +57,11 @@ struct InteropTests {
     @Test(arguments: ["json", "sse"])
     func pythonSDKServerOverStreamableHTTP(mode: String) async throws {
         let (process, url) = try await MCPPeers.startHTTPFixture(mode: mode)
-        defer { process.terminate() }
         let server = MCPConfiguration.Server(name: "fx", transport: .http(url: url, headers: ["X-Test": "1"]), timeout: .seconds(20))
+        try await MCPPeers.stopping(process) { try await Self.exerciseHTTPServer(server) }
+    }
+
+    static func exerciseHTTPServer(_ server: MCPConfiguration.Server) async throws {
         try await MCPPeers.withManager([server]) { manager in
             #expect(manager.tools.map(\.name).contains("fx__add"))
             let sum = try await manager.call("fx__add", arguments: ["a": 2, "b": 40])
@@ -84,6 +87,25 @@ struct InteropTests {
                 #expect(answers == Set((0..<8).map { String(100 + $0) }))
             }
         }
+    }
+
+    @Test func httpServerThatRestartsIsReconnected() async throws {
+        let (first, url) = try await MCPPeers.startHTTPFixture(mode: "json")
+        let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)!
+        let server = MCPConfiguration.Server(name: "fx", transport: .http(url: url, headers: [:]), timeout: .seconds(20))
+        try await MCPPeers.withManager([server]) { manager in
+            let before = try await manager.call("fx__pid", arguments: [:]).text
+            await MCPPeers.stop(first)
+            // The server is gone: the call fails at once instead of hanging.
+            await #expect(throws: ToolError.self) { _ = try await manager.call("fx__pid", arguments: [:]) }
+            let (second, _) = try await MCPPeers.startHTTPFixture(mode: "json", port: port)
+            // Its session is gone with it; the manager connects anew (a new session) and the call goes through.
+            let after = try await manager.call("fx__pid", arguments: [:], timeout: .seconds(20)).text
+            #expect(after != before)
+            #expect(after == String(second.processIdentifier))
+            await MCPPeers.stop(second)
+        }
+        await MCPPeers.stop(first)
     }
 
     @Test func toolListChangedNotificationRefreshesTheCatalogue() async throws {

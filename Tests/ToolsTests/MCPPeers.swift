@@ -65,6 +65,35 @@ enum MCPPeers {
         try await httpClient.shutdown()
     }
 
+    /// Waits for a process to end without blocking a thread (Foundation's `waitUntilExit` spins a
+    /// run loop on a cooperative thread on Linux, which can starve the test process).
+    static func waitForExit(_ process: Process, timeout: Duration = .seconds(10)) async {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    /// Stops a process: SIGTERM, then SIGKILL if it is still there after two seconds.
+    static func stop(_ process: Process) async {
+        guard process.isRunning else { return }
+        process.terminate()
+        await waitForExit(process, timeout: .seconds(2))
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            await waitForExit(process)
+        }
+    }
+
+    /// Runs `body`, then stops `process` whether `body` threw or not.
+    static func stopping(_ process: Process, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await stop(process)
+            throw error
+        }
+        await stop(process)
+    }
+
     /// A free loopback TCP port.
     static func freePort() -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -80,9 +109,9 @@ enum MCPPeers {
     }
 
     /// Starts the Python SDK fixture over Streamable HTTP; returns the process and its URL once it accepts connections.
-    static func startHTTPFixture(mode: String) async throws -> (Process, String) {
+    static func startHTTPFixture(mode: String, port: Int? = nil) async throws -> (Process, String) {
         let python = try executable("python")
-        let port = freePort()
+        let port = port ?? freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [fixture, "http", String(port), mode]
@@ -96,7 +125,7 @@ enum MCPPeers {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        process.terminate()
+        await stop(process)
         throw PeerMissing(message: "the Python MCP fixture did not start on port \(port)")
     }
 

@@ -75,7 +75,9 @@ actor MCPConnection {
                 }
             } catch {
                 state = .down(String(describing: error))
-                logger.warning("could not connect to MCP server", metadata: ["switchyard.mcp.error": "\(error)"])
+                if !Task.isCancelled {
+                    logger.warning("could not connect to MCP server", metadata: ["switchyard.mcp.error": "\(error)"])
+                }
             }
             await teardown()
             if Task.isCancelled { break }
@@ -118,6 +120,8 @@ actor MCPConnection {
                 content: json["content"]?.arrayValue ?? [], isError: result.isError ?? false,
                 structuredContent: json["structuredContent"])
         } catch let error as ToolError {
+            // The transport lost the server (an HTTP server gone or restarted): connect anew.
+            if error.code == .unavailable { markDead(generation: current, reason: error.message) }
             throw error
         } catch let error as MCPError {
             if case .internalError(let detail) = error, detail?.contains("disconnected") == true {
