@@ -89,6 +89,8 @@ struct ToolLoopLiveTests {
             let id = try #require(response.header("x-switchyard-request-id"))
             let record = try #require(try gateway.requestLog.store?.record(id: id))
             #expect(record.toolCalls?.arrayValue?.first?["name"] == "time__get_current_time")
+            #expect(record.toolCalls?.arrayValue?.first?["arguments"] == "[redacted]")
+            #expect(trace.first?["arguments"]?.stringValue?.contains("UTC") == true)  // the caller sees its own arguments
             #expect(record.costUSD == json["switchyard"]?["cost_usd"]?.doubleValue)
             #expect(record.promptTokens == json["usage"]?["prompt_tokens"]?.intValue)
         }

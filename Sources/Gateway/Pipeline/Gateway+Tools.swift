@@ -258,10 +258,16 @@ extension Gateway {
         _ request: ChatRequest, context: CallContext, stream: Bool, loop: LoopState, model: ModelSpec, provider: String,
         trace: RouteTrace
     ) {
+        // Arguments can hold what users typed; the log keeps them only when redaction is off.
+        let logged = loop.trace.map { call -> JSONValue in
+            guard configuration.mcp.redactArguments, var fields = call.objectValue else { return call }
+            fields["arguments"] = "[redacted]"
+            return .object(fields)
+        }
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, provider: provider,
-            upstreamModel: model.upstream, stream: stream, route: trace, toolCalls: .array(loop.trace))
+            upstreamModel: model.upstream, stream: stream, route: trace, toolCalls: .array(logged))
         record.fill(usage: loop.usage, cost: loop.cost)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)
