@@ -15,5 +15,5 @@ struct SwitchyardCommand: AsyncParsableCommand {
 /// `switchyard bench …`: benchmarks that print figures.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self, BenchToolsCommand.self])
 }
