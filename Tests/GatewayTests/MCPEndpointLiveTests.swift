@@ -20,7 +20,7 @@ struct MCPEndpointLiveTests {
     static let accept: HTTPFields = [.accept: "application/json, text/event-stream"]
 
     @Test func initializeListAndCallWithPermissions() async throws {
-        try await ToolLoopLiveTests.run { client, _, gateway in
+        try await ToolLoopLiveTests.run(servers: ["time", "git", "fx"]) { client, _, gateway in
             let initialize = try await client.post(
                 "/mcp", json: Self.rpc("initialize", ["protocolVersion": "2025-06-18", "capabilities": [:], "clientInfo": ["name": "t", "version": "1"]]),
                 headers: Self.accept)

@@ -17,22 +17,26 @@ struct ToolLoopLiveTests {
     static let venvBin = repository.appendingPathComponent(".venv-mcp/bin").path
     static let fixture = repository.appendingPathComponent("tests/mcp/fixture_server.py").path
 
-    /// The MCP section; fails with how to install the peers when `.venv-mcp` is missing.
-    static func mcpConfiguration(callTimeoutMs: Int = 1500) throws -> String {
+    /// The MCP section with the named servers (each test starts only what it uses: every server
+    /// is a Python process); fails with how to install the peers when `.venv-mcp` is missing.
+    static func mcpConfiguration(servers: [String], callTimeoutMs: Int = 1500) throws -> String {
         for tool in ["mcp-server-time", "mcp-server-git", "python"] {
             let path = "\(venvBin)/\(tool)"
             guard FileManager.default.isExecutableFile(atPath: path) else {
                 throw MissingPeer(description: "MCP peer missing at \(path): run `bash tests/mcp/setup.sh` (scripts/test.sh does).")
             }
         }
+        let lines = [
+            "time": #"    - {name: time, command: "\#(venvBin)/mcp-server-time", args: ["--local-timezone", "UTC"]}"#,
+            "git": #"    - {name: git, command: "\#(venvBin)/mcp-server-git", args: ["--repository", "\#(repository.path)"]}"#,
+            "fx": #"    - {name: fx, command: "\#(venvBin)/python", args: ["\#(fixture)", "stdio"], timeout_ms: 20000}"#,
+        ]
         return """
             mcp:
               call_timeout_ms: \(callTimeoutMs)
               restart_delay_ms: 100
               servers:
-                - {name: time, command: "\(venvBin)/mcp-server-time", args: ["--local-timezone", "UTC"]}
-                - {name: git, command: "\(venvBin)/mcp-server-git", args: ["--repository", "\(repository.path)"]}
-                - {name: fx, command: "\(venvBin)/python", args: ["\(fixture)", "stdio"], timeout_ms: 20000}
+            \(servers.compactMap { lines[$0] }.joined(separator: "\n"))
             groups:
               - {name: timebot, deployments: [m-openai], tools: ["time__*", "git__git_log"]}
             """
@@ -40,8 +44,10 @@ struct ToolLoopLiveTests {
 
     struct MissingPeer: Error, CustomStringConvertible { var description: String }
 
-    static func run(_ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void) async throws {
-        let extra = try mcpConfiguration()
+    static func run(
+        servers: [String] = ["time"], _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
+    ) async throws {
+        let extra = try mcpConfiguration(servers: servers)
         try await LiveHarness.run(extra: extra) { client, mock, gateway in
             let tools = try #require(gateway.tools)
             let missing = await tools.waitUntilReady(timeout: .seconds(60))
@@ -110,7 +116,7 @@ struct ToolLoopLiveTests {
     }
 
     @Test func aToolThatTimesOutBecomesAToolError() async throws {
-        try await Self.run { client, _, _ in
+        try await Self.run(servers: ["fx"]) { client, _, _ in
             let started = ContinuousClock.now
             let response = try await client.post(
                 "/v1/chat/completions", json: Self.chat("[[tool: fx__sleep {\"seconds\": 30}]]", tools: ["fx__sleep"]))
@@ -126,7 +132,7 @@ struct ToolLoopLiveTests {
     }
 
     @Test func aServerThatCrashesMidSessionIsRestarted() async throws {
-        try await Self.run { client, _, gateway in
+        try await Self.run(servers: ["fx"]) { client, _, gateway in
             let tools = try #require(gateway.tools)
             let before = try #require(await tools.processIdentifier(server: "fx"))
             let crashed = try await client.post(
@@ -155,7 +161,7 @@ struct ToolLoopLiveTests {
     }
 
     @Test func toolsConfiguredOnAGroupNeedNoRequestField() async throws {
-        try await Self.run { client, mock, _ in
+        try await Self.run(servers: ["time", "git"]) { client, mock, _ in
             let response = try await client.post(
                 "/v1/chat/completions", json: Self.chat("[[tool: time__get_current_time {\"timezone\": \"Asia/Tokyo\"}]]", tools: nil, model: "timebot"))
             #expect(response.status == .ok)
