@@ -119,3 +119,31 @@ def test_wrong_key_is_refused(mcp_gateway):
                    headers={"Authorization": "Bearer sk-not-a-key", "Accept": "application/json, text/event-stream"})
     assert r.status_code == 401
     assert r.json()["error"]["message"] == "Invalid API key."
+
+
+def test_cli_lists_and_calls_tools(tmp_path):
+    """`switchyard tools list|call` against the official time server."""
+    import json
+    import subprocess
+
+    time_server = Path(sys.executable).parent / "mcp-server-time"
+    path = tmp_path / "switchyard.yaml"
+    path.write_text(yaml.safe_dump(dict(storage=dict(sqlite=":memory:"),
+                                        mcp=dict(servers=[dict(name="time", command=str(time_server))]))))
+    binary = str(switchyard_binary())
+
+    def run(*args):
+        return subprocess.run([binary, "tools", *args, "--config", str(path)], capture_output=True, text=True, timeout=120)
+
+    listed = run("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["chat", "time__convert_time", "time__get_current_time"]
+    called = run("call", "time__get_current_time", '{"timezone": "UTC"}')
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout)["timezone"] == "UTC"
+    failed = run("call", "time__get_current_time", '{"timezone": "Nowhere/Nope"}')
+    assert failed.returncode == 1
+    assert "Nowhere/Nope" in failed.stdout
+    unknown = run("call", "nope__tool", "{}")
+    assert unknown.returncode == 2
+    assert "There is no tool named 'nope__tool'." in unknown.stderr
