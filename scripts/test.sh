@@ -14,6 +14,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+echo "== MCP peers for the Swift tests (official reference servers and Python SDK, from PyPI)"
+bash tests/mcp/setup.sh
+
 echo "== building (debug, with tests)"
 swift build --build-tests
 

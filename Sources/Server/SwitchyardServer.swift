@@ -15,6 +15,7 @@ public enum SwitchyardServer {
         let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let embeddings = EmbeddingsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let info = InfoRoutes(gateway: gateway)
+        let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: UnknownRouteMiddleware())
@@ -33,6 +34,9 @@ public enum SwitchyardServer {
         router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
         router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
         CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        router.post("/mcp") { request, _ in await mcp.handle(request) }
+        router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
+        router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         return router
     }
 
@@ -50,6 +54,7 @@ public enum SwitchyardServer {
             router: router, configuration: configuration,
             services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? [])
                 + (gateway.configuration.retrieval.syncInterval.map { [CollectionSyncService(collections: gateway.collections, interval: $0)] } ?? [])
+                + (gateway.tools.map { [$0] } ?? [])
                 + services,
             onServerRunning: onServerRunning, logger: logger)
     }

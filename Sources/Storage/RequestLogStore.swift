@@ -52,6 +52,9 @@ public final class RequestLogStore: Sendable {
         migrator.registerMigration("retrieval-v1-request-log") { db in
             try db.alter(table: "request_log") { table in table.add(column: "retrieval", .text) }
         }
+        migrator.registerMigration("mcp-v1") { db in
+            try db.alter(table: "request_log") { table in table.add(column: "tool_calls", .text) }
+        }
         return migrator
     }
 
@@ -73,8 +76,8 @@ public final class RequestLogStore: Sendable {
                     INSERT OR REPLACE INTO request_log
                     (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
                      completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                     cache, saved_usd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     cache, saved_usd, tool_calls, retrieval)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (record, route) in zip(records, routes) {
                 try statement.execute(arguments: [
@@ -82,14 +85,9 @@ public final class RequestLogStore: Sendable {
                     record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
                     record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
                     record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
-                    record.cache, record.savedUSD,
+                    record.cache, record.savedUSD, record.toolCalls?.jsonString(),
+                    record.retrieval.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
                 ])
-            }
-            // What grounding retrieved, for the records that were grounded.
-            for record in records {
-                guard let retrieval = record.retrieval, let json = try? encoder.encode(retrieval) else { continue }
-                try db.execute(
-                    sql: "UPDATE request_log SET retrieval = ? WHERE id = ?", arguments: [String(decoding: json, as: UTF8.self), record.id])
             }
         }
     }
@@ -121,7 +119,8 @@ public final class RequestLogStore: Sendable {
             usageEstimated: row["usage_estimated"], costUSD: row["cost_usd"], latencyMs: row["latency_ms"],
             ttftMs: row["ttft_ms"], status: row["status"], error: row["error"],
             route: (row["route"] as String?).flatMap { try? JSONDecoder().decode(RouteTrace.self, from: Data($0.utf8)) },
-            cache: row["cache"], savedUSD: row["saved_usd"])
+            cache: row["cache"], savedUSD: row["saved_usd"],
+            toolCalls: (row["tool_calls"] as String?).flatMap { JSONValue.parse($0) })
         record.retrieval = (row["retrieval"] as String?).flatMap { try? JSONDecoder().decode(RetrievalTrace.self, from: Data($0.utf8)) }
         return record
     }

@@ -11,10 +11,10 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-STAMP="$VENV/.interop-deps-v1"
+STAMP="$VENV/.interop-deps-v2"
 if [ ! -f "$STAMP" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml
+        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml 'mcp>=1.12,<2' 'mcp-server-time>=2025.7'
     touch "$STAMP"
 fi
 

@@ -30,7 +30,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -137,6 +137,7 @@ public enum ConfigurationLoader {
         }
 
         try parseRetrieval(reader, into: &configuration)
+        try parseMCP(reader, into: &configuration)
 
         if let auth = reader["auth"] {
             try auth.allowOnly(["keys"])
@@ -198,7 +199,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
-            "cache", "retrieval",
+            "cache", "retrieval", "tools",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"
@@ -248,7 +249,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
-        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "retrieval"])
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "retrieval", "tools"])
         let name = try node.required("name").string()
         var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
         if let strategy = node["strategy"] {
@@ -288,7 +289,7 @@ public enum ConfigurationLoader {
     }
 
     static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
-        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "retrieval"])
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "retrieval", "tools"])
         let name = try node.required("name").string()
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"

@@ -3,6 +3,7 @@ import Foundation
 import LearnedRouting
 import Routing
 import SwitchyardCore
+import Tools
 
 /// Everything Switchyard runs with, as read from one YAML file.
 public struct SwitchyardConfiguration: Sendable {
@@ -157,6 +158,10 @@ public struct SwitchyardConfiguration: Sendable {
     public var circuitBreaker = CircuitBreakerPolicy()
     /// Retries for a request that names a plain model (not a group): none unless configured.
     public var modelRetry = RetryPolicy(attempts: 1)
+    /// MCP servers and the server-side tool loop.
+    public var mcp = MCPConfiguration()
+    /// MCP tools (glob patterns over exposed names) offered by a model, group or route name.
+    public var toolPolicies: [String: [String]] = [:]
     /// Where the local embedding model lives (`nil`: the default cache folder).
     public var localModelDirectory: String?
     /// Where the file was read from, for messages.

@@ -32,6 +32,9 @@ extension Gateway {
     /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
     /// cost and the `switchyard` extension filled in.
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        if let offered = try await serverTools(for: request, caller: context.caller) {
+            return try await completeWithTools(request, offered: offered, context: context)
+        }
         var record = newRecord(request, context: context, stream: false)
         do {
             let (request, grounding) = try await ground(request, context: context)

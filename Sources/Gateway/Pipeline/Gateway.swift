@@ -8,6 +8,7 @@ import Retrieval
 import Routing
 import SwitchyardCore
 import Synchronization
+import Tools
 
 /// The request pipeline, independent of HTTP: the server, the CLI, workflows and evaluations call it.
 public final class Gateway: Sendable {
@@ -25,6 +26,8 @@ public final class Gateway: Sendable {
     public let cache: ResponseCache?
     /// Collections, ingestion and search (grounded chat and the collections API).
     public let collections: CollectionService
+    /// The MCP servers and their tools, when any are configured. Run it as a service (`makeApplication` does).
+    public let tools: ToolManager?
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -64,6 +67,8 @@ public final class Gateway: Sendable {
             persistence: retrievalPersistence ?? InMemoryRetrievalPersistence(), indexDirectory: indexDirectory, indexes: indexFactory,
             embedding: Self.retrievalEmbedding(models: models, providers: providers, localEmbedders: localEmbedders, logger: logger),
             settings: configuration.retrieval.settings, logger: logger)
+        self.tools = configuration.mcp.servers.isEmpty
+            ? nil : ToolManager(configuration: configuration.mcp, httpClient: httpClient, logger: logger)
         if configuration.cache.isEnabled {
             let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : recentEmbeddings
             var cache = ResponseCache(

@@ -21,6 +21,9 @@ struct ChatCompletionsRoute: Sendable {
                 requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
                 cacheHeader: request.headers[.switchyardCache], logger: logger)
             if chat.stream {
+                if let offered = try await gateway.serverTools(for: chat, caller: caller) {
+                    return streamWithTools(chat, offered: offered, context: context)
+                }
                 return try await stream(chat, context: context)
             }
             let outcome = try await gateway.complete(chat, context: context)

@@ -22,6 +22,9 @@ struct MessagesRoute: Sendable {
                 requestID: requestID, caller: caller, clientProtocol: .anthropic, routeHeader: request.headers[.switchyardRoute],
                 cacheHeader: request.headers[.switchyardCache], logger: logger)
             if chat.stream {
+                if let offered = try await gateway.serverTools(for: chat, caller: caller) {
+                    return streamWithTools(chat, offered: offered, publicModel: anthropic.model, context: context)
+                }
                 return try await stream(chat, publicModel: anthropic.model, context: context)
             }
             let outcome = try await gateway.complete(chat, context: context)

@@ -33,14 +33,17 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     public var savedUSD: Double = 0
     /// What grounding retrieved (collection, chunks, scores); nil when the request was not grounded.
     public var retrieval: RetrievalTrace?
+    /// MCP tool calls made for this request (server-side tool loop, or a call through `/mcp`).
+    public var toolCalls: JSONValue?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
         provider: String? = nil, upstreamModel: String? = nil, stream: Bool = false, promptTokens: Int = 0,
         completionTokens: Int = 0, cachedTokens: Int = 0, usageEstimated: Bool = false, costUSD: Double = 0,
         latencyMs: Double = 0, ttftMs: Double? = nil, status: Int = 200, error: String? = nil, route: RouteTrace? = nil,
-        cache: String? = nil, savedUSD: Double = 0
+        cache: String? = nil, savedUSD: Double = 0, toolCalls: JSONValue? = nil
     ) {
+        self.toolCalls = toolCalls
         self.cache = cache
         self.savedUSD = savedUSD
         self.id = id
@@ -67,6 +70,7 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, caller, endpoint, model, provider, stream, status, error, route, cache
         case retrieval
+        case toolCalls = "tool_calls"
         case savedUSD = "saved_usd"
         case createdAt = "created_at"
         case clientProtocol = "protocol"

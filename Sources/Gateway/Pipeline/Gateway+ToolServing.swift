@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import SwitchyardCore
+import Tools
+
+/// The tools Switchyard serves over MCP (`/mcp`, `switchyard tools`): every connected server's,
+/// plus its own `chat`, each filtered by the caller's key and every call audit-logged.
+extension Gateway {
+    /// The name of the built-in completion tool.
+    public static let chatToolName = "chat"
+
+    /// The tools a caller may see, in a stable order: Switchyard's own first, then each server's.
+    public func servedTools(for caller: Caller) -> [ToolDescriptor] {
+        let builtIn = [chatTool(for: caller)]
+        return (builtIn + (tools?.tools ?? [])).filter { GlobPattern.allows(caller.allowedTools, $0.name) }
+    }
+
+    /// Calls a served tool for a caller. A tool the key may not use is refused exactly like an
+    /// unknown one would be, but with its own code; the call is audit-logged either way, with its
+    /// arguments redacted unless `mcp.redact_arguments` is off.
+    public func callServedTool(_ name: String, arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
+        var entry: [String: JSONValue] = [
+            "name": .string(name),
+            "arguments": configuration.mcp.redactArguments ? "[redacted]" : .string((arguments ?? .null).jsonString()),
+        ]
+        var record = RequestRecord(
+            id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name, clientProtocol: "mcp",
+            endpoint: "mcp", model: name, provider: name == Self.chatToolName ? "switchyard" : tools?.tool(named: name)?.server)
+        do {
+            let result = try await runServedTool(name, arguments: arguments, context: context)
+            entry["ok"] = .bool(!result.isError)
+            if result.isError { record.error = String(result.text.prefix(500)) }
+            entry["ms"] = .double(context.elapsedMilliseconds.rounded())
+            record.toolCalls = [.object(entry)]
+            record.latencyMs = context.elapsedMilliseconds
+            requestLog.record(record)
+            return result
+        } catch {
+            let failure = error as? ToolError
+            entry["ok"] = false
+            entry["error"] = .string(failure?.message ?? "\(error)")
+            record.toolCalls = [.object(entry)]
+            record.status = switch failure?.code {
+            case .notAllowed: 403
+            case .unknownTool: 404
+            case .invalidArguments: 400
+            case .timeout: 504
+            default: 502
+            }
+            record.error = failure?.message ?? "\(error)"
+            record.latencyMs = context.elapsedMilliseconds
+            requestLog.record(record)
+            throw error
+        }
+    }
+
+    private func runServedTool(_ name: String, arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
+        let known = name == Self.chatToolName || tools?.tool(named: name) != nil
+        guard GlobPattern.allows(context.caller.allowedTools, name) else {
+            throw ToolError(.notAllowed, "The tool '\(name)' is not allowed for this key.")
+        }
+        guard known else { throw ToolError(.unknownTool, "There is no tool named '\(name)'.") }
+        if name == Self.chatToolName { return try await chatToolCall(arguments, context: context) }
+        return try await tools!.call(name, arguments: arguments)
+    }
+
+    private func chatTool(for caller: Caller) -> ToolDescriptor {
+        let names = availableRoutes(for: caller).map(\.name) + availableGroups(for: caller).map(\.name)
+            + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
+        return ToolDescriptor(
+            name: Self.chatToolName, server: "switchyard", originalName: Self.chatToolName, title: "Chat completion",
+            description: "Asks a model, group or route configured in Switchyard and returns its answer.",
+            inputSchema: [
+                "type": "object",
+                "properties": [
+                    "model": ["type": "string", "description": "A model, group or route name.", "enum": .array(names.map { .string($0) })],
+                    "prompt": ["type": "string", "description": "The user message."],
+                    "system": ["type": "string", "description": "An optional system message."],
+                    "max_tokens": ["type": "integer", "minimum": 1],
+                ],
+                "required": ["model", "prompt"],
+            ])
+    }
+
+    private func chatToolCall(_ arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
+        guard let model = arguments?["model"]?.stringValue, let prompt = arguments?["prompt"]?.stringValue else {
+            throw ToolError(.invalidArguments, "The chat tool needs `model` and `prompt` (strings).")
+        }
+        var messages: [ChatMessage] = []
+        if let system = arguments?["system"]?.stringValue { messages.append(.system(system)) }
+        messages.append(.user(prompt))
+        let request = ChatRequest(model: model, messages: messages, maxTokens: arguments?["max_tokens"]?.intValue)
+        // The completion gets its own request id and log line; the audit line stays the call's.
+        let inner = CallContext(caller: context.caller, clientProtocol: context.clientProtocol, logger: logger)
+        do {
+            let outcome = try await complete(request, context: inner)
+            return ToolResult(
+                content: [["type": "text", "text": .string(outcome.response.message?.text ?? "")]],
+                structuredContent: [
+                    "model": .string(outcome.model.name), "provider": .string(outcome.provider),
+                    "cost_usd": .double(outcome.costUSD), "request_id": .string(inner.requestID),
+                ])
+        } catch let error as SwitchyardError {
+            // Bad model names and upstream failures are the tool's errors, for the caller to read.
+            return .text(error.message, isError: true)
+        }
+    }
+}
