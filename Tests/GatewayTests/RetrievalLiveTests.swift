@@ -96,6 +96,33 @@ struct RetrievalLiveTests {
         Set(response.json?["results"]?.arrayValue?.compactMap { $0["document_id"]?.stringValue } ?? [])
     }
 
+    /// `/mcp`'s `search_collection` tool answers under the same access scope as the collections API.
+    @Test func searchCollectionOverMCPKeepsPermissions() async throws {
+        try await Self.run { client, _, _ in
+            try await Self.setUp(client)
+            let accept: HTTPFields = [.accept: "application/json, text/event-stream"]
+            let list = try await client.post("/mcp", json: MCPEndpointLiveTests.rpc("tools/list"), key: "sk-plain", headers: accept)
+            let tool = list.json?["result"]?["tools"]?.arrayValue?.first { $0["name"] == "search_collection" }
+            #expect(tool?["inputSchema"]?["properties"]?["collection"]?["enum"] == ["docs"])
+            func call(_ key: String, _ arguments: JSONValue) async throws -> JSONValue? {
+                let response = try await client.post(
+                    "/mcp", json: MCPEndpointLiveTests.rpc("tools/call", ["name": "search_collection", "arguments": arguments]), key: key,
+                    headers: accept)
+                return response.json?["result"]
+            }
+            let query: JSONValue = ["collection": "docs", "query": .string("office bonus \(Self.secret)"), "top_k": 10]
+            let plain = try await call("sk-plain", query)
+            #expect(plain?["isError"] == false)
+            let plainIDs = Set(plain?["structuredContent"]?["results"]?.arrayValue?.compactMap { $0["document_id"]?.stringValue } ?? [])
+            #expect(plainIDs == ["handbook"])
+            #expect(plain?.jsonString().contains(Self.secret) == false)
+            let admin = try await call("sk-admin", query)
+            #expect(admin?["content"]?.arrayValue?.first?["text"]?.stringValue?.contains(Self.secret) == true)
+            let missing = try await call("sk-admin", ["collection": "nope", "query": "x"])
+            #expect(missing?["isError"] == true)
+        }
+    }
+
     @Test func collectionsAPISearchFiltersAndPermissions() async throws {
         try await Self.run { client, _, _ in
             try await Self.setUp(client)

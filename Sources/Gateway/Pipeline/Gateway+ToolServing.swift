@@ -1,17 +1,20 @@
 import Foundation
 import Logging
+import Retrieval
 import SwitchyardCore
 import Tools
 
 /// The tools Switchyard serves over MCP (`/mcp`, `switchyard tools`): every connected server's,
-/// plus its own `chat`, each filtered by the caller's key and every call audit-logged.
+/// plus its own `chat` and `search_collection`, each filtered by the caller's key and every call audit-logged.
 extension Gateway {
     /// The name of the built-in completion tool.
     public static let chatToolName = "chat"
+    /// The name of the built-in retrieval tool.
+    public static let searchToolName = "search_collection"
 
     /// The tools a caller may see, in a stable order: Switchyard's own first, then each server's.
     public func servedTools(for caller: Caller) -> [ToolDescriptor] {
-        let builtIn = [chatTool(for: caller)]
+        let builtIn = [chatTool(for: caller), searchTool()]
         return (builtIn + (tools?.tools ?? [])).filter { GlobPattern.allows(caller.allowedTools, $0.name) }
     }
 
@@ -25,7 +28,7 @@ extension Gateway {
         ]
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name, clientProtocol: "mcp",
-            endpoint: "mcp", model: name, provider: name == Self.chatToolName ? "switchyard" : tools?.tool(named: name)?.server)
+            endpoint: "mcp", model: name, provider: Self.builtInTools.contains(name) ? "switchyard" : tools?.tool(named: name)?.server)
         do {
             let result = try await runServedTool(name, arguments: arguments, context: context)
             entry["ok"] = .bool(!result.isError)
@@ -55,12 +58,13 @@ extension Gateway {
     }
 
     private func runServedTool(_ name: String, arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
-        let known = name == Self.chatToolName || tools?.tool(named: name) != nil
+        let known = Self.builtInTools.contains(name) || tools?.tool(named: name) != nil
         guard GlobPattern.allows(context.caller.allowedTools, name) else {
             throw ToolError(.notAllowed, "The tool '\(name)' is not allowed for this key.")
         }
         guard known else { throw ToolError(.unknownTool, "There is no tool named '\(name)'.") }
         if name == Self.chatToolName { return try await chatToolCall(arguments, context: context) }
+        if name == Self.searchToolName { return try await searchToolCall(arguments, context: context) }
         return try await tools!.call(name, arguments: arguments)
     }
 
@@ -102,6 +106,63 @@ extension Gateway {
                 ])
         } catch let error as SwitchyardError {
             // Bad model names and upstream failures are the tool's errors, for the caller to read.
+            return .text(error.message, isError: true)
+        }
+    }
+
+    static let builtInTools: Set<String> = [chatToolName, searchToolName]
+
+    private func searchTool() -> ToolDescriptor {
+        let names = collections.listCollections().map(\.name)
+        return ToolDescriptor(
+            name: Self.searchToolName, server: "switchyard", originalName: Self.searchToolName, title: "Search a collection",
+            description: "Finds the passages of a Switchyard document collection that best match a query (hybrid vector + keyword search, limited to the documents this key may read).",
+            inputSchema: [
+                "type": "object",
+                "properties": [
+                    "collection": ["type": "string", "description": "The collection to search.", "enum": .array(names.map { .string($0) })],
+                    "query": ["type": "string", "description": "What to look for."],
+                    "top_k": ["type": "integer", "minimum": 1, "maximum": 100],
+                    "mode": ["type": "string", "enum": ["hybrid", "dense", "bm25"]],
+                    "filter": ["type": "object", "description": "Metadata filter: equality, {\"in\": [...]}, {\"gte\": ...}."],
+                ],
+                "required": ["collection", "query"],
+            ])
+    }
+
+    /// Searches under the caller's access scope: a key sees over MCP exactly what the collections API shows it.
+    private func searchToolCall(_ arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
+        guard let collection = arguments?["collection"]?.stringValue, var object = arguments?.objectValue else {
+            throw ToolError(.invalidArguments, "The search_collection tool needs `collection` and `query` (strings).")
+        }
+        object["collection"] = nil
+        let options: SearchOptions
+        do {
+            options = try SearchOptions.parse(.object(object))
+        } catch let error as SwitchyardError {
+            throw ToolError(.invalidArguments, error.message)
+        }
+        do {
+            let results = try await collections.search(options, in: collection, access: accessScope(for: context.caller))
+            let text = results.enumerated().map { index, result in
+                let hit = result.hit
+                let heading = [hit.title, hit.source].compactMap { $0 }.joined(separator: " — ")
+                let score: String = String(format: "%.3f", Double(hit.score))
+                let label: String = heading.isEmpty ? hit.documentID : heading
+                return "[\(index + 1)] \(label) (score \(score))\n\(hit.text)"
+            }.joined(separator: "\n\n")
+            return ToolResult(
+                content: [["type": "text", "text": .string(text.isEmpty ? "No passages matched." : text)]],
+                structuredContent: [
+                    "results": .array(results.map { result in
+                        [
+                            "document_id": .string(result.hit.documentID), "chunk_id": .string(String(result.hit.chunkID)),
+                            "score": .double(Double(result.hit.score)), "text": .string(result.hit.text),
+                            "metadata": .object(result.metadata),
+                        ]
+                    })
+                ])
+        } catch let error as SwitchyardError {
             return .text(error.message, isError: true)
         }
     }
