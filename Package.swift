@@ -144,21 +144,20 @@ let package = Package(
     ]
 )
 
-// Retrieval's distance loops and graph searches are ~20x slower unoptimised: keep them optimised in
-// debug builds too. Its tests are declared here unless the list above already has them.
+// Retrieval (issue 6, search core). Kept in one block at the end so that edits to the target list above
+// merge cleanly: Retrieval is optimised in debug builds too (its distance loops and graph searches are
+// ~20x slower unoptimised) and uses CRetrievalKernels, a header-only module of AVX-512/AVX2 inner-product
+// kernels (nothing to link; Retrieval checks the CPU before calling them and has a portable Swift path).
+// The CLI uses Retrieval, and RetrievalTests is declared here unless the list above already has it.
+package.targets.append(.systemLibrary(name: "CRetrievalKernels"))
 for target in package.targets where target.name == "Retrieval" {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-O"], .when(configuration: .debug))]
-}
-if !package.targets.contains(where: { $0.name == "RetrievalTests" }) {
-    package.targets.append(.testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]))
+    target.dependencies.append("CRetrievalKernels")
 }
 for target in package.targets where target.name == "switchyard" {
     let hasRetrieval = target.dependencies.contains { if case .byNameItem(name: "Retrieval", _) = $0 { true } else { false } }
     if !hasRetrieval { target.dependencies.append("Retrieval") }
 }
-// Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module: nothing to link; Retrieval
-// checks the CPU before calling them and has a portable Swift path.
-package.targets.append(.systemLibrary(name: "CRetrievalKernels"))
-for target in package.targets where target.name == "Retrieval" {
-    target.dependencies.append("CRetrievalKernels")
+if !package.targets.contains(where: { $0.name == "RetrievalTests" }) {
+    package.targets.append(.testTarget(name: "RetrievalTests", dependencies: ["Retrieval"]))
 }
