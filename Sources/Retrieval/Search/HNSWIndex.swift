@@ -69,7 +69,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         stride0 = maxLinks0 + 1
         upperStride = maxLinks + 1
         levelMultiplier = 1 / log(Double(parameters.m))
-        randomState = parameters.seed
+        randomState = Self.initialRandomState(seed: parameters.seed)
         vectors = Self.allocateFloats(0)
         links0 = Self.allocateLinks(0)
     }
@@ -234,15 +234,28 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         -kernel.dot(vectors + Int(a) &* dimension, vectors + Int(b) &* dimension, dimension)
     }
 
+    /// A node's top layer, ⌊−ln(U) / ln(m)⌋, with U drawn exactly as hnswlib draws it (libstdc++'s
+    /// `std::minstd_rand0` seeded with the seed, and `uniform_real_distribution<double>(0, 1)`, which
+    /// takes two draws per double). The same seed therefore gives the same layers as hnswlib, so the
+    /// two build the same graph from the same vectors and their recall can be compared directly.
     func randomLevel() -> Int {
-        // SplitMix64: reproducible from the seed, independent of the platform's random source.
-        randomState &+= 0x9E37_79B9_7F4A_7C15
-        var z = randomState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        let uniform = Double(z >> 11) * 0x1p-53
-        return min(Int(-log(max(uniform, 1e-300)) * levelMultiplier), 30)
+        let modulus: UInt64 = 2_147_483_647
+        let range = Double(modulus - 1)  // max − min + 1 of minstd_rand0 (min 1, max 2^31 − 2)
+        var sum = 0.0
+        var factor = 1.0
+        for _ in 0..<2 {
+            randomState = (randomState &* 16807) % modulus
+            sum += Double(randomState - 1) * factor
+            factor *= range
+        }
+        var uniform = sum / factor
+        if uniform >= 1 { uniform = 1.0.nextDown }
+        return min(Int(-log(max(uniform, .leastNonzeroMagnitude)) * levelMultiplier), 30)
+    }
+
+    static func initialRandomState(seed: UInt64) -> UInt64 {
+        let state = seed % 2_147_483_647
+        return state == 0 ? 1 : state
     }
 
     func acquireScratch() -> SearchScratch {
