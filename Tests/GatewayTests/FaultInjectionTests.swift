@@ -69,7 +69,7 @@ struct FaultInjectionTests {
     }
 
     @Test func timeoutsMoveOnToTheNextDeployment() async throws {
-        try await LiveHarness.run(timeoutMs: 300, extra: Self.groups) { client, mock, _ in
+        try await LiveHarness.run(timeoutMs: 1500, extra: Self.groups) { client, mock, _ in
             await mock.setFault(model: "dep-a", fault: "delay: 3000", count: -1)
             await mock.setFault(model: "dep-b", fault: "hang", count: -1)
             for stream in [false, true] {

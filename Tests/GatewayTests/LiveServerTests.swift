@@ -157,7 +157,7 @@ struct LiveServerTests {
     }
 
     @Test func errorsUseEachProtocolsEnvelope() async throws {
-        try await LiveHarness.run(timeoutMs: 700) { client, _, _ in
+        try await LiveHarness.run(timeoutMs: 2000) { client, _, _ in
             // Unknown model: 404 naming it, in both envelopes.
             let openAI = try await client.post("/v1/chat/completions", json: Body.chat("gpt-9", "x"))
             #expect(openAI.status == .notFound)

@@ -144,7 +144,7 @@ extension Gateway {
         }
         do {
             let results = try await collections.search(options, in: collection, access: accessScope(for: context.caller))
-            let text = results.enumerated().map { index, result in
+            let text: String = results.enumerated().map { index, result -> String in
                 let hit = result.hit
                 let heading = [hit.title, hit.source].compactMap { $0 }.joined(separator: " — ")
                 let score: String = String(format: "%.3f", Double(hit.score))
