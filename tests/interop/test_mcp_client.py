@@ -84,7 +84,7 @@ def test_initialize_list_and_call(mcp_gateway):
     assert init.serverInfo.name == "switchyard"
     assert init.protocolVersion in ("2025-06-18", "2025-11-25")
     names = [t.name for t in listed.tools]
-    assert names == ["chat", "time__convert_time", "time__get_current_time"]
+    assert names == ["chat", "search_collection", "time__convert_time", "time__get_current_time"]
     schema = next(t for t in listed.tools if t.name == "time__get_current_time").inputSchema
     assert "timezone" in schema["properties"]
     assert not result.isError
@@ -137,7 +137,7 @@ def test_cli_lists_and_calls_tools(tmp_path):
 
     listed = run("list", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["chat", "time__convert_time", "time__get_current_time"]
+    assert [t["name"] for t in json.loads(listed.stdout)["tools"]] == ["chat", "search_collection", "time__convert_time", "time__get_current_time"]
     called = run("call", "time__get_current_time", '{"timezone": "UTC"}')
     assert called.returncode == 0, called.stderr
     assert json.loads(called.stdout)["timezone"] == "UTC"

@@ -126,7 +126,10 @@ def test_cli_ingest_reaches_the_running_gateway(stack, http, tmp_path):
     assert "5 documents (5 added, 0 updated, 0 unchanged)" in first, first
     assert "1 document(s) repeated an earlier id" in first
     assert "pages/s" in first
-    described = _wait_for(lambda: (r := http.get(f"/v1/switchyard/collections/{name}", headers=AUTH)).status_code == 200 and r.json())
+    # The CLI creates the collection before it writes the documents; the gateway may see either state
+    # first, so wait for the final one.
+    described = _wait_for(lambda: (r := http.get(f"/v1/switchyard/collections/{name}", headers=AUTH)).status_code == 200
+                          and r.json()["documents"] == 5 and r.json())
     assert described["documents"] == 5
     note = http.post(f"/v1/switchyard/collections/{name}/search", json={"query": "note", "top_k": 10, "mode": "bm25"},
                      headers=AUTH).json()["results"]

@@ -120,7 +120,9 @@ extension Gateway {
             inputSchema: [
                 "type": "object",
                 "properties": [
-                    "collection": ["type": "string", "description": "The collection to search.", "enum": .array(names.map { .string($0) })],
+                    "collection": names.isEmpty
+                        ? ["type": "string", "description": "The collection to search (none exist yet)."]
+                        : ["type": "string", "description": "The collection to search.", "enum": .array(names.map { .string($0) })],
                     "query": ["type": "string", "description": "What to look for."],
                     "top_k": ["type": "integer", "minimum": 1, "maximum": 100],
                     "mode": ["type": "string", "enum": ["hybrid", "dense", "bm25"]],
