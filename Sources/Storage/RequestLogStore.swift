@@ -8,12 +8,7 @@ public final class RequestLogStore: Sendable {
 
     /// Opens (creating if needed) the SQLite file at `path`; `:memory:` keeps it in memory.
     public init(path: String) throws {
-        do {
-            database = try SQLiteDatabase.open(path: path)
-            try Self.migrator.migrate(database)
-        } catch let error as DatabaseError {
-            throw StorageError(message: "Could not open the SQLite database at '\(path)': \(error.message ?? "\(error)")")
-        }
+        database = try SQLiteDatabase.open(path: path, migrator: Self.migrator, what: "SQLite database")
     }
 
     static var migrator: DatabaseMigrator {

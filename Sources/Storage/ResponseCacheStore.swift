@@ -7,28 +7,23 @@ public final class ResponseCacheStore: CachePersistence {
     private let database: any DatabaseWriter
 
     public init(path: String) throws {
-        do {
-            database = try SQLiteDatabase.open(path: path)
-            var migrator = DatabaseMigrator()
-            migrator.registerMigration("v1-response-cache") { db in
-                try db.create(table: "response_cache") { table in
-                    table.primaryKey("key", .text)
-                    table.column("namespace", .text).notNull().indexed()
-                    table.column("scope", .text)
-                    table.column("vector", .blob)
-                    table.column("response", .blob).notNull()
-                    table.column("model", .text).notNull()
-                    table.column("cost_usd", .double).notNull()
-                    table.column("prompt_tokens", .integer).notNull()
-                    table.column("completion_tokens", .integer).notNull()
-                    table.column("created_at", .double).notNull()
-                    table.column("expires_at", .double).notNull().indexed()
-                }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-response-cache") { db in
+            try db.create(table: "response_cache") { table in
+                table.primaryKey("key", .text)
+                table.column("namespace", .text).notNull().indexed()
+                table.column("scope", .text)
+                table.column("vector", .blob)
+                table.column("response", .blob).notNull()
+                table.column("model", .text).notNull()
+                table.column("cost_usd", .double).notNull()
+                table.column("prompt_tokens", .integer).notNull()
+                table.column("completion_tokens", .integer).notNull()
+                table.column("created_at", .double).notNull()
+                table.column("expires_at", .double).notNull().indexed()
             }
-            try migrator.migrate(database)
-        } catch let error as DatabaseError {
-            throw StorageError(message: "Could not open the cache database at '\(path)': \(error.message ?? "\(error)")")
         }
+        database = try SQLiteDatabase.open(path: path, migrator: migrator, what: "cache database")
     }
 
     public func save(_ records: [CacheRecord]) async throws {

@@ -8,12 +8,7 @@ public final class RetrievalStore: RetrievalPersistence {
     private let database: any DatabaseWriter
 
     public init(path: String) throws {
-        do {
-            database = try SQLiteDatabase.open(path: path)
-            try Self.migrator.migrate(database)
-        } catch let error as DatabaseError {
-            throw StorageError(message: "Could not open the retrieval database at '\(path)': \(error.message ?? "\(error)")")
-        }
+        database = try SQLiteDatabase.open(path: path, migrator: Self.migrator, what: "retrieval database")
     }
 
     static var migrator: DatabaseMigrator {

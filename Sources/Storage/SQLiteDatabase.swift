@@ -14,4 +14,16 @@ enum SQLiteDatabase {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         return try DatabasePool(path: path, configuration: configuration)
     }
+
+    /// Opens the file and brings its schema up to date, turning GRDB's errors into one that names the
+    /// store (`what`) and the path.
+    static func open(path: String, migrator: DatabaseMigrator, what: String) throws -> any DatabaseWriter {
+        do {
+            let database = try open(path: path)
+            try migrator.migrate(database)
+            return database
+        } catch let error as DatabaseError {
+            throw StorageError(message: "Could not open the \(what) at '\(path)': \(error.message ?? "\(error)")")
+        }
+    }
 }
