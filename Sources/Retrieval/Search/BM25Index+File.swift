@@ -37,14 +37,7 @@ extension BM25Index {
     }
 
     public static func load(from url: URL) throws -> BM25Index {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw SearchIndexError(.io, "cannot read the index file \(url.path): \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { throw SearchIndexError(.corruptFile, "the index file \(url.path) is empty; rebuild the index") }
-            var reader = IndexFileReader(base: base, size: raw.count, path: url.path)
-            guard try reader.readMagic() == magic else { throw SearchIndexError(.unsupportedFile, "\(url.path) is not a BM25 index file") }
+        try IndexFileReader.withContents(of: url, magic: magic, kind: "a BM25 index file") { reader in
             let version = try reader.read(UInt32.self)
             guard version == fileVersion else {
                 throw SearchIndexError(.unsupportedFile, "\(url.path) is BM25 file version \(version); this build reads version \(fileVersion); rebuild the index")
@@ -58,7 +51,7 @@ extension BM25Index {
                 parameters: BM25Parameters(k1: k1, b: b, stemming: stemming),
                 tokenizer: TextTokenizer(removesStopwords: stopwords, stemming: stemming, minimumLength: minimumLength))
             let termCount = Int(try reader.read(UInt32.self))
-            guard termCount <= raw.count else { throw reader.corrupt("terms") }
+            guard termCount <= reader.size else { throw reader.corrupt("terms") }
             index.termStrings.reserveCapacity(termCount)
             for _ in 0..<termCount {
                 let term = try reader.readString("terms")
@@ -68,7 +61,7 @@ extension BM25Index {
             index.postings = Array(repeating: [], count: termCount)
             index.documentFrequency = Array(repeating: 0, count: termCount)
             let documents = Int(try reader.read(UInt64.self))
-            guard documents <= raw.count else { throw reader.corrupt("documents") }
+            guard documents <= reader.size else { throw reader.corrupt("documents") }
             for slot in 0..<documents {
                 let id = try reader.read(Int64.self, "documents")
                 let length = try reader.read(UInt32.self, "documents")

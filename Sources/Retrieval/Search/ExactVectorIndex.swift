@@ -99,20 +99,11 @@ public final class ExactVectorIndex: VectorIndex, @unchecked Sendable {
     }
 
     public static func load(from url: URL) throws -> ExactVectorIndex {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw SearchIndexError(.io, "cannot read the index file \(url.path): \(error.localizedDescription)")
-        }
-        return try data.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { throw SearchIndexError(.corruptFile, "the index file \(url.path) is empty; rebuild the index") }
-            var reader = IndexFileReader(base: base, size: raw.count, path: url.path)
-            guard try reader.readMagic() == magic else {
-                throw SearchIndexError(.unsupportedFile, "\(url.path) is not an exact vector index file")
-            }
+        try IndexFileReader.withContents(of: url, magic: magic, kind: "an exact vector index file") { reader in
             let dimension = Int(try reader.read(UInt32.self))
             let metric: VectorMetric = try reader.read(UInt32.self) == 0 ? .cosine : .dot
             let count = Int(try reader.read(UInt64.self))
-            guard dimension > 0, count >= 0, count <= raw.count else { throw reader.corrupt("header") }
+            guard dimension > 0, count >= 0, count <= reader.size else { throw reader.corrupt("header") }
             let index = ExactVectorIndex(dimension: dimension, metric: metric)
             index.ids = try reader.readArray(Int64.self, count: count, "ids")
             index.vectors = try reader.readArray(Float.self, count: count * dimension, "vectors")

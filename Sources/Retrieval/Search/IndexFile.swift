@@ -72,6 +72,23 @@ struct IndexFileReader {
         self.path = path
     }
 
+    /// Reads the whole file at `url` and hands `body` a reader past its magic, which must be `magic`
+    /// (`kind` names the format in the error). For formats loaded by copying; HNSW maps its file instead.
+    static func withContents<Result>(
+        of url: URL, magic: String, kind: String, _ body: (inout IndexFileReader) throws -> Result
+    ) throws -> Result {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SearchIndexError(.io, "cannot read the index file \(url.path): \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { throw SearchIndexError(.corruptFile, "the index file \(url.path) is empty; rebuild the index") }
+            var reader = IndexFileReader(base: base, size: raw.count, path: url.path)
+            guard try reader.readMagic() == magic else { throw SearchIndexError(.unsupportedFile, "\(url.path) is not \(kind)") }
+            return try body(&reader)
+        }
+    }
+
     func corrupt(_ what: String) -> SearchIndexError {
         SearchIndexError(.corruptFile, "the index file \(path) is damaged or truncated (\(what)); rebuild the index")
     }
