@@ -65,7 +65,8 @@ public final class Gateway: Sendable {
         let recentEmbeddings = RecentEmbeddings(LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
         self.collections = CollectionService(
             persistence: retrievalPersistence ?? InMemoryRetrievalPersistence(), indexDirectory: indexDirectory, indexes: indexFactory,
-            embedding: Self.retrievalEmbedding(models: models, providers: providers, localEmbedders: localEmbedders, logger: logger),
+            embedding: Self.retrievalEmbedding(
+                models: models, providers: providers, localEmbedders: localEmbedders, recent: recentEmbeddings, logger: logger),
             settings: configuration.retrieval.settings, logger: logger)
         self.tools = configuration.mcp.servers.isEmpty
             ? nil : ToolManager(configuration: configuration.mcp, httpClient: httpClient, logger: logger)

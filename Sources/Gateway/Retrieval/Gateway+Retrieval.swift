@@ -14,7 +14,8 @@ extension Gateway {
 
     /// Embeddings for collections, through the same models `/v1/embeddings` serves (local or remote).
     static func retrievalEmbedding(
-        models: [String: ModelSpec], providers: [String: any Provider], localEmbedders: LocalEmbedders, logger: Logger
+        models: [String: ModelSpec], providers: [String: any Provider], localEmbedders: LocalEmbedders, recent: any TextEmbedder,
+        logger: Logger
     ) -> EmbeddingAccess {
         EmbeddingAccess(
             embed: { name, texts in
@@ -25,6 +26,9 @@ extension Gateway {
                     throw SwitchyardError.invalidRequest("The model '\(name)' is a chat model, not an embedding model.", param: "embedding_model")
                 }
                 if model.provider == "local" {
+                    // One text is a search query, the same last user turn the semantic cache and a learned
+                    // router embed: it goes through their shared memo. Ingestion batches do not.
+                    if texts.count == 1, name == localEmbeddingModel { return try await recent.embed(texts).vectors }
                     return try await localEmbedders.embedder(named: model.upstream).embed(texts).vectors
                 }
                 guard let provider = providers[model.provider] else {
