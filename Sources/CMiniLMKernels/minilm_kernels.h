@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -288,6 +289,222 @@ MLK_BF16_ENTRY void mlk_gemm_bf16(int m, int j0, int j1, int k, const uint16_t *
                 }
             }
         }
+    }
+}
+
+
+// ---- Row operations (f32, AVX-512F), the same polynomials as VectorMath's portable versions ----
+
+/// e^x, within 2 ulp over the float range (Cephes' expf polynomial); underflows to 0.
+MLK_F32 __m512 mlk_exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 shifted = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
+    __m512 n = _mm512_sub_ps(shifted, magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i integer = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_castps_si512(magic));
+    __m512i exponent = _mm512_slli_epi32(_mm512_add_epi32(integer, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(exponent));
+}
+
+/// erf(x), the rational approximation Eigen and XLA use for float (error < 2e-7).
+MLK_F32 __m512 mlk_erf16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_fmadd_ps(x2, _mm512_set1_ps(-2.72614225801306e-10f), _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(x2, p, _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(x, p);
+    __m512 q = _mm512_fmadd_ps(x2, _mm512_set1_ps(-1.45660718464996e-05f), _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(x2, q, _mm512_set1_ps(-1.42647390514189e-02f));
+    return _mm512_div_ps(p, q);
+}
+
+#define MLK_TAIL(count, j) ((__mmask16)((count) - (j) >= 16 ? 0xFFFF : ((1u << ((count) - (j))) - 1)))
+
+/// rows × count block (stride ld): gelu(x + bias), exact (erf) GELU, written to `bf16` (stride ldb)
+/// as bf16 for the next dense layer (which is all that reads it); x itself is left as it was.
+MLK_BF16_ENTRY void mlk_bias_gelu_bf16(int rows, int count, const float *x, long ld, const float *bias,
+                                  uint16_t *bf16, long ldb) {
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), rsqrt2 = _mm512_set1_ps(0.70710678118654752f);
+    for (int i = 0; i < rows; i++) {
+        const float *row = x + (long)i * ld;
+        for (int j = 0; j < count; j += 16) {
+            __mmask16 m = MLK_TAIL(count, j);
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, row + j), _mm512_maskz_loadu_ps(m, bias + j));
+            v = _mm512_mul_ps(_mm512_mul_ps(v, half), _mm512_add_ps(one, mlk_erf16(_mm512_mul_ps(v, rsqrt2))));
+            _mm256_mask_storeu_epi16(bf16 + (long)i * ldb + j, m, (__m256i)_mm512_cvtneps_pbh(v));
+        }
+    }
+}
+
+/// The same without bf16 output, for CPUs with AVX-512F but not AVX512_BF16.
+MLK_F32_ENTRY void mlk_bias_gelu_f32(int rows, int count, float *x, long ld, const float *bias) {
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), rsqrt2 = _mm512_set1_ps(0.70710678118654752f);
+    for (int i = 0; i < rows; i++) {
+        float *row = x + (long)i * ld;
+        for (int j = 0; j < count; j += 16) {
+            __mmask16 m = MLK_TAIL(count, j);
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, row + j), _mm512_maskz_loadu_ps(m, bias + j));
+            v = _mm512_mul_ps(_mm512_mul_ps(v, half), _mm512_add_ps(one, mlk_erf16(_mm512_mul_ps(v, rsqrt2))));
+            _mm512_mask_storeu_ps(row + j, m, v);
+        }
+    }
+}
+
+/// In-place softmax of `rows` rows of `count` scores each (stride ld), after scaling by `scale`.
+MLK_F32_ENTRY void mlk_softmax_rows(int rows, int count, float *x, long ld, float scale) {
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int i = 0; i < rows; i++) {
+        float *row = x + (long)i * ld;
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < count; j += 16) {
+            __mmask16 m = MLK_TAIL(count, j);
+            mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), s));
+        }
+        const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        __m512 total = _mm512_setzero_ps();
+        for (int j = 0; j < count; j += 16) {
+            __mmask16 m = MLK_TAIL(count, j);
+            __m512 e = mlk_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), s), shift));
+            e = _mm512_maskz_mov_ps(m, e);
+            _mm512_mask_storeu_ps(row + j, m, e);
+            total = _mm512_add_ps(total, e);
+        }
+        const __m512 inverse = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
+        for (int j = 0; j < count; j += 16) {
+            __mmask16 m = MLK_TAIL(count, j);
+            _mm512_mask_storeu_ps(row + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, row + j), inverse));
+        }
+    }
+}
+
+/// out = LayerNorm(in + bias + residual) · gamma + beta over `count` (a multiple of 16) values;
+/// `out` may alias `residual`.
+MLK_F32_ENTRY void mlk_layer_norm(int count, const float *in, const float *bias, const float *residual,
+                                  const float *gamma, const float *beta, float epsilon, float *out) {
+    __m512 sum = _mm512_setzero_ps();
+    for (int j = 0; j < count; j += 16) {
+        __m512 v = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(in + j), _mm512_loadu_ps(bias + j)), _mm512_loadu_ps(residual + j));
+        _mm512_storeu_ps(out + j, v);
+        sum = _mm512_add_ps(sum, v);
+    }
+    const __m512 mean = _mm512_set1_ps(_mm512_reduce_add_ps(sum) / (float)count);
+    __m512 squares = _mm512_setzero_ps();
+    for (int j = 0; j < count; j += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(out + j), mean);
+        squares = _mm512_fmadd_ps(d, d, squares);
+    }
+    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(squares) / (float)count + epsilon));
+    for (int j = 0; j < count; j += 16) {
+        __m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(out + j), mean), scale);
+        __m512 v = _mm512_fmadd_ps(d, _mm512_loadu_ps(gamma + j), _mm512_loadu_ps(beta + j));
+        _mm512_storeu_ps(out + j, v);
+    }
+}
+
+
+// ---- Attention for one (text, head), head size 32 ----
+
+// Scores tile: R query rows × C chunks of 16 keys, over the 32 dimensions of the head.
+MLK_F32 void mlk_scores_tile(int R, int C, const float *q, long ld, const float *kt, int padded, float *scores, int i, int j) {
+    __m512 acc[4][4];
+    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int d = 0; d < 32; d++) {
+        __m512 kv[4];
+        for (int c = 0; c < C; c++) kv[c] = _mm512_loadu_ps(kt + (long)d * padded + j + 16 * c);
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(q[(long)(i + r) * ld + d]);
+            for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(x, kv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) _mm512_storeu_ps(scores + (long)(i + r) * padded + j + 16 * c, acc[r][c]);
+}
+
+// Context tile: R rows of P · V (32 columns).
+MLK_F32 void mlk_context_tile(int R, int len, const float *p, int padded, const float *v, long ld, float *out, int i) {
+    __m512 acc[8][2];
+    for (int r = 0; r < R; r++) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
+    for (int j = 0; j < len; j++) {
+        __m512 v0 = _mm512_loadu_ps(v + (long)j * ld), v1 = _mm512_loadu_ps(v + (long)j * ld + 16);
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(p[(long)(i + r) * padded + j]);
+            acc[r][0] = _mm512_fmadd_ps(x, v0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(x, v1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm512_storeu_ps(out + (long)(i + r) * ld, acc[r][0]);
+        _mm512_storeu_ps(out + (long)(i + r) * ld + 16, acc[r][1]);
+    }
+}
+
+/// Bytes of scratch (in floats) that mlk_attention_head needs for `len` tokens.
+static inline long mlk_attention_scratch(int len) {
+    long padded = (len + 15) & ~15;
+    return padded * len + 32 * padded;
+}
+
+/// softmax(scale · Q Kᵀ) V for one head of one text: q, k, v and out point at the head's first
+/// column of the text's first row, rows `ld` floats apart; head size 32. `scratch` holds
+/// mlk_attention_scratch(len) floats.
+MLK_F32_ENTRY void mlk_attention_head(int len, const float *q, const float *k, const float *v, long ld,
+                                      float scale, float *scratch, float *out) {
+    const int padded = (len + 15) & ~15;
+    float *scores = scratch, *kt = scratch + (long)padded * len;
+    // Kᵀ, so 16 keys' values of one dimension are one vector; padding keys are zero.
+    for (int d = 0; d < 32; d++) {
+        float *row = kt + (long)d * padded;
+        for (int j = 0; j < len; j++) row[j] = k[(long)j * ld + d];
+        for (int j = len; j < padded; j++) row[j] = 0;
+    }
+    const int chunks = padded / 16;
+    int i = 0;
+    for (; i < len; i += 4) {
+        int R = len - i < 4 ? len - i : 4;
+        int c = 0;
+        for (; c + 4 <= chunks; c += 4) {
+            switch (R) {
+            case 4: mlk_scores_tile(4, 4, q, ld, kt, padded, scores, i, 16 * c); break;
+            case 3: mlk_scores_tile(3, 4, q, ld, kt, padded, scores, i, 16 * c); break;
+            case 2: mlk_scores_tile(2, 4, q, ld, kt, padded, scores, i, 16 * c); break;
+            default: mlk_scores_tile(1, 4, q, ld, kt, padded, scores, i, 16 * c); break;
+            }
+        }
+        for (; c < chunks; c++) {
+            switch (R) {
+            case 4: mlk_scores_tile(4, 1, q, ld, kt, padded, scores, i, 16 * c); break;
+            case 3: mlk_scores_tile(3, 1, q, ld, kt, padded, scores, i, 16 * c); break;
+            case 2: mlk_scores_tile(2, 1, q, ld, kt, padded, scores, i, 16 * c); break;
+            default: mlk_scores_tile(1, 1, q, ld, kt, padded, scores, i, 16 * c); break;
+            }
+        }
+    }
+    mlk_softmax_rows(len, len, scores, padded, scale);
+    for (i = 0; i + 8 <= len; i += 8) mlk_context_tile(8, len, scores, padded, v, ld, out, i);
+    switch (len - i) {
+    case 7: mlk_context_tile(7, len, scores, padded, v, ld, out, i); break;
+    case 6: mlk_context_tile(6, len, scores, padded, v, ld, out, i); break;
+    case 5: mlk_context_tile(5, len, scores, padded, v, ld, out, i); break;
+    case 4: mlk_context_tile(4, len, scores, padded, v, ld, out, i); break;
+    case 3: mlk_context_tile(3, len, scores, padded, v, ld, out, i); break;
+    case 2: mlk_context_tile(2, len, scores, padded, v, ld, out, i); break;
+    case 1: mlk_context_tile(1, len, scores, padded, v, ld, out, i); break;
+    default: break;
     }
 }
 
