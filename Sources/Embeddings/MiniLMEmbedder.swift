@@ -19,6 +19,8 @@ public final class MiniLMEmbedder: TextEmbedder {
     private let encoder: BertEncoder
     private let file: SafeTensorsFile
     private let lock = Mutex(())
+    /// The same model at the other precision, made once on first request (shares file and vocabulary).
+    private let siblings = Mutex<[EmbeddingPrecision: MiniLMEmbedder]>([:])
 
     init(file: SafeTensorsFile, encoder: BertEncoder, tokenizer: WordPieceTokenizer, batchSize: Int) {
         self.file = file
@@ -40,13 +42,35 @@ public final class MiniLMEmbedder: TextEmbedder {
         let maxLength = min(ModelCatalog.miniLM.maxSequenceLength, configuration.maxPositions)
         let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"), maxLength: maxLength)
         let file = try SafeTensorsFile(url: directory.appendingPathComponent("model.safetensors"))
+        return MiniLMEmbedder(
+            file: file, encoder: try encoder(file: file, configuration: configuration, precision: precision),
+            tokenizer: tokenizer, batchSize: max(1, batchSize))
+    }
+
+    /// An encoder over `file` with only the packed weight copies `precision` uses (the bf16 path
+    /// never reads the f32 panels, 42 MB, so they are not made for it).
+    private static func encoder(file: SafeTensorsFile, configuration: BertConfiguration, precision: EmbeddingPrecision) throws -> BertEncoder {
         let cpu = CPUFeatures.current
+        let bfloat16 = precision == .bfloat16 && cpu.avx512BF16
         let weights = try BertWeights(
-            file: file, configuration: configuration,
-            packFloat32: cpu.avx512, packBFloat16: precision == .bfloat16 && cpu.avx512BF16)
+            file: file, configuration: configuration, packFloat32: cpu.avx512 && !bfloat16, packBFloat16: bfloat16)
         var encoder = BertEncoder(configuration: configuration, weights: weights)
         encoder.precision = precision
-        return MiniLMEmbedder(file: file, encoder: encoder, tokenizer: tokenizer, batchSize: max(1, batchSize))
+        return encoder
+    }
+
+    /// The same model at `precision`: this embedder itself when it already runs at it, else one
+    /// made once (on first request) over the same memory-mapped file and vocabulary.
+    public func withPrecision(_ precision: EmbeddingPrecision) throws -> MiniLMEmbedder {
+        if precision == self.encoder.precision { return self }
+        return try siblings.withLock { made in
+            if let existing = made[precision] { return existing }
+            let sibling = MiniLMEmbedder(
+                file: file, encoder: try Self.encoder(file: file, configuration: encoder.configuration, precision: precision),
+                tokenizer: tokenizer, batchSize: batchSize)
+            made[precision] = sibling
+            return sibling
+        }
     }
 
     /// Loads the model from `SWITCHYARD_MODEL_DIR` or the default cache folder; the error names

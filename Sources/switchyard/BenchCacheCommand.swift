@@ -12,13 +12,16 @@ struct BenchCacheCommand: AsyncParsableCommand {
     @Option(help: "JSON Lines with `origin` and `similar` questions.")
     var data: String = "../shared/data/cache/paraphrase-pairs.jsonl"
 
+    @Option(help: "Precision of the local model (the gateway's semantic cache uses bfloat16 unless configured otherwise).")
+    var precision: EmbeddingPrecision = .bfloat16
+
     func run() async throws {
         guard let text = try? String(contentsOfFile: data, encoding: .utf8) else { throw ValidationError("Cannot read \(data).") }
         let pairs = text.split(separator: "\n").compactMap { line -> (String, String)? in
             guard let json = JSONValue.parse(String(line)), let a = json["origin"]?.stringValue, let b = json["similar"]?.stringValue else { return nil }
             return (a, b)
         }
-        let embedder = try MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.loadDefault(precision: precision)
         let cache = ResponseCache(embedder: embedder)
         let policy = CachePolicy(exact: true, semantic: .init())
         func request(_ text: String) -> ChatRequest {
@@ -50,7 +53,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         func row(_ label: String, _ samples: [Double]) {
             print(label.padding(40), String(format: "p50 %8.1f µs   p99 %8.1f µs   (%d lookups)", samples[samples.count / 2], samples[samples.count * 99 / 100], samples.count))
         }
-        print("\(stats.entries) entries cached (\(stats.bytes) bytes); semantic threshold \(ResponseCache.defaultSemanticThreshold)")
+        print("\(stats.entries) entries cached (\(stats.bytes) bytes); semantic threshold \(ResponseCache.defaultSemanticThreshold); local model \(embedder.precision.rawValue)")
         row("exact hit (hash + LRU)", exact)
         row("semantic lookup (embed + scan \(pairs.count))", semantic)
         print(String(format: "semantic hits: %d of %d paraphrases", stats.semanticHits, pairs.count))

@@ -20,6 +20,9 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
     @Option(help: "JSON Lines with `origin` and `similar` (default: ../shared/data/cache/paraphrase-pairs.jsonl).")
     var data: String = "../shared/data/cache/paraphrase-pairs.jsonl"
 
+    @Option(help: "Precision of the local model (the gateway's semantic cache uses bfloat16 unless configured otherwise).")
+    var precision: EmbeddingPrecision = .bfloat16
+
     @Option(help: "Lowest threshold printed.")
     var from: Double = 0.85
 
@@ -39,7 +42,8 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
             origins.append(origin)
             similars.append(similar)
         }
-        let embedder = try MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.loadDefault(precision: precision)
+        print("local model precision: \(embedder.precision.rawValue)")
         let started = ContinuousClock.now
         let cached = embedder.embedSync(origins)
         let queries = embedder.embedSync(similars)

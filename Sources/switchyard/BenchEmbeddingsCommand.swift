@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embeddings
 import Foundation
+import SwitchyardCore
 
 /// `switchyard bench embeddings`: throughput and latency of the native embedding model, measured
 /// the same way as the reference script `shared/bench/st_baseline.py`.
@@ -26,7 +27,7 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
     var queries = 200
 
     @Option(help: "Dense-layer precision: float32 (default, exact) or bfloat16 (AVX512_BF16 CPUs).")
-    var precision = "float32"
+    var precision: EmbeddingPrecision = .float32
 
     @Option(help: "Kernels for the dense layers: auto, blas (OpenBLAS only), avx512 (no OpenBLAS), swift (portable only).")
     var kernels = "auto"
@@ -119,9 +120,6 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let rssBefore = Self.residentMiB()
         let loadStart = clock.now
-        guard let precision = EmbeddingPrecision(rawValue: precision) else {
-            throw ValidationError("--precision must be one of: \(EmbeddingPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         var embedder: MiniLMEmbedder
         let directory = modelDirectory.map { URL(fileURLWithPath: $0) }
         embedder = try MiniLMEmbedder.load(

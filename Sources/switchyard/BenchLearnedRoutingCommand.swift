@@ -25,15 +25,19 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
     @Option(help: "Directory of the local embedding model (default: the models cache).")
     var modelDir: String?
 
+    @Option(help: "Precision of the local model (the gateway's default for routing is bfloat16).")
+    var precision: EmbeddingPrecision = .bfloat16
+
     func run() async throws {
         let learned = try RouteOutput.loadRouter(router)
         let all = try RouteScoreCommand.prompts(data).map(\.prompt)
         let step = max(1, all.count / samples)
         let prompts = stride(from: 0, to: all.count, by: step).prefix(samples).map { all[$0] }
-        let embedder = try modelDir.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        let localModel = MiniLMEmbedder.Loader(directory: modelDir.map { URL(fileURLWithPath: $0) })
+        let embedder = try localModel.embedder(precision: precision)
         let words = prompts.map { $0.split(whereSeparator: \.isWhitespace).count }.sorted()
         print("\(prompts.count) prompts from \(data): words p50 \(words[words.count / 2]), p90 \(words[words.count * 9 / 10]), max \(words.last ?? 0)")
-        print("router: \(learned.model.kind), trained with max_words \(learned.header.maxWords.map(String.init) ?? "none"); kernels: \(embedder.computeBackend)")
+        print("router: \(learned.model.kind), trained with max_words \(learned.header.maxWords.map(String.init) ?? "none"); precision: \(embedder.precision.rawValue); kernels: \(embedder.computeBackend)")
         print("one request at a time; times in ms")
         print("")
         print("step                                             word-pieces p50   p50 ms   p99 ms  mean ms")
@@ -94,10 +98,9 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
                 tiers: [{name: weak, groups: [weak], max_difficulty: 1}, {name: strong, groups: [strong]}]
             """
         let configuration = try ConfigurationLoader.parse(yaml, source: "<bench>")
-        let directory = modelDir
         let gateway = Gateway(
             configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil),
-            localEmbedderFactory: { _ in try directory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault() })
+            localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) })
         for route in ["rules", "learned"] {
             let requests = prompts.map { ChatRequest(model: route, messages: [.user($0)]) }
             for request in requests.prefix(10) { _ = try await gateway.previewRoute(request, context: CallContext()) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Embeddings
 import Foundation
+import SwitchyardCore
 
 /// `switchyard embed "text" …`: embed texts with the native local model.
 struct EmbedCommand: AsyncParsableCommand {
@@ -22,15 +23,12 @@ struct EmbedCommand: AsyncParsableCommand {
     var json = false
 
     @Option(help: "Dense-layer precision: float32 (default) or bfloat16.")
-    var precision = "float32"
+    var precision: EmbeddingPrecision = .float32
 
     func run() async throws {
         let clock = ContinuousClock()
         let loadStart = clock.now
         let embedder: MiniLMEmbedder
-        guard let precision = EmbeddingPrecision(rawValue: precision) else {
-            throw ValidationError("--precision must be float32 or bfloat16")
-        }
         embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0), precision: precision) }
             ?? MiniLMEmbedder.loadDefault(precision: precision)
         let loadTime = clock.now - loadStart
@@ -59,3 +57,6 @@ struct EmbedCommand: AsyncParsableCommand {
         return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 }
+
+/// `--precision float32|bfloat16` on the commands that load the local model.
+extension EmbeddingPrecision: ExpressibleByArgument {}

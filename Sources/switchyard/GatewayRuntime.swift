@@ -30,15 +30,13 @@ struct GatewayRuntime {
         let retrievalStore = try RetrievalStore(path: configuration.storage.sqlitePath)
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
-        let modelDirectory = configuration.localModelDirectory
+        let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
         self.httpClient = httpClient
         self.gateway = Gateway(
             configuration: configuration, httpClient: httpClient,
             requestLog: RequestLog(store: store, logger: logger),
-            localEmbedderFactory: { _ in
-                if let modelDirectory { return try MiniLMEmbedder.load(from: URL(fileURLWithPath: modelDirectory)) }
-                return try MiniLMEmbedder.loadDefault()
-            }, cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
+            localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
+            cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
         try gateway.cache?.restore()
         try gateway.collections.load()
     }

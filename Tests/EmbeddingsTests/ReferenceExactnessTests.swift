@@ -49,14 +49,29 @@ struct ReferenceExactnessTests {
         }
     }
 
-    @Test("the bfloat16 option also reaches cosine >= 0.9999", .enabled(if: CPUFeatures.current.avx512BF16, "CPU without AVX512_BF16"))
+    @Test("the bfloat16 option also reaches cosine >= 0.9999, batched and one text at a time", .enabled(if: CPUFeatures.current.avx512BF16, "CPU without AVX512_BF16"))
     func bfloat16() throws {
-        // Without OpenBLAS every dense layer runs in bf16 (with it, only short inputs do).
-        let embedder = try MiniLMEmbedder.load(from: TestSupport.modelDirectory, precision: .bfloat16).withKernels(blas: false)
+        // Every dense layer runs in bf16, batches included, with or without OpenBLAS.
+        let embedder = try MiniLMEmbedder.load(from: TestSupport.modelDirectory, precision: .bfloat16)
         #expect(embedder.precision == .bfloat16)
-        try checkCosines(embedder, label: "encoder (bfloat16 in every dense layer), reference ids") { rows in
+        try checkCosines(embedder, label: "encoder (bfloat16, batches of 32), reference ids") { rows in
             embedder.embedTokenized(rows.map(\.input_ids))
         }
+        try checkCosines(embedder, label: "encoder (bfloat16, one text per call), reference ids") { rows in
+            rows.map { embedder.embedTokenized([$0.input_ids])[0] }
+        }
+    }
+
+    @Test("one loaded model serves both precisions, and each precision is made once")
+    func loaderSharesTheModel() throws {
+        let loader = MiniLMEmbedder.Loader(directory: TestSupport.modelDirectory)
+        let exact = try loader.embedder(precision: .float32)
+        #expect(try loader.embedder(precision: .float32) === exact)
+        let fast = try loader.embedder(precision: .bfloat16)
+        #expect(try loader.embedder(precision: .bfloat16) === fast)
+        #expect(fast.precision == (CPUFeatures.current.avx512BF16 ? .bfloat16 : .float32))
+        let text = "How long does the semantic cache keep an answer?"
+        #expect(TestSupport.cosine(exact.embedSync([text])[0], fast.embedSync([text])[0]) > 0.9999)
     }
 
     @Test("one text alone and inside a batch give the same vector")

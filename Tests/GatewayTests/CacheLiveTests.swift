@@ -80,7 +80,7 @@ struct CacheLiveTests {
         let config = """
             cache: {exact: true, semantic: {threshold: 0.9}}
             """
-        try await LiveHarness.run(extra: config, embedder: { _ in try MiniLMEmbedder.load(from: directory) }) { client, mock, _ in
+        try await LiveHarness.run(extra: config, embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }) { client, mock, _ in
             let first = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", "How do I reset my password?", system: "Support bot."))
             #expect(first.header("x-switchyard-cache") == "miss")
             let paraphrase = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", "How can I reset my password?", system: "Support bot."))

@@ -95,6 +95,17 @@ struct ConfigurationTests {
         expectError(minimal.replacingOccurrences(of: "${OPENAI_API_KEY}", with: "${OPENAI_API_KEY"), containing: ["test.yaml:2", "closing"])
     }
 
+    @Test func localEmbeddingPrecisionsDefaultToExactServedAndFastInternal() throws {
+        let defaults = try ConfigurationLoader.parse(minimal, source: "test.yaml", environment: [:])
+        #expect(defaults.localEmbeddingPrecision == .float32)
+        #expect(defaults.internalEmbeddingPrecision == .bfloat16)
+        let set = try ConfigurationLoader.parse(
+            minimal + "\nembeddings: {precision: bfloat16, internal_precision: float32}\n", source: "test.yaml", environment: [:])
+        #expect(set.localEmbeddingPrecision == .bfloat16)
+        #expect(set.internalEmbeddingPrecision == .float32)
+        expectError(minimal + "\nembeddings: {internal_precision: fp16}\n", containing: ["embeddings.internal_precision", "'fp16'", "float32, bfloat16"])
+    }
+
     @Test func theBundledExampleConfigIsValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let configuration = try ConfigurationLoader.load(

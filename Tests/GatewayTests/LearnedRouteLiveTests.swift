@@ -60,7 +60,7 @@ struct LearnedRouteLiveTests {
                   - {name: weak, groups: [m-ollama], max_difficulty: 1}
                   - {name: strong, groups: [m-openai, m-anthropic]}
             """
-        try await LiveHarness.run(extra: extra, embedder: { _ in try MiniLMEmbedder.load(from: directory) }) { client, _, _ in
+        try await LiveHarness.run(extra: extra, embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }) { client, _, _ in
             let hard = try await client.post("/v1/chat/completions", json: Body.chat("auto", "Prove that the square root of 2 is irrational."))
             #expect(hard.status == .ok)
             #expect(hard.header("x-switchyard-model") == "m-openai")

@@ -50,7 +50,7 @@ enum LiveHarness {
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
         timeoutMs: Int = 5000, extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
-        embedder: (@Sendable (String) throws -> any TextEmbedder)? = nil,
+        embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
         let mock = try await MockUpstream.start(

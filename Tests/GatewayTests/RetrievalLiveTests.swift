@@ -54,7 +54,7 @@ struct RetrievalLiveTests {
             let gateway = Gateway(
                 configuration: configuration, httpClient: httpClient,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")),
-                localEmbedderFactory: { _ in try MiniLMEmbedder.load(from: directory) })
+                localEmbedderFactory: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) })
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in try await body(client, mock, gateway) }
         } catch {

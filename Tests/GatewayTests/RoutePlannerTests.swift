@@ -135,7 +135,7 @@ struct LearnedClassifierTests {
         #expect(configuration.autoRoutes.first?.examples?.count == 6)
         let gateway = Gateway(
             configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil),
-            localEmbedderFactory: { _ in try MiniLMEmbedder.load(from: directory) })
+            localEmbedderFactory: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) })
         let hard = try await gateway.previewRoute(
             ChatRequest(model: "auto", messages: [.user("Prove that the square root of 2 is irrational.")]), context: CallContext())
         #expect(hard.trace.features?["difficulty"] == 3 && hard.trace.features?["task"] == "math")

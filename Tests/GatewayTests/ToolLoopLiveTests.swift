@@ -111,7 +111,7 @@ struct ToolLoopLiveTests {
             return
         }
         try await LiveHarness.run(
-            extra: try Self.mcpConfiguration(servers: ["time"]), embedder: { _ in try MiniLMEmbedder.load(from: directory) }
+            extra: try Self.mcpConfiguration(servers: ["time"]), embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }
         ) { client, mock, gateway in
             let created = try await client.post("/v1/switchyard/collections", json: #"{"name": "docs"}"#)
             #expect(created.status == .ok, "\(created.text)")

@@ -1,4 +1,5 @@
 import CMiniLMKernels
+import SwitchyardCore
 
 /// The BERT encoder of all-MiniLM-L6-v2 with mean pooling and L2 normalisation.
 ///

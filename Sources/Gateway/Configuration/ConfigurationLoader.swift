@@ -55,8 +55,18 @@ public enum ConfigurationLoader {
             }
         }
         if let embeddings = reader["embeddings"] {
-            try embeddings.allowOnly(["model_dir"])
+            try embeddings.allowOnly(["model_dir", "precision", "internal_precision"])
             configuration.localModelDirectory = try embeddings["model_dir"]?.string()
+            func precision(_ key: String) throws -> EmbeddingPrecision? {
+                guard let node = embeddings[key] else { return nil }
+                let text = try node.string()
+                guard let value = EmbeddingPrecision(rawValue: text) else {
+                    throw node.error("'\(text)' is not a precision; use one of: \(EmbeddingPrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return value
+            }
+            if let served = try precision("precision") { configuration.localEmbeddingPrecision = served }
+            if let gatewayOnly = try precision("internal_precision") { configuration.internalEmbeddingPrecision = gatewayOnly }
         }
 
         var providerNames: Set<String> = []

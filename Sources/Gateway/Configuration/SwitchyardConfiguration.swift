@@ -164,6 +164,12 @@ public struct SwitchyardConfiguration: Sendable {
     public var toolPolicies: [String: [String]] = [:]
     /// Where the local embedding model lives (`nil`: the default cache folder).
     public var localModelDirectory: String?
+    /// Precision of the vectors `/v1/embeddings` serves from the local model: float32, the
+    /// reference library's vectors, unless configured otherwise.
+    public var localEmbeddingPrecision: EmbeddingPrecision = .float32
+    /// Precision of the local model where only the gateway sees its vectors (semantic cache,
+    /// routing, collections): bfloat16, half the latency, unless configured otherwise.
+    public var internalEmbeddingPrecision: EmbeddingPrecision = .bfloat16
     /// Where the file was read from, for messages.
     public var source = "<config>"
 

@@ -33,10 +33,11 @@ public final class Gateway: Sendable {
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
 
     /// - Parameters:
-    ///   - localEmbedderFactory: loads a native embedding model by name; called once, on first use.
+    ///   - localEmbedderFactory: loads a native embedding model by name at a precision; called once
+    ///     per name and precision, on first use.
     public init(
         configuration: SwitchyardConfiguration, httpClient: HTTPClient, requestLog: RequestLog,
-        localEmbedderFactory: (@Sendable (String) throws -> any TextEmbedder)? = nil,
+        localEmbedderFactory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         cachePersistence: (any CachePersistence)? = nil,
         cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
@@ -62,11 +63,14 @@ public final class Gateway: Sendable {
         self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
         // The semantic cache and a learned router embed the same last user turn: once is enough.
-        let recentEmbeddings = RecentEmbeddings(LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
+        let internalPrecision = configuration.internalEmbeddingPrecision
+        let recentEmbeddings = RecentEmbeddings(
+            LazyEmbedder(name: Self.localEmbeddingModel, precision: internalPrecision, embedders: localEmbedders))
         self.collections = CollectionService(
             persistence: retrievalPersistence ?? InMemoryRetrievalPersistence(), indexDirectory: indexDirectory, indexes: indexFactory,
             embedding: Self.retrievalEmbedding(
-                models: models, providers: providers, localEmbedders: localEmbedders, recent: recentEmbeddings, logger: logger),
+                models: models, providers: providers, localEmbedders: localEmbedders, precision: internalPrecision,
+                recent: recentEmbeddings, logger: logger),
             settings: configuration.retrieval.settings, logger: logger)
         self.tools = configuration.mcp.servers.isEmpty
             ? nil : ToolManager(configuration: configuration.mcp, httpClient: httpClient, logger: logger)
@@ -95,7 +99,7 @@ public final class Gateway: Sendable {
                 guard let examples = route.examples else { continue }
                 learned[route.name] = NearestNeighbourClassifier(
                     examples: examples, k: route.neighbours,
-                    embedder: LazyEmbedder(name: Self.localEmbeddingModel, embedders: localEmbedders))
+                    embedder: LazyEmbedder(name: Self.localEmbeddingModel, precision: internalPrecision, embedders: localEmbedders))
             }
         }
         self.planner = RoutePlanner(
@@ -174,7 +178,7 @@ public final class Gateway: Sendable {
             record.upstreamModel = model.upstream
             var response: EmbeddingResponse
             if model.provider == "local" {
-                let embedder = try localEmbedders.embedder(named: model.upstream)
+                let embedder = try localEmbedders.embedder(named: model.upstream, precision: configuration.localEmbeddingPrecision)
                 if let dimensions = request.dimensions, dimensions != embedder.dimensions {
                     throw SwitchyardError.invalidRequest(
                         "The model '\(model.name)' returns \(embedder.dimensions) dimensions; dimensions=\(dimensions) is not supported.",
@@ -288,31 +292,37 @@ extension RequestRecord {
 /// gateway starts without it).
 struct LazyEmbedder: TextEmbedder {
     let name: String
+    let precision: EmbeddingPrecision
     let embedders: LocalEmbedders
     var modelName: String { name }
     var dimensions: Int { 384 }
 
     func embed(_ texts: [String]) async throws -> EmbeddingBatch {
-        try await embedders.embedder(named: name).embed(texts)
+        try await embedders.embedder(named: name, precision: precision).embed(texts)
     }
 }
 
-/// Native embedding models, loaded once on first use.
+/// Native embedding models, loaded once per name and precision on first use.
 final class LocalEmbedders: Sendable {
-    private let factory: (@Sendable (String) throws -> any TextEmbedder)?
-    private let loaded = Mutex<[String: any TextEmbedder]>([:])
+    private struct Key: Hashable {
+        let name: String
+        let precision: EmbeddingPrecision
+    }
+    private let factory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)?
+    private let loaded = Mutex<[Key: any TextEmbedder]>([:])
 
-    init(factory: (@Sendable (String) throws -> any TextEmbedder)?) {
+    init(factory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)?) {
         self.factory = factory
     }
 
-    func embedder(named name: String) throws -> any TextEmbedder {
-        if let embedder = loaded.withLock({ $0[name] }) { return embedder }
+    func embedder(named name: String, precision: EmbeddingPrecision) throws -> any TextEmbedder {
+        let key = Key(name: name, precision: precision)
+        if let embedder = loaded.withLock({ $0[key] }) { return embedder }
         guard let factory else {
             throw SwitchyardError.configuration("No native embedding engine is available in this build.")
         }
-        let embedder = try factory(name)
-        loaded.withLock { $0[name] = embedder }
+        let embedder = try factory(name, precision)
+        loaded.withLock { $0[key] = embedder }
         return embedder
     }
 }

@@ -14,8 +14,8 @@ extension Gateway {
 
     /// Embeddings for collections, through the same models `/v1/embeddings` serves (local or remote).
     static func retrievalEmbedding(
-        models: [String: ModelSpec], providers: [String: any Provider], localEmbedders: LocalEmbedders, recent: any TextEmbedder,
-        logger: Logger
+        models: [String: ModelSpec], providers: [String: any Provider], localEmbedders: LocalEmbedders,
+        precision: EmbeddingPrecision, recent: any TextEmbedder, logger: Logger
     ) -> EmbeddingAccess {
         EmbeddingAccess(
             embed: { name, texts in
@@ -29,7 +29,7 @@ extension Gateway {
                     // One text is a search query, the same last user turn the semantic cache and a learned
                     // router embed: it goes through their shared memo. Ingestion batches do not.
                     if texts.count == 1, name == localEmbeddingModel { return try await recent.embed(texts).vectors }
-                    return try await localEmbedders.embedder(named: model.upstream).embed(texts).vectors
+                    return try await localEmbedders.embedder(named: model.upstream, precision: precision).embed(texts).vectors
                 }
                 guard let provider = providers[model.provider] else {
                     throw SwitchyardError.configuration("Model '\(name)' names provider '\(model.provider)', which is not configured.")
@@ -39,7 +39,7 @@ extension Gateway {
             },
             tokenCounter: { name in
                 guard let model = models[name], model.provider == "local",
-                    let embedder = try? localEmbedders.embedder(named: model.upstream) as? any TokenCountingEmbedder
+                    let embedder = try? localEmbedders.embedder(named: model.upstream, precision: precision) as? any TokenCountingEmbedder
                 else { return nil }
                 return { embedder.tokenCount($0) }
             })
