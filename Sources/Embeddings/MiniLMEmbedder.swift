@@ -82,18 +82,24 @@ public final class MiniLMEmbedder: TextEmbedder {
     /// The precision the dense layers actually run at (bf16 falls back to f32 without AVX512_BF16).
     public var precision: EmbeddingPrecision { encoder.usesBFloat16 ? .bfloat16 : .float32 }
 
-    /// Which kernels run the dense layers, e.g. "avx512 (short inputs) + openblas: OpenBLAS 0.3.21 …".
+    /// Which kernels run the model, e.g. "dense: avx512-bf16; attention and row ops: avx512".
     public var computeBackend: String {
-        var parts: [String] = []
+        let blas = encoder.useBLAS ? BLAS.shared : nil
+        let avx512 = CPUFeatures.current.avx512 && encoder.useAVX512
+        let dense: String
         if encoder.usesBFloat16 {
-            parts.append(BLAS.shared != nil && encoder.useBLAS ? "avx512-bf16 (< \(encoder.blasMinimumRows) rows)" : "avx512-bf16")
+            dense = "avx512-bf16"
+        } else if avx512, let blas {
+            dense = "avx512-f32 (< \(encoder.blasMinimumRows) rows) + openblas (\(blas.description))"
+        } else if avx512 {
+            dense = "avx512-f32"
+        } else if let blas {
+            dense = "openblas (\(blas.description))"
+        } else {
+            dense = "swift-simd"
         }
-        if CPUFeatures.current.avx512 && encoder.useAVX512 {
-            parts.append(BLAS.shared != nil && encoder.useBLAS ? "avx512-f32 (< \(encoder.blasMinimumRows) rows)" : "avx512-f32")
-        }
-        if encoder.useBLAS, let blas = BLAS.shared { parts.append("openblas: \(blas.description)") }
-        if parts.isEmpty { parts.append("swift-simd") }
-        return parts.joined(separator: " + ")
+        let rows = avx512 ? "avx512" : blas != nil ? "openblas + swift-simd" : "swift-simd"
+        return "dense: \(dense); attention and row ops: \(rows)"
     }
 
     /// The ids fed to the model for `text`: [CLS], word-pieces, [SEP]; at most 256.
