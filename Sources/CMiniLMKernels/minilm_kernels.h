@@ -30,6 +30,16 @@
 /// 1 when this build contains the x86 kernels (the CPU must still be checked at run time).
 static inline int mlk_compiled_for_x86(void) { return MLK_HAVE_X86; }
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+/// Hands memory freed to malloc back to the system (glibc keeps large freed blocks otherwise).
+static inline void mlk_release_freed_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 /// Round-to-nearest-even float → bfloat16.
 static inline uint16_t mlk_bf16_from_f32(float x) {
     uint32_t bits;

@@ -1,3 +1,4 @@
+import CMiniLMKernels
 import Foundation
 import Synchronization
 import SwitchyardCore
@@ -121,13 +122,31 @@ public final class MiniLMEmbedder: TextEmbedder {
         lock.withLock { _ in
             var start = 0
             while start < order.count {
-                let chunk = Array(order[start..<min(order.count, start + batchSize)])
+                // At most `batchSize` texts and `maxTokensPerPass` tokens per forward pass (one text
+                // may exceed it alone): the workspace grows with the tokens of a pass.
+                var end = start + 1
+                var tokens = sequences[order[start]].count
+                while end < order.count, end - start < batchSize, tokens + sequences[order[end]].count <= Self.maxTokensPerPass {
+                    tokens += sequences[order[end]].count
+                    end += 1
+                }
+                let chunk = Array(order[start..<end])
                 let vectors = encoder.encode(chunk.map { sequences[$0] })
                 for (index, vector) in zip(chunk, vectors) { result[index] = vector }
-                start += batchSize
+                start = end
             }
+            // A large pass's workspace (tens of MB) would otherwise stay in malloc's free lists.
+            if sequences.count > 1 { Self.releaseFreedMemory() }
         }
         return result
+    }
+
+    /// Tokens per forward pass: ~40 MB of workspace at most, and still hundreds of rows per
+    /// worker, which is all the matrix kernels need to run at full speed.
+    static let maxTokensPerPass = 2048
+
+    private static func releaseFreedMemory() {
+        mlk_release_freed_memory()
     }
 
     /// Embeds texts; `promptTokens` counts every id fed to the model, [CLS] and [SEP] included.

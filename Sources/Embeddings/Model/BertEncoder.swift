@@ -54,7 +54,9 @@ struct BertEncoder: Sendable {
             // The fused attention kernel also keeps Kᵀ and pads rows to 16 floats.
             scoresPerWorker = max(longest * longest, mlk_attention_scratch(Int32(longest)))
             scores = .allocate(capacity: scoresPerWorker * workers)
-            bfloat16PerWorker = bfloat16 ? tokens * max(hiddenSize, intermediateSize) : 0
+            // Only hidden-size inputs are converted here (Q/K/V, attention output); the down
+            // projection reads `intermediateBFloat16`, written by the GELU step.
+            bfloat16PerWorker = bfloat16 ? tokens * hiddenSize : 0
             bfloat16Inputs = .allocate(capacity: max(1, bfloat16PerWorker * workers))
             intermediateBFloat16 = .allocate(capacity: bfloat16 ? tokens * intermediateSize : 1)
         }
@@ -162,7 +164,7 @@ struct BertEncoder: Sendable {
         gamma: FloatTensor, beta: FloatTensor, output: UnsafeMutablePointer<Float>
     ) {
         let h = configuration.hiddenSize
-        if usesAVX512Rows {
+        if usesAVX512Rows && h % 16 == 0 {
             mlk_layer_norm(Int32(h), input, bias, residual, gamma.pointer, beta.pointer, configuration.layerNormEpsilon, output)
         } else {
             VectorMath.addBiasResidualLayerNorm(
