@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/routing/mmlu-routing.jsonl}
 OUT=${1:-.build/learned-routing}
 BIN=${BIN:-.build/debug/switchyard}
-MAX_WORDS=${MAX_WORDS:-0}
+MAX_WORDS=${MAX_WORDS:-16}    # the first 16 words (route train's default); 0: the whole turn, shared with the semantic cache
+CUT=${CUT:-head}
 mkdir -p "$OUT"
 
 # New subjects: the split of Benchmarks/routing/split-by-subject.json (seed 8).
@@ -18,7 +19,7 @@ mkdir -p "$OUT"
 
 for SPLIT in subjects rows; do
   echo "== $SPLIT =="
-  "$BIN" route train --data "$OUT/$SPLIT/train.jsonl" --out "$OUT/$SPLIT/router.bin" --max-words "$MAX_WORDS"
+  "$BIN" route train --data "$OUT/$SPLIT/train.jsonl" --out "$OUT/$SPLIT/router.bin" --max-words "$MAX_WORDS" --cut "$CUT"
   "$BIN" route calibrate --router "$OUT/$SPLIT/router.bin" --data "$OUT/$SPLIT/calibration.jsonl" --target-quality 0.95
   "$BIN" route eval --router "$OUT/$SPLIT/router.bin" --data "$OUT/$SPLIT/test.jsonl" --plot "$OUT/$SPLIT/pgr.svg"
   "$BIN" route score --router "$OUT/$SPLIT/router.bin" --data "$OUT/$SPLIT/test.jsonl" > "$OUT/$SPLIT/scores.jsonl"

@@ -26,8 +26,8 @@ struct RouteTrainCommand: AsyncParsableCommand {
     @Option(help: "Seed for folds, initialisation and shuffling.")
     var seed: UInt64 = 1
 
-    @Option(help: "Embed only N words of each prompt (0 = the whole turn, as the semantic cache embeds it, so the gateway embeds once for both; the model stops at 256 word-pieces).")
-    var maxWords = 0
+    @Option(help: "Embed only the first N words of each prompt: the default 16 keeps the decision under 3 ms whatever the prompt's length, at an in-domain APGR within the interval of the whole turn's. 0 = the whole turn, as the semantic cache embeds it (then the gateway embeds once for both, but a long turn alone costs up to ~20 ms; the model stops at 256 word-pieces).")
+    var maxWords = 16
 
     @Option(help: "Which words a cut keeps: head (the first N) or head-tail (the first and last N/2).")
     var cut = "head"
