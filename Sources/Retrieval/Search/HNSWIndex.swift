@@ -388,8 +388,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// `ef` accepted nodes: not tombstoned, and passing `filter` when given. Rejected nodes are still
     /// expanded; while fewer than `ef` nodes are accepted the search does not stop early.
     ///
-    /// Each expansion first gathers the unvisited neighbours and prefetches their vectors, so the
-    /// memory loads overlap instead of stalling one distance at a time.
+    /// Each expansion first gathers the unvisited neighbours and prefetches their whole vectors (and,
+    /// on layer 0, their link lists), so the memory loads overlap instead of stalling one distance at a time.
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int32, entryDistance: Float, ef: Int, level: Int,
         scratch: SearchScratch, filter: ChunkFilter?
@@ -409,7 +409,8 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let vectors = self.vectors
         let dimension = self.dimension
         let kernel = self.kernel
-        let linesPerVector = min((dimension &* 4 &+ 63) >> 6, 8)
+        let linesPerVector = (dimension &* 4 &+ 63) >> 6
+        let listBytes = stride0 &* 4
         deleted.withUnsafeBufferPointer { deleted in
             labels.withUnsafeBufferPointer { labels in
                 @inline(__always) func accepted(_ node: Int32) -> Bool {
@@ -440,8 +441,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                         pending[waiting] = neighbour
                         waiting &+= 1
                         #if canImport(CRetrievalKernels)
-                        let vector = UnsafeRawPointer(vectors + Int(neighbour) &* dimension)
-                        for line in 0..<linesPerVector { rk_prefetch(vector + line &* 64) }
+                        rk_prefetch_lines(UnsafeRawPointer(vectors + Int(neighbour) &* dimension), linesPerVector)
+                        // Some of these nodes are expanded soon; their link lists then wait in L2.
+                        if level == 0 { rk_prefetch_span_l2(UnsafeRawPointer(links0 + Int(neighbour) &* stride0), listBytes) }
                         #endif
                     }
                     for position in 0..<waiting {
