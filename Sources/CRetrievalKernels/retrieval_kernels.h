@@ -1,4 +1,4 @@
-// Inner-product kernels for the vector indexes in Retrieval, and a prefetch hint.
+// Inner-product kernels for the vector indexes in Retrieval, prefetch hints, and growing a mapping.
 //
 // Header-only (static inline), so the package needs no C target: Swift's Clang importer compiles
 // these functions with the target attributes below, and Retrieval calls one only after checking that
@@ -21,11 +21,16 @@ static inline void rk_prefetch_lines(const void *address, long lines) {
     for (; i < lines; i++) __builtin_prefetch(line + 64 * i, 0, 2);
 }
 
-/// Hints the CPU to bring every cache line of the `bytes` bytes at `address` into L2 only.
-static inline void rk_prefetch_span_l2(const void *address, long bytes) {
-    const char *end = (const char *)address + bytes;
-    for (const char *line = (const char *)((unsigned long)address & ~63ul); line < end; line += 64) __builtin_prefetch(line, 0, 2);
+#if defined(__linux__)
+// Declared here because Swift's Glibc module is built without _GNU_SOURCE, which hides it.
+extern void *mremap(void *old_address, size_t old_size, size_t new_size, int flags, ...);
+
+/// Grows an anonymous mapping, moving it if it must (MREMAP_MAYMOVE): the pages move, the bytes are
+/// not copied. Returns MAP_FAILED ((void *)-1) on failure.
+static inline void *rk_mremap_grow(void *address, size_t old_size, size_t new_size) {
+    return mremap(address, old_size, new_size, 1 /* MREMAP_MAYMOVE */);
 }
+#endif
 
 #if defined(__x86_64__)
 #include <immintrin.h>
