@@ -340,4 +340,35 @@ struct DistanceKernelTests {
         }
         #expect(VectorMath.Kernel.supported.last == .portable)
     }
+
+    @Test("the batch kernel gives exactly the single-vector kernel's values (the graph a build makes depends on them)", arguments: [384, 100, 16, 385])
+    func batchKernelMatches(dimension: Int) {
+        var random = SearchTestVectors(seed: 11)
+        let stride = (dimension * 4 + 63) / 64 * 64 + 128  // records with links after the vector, as in NodeRecords
+        let count = 40
+        let base = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 64)
+        defer { base.deallocate() }
+        for row in 0..<count {
+            let vector = random.vector(dimension)
+            (base + row * stride).bindMemory(to: Float.self, capacity: dimension).update(from: vector, count: dimension)
+        }
+        let query = random.vector(dimension)
+        let ids: [Int32] = (0..<Int32(count)).reversed().filter { $0 % 3 != 1 }
+        for kernel in VectorMath.Kernel.supported {
+            var batch = [Float](repeating: .nan, count: ids.count)
+            query.withUnsafeBufferPointer { q in
+                ids.withUnsafeBufferPointer { ids in
+                    batch.withUnsafeMutableBufferPointer { out in
+                        kernel.dots(q.baseAddress!, base: base, stride: stride, ids: ids.baseAddress!, ids.count, count: dimension, into: out.baseAddress!)
+                    }
+                }
+            }
+            for (position, id) in ids.enumerated() {
+                let single = query.withUnsafeBufferPointer { q in
+                    kernel.dot(q.baseAddress!, (base + Int(id) * stride).assumingMemoryBound(to: Float.self), dimension)
+                }
+                #expect(batch[position].bitPattern == single.bitPattern, "\(kernel) at \(dimension), vector \(id)")
+            }
+        }
+    }
 }

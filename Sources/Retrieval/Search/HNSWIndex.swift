@@ -379,6 +379,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let epoch = scratch.begin(nodes: nodeCount)
         let marks = scratch.marks
         let pending = scratch.pending
+        let products = scratch.products
         let restricted = filter != nil || deletedCount > 0
         let records = self.records
         let dimension = self.dimension
@@ -418,9 +419,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                         rk_prefetch_lines(UnsafeRawPointer(records.record(neighbour)), linesPerVisit)
                         #endif
                     }
+                    kernel.dots(query, base: records.base, stride: records.recordBytes, ids: pending, waiting, count: dimension, into: products)
                     for position in 0..<waiting {
                         let neighbour = pending[position]
-                        let d = -kernel.dot(query, records.vector(neighbour), dimension)
+                        let d = -products[position]
                         if results.count < ef || d < lowerBound {
                             candidates.push(-d, neighbour)
                             #if canImport(CRetrievalKernels)
