@@ -273,15 +273,15 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             return
         }
         let query = UnsafePointer(records.vector(node))
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
         var current = entryPoint
         var currentDistance = distance(query, current)
         if level < maxLevel {
             for layer in stride(from: maxLevel, to: level, by: -1) {
-                greedyStep(query, &current, &currentDistance, level: layer)
+                greedyStep(query, &current, &currentDistance, level: layer, scratch: scratch)
             }
         }
-        let scratch = acquireScratch()
-        defer { releaseScratch(scratch) }
         for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
             searchLayer(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: layer, scratch: scratch, filter: nil)
             let nearest = scratch.results.sortedAscending().filter { $0.node != node }
@@ -300,18 +300,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Moves to the nearest neighbour on `level` until no neighbour is nearer (upper-layer descent).
+    /// A list's vectors are prefetched and its distances taken in one batch, then walked in order.
     @inline(__always)
-    func greedyStep(_ query: UnsafePointer<Float>, _ current: inout Int32, _ currentDistance: inout Float, level: Int) {
+    func greedyStep(
+        _ query: UnsafePointer<Float>, _ current: inout Int32, _ currentDistance: inout Float, level: Int, scratch: SearchScratch
+    ) {
+        let products = scratch.products
         var changed = true
         while changed {
             changed = false
             let list = links(current, level: level)
-            for slot in 0..<linkCount(list, level: level) {
-                let candidate = list[slot]
-                let d = distance(query, candidate)
+            let count = linkCount(list, level: level)
+            #if canImport(CRetrievalKernels)
+            for slot in 0..<count { rk_prefetch_lines(UnsafeRawPointer(records.record(list[slot])), records.linksOffset >> 6) }
+            #endif
+            kernel.dots(query, base: records.base, stride: records.recordBytes, ids: list, count, count: dimension, into: products)
+            for slot in 0..<count {
+                let d = -products[slot]
                 if d < currentDistance {
                     currentDistance = d
-                    current = candidate
+                    current = list[slot]
                     changed = true
                 }
             }
@@ -454,13 +462,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 if let filter, shouldScanExactly(filter: filter, ef: ef, live: live) {
                     return exactScan(q, k: k, filter: filter)
                 }
+                let scratch = acquireScratch()
+                defer { releaseScratch(scratch) }
                 var current = entryPoint
                 var currentDistance = distance(q, current)
                 for layer in stride(from: maxLevel, to: 0, by: -1) {
-                    greedyStep(q, &current, &currentDistance, level: layer)
+                    greedyStep(q, &current, &currentDistance, level: layer, scratch: scratch)
                 }
-                let scratch = acquireScratch()
-                defer { releaseScratch(scratch) }
                 searchLayer(q, entry: current, entryDistance: currentDistance, ef: ef, level: 0, scratch: scratch, filter: filter)
                 var results = scratch.results
                 defer { scratch.results = results }
