@@ -39,6 +39,7 @@ def main():
     parser.add_argument("--ef-search", default="32,128")
     parser.add_argument("--metric", default="cosine")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42, help="random_seed of the level draws")
     parser.add_argument("--label", default="hnswlib")
     parser.add_argument("--ours", nargs="*", help="switchyard bench index outputs to print side by side")
     parser.add_argument("--theirs", nargs="*", default=[], help="earlier outputs of this script (best queries/s is kept)")
@@ -68,7 +69,7 @@ def main():
     else:
         rss_before = rss_bytes()
         start = time.perf_counter()
-        index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction, random_seed=42)
+        index.init_index(max_elements=n, M=args.m, ef_construction=args.ef_construction, random_seed=args.seed)
         index.set_num_threads(1)
         index.add_items(base, np.arange(n), num_threads=1)
         build = time.perf_counter() - start

@@ -15,7 +15,8 @@
 # SWITCHYARD_MODEL_DIR, SWITCHYARD_SHARED_DIR, RETRIEVAL_DATA, RETRIEVAL_BENCH_DIR (outputs, default
 # .build/retrieval-bench), BENCH_VENV (default .venv-bench), ST_VENV (sentence-transformers venv,
 # default /tmp/st-venv, shared with Benchmarks/embeddings.sh), SYNTHETIC_COUNT (default 100000),
-# SYNTHETIC_QUERIES (default 1000), M (16), EF_CONSTRUCTION (200), EF_SEARCH (32,128), ROUNDS (3).
+# SYNTHETIC_QUERIES (default 1000), M (16), EF_CONSTRUCTION (200), EF_SEARCH (32,128), ROUNDS (3),
+# SEED (42: the level draws on both sides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -30,6 +31,7 @@ M=${M:-16}
 EF_CONSTRUCTION=${EF_CONSTRUCTION:-200}
 EF_SEARCH=${EF_SEARCH:-32,128}
 ROUNDS=${ROUNDS:-3}
+SEED=${SEED:-42}
 SYNTHETIC_COUNT=${SYNTHETIC_COUNT:-100000}
 SYNTHETIC_QUERIES=${SYNTHETIC_QUERIES:-1000}
 mkdir -p "$OUT"
@@ -108,7 +110,7 @@ if [[ $PARTS == *index* ]]; then
         # Build and search on each side, then a second search-only pass on each side from the saved
         # index, alternating, so a burst of load on this shared machine hits both sides alike; the
         # table keeps each side's fastest pass.
-        COMMON=(--m "$M" --ef-construction "$EF_CONSTRUCTION" --ef-search "$EF_SEARCH" --rounds "$ROUNDS")
+        COMMON=(--m "$M" --ef-construction "$EF_CONSTRUCTION" --ef-search "$EF_SEARCH" --rounds "$ROUNDS" --seed "$SEED")
         "$BIN" bench index --vectors "$BASE" --queries "$QUERIES" "${COMMON[@]}" --save "$OUT/$NAME.hnsw" | tee "$OUT/index-$NAME-switchyard-1.txt"
         "$PY" Benchmarks/hnswlib_side.py "$BASE" "$QUERIES" "${COMMON[@]}" --save "$OUT/$NAME.hnswlib" | tee "$OUT/index-$NAME-hnswlib-1.txt"
         "$BIN" bench index --vectors "$BASE" --queries "$QUERIES" "${COMMON[@]}" --load "$OUT/$NAME.hnsw" | tee "$OUT/index-$NAME-switchyard-2.txt"

@@ -20,6 +20,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
     @Option(name: .customLong("ef-construction"), help: "Build beam width.") var efConstruction = 200
     @Option(name: .customLong("ef-search"), help: "Comma-separated search beam widths.") var efSearch = "32,128"
     @Option(help: "cosine or dot.") var metric = "cosine"
+    @Option(help: "Seed of the level draws (hnswlib's random_seed; the same seed gives the same levels).") var seed: UInt64 = 42
     @Option(help: "Timed passes over the queries per setting; the fastest is reported.") var rounds = 3
     @Option(help: "Label printed on each line.") var label = "switchyard"
     @Option(help: "Save the built index to this file (for a later --load pass).") var save: String?
@@ -53,7 +54,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
         } else {
             let rssBefore = Self.residentBytes()
             let start = clock.now
-            index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], metric: metric))
+            index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], metric: metric, seed: seed))
             for (id, vector) in base.enumerated() { try index.insert(id: Int64(id), vector: vector) }
             let buildSeconds = Figures.seconds(clock.now - start)
             let rssAfter = Self.residentBytes()

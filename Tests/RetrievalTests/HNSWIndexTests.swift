@@ -187,6 +187,62 @@ struct HNSWIndexTests {
         #expect(again.search(added[99], k: 1, efSearch: nil, filter: nil).first?.id == 5099)
     }
 
+    @Test("removing most ids from a loaded index compacts it from the mapped records")
+    func compactionAfterLoad() throws {
+        let (hnsw, _, vectors) = try Self.build(count: 1200)
+        let url = searchTestFile("compact.hnsw")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try hnsw.save(to: url)
+        let loaded = try HNSWIndex.load(from: url)
+        for id in 0..<900 { loaded.remove(id: Int64(id)) }
+        #expect(loaded.count == 300)
+        #expect(loaded.tombstoneCount < 300)
+        for id in stride(from: 900, to: 1200, by: 37) {
+            #expect(loaded.search(vectors[id], k: 1, efSearch: nil, filter: nil).first?.id == Int64(id))
+            #expect(loaded.vector(for: Int64(id)) == hnsw.vector(for: Int64(id)))
+        }
+    }
+
+    @Test("a version-1 file (vectors and count-prefixed link lists in separate sections) still loads")
+    func versionOneFile() throws {
+        // Four unit vectors on a circle, dot metric, m = 2 (layer-0 lists of 4 slots, a count before
+        // them in version 1); node 0 is also on layer 1 and is the entry point; node 2 is removed.
+        var writer = IndexFileWriter()
+        writer.append(magic: HNSWIndex.magic)
+        for value: UInt32 in [1, 2, 1, 2, 10, 10] { writer.append(value) }  // version, dimension, dot, m, efC, efS
+        writer.append(UInt64(42))  // seed
+        writer.append(UInt64(12345))  // random state
+        writer.append(UInt64(4))  // nodes
+        writer.append(Int32(0))  // entry point
+        writer.append(Int32(1))  // max level
+        writer.append(UInt64(1))  // tombstones
+        writer.append(UInt64(3))  // upper-link slots: one layer of m + 1
+        writer.align()
+        for value: Float in [1, 0, 0, 1, -1, 0, 0, -1] { writer.append(value) }
+        writer.align()
+        for value: Int32 in [2, 1, 3, 0, 0, 2, 0, 2, 0, 0, 2, 1, 3, 0, 0, 2, 0, 2, 0, 0] { writer.append(value) }
+        writer.align()
+        writer.append(contentsOf: [Int64(10), 11, 12, 13])
+        writer.append(contentsOf: [UInt8(1), 0, 0, 0])
+        writer.append(contentsOf: [UInt8(0), 0, 1, 0])
+        writer.align()
+        for value: Int32 in [0, 0, 0] { writer.append(value) }
+        let url = searchTestFile("version1.hnsw")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try writer.write(to: url)
+
+        let loaded = try HNSWIndex.load(from: url)
+        #expect(loaded.count == 3)
+        #expect(!loaded.contains(12))
+        #expect(loaded.search([1, 0.1], k: 3, efSearch: 10, filter: nil).map(\.id) == [10, 11, 13])
+        try loaded.insert(id: 14, vector: [0.8, 0.6])
+        #expect(loaded.search([0.8, 0.6], k: 1, efSearch: 10, filter: nil).first?.id == 14)
+        // Saved again, it is a current-version file with the same contents.
+        try loaded.save(to: url)
+        let again = try HNSWIndex.load(from: url)
+        #expect(again.search([1, 0.1], k: 4, efSearch: 10, filter: nil) == loaded.search([1, 0.1], k: 4, efSearch: 10, filter: nil))
+    }
+
     @Test("a truncated or foreign file fails with a clear error")
     func damagedFile() throws {
         let (hnsw, _, _) = try Self.build(count: 200)
@@ -283,5 +339,36 @@ struct DistanceKernelTests {
             }
         }
         #expect(VectorMath.Kernel.supported.last == .portable)
+    }
+
+    @Test("the batch kernel gives exactly the single-vector kernel's values (the graph a build makes depends on them)", arguments: [384, 100, 16, 385])
+    func batchKernelMatches(dimension: Int) {
+        var random = SearchTestVectors(seed: 11)
+        let stride = (dimension * 4 + 63) / 64 * 64 + 128  // records with links after the vector, as in NodeRecords
+        let count = 40
+        let base = UnsafeMutableRawPointer.allocate(byteCount: count * stride, alignment: 64)
+        defer { base.deallocate() }
+        for row in 0..<count {
+            let vector = random.vector(dimension)
+            (base + row * stride).bindMemory(to: Float.self, capacity: dimension).update(from: vector, count: dimension)
+        }
+        let query = random.vector(dimension)
+        let ids: [Int32] = (0..<Int32(count)).reversed().filter { $0 % 3 != 1 }
+        for kernel in VectorMath.Kernel.supported {
+            var batch = [Float](repeating: .nan, count: ids.count)
+            query.withUnsafeBufferPointer { q in
+                ids.withUnsafeBufferPointer { ids in
+                    batch.withUnsafeMutableBufferPointer { out in
+                        kernel.dots(q.baseAddress!, base: base, stride: stride, ids: ids.baseAddress!, ids.count, count: dimension, into: out.baseAddress!)
+                    }
+                }
+            }
+            for (position, id) in ids.enumerated() {
+                let single = query.withUnsafeBufferPointer { q in
+                    kernel.dot(q.baseAddress!, (base + Int(id) * stride).assumingMemoryBound(to: Float.self), dimension)
+                }
+                #expect(batch[position].bitPattern == single.bitPattern, "\(kernel) at \(dimension), vector \(id)")
+            }
+        }
     }
 }

@@ -7,9 +7,10 @@ import CRetrievalKernels
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin) over fixed-dimension vectors.
 ///
-/// - Vectors live in one contiguous, 64-byte-aligned buffer (normalised once at insert for cosine),
-///   and layer-0 links in another with a fixed stride (`2·m` links + a count per node), so a beam
-///   search touches two flat arrays. Upper layers (about 1/m of the nodes) have per-node link blocks.
+/// - Layer 0 is one buffer of fixed-size records (`NodeRecords`): each node's vector (normalised once
+///   at insert for cosine) followed by its `2·m` links, so visiting a node reads one run of cache lines.
+///   Upper layers (about 1/m of the nodes) have per-node link blocks. A link list is a fixed number
+///   of slots, the unused ones −1.
 /// - Neighbours are chosen with the paper's heuristic (keep a candidate only if it is nearer to the
 ///   new node than to every neighbour already kept), also when a full neighbour list is pruned.
 /// - Removal is a tombstone: the node keeps routing searches but is never returned. When tombstones
@@ -21,8 +22,8 @@ import CRetrievalKernels
 ///   nodes exactly instead.
 /// - Searches run concurrently under a reader lock (each takes its scratch space from a pool); inserts,
 ///   removals and saves take the writer lock.
-/// - `load(from:)` memory-maps the file copy-on-write: vectors and layer-0 links are used in place,
-///   and the first insert that needs room moves them to memory.
+/// - `load(from:)` memory-maps the file copy-on-write: the layer-0 records are used in place, and the
+///   first insert that needs room moves them to memory.
 public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     // @unchecked Sendable: every mutable field below is read under `lock` (shared) and written
     // under it exclusively; the scratch pool has its own mutex.
@@ -32,18 +33,15 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     let maxLinks: Int
     let maxLinks0: Int
-    let stride0: Int
-    let upperStride: Int
     let levelMultiplier: Double
 
     let kernel = VectorMath.Kernel.current
     let lock = ReadWriteLock()
     let scratchPool = Mutex<[SearchScratch]>([])
 
-    var capacity = 0
     var nodeCount = 0
-    var vectors: UnsafeMutablePointer<Float>
-    var links0: UnsafeMutablePointer<Int32>
+    var records: NodeRecords
+    /// Each node's links on layers 1...level, `maxLinks` slots a layer; nil for layer-0-only nodes.
     var upperLinks: [UnsafeMutablePointer<Int32>?] = []
     var levels: [UInt8] = []
     var labels: [Int64] = []
@@ -53,8 +51,6 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     var entryPoint: Int32 = -1
     var maxLevel = -1
     var randomState: UInt64
-    /// Set while `vectors` and `links0` point into a mapped file rather than owned memory.
-    var mapping: MappedFile?
 
     public init(dimension: Int, parameters: HNSWParameters = .init()) {
         precondition(dimension > 0, "dimension must be positive")
@@ -66,16 +62,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         self.parameters = parameters
         maxLinks = parameters.m
         maxLinks0 = 2 * parameters.m
-        stride0 = maxLinks0 + 1
-        upperStride = maxLinks + 1
         levelMultiplier = 1 / log(Double(parameters.m))
         randomState = Self.initialRandomState(seed: parameters.seed)
-        vectors = Self.allocateFloats(0)
-        links0 = Self.allocateLinks(0)
+        records = NodeRecords(dimension: dimension, linkSlots: maxLinks0)
     }
 
     deinit {
-        releaseBuffers()
+        records.release()
         for block in upperLinks { block?.deallocate() }
     }
 
@@ -92,10 +85,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Bytes held by the graph and vectors (allocated capacity, or the mapped file's share).
     public var memoryBytes: Int {
         lock.withReadLock {
-            let upper = levels.reduce(0) { $0 + Int($1) } * upperStride * MemoryLayout<Int32>.stride
+            let upper = levels.reduce(0) { $0 + Int($1) } * maxLinks * MemoryLayout<Int32>.stride
             let perNode = MemoryLayout<Int64>.stride + 2 + MemoryLayout<UnsafeMutablePointer<Int32>?>.stride
             let idMap = nodeOf.capacity * (MemoryLayout<Int64>.stride + MemoryLayout<Int32>.stride) * 2
-            return capacity * (dimension * MemoryLayout<Float>.stride + stride0 * MemoryLayout<Int32>.stride) + upper + nodeCount * perNode + idMap
+            return records.capacity * records.recordBytes + upper + nodeCount * perNode + idMap
         }
     }
 
@@ -103,7 +96,7 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     public func vector(for id: Int64) -> [Float]? {
         lock.withReadLock {
             guard let node = nodeOf[id] else { return nil }
-            return Array(UnsafeBufferPointer(start: vectors + Int(node) * dimension, count: dimension))
+            return Array(UnsafeBufferPointer(start: records.vector(node), count: dimension))
         }
     }
 
@@ -164,15 +157,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let oldVectors = UnsafeMutablePointer<Float>.allocate(capacity: max(live.count * dimension, 1))
         defer { oldVectors.deallocate() }
         for (slot, node) in live.enumerated() {
-            (oldVectors + slot * dimension).update(from: vectors + node * dimension, count: dimension)
+            (oldVectors + slot * dimension).update(from: records.vector(Int32(node)), count: dimension)
         }
         let oldLabels = live.map { labels[$0] }
-        releaseBuffers()
+        records.release()
         for block in upperLinks { block?.deallocate() }
-        capacity = 0
         nodeCount = 0
-        vectors = Self.allocateFloats(0)
-        links0 = Self.allocateLinks(0)
+        records = NodeRecords(dimension: dimension, linkSlots: maxLinks0)
         upperLinks = []
         levels = []
         labels = []
@@ -188,50 +179,38 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     // MARK: - Storage
 
-    static func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 16))
-    }
-
-    static func allocateLinks(_ count: Int) -> UnsafeMutablePointer<Int32> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Int32>.stride, alignment: 64)
-            .bindMemory(to: Int32.self, capacity: max(count, 16))
-    }
-
-    func releaseBuffers() {
-        if mapping == nil {
-            UnsafeMutableRawPointer(vectors).deallocate()
-            UnsafeMutableRawPointer(links0).deallocate()
-        }
-        mapping = nil
-    }
-
-    func reserve(_ needed: Int) {
-        guard needed > capacity else { return }
-        let newCapacity = max(needed, capacity + capacity / 2, 1024)
-        let newVectors = Self.allocateFloats(newCapacity * dimension)
-        let newLinks = Self.allocateLinks(newCapacity * stride0)
-        newVectors.update(from: vectors, count: nodeCount * dimension)
-        newLinks.update(from: links0, count: nodeCount * stride0)
-        releaseBuffers()
-        vectors = newVectors
-        links0 = newLinks
-        capacity = newCapacity
+    /// A node's link list on `level`: `maxLinks0` slots on layer 0, `maxLinks` above; unused slots are −1.
+    @inline(__always)
+    func links(_ node: Int32, level: Int) -> UnsafeMutablePointer<Int32> {
+        level == 0 ? records.links(node) : upperLinks[Int(node)]! + (level - 1) &* maxLinks
     }
 
     @inline(__always)
-    func links(_ node: Int32, level: Int) -> UnsafeMutablePointer<Int32> {
-        level == 0 ? links0 + Int(node) * stride0 : upperLinks[Int(node)]! + (level - 1) * upperStride
+    func linkLimit(level: Int) -> Int { level == 0 ? maxLinks0 : maxLinks }
+
+    /// How many links a list holds (its slots fill from the front).
+    @inline(__always)
+    func linkCount(_ list: UnsafePointer<Int32>, level: Int) -> Int {
+        let limit = linkLimit(level: level)
+        var count = 0
+        while count < limit && list[count] >= 0 { count &+= 1 }
+        return count
+    }
+
+    /// Replaces a list's links with `nodes`, clearing the slots after them.
+    func setLinks(_ list: UnsafeMutablePointer<Int32>, level: Int, _ nodes: [NodeDistance]) {
+        for (slot, neighbour) in nodes.enumerated() { list[slot] = neighbour.node }
+        for slot in nodes.count..<linkLimit(level: level) { list[slot] = -1 }
     }
 
     @inline(__always)
     func distance(_ query: UnsafePointer<Float>, _ node: Int32) -> Float {
-        -kernel.dot(query, vectors + Int(node) &* dimension, dimension)
+        -kernel.dot(query, records.vector(node), dimension)
     }
 
     @inline(__always)
     func distance(_ a: Int32, _ b: Int32) -> Float {
-        -kernel.dot(vectors + Int(a) &* dimension, vectors + Int(b) &* dimension, dimension)
+        -kernel.dot(records.vector(a), records.vector(b), dimension)
     }
 
     /// A node's top layer, ⌊−ln(U) / ln(m)⌋, with U drawn exactly as hnswlib draws it (libstdc++'s
@@ -270,14 +249,14 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
 
     /// Adds a node for an already normalised vector and links it into every layer up to its level.
     func addNode(label: Int64, vector: UnsafePointer<Float>) {
-        reserve(nodeCount + 1)
+        records.reserve(nodeCount + 1, keeping: nodeCount)
         let node = Int32(nodeCount)
         let level = randomLevel()
-        (vectors + Int(node) * dimension).update(from: vector, count: dimension)
-        links0[Int(node) * stride0] = 0
+        records.vector(node).update(from: vector, count: dimension)
+        records.links(node).update(repeating: -1, count: maxLinks0)
         if level > 0 {
-            let block = UnsafeMutablePointer<Int32>.allocate(capacity: level * upperStride)
-            block.initialize(repeating: 0, count: level * upperStride)
+            let block = UnsafeMutablePointer<Int32>.allocate(capacity: level * maxLinks)
+            block.initialize(repeating: -1, count: level * maxLinks)
             upperLinks.append(block)
         } else {
             upperLinks.append(nil)
@@ -293,23 +272,21 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             maxLevel = level
             return
         }
-        let query = UnsafePointer(vectors + Int(node) * dimension)
+        let query = UnsafePointer(records.vector(node))
+        let scratch = acquireScratch()
+        defer { releaseScratch(scratch) }
         var current = entryPoint
         var currentDistance = distance(query, current)
         if level < maxLevel {
             for layer in stride(from: maxLevel, to: level, by: -1) {
-                greedyStep(query, &current, &currentDistance, level: layer)
+                greedyStep(query, &current, &currentDistance, level: layer, scratch: scratch)
             }
         }
-        let scratch = acquireScratch()
-        defer { releaseScratch(scratch) }
         for layer in stride(from: min(level, maxLevel), through: 0, by: -1) {
             searchLayer(query, entry: current, entryDistance: currentDistance, ef: parameters.efConstruction, level: layer, scratch: scratch, filter: nil)
             let nearest = scratch.results.sortedAscending().filter { $0.node != node }
             let chosen = selectNeighbours(nearest, limit: maxLinks)
-            let own = links(node, level: layer)
-            own[0] = Int32(chosen.count)
-            for (slot, neighbour) in chosen.enumerated() { own[1 + slot] = neighbour.node }
+            setLinks(links(node, level: layer), level: layer, chosen)
             for neighbour in chosen { link(neighbour.node, to: node, distance: neighbour.distance, level: layer) }
             if let first = nearest.first {
                 current = first.node
@@ -323,19 +300,26 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     }
 
     /// Moves to the nearest neighbour on `level` until no neighbour is nearer (upper-layer descent).
+    /// A list's vectors are prefetched and its distances taken in one batch, then walked in order.
     @inline(__always)
-    func greedyStep(_ query: UnsafePointer<Float>, _ current: inout Int32, _ currentDistance: inout Float, level: Int) {
+    func greedyStep(
+        _ query: UnsafePointer<Float>, _ current: inout Int32, _ currentDistance: inout Float, level: Int, scratch: SearchScratch
+    ) {
+        let products = scratch.products
         var changed = true
         while changed {
             changed = false
             let list = links(current, level: level)
-            let count = Int(list[0])
+            let count = linkCount(list, level: level)
+            #if canImport(CRetrievalKernels)
+            for slot in 0..<count { rk_prefetch_lines(UnsafeRawPointer(records.record(list[slot])), records.linksOffset >> 6) }
+            #endif
+            kernel.dots(query, base: records.base, stride: records.recordBytes, ids: list, count, count: dimension, into: products)
             for slot in 0..<count {
-                let candidate = list[1 + slot]
-                let d = distance(query, candidate)
+                let d = -products[slot]
                 if d < currentDistance {
                     currentDistance = d
-                    current = candidate
+                    current = list[slot]
                     changed = true
                 }
             }
@@ -363,23 +347,20 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// Adds `newNode` to `node`'s list on `level`, re-selecting with the heuristic when it is full.
     func link(_ node: Int32, to newNode: Int32, distance newDistance: Float, level: Int) {
         let list = links(node, level: level)
-        let limit = level == 0 ? maxLinks0 : maxLinks
-        let count = Int(list[0])
+        let limit = linkLimit(level: level)
+        let count = linkCount(list, level: level)
         if count < limit {
-            list[1 + count] = newNode
-            list[0] = Int32(count + 1)
+            list[count] = newNode
             return
         }
         var candidates = [NodeDistance(distance: newDistance, node: newNode)]
         candidates.reserveCapacity(count + 1)
         for slot in 0..<count {
-            let other = list[1 + slot]
+            let other = list[slot]
             candidates.append(NodeDistance(distance: distance(node, other), node: other))
         }
         candidates.sort { $0.distance < $1.distance }
-        let chosen = selectNeighbours(candidates, limit: limit)
-        list[0] = Int32(chosen.count)
-        for (slot, neighbour) in chosen.enumerated() { list[1 + slot] = neighbour.node }
+        setLinks(list, level: level, selectNeighbours(candidates, limit: limit))
     }
 
     // MARK: - Search
@@ -388,8 +369,9 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// `ef` accepted nodes: not tombstoned, and passing `filter` when given. Rejected nodes are still
     /// expanded; while fewer than `ef` nodes are accepted the search does not stop early.
     ///
-    /// Each expansion first gathers the unvisited neighbours and prefetches their vectors, so the
-    /// memory loads overlap instead of stalling one distance at a time.
+    /// Each expansion first gathers the unvisited neighbours and prefetches their whole records (on
+    /// layers above 0, their vectors), so the memory loads overlap instead of stalling one distance at
+    /// a time, and a node's links are already near when it is expanded.
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: Int32, entryDistance: Float, ef: Int, level: Int,
         scratch: SearchScratch, filter: ChunkFilter?
@@ -405,11 +387,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
         let epoch = scratch.begin(nodes: nodeCount)
         let marks = scratch.marks
         let pending = scratch.pending
+        let products = scratch.products
         let restricted = filter != nil || deletedCount > 0
-        let vectors = self.vectors
+        let records = self.records
         let dimension = self.dimension
         let kernel = self.kernel
-        let linesPerVector = min((dimension &* 4 &+ 63) >> 6, 8)
+        let limit = linkLimit(level: level)
+        let linesPerVisit = (level == 0 ? records.recordBytes : records.linksOffset) >> 6
         deleted.withUnsafeBufferPointer { deleted in
             labels.withUnsafeBufferPointer { labels in
                 @inline(__always) func accepted(_ node: Int32) -> Bool {
@@ -429,29 +413,29 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                     if -current.distance > lowerBound && (results.count >= ef || !restricted) { break }
                     candidates.pop()
                     let list = links(current.node, level: level)
-                    let count = Int(list[0])
                     var waiting = 0
-                    var slot = 1
-                    while slot <= count {
+                    var slot = 0
+                    while slot < limit {
                         let neighbour = list[slot]
+                        if neighbour < 0 { break }
                         slot &+= 1
                         if marks[Int(neighbour)] == epoch { continue }
                         marks[Int(neighbour)] = epoch
                         pending[waiting] = neighbour
                         waiting &+= 1
                         #if canImport(CRetrievalKernels)
-                        let vector = UnsafeRawPointer(vectors + Int(neighbour) &* dimension)
-                        for line in 0..<linesPerVector { rk_prefetch(vector + line &* 64) }
+                        rk_prefetch_lines(UnsafeRawPointer(records.record(neighbour)), linesPerVisit)
                         #endif
                     }
+                    kernel.dots(query, base: records.base, stride: records.recordBytes, ids: pending, waiting, count: dimension, into: products)
                     for position in 0..<waiting {
                         let neighbour = pending[position]
-                        let d = -kernel.dot(query, vectors + Int(neighbour) &* dimension, dimension)
+                        let d = -products[position]
                         if results.count < ef || d < lowerBound {
                             candidates.push(-d, neighbour)
                             #if canImport(CRetrievalKernels)
                             // The next expansion reads this list first; without the hint that load stalls.
-                            if level == 0 { rk_prefetch(UnsafeRawPointer(links0 + Int(candidates.top.node) &* stride0)) }
+                            if level == 0 { rk_prefetch(UnsafeRawPointer(records.links(candidates.top.node))) }
                             #endif
                             if !restricted || accepted(neighbour) {
                                 results.push(d, neighbour)
@@ -478,13 +462,13 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                 if let filter, shouldScanExactly(filter: filter, ef: ef, live: live) {
                     return exactScan(q, k: k, filter: filter)
                 }
+                let scratch = acquireScratch()
+                defer { releaseScratch(scratch) }
                 var current = entryPoint
                 var currentDistance = distance(q, current)
                 for layer in stride(from: maxLevel, to: 0, by: -1) {
-                    greedyStep(q, &current, &currentDistance, level: layer)
+                    greedyStep(q, &current, &currentDistance, level: layer, scratch: scratch)
                 }
-                let scratch = acquireScratch()
-                defer { releaseScratch(scratch) }
                 searchLayer(q, entry: current, entryDistance: currentDistance, ef: ef, level: 0, scratch: scratch, filter: filter)
                 var results = scratch.results
                 defer { scratch.results = results }

@@ -77,7 +77,7 @@ struct NodeHeap {
 }
 
 /// Everything one search needs besides the graph: visited marks (an epoch counter, so clearing
-/// between searches is one increment), the two heaps and a buffer of pending neighbours.
+/// between searches is one increment), the two heaps and buffers for the pending neighbours and their inner products with the query.
 /// `@unchecked Sendable`: a scratch is used by one search at a time, handed out by the index's pool.
 final class SearchScratch: @unchecked Sendable {
     private(set) var marks: UnsafeMutablePointer<UInt16>
@@ -86,17 +86,21 @@ final class SearchScratch: @unchecked Sendable {
     var results = NodeHeap(capacity: 256)
     var candidates = NodeHeap(capacity: 1024)
     let pending: UnsafeMutablePointer<Int32>
+    /// The inner products of the pending neighbours with the query.
+    let products: UnsafeMutablePointer<Float>
 
     init(nodes: Int, maxLinks: Int) {
         markCapacity = max(nodes, 1)
         marks = .allocate(capacity: markCapacity)
         marks.initialize(repeating: 0, count: markCapacity)
         pending = .allocate(capacity: maxLinks + 1)
+        products = .allocate(capacity: maxLinks + 1)
     }
 
     deinit {
         marks.deallocate()
         pending.deallocate()
+        products.deallocate()
         results.deallocate()
         candidates.deallocate()
     }

@@ -50,6 +50,24 @@ enum VectorMath {
             return VectorMath.portableDot(a, b, count)
             #endif
         }
+
+        /// `query`·v into `out[i]` for the vectors at `base + ids[i]·stride` bytes, each value exactly
+        /// what `dot(query, v, count)` returns. The AVX-512 kernel keeps a 384-d query in registers.
+        @inline(__always)
+        func dots(
+            _ query: UnsafePointer<Float>, base: UnsafeRawPointer, stride: Int, ids: UnsafePointer<Int32>, _ n: Int, count: Int,
+            into out: UnsafeMutablePointer<Float>
+        ) {
+            #if arch(x86_64) && canImport(CRetrievalKernels)
+            if self == .avx512 {
+                rk_dots_avx512(query, base, stride, ids, n, count, out)
+                return
+            }
+            #endif
+            for index in 0..<n {
+                out[index] = dot(query, (base + Int(ids[index]) &* stride).assumingMemoryBound(to: Float.self), count)
+            }
+        }
     }
 
     @inline(__always)
