@@ -57,6 +57,3 @@ struct EmbedCommand: AsyncParsableCommand {
         return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 }
-
-/// `--precision float32|bfloat16` on the commands that load the local model.
-extension EmbeddingPrecision: ExpressibleByArgument {}
