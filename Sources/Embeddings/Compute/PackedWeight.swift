@@ -16,14 +16,14 @@ final class PackedWeight: @unchecked Sendable {
         inputs = tensor.shape[1]
         let packable = outputs % 32 == 0 && inputs % 32 == 0
         if packFloat32 && packable {
-            let panels = UnsafeMutablePointer<Float>.allocate(capacity: outputs * inputs)
+            let panels = AlignedMemory.allocate(Float.self, capacity: outputs * inputs)
             mlk_pack_f32(tensor.pointer, Int32(outputs), Int32(inputs), panels)
             float32Panels = panels
         } else {
             float32Panels = nil
         }
         if packBFloat16 && packable {
-            let panels = UnsafeMutablePointer<UInt16>.allocate(capacity: outputs * inputs)
+            let panels = AlignedMemory.allocate(UInt16.self, capacity: outputs * inputs)
             mlk_pack_bf16(tensor.pointer, Int32(outputs), Int32(inputs), panels)
             bfloat16Panels = panels
         } else {
@@ -32,8 +32,8 @@ final class PackedWeight: @unchecked Sendable {
     }
 
     deinit {
-        float32Panels?.deallocate()
-        bfloat16Panels?.deallocate()
+        float32Panels.map(AlignedMemory.deallocate)
+        bfloat16Panels.map(AlignedMemory.deallocate)
     }
 
     var pointer: UnsafePointer<Float> { tensor.pointer }

@@ -44,27 +44,28 @@ struct BertEncoder: Sendable {
 
         init(tokens: Int, hiddenSize: Int, intermediateSize: Int, longest: Int, workers: Int, bfloat16: Bool) {
             self.tokens = tokens
-            hidden = .allocate(capacity: tokens * hiddenSize)
-            query = .allocate(capacity: tokens * hiddenSize)
-            key = .allocate(capacity: tokens * hiddenSize)
-            value = .allocate(capacity: tokens * hiddenSize)
-            context = .allocate(capacity: tokens * hiddenSize)
-            projected = .allocate(capacity: tokens * hiddenSize)
-            intermediate = .allocate(capacity: tokens * intermediateSize)
+            hidden = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            query = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            key = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            value = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            context = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            projected = AlignedMemory.allocate(capacity: tokens * hiddenSize)
+            intermediate = AlignedMemory.allocate(capacity: tokens * intermediateSize)
             // The fused attention kernel also keeps Kᵀ and pads rows to 16 floats.
-            scoresPerWorker = max(longest * longest, mlk_attention_scratch(Int32(longest)))
-            scores = .allocate(capacity: scoresPerWorker * workers)
+            // Rounded to whole cache lines so each worker's slot starts aligned.
+            scoresPerWorker = (max(longest * longest, Int(mlk_attention_scratch(Int32(longest)))) + 15) & ~15
+            scores = AlignedMemory.allocate(capacity: scoresPerWorker * workers)
             // Only hidden-size inputs are converted here (Q/K/V, attention output); the down
             // projection reads `intermediateBFloat16`, written by the GELU step.
             bfloat16PerWorker = bfloat16 ? tokens * hiddenSize : 0
-            bfloat16Inputs = .allocate(capacity: max(1, bfloat16PerWorker * workers))
-            intermediateBFloat16 = .allocate(capacity: bfloat16 ? tokens * intermediateSize : 1)
+            bfloat16Inputs = AlignedMemory.allocate(capacity: max(1, bfloat16PerWorker * workers))
+            intermediateBFloat16 = AlignedMemory.allocate(capacity: bfloat16 ? tokens * intermediateSize : 1)
         }
 
         func deallocate() {
-            for p in [hidden, query, key, value, context, projected, intermediate, scores] { p.deallocate() }
-            bfloat16Inputs.deallocate()
-            intermediateBFloat16.deallocate()
+            for p in [hidden, query, key, value, context, projected, intermediate, scores] { AlignedMemory.deallocate(p) }
+            AlignedMemory.deallocate(bfloat16Inputs)
+            AlignedMemory.deallocate(intermediateBFloat16)
         }
     }
 
