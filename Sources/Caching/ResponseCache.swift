@@ -376,13 +376,6 @@ public final class ResponseCache: Sendable {
     }
 
     static func dot(_ a: [Float], _ b: [Float]) -> Float {
-        guard a.count == b.count else { return -1 }
-        var sum: Float = 0
-        a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in
-                for index in 0..<x.count { sum += x[index] * y[index] }
-            }
-        }
-        return sum
+        dotProduct(a, b) ?? -1
     }
 }

@@ -50,11 +50,7 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         let count = origins.count
         let normalized = origins.map { String($0.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }) }
-        func dot(_ a: [Float], _ b: [Float]) -> Float {
-            var sum: Float = 0
-            for k in 0..<a.count { sum += a[k] * b[k] }
-            return sum
-        }
+        func dot(_ a: [Float], _ b: [Float]) -> Float { dotProduct(a, b) ?? 0 }
         let similarity = (0..<count).map { i in (0..<count).map { j in dot(queries[i], cached[j]) } }
         let originSimilarity = (0..<count).map { i in (0..<count).map { j in dot(cached[i], cached[j]) } }
         print("\(count) paraphrase pairs, embedded in \(String(format: "%.1f", seconds)) s with \(embedder.modelName)")

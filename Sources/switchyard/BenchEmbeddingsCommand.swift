@@ -26,6 +26,9 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
     @Option(help: "Single queries timed after 10 warm-up queries.")
     var queries = 200
 
+    @Option(name: .customLong("query"), help: "The single query timed (default: a 12-word sentence of 15 word-pieces).")
+    var queryText: String = Self.query
+
     @Option(help: "Dense-layer precision: float32 (default, exact) or bfloat16 (AVX512_BF16 CPUs).")
     var precision: EmbeddingPrecision = .float32
 
@@ -151,17 +154,17 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
         }
         let throughput = runs > 0 ? Double(corpus.count) / best : .nan
 
-        for _ in 0..<10 { _ = embedder.embedSync([Self.query]) }
+        for _ in 0..<10 { _ = embedder.embedSync([queryText]) }
         var latencies: [Double] = []
         for _ in 0..<queries {
             let start = clock.now
-            let vector = embedder.embedSync([Self.query])
+            let vector = embedder.embedSync([queryText])
             latencies.append(Self.seconds(clock.now - start) * 1000)
             precondition(vector.count == 1)
         }
         latencies.sort()
         let p50 = Self.percentile(latencies, 50), p99 = Self.percentile(latencies, 99)
-        log("query: \(Self.query.split(separator: " ").count) words, \(embedder.tokenize(Self.query).count) word-pieces; \(queries) calls; min=\(fmt(latencies.first ?? .nan)) ms max=\(fmt(latencies.last ?? .nan)) ms")
+        log("query: \(queryText.split(separator: " ").count) words, \(embedder.tokenize(queryText).count) word-pieces; \(queries) calls; min=\(fmt(latencies.first ?? .nan)) ms max=\(fmt(latencies.last ?? .nan)) ms")
         let rssAfter = Self.residentMiB()
         let mib: (Double?) -> String = { $0.map { String(format: "%.0f", $0) } ?? "n/a" }
         print("throughput_texts_per_s=\(fmt(throughput, 1)) query_p50_ms=\(fmt(p50)) query_p99_ms=\(fmt(p99)) "

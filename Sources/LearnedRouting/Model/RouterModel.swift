@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// What a router predicts from an embedding: a score, higher = more need for the strong model.
 public enum RouterModel: Sendable {
@@ -28,23 +29,9 @@ public enum RouterModel: Sendable {
 
 @inline(__always) func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
-/// Dot product, 16 lanes at a time (four SSE or two AVX registers on baseline x86-64): a kNN
-/// score reads every training vector, so this loop is most of the router's scoring time.
+/// A kNN score reads every training vector, so this is most of the router's scoring time.
 @inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
-    var lanes = SIMD16<Float>()
-    var index = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    while index + 16 <= count {
-        lanes += ra.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
-            * rb.loadUnaligned(fromByteOffset: index * 4, as: SIMD16<Float>.self)
-        index += 16
-    }
-    var tail: Float = 0
-    while index < count {
-        tail += a[index] * b[index]
-        index += 1
-    }
-    return lanes.sum() + tail
+    dotProduct(a, b, count: count)
 }
 
 public struct NearestNeighbourScorer: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 #if canImport(CRetrievalKernels)
 import CRetrievalKernels
@@ -75,40 +76,10 @@ enum VectorMath {
         Kernel.current.dot(a, b, count)
     }
 
-    /// Inner product in portable Swift SIMD: 16 lanes, four accumulators so consecutive blocks
-    /// overlap, a pairwise reduction at the end.
+    /// Inner product in portable Swift SIMD (SwitchyardCore's `dotProduct`).
     @inline(__always)
     static func portableDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
-        var index = 0
-        var sum0 = SIMD16<Float>(), sum1 = SIMD16<Float>(), sum2 = SIMD16<Float>(), sum3 = SIMD16<Float>()
-        let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
-        while index &+ 64 <= count {
-            let offset = index &* 4
-            sum0 += rawA.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-            sum1 += rawA.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
-            sum2 += rawA.loadUnaligned(fromByteOffset: offset &+ 128, as: SIMD16<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: offset &+ 128, as: SIMD16<Float>.self)
-            sum3 += rawA.loadUnaligned(fromByteOffset: offset &+ 192, as: SIMD16<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: offset &+ 192, as: SIMD16<Float>.self)
-            index &+= 64
-        }
-        while index &+ 16 <= count {
-            let offset = index &* 4
-            sum0 += rawA.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-            index &+= 16
-        }
-        let sum = (sum0 + sum1) + (sum2 + sum3)
-        let eight = sum.lowHalf + sum.highHalf
-        let four = eight.lowHalf + eight.highHalf
-        var total = (four[0] + four[2]) + (four[1] + four[3])
-        while index < count {
-            total += a[index] * b[index]
-            index &+= 1
-        }
-        return total
+        dotProduct(a, b, count: count)
     }
 
     /// Scales `vector` to unit length in place; a zero vector stays zero.
