@@ -31,7 +31,7 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
         hasher.update(data: Data(namespace.utf8))
         hasher.update(data: Data([0]))
         hasher.update(data: (try? encoder.encode(normalized)) ?? Data())
-        digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        digest = hexString(hasher.finalize())
     }
 
     public var description: String { digest }
@@ -43,6 +43,6 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
-        return hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
+        return hexString(hasher.finalize().prefix(16))
     }
 }

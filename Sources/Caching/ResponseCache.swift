@@ -212,9 +212,9 @@ public final class ResponseCache: Sendable {
         guard policy.exact || policy.semantic != nil else { return .bypass(nil) }
         let key = CacheKey(namespace: namespace, request: request)
         let semanticPolicy = semanticAllowed(request, policy: policy) ? policy.semantic : nil
-        let scope = semanticPolicy != nil ? Self.scope(namespace: namespace, request: request) : nil
 
         if directive == .noCache {
+            let scope = semanticPolicy != nil ? Self.scope(namespace: namespace, request: request) : nil
             return .bypass(await fill(key, namespace, scope, request, policy, embed: semanticPolicy != nil))
         }
         let instant = now()
@@ -227,20 +227,24 @@ public final class ResponseCache: Sendable {
         }) {
             return .hit(hit)
         }
+        // The scope (a hash over tools, format and the conversation so far) only after an exact miss.
+        let scope = semanticPolicy != nil ? Self.scope(namespace: namespace, request: request) : nil
         var vector: [Float]?
         if let semanticPolicy, let scope, let embedder {
             vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first
             if let vector, let hit = state.withLock({ state -> CachedAnswer? in
-                guard var entries = state.semantic[scope] else { return nil }
-                entries.removeAll { $0.expires <= instant }
-                state.semantic[scope] = entries
-                var best: (index: Int, similarity: Float)?
-                for (index, entry) in entries.enumerated() {
+                // Scan in place; the list is rewritten only when an entry has expired.
+                var best: (key: String, similarity: Float)?
+                var expired = false
+                guard let entries = state.semantic[scope] else { return nil }
+                for entry in entries {
+                    if entry.expires <= instant { expired = true; continue }
                     let similarity = Self.dot(vector, entry.vector)
-                    if similarity > (best?.similarity ?? -2) { best = (index, similarity) }
+                    if similarity > (best?.similarity ?? -2) { best = (entry.key, similarity) }
                 }
+                if expired { state.semantic[scope]?.removeAll { $0.expires <= instant } }
                 guard let best, Double(best.similarity) >= semanticPolicy.threshold,
-                    let entry = state.store.value(for: entries[best.index].key, now: instant)
+                    let entry = state.store.value(for: best.key, now: instant)
                 else { return nil }
                 state.semanticHits += 1
                 state.tokensSaved += entry.tokens

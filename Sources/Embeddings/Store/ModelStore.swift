@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import SwitchyardCore
 
 /// A model's folder on disk: where it is, whether it is complete, and how to fill it.
 public struct ModelStore: Sendable {
@@ -72,7 +73,7 @@ public struct ModelStore: Sendable {
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             hasher.update(data: chunk)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hexString(hasher.finalize())
     }
 
     /// Checks every file of `model` that is present against its sha256; returns the files checked.
