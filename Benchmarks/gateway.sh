@@ -28,6 +28,8 @@ providers:
 models:
   - {name: gpt-4o-mini, provider: mock, price: {input: 0.15, output: 0.60}, context_window: 128000}
   - {name: mini-b, provider: mock-b, upstream: gpt-4o-mini, price: {input: 0.15, output: 0.60}, context_window: 128000}
+  # The same upstream model with the exact cache on: every request after the first is a hit.
+  - {name: cached, provider: mock, upstream: gpt-4o-mini, price: {input: 0.15, output: 0.60}, context_window: 128000, cache: {exact: true, semantic: false}}
 groups:
   - {name: routed, strategy: least-latency, deployments: [gpt-4o-mini, mini-b], retry: {attempts: 2}}
 routes:
@@ -46,6 +48,7 @@ bash "$H/bench.sh" http://127.0.0.1:18080/v1 direct
 API_KEY=$KEY bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard
 API_KEY=$KEY MODEL=routed bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard-group
 API_KEY=$KEY MODEL=auto bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard-auto
+API_KEY=$KEY MODEL=cached bash "$H/bench.sh" "http://127.0.0.1:$PORT/v1" switchyard-cached
 echo "switchyard RSS after load: $(ps -o rss= -p "$(pgrep -n -f "serve --config $CONFIG")") kB"
 if [ $WITH_LITELLM = 1 ]; then
   bash "$H/start_litellm.sh" 1
@@ -62,6 +65,9 @@ awk '
     printf "\nadded latency at 1 connection (switchyard - direct): p50 %.3f ms, p99 %.3f ms\n", u50["switchyard"]-u50["direct"], u99["switchyard"]-u99["direct"]
     printf "added latency at 1 connection, group least-latency:  p50 %.3f ms, p99 %.3f ms\n", u50["switchyard-group"]-u50["direct"], u99["switchyard-group"]-u99["direct"]
     printf "added latency at 1 connection, auto route:           p50 %.3f ms, p99 %.3f ms\n", u50["switchyard-auto"]-u50["direct"], u99["switchyard-auto"]-u99["direct"]
+    if ("switchyard-cached" in rps) {
+      printf "answered from the exact cache: %.0f rps at 32 connections (%.1fx the uncached %.0f), p50 %.3f ms at 1 connection\n", rps["switchyard-cached"], rps["switchyard-cached"]/rps["switchyard"], rps["switchyard"], u50["switchyard-cached"]
+    }
     if ("litellm" in rps) {
       printf "added latency at 1 connection (litellm - direct):    p50 %.3f ms, p99 %.3f ms\n", u50["litellm"]-u50["direct"], u99["litellm"]-u99["direct"]
       printf "throughput at 32 connections: switchyard %.0f rps = %.1fx litellm (%.0f rps)\n", rps["switchyard"], rps["switchyard"]/rps["litellm"], rps["litellm"]
