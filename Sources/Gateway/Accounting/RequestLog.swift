@@ -61,15 +61,7 @@ public struct RequestLogService: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                break
-            }
-            await log.flush()
-        }
-        await log.flush()
+        await runPeriodically(every: interval, finally: true) { await log.flush() }
     }
 }
 
@@ -86,15 +78,7 @@ public struct CacheFlushService: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                break
-            }
-            await flush()
-        }
-        await flush()
+        await runPeriodically(every: interval, finally: true) { await flush() }
     }
 
     private func flush() async {
@@ -104,4 +88,19 @@ public struct CacheFlushService: Service {
             logger.error("could not persist cache entries", metadata: ["switchyard.error": "\(error)"])
         }
     }
+}
+
+/// Runs `work` every `interval` until the service group shuts down or the task is cancelled, and
+/// once more at the end when `finally` is set. The wait is cut short by a graceful shutdown, so a
+/// last flush is never a whole interval late.
+func runPeriodically(every interval: Duration, finally: Bool, _ work: () async -> Void) async {
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        } catch {
+            break
+        }
+        await work()
+    }
+    if finally { await work() }
 }

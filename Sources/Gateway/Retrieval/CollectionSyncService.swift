@@ -16,12 +16,7 @@ public struct CollectionSyncService: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch {
-                return
-            }
+        await runPeriodically(every: interval, finally: false) {
             do {
                 let changed = try collections.refresh()
                 if !changed.isEmpty { logger.info("collections reloaded from the database", metadata: ["switchyard.collections": "\(changed)"]) }
