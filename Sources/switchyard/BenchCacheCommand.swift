@@ -44,8 +44,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
                     let started = ContinuousClock.now
                     let result = await cache.lookup(request(text), namespace: "bench", policy: policy, directive: .normal)
                     let elapsed = ContinuousClock.now - started
-                    if let kind, case .hit(let answer) = result, answer.kind != kind { continue }
-                    if let kind, case .hit = result {} else if kind != nil { continue }
+                    if let kind {
+                        guard case .hit(let answer) = result, answer.kind == kind else { continue }
+                    }
                     if round > 0 || count == 1 { samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6) }
                 }
             }

@@ -14,14 +14,8 @@ struct GatewayRuntime {
     let httpClient: HTTPClient
 
     init(configuration: SwitchyardConfiguration, logger: Logger) throws {
-        let httpClient = Gateway.makeHTTPClient()
-        let store: RequestLogStore?
-        do {
-            store = try RequestLogStore(path: configuration.storage.sqlitePath)
-        } catch {
-            try? httpClient.syncShutdown()
-            throw error
-        }
+        // Everything that can fail before the HTTP client exists, so a failure leaves nothing to shut down.
+        let store = try RequestLogStore(path: configuration.storage.sqlitePath)
         var cachePersistence: ResponseCacheStore?
         if configuration.cache.isEnabled, configuration.cache.persistent {
             cachePersistence = try ResponseCacheStore(path: configuration.storage.sqlitePath)
@@ -31,14 +25,21 @@ struct GatewayRuntime {
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
+        let httpClient = Gateway.makeHTTPClient()
         self.httpClient = httpClient
         self.gateway = Gateway(
             configuration: configuration, httpClient: httpClient,
             requestLog: RequestLog(store: store, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
-        try gateway.cache?.restore()
-        try gateway.collections.load()
+        do {
+            try gateway.cache?.restore()
+            try gateway.collections.load()
+        } catch {
+            // Not syncShutdown: this may run on an event loop (the gateway runs Swift Concurrency on NIO's).
+            httpClient.shutdown { _ in }
+            throw error
+        }
     }
 
     func shutdown() async {
