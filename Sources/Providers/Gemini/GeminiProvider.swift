@@ -93,18 +93,14 @@ public struct GeminiProvider: Provider {
 /// Each SSE event is a whole `GenerateContentResponse`; the last one carries the finish reason and usage.
 struct GeminiChunkDecoder: ChunkDecoder {
     let provider: String
-    let model: String
-    let id = "chatcmpl-" + UUID().uuidString.lowercased()
-    let created = Int(Date().timeIntervalSince1970)
+    var chunker: PieceChunker
     var toolIndex = 0
-    var sentRole = false
-    var sawCalls = false
     var finishReason: FinishReason?
     var usage: Usage?
 
     init(provider: String, model: String) {
         self.provider = provider
-        self.model = model
+        chunker = PieceChunker(model: model)
     }
 
     mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
@@ -118,36 +114,13 @@ struct GeminiChunkDecoder: ChunkDecoder {
         let first = toolIndex
         let read = GeminiTranslator.read(json, nextToolIndex: &toolIndex)
         if let usage = read.usage { self.usage = usage }
-        var delta = ChatChunk.Delta()
-        if !sentRole {
-            delta.role = .assistant
-            sentRole = true
-        }
-        if !read.text.isEmpty { delta.content = read.text }
-        if !read.calls.isEmpty {
-            sawCalls = true
-            delta.toolCalls = read.calls.enumerated().map { offset, call in
-                ToolCallDelta(
-                    index: first + offset, id: call.id, type: "function",
-                    function: .init(name: call.function.name, arguments: call.function.arguments))
-            }
-        }
-        var chunks: [ChatChunk] = []
-        if delta != ChatChunk.Delta() {
-            chunks.append(ChatChunk(id: id, created: created, model: model, choices: [.init(index: 0, delta: delta)]))
-        }
-        if let reason = read.finish {
-            finishReason = sawCalls ? .toolCalls : reason
-            chunks.append(
-                ChatChunk(
-                    id: id, created: created, model: model,
-                    choices: [.init(index: 0, delta: .init(), finishReason: finishReason)]))
-        }
+        let (chunks, finish) = chunker.chunks(text: read.text, calls: read.calls, firstToolIndex: first, finish: read.finish)
+        if let finish { finishReason = finish }
         return chunks
     }
 
     mutating func finish() throws -> [ChatChunk] {
         guard finishReason != nil else { throw SwitchyardError.streamEndedEarly(provider: provider) }
-        return [ChatChunk(id: id, created: created, model: model, choices: [], usage: usage)]
+        return [chunker.usageChunk(usage)]
     }
 }

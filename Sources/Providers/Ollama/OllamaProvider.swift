@@ -162,18 +162,14 @@ public struct OllamaProvider: Provider {
 /// One JSON object per line; the line with `"done": true` ends the stream and carries the counts.
 struct OllamaChunkDecoder: ChunkDecoder {
     let provider: String
-    let model: String
-    let id = "chatcmpl-" + UUID().uuidString.lowercased()
-    let created = Int(Date().timeIntervalSince1970)
+    var chunker: PieceChunker
     var toolIndex = 0
-    var sentRole = false
-    var sawCalls = false
     var done = false
     var usage: Usage?
 
     init(provider: String, model: String) {
         self.provider = provider
-        self.model = model
+        chunker = PieceChunker(model: model)
     }
 
     mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
@@ -183,37 +179,16 @@ struct OllamaChunkDecoder: ChunkDecoder {
         }
         let first = toolIndex
         let read = OllamaProvider.read(json, nextToolIndex: &toolIndex)
-        var delta = ChatChunk.Delta()
-        if !sentRole {
-            delta.role = .assistant
-            sentRole = true
-        }
-        if !read.text.isEmpty { delta.content = read.text }
-        if !read.calls.isEmpty {
-            sawCalls = true
-            delta.toolCalls = read.calls.enumerated().map { offset, call in
-                ToolCallDelta(
-                    index: first + offset, id: call.id, type: "function",
-                    function: .init(name: call.function.name, arguments: call.function.arguments))
-            }
-        }
-        var chunks: [ChatChunk] = []
-        if delta != ChatChunk.Delta() {
-            chunks.append(ChatChunk(id: id, created: created, model: model, choices: [.init(index: 0, delta: delta)]))
-        }
-        if let finish = read.finish {
+        let (chunks, finish) = chunker.chunks(text: read.text, calls: read.calls, firstToolIndex: first, finish: read.finish)
+        if finish != nil {
             done = true
             usage = read.usage
-            chunks.append(
-                ChatChunk(
-                    id: id, created: created, model: model,
-                    choices: [.init(index: 0, delta: .init(), finishReason: sawCalls ? .toolCalls : finish)]))
         }
         return chunks
     }
 
     mutating func finish() throws -> [ChatChunk] {
         guard done else { throw SwitchyardError.streamEndedEarly(provider: provider) }
-        return [ChatChunk(id: id, created: created, model: model, choices: [], usage: usage)]
+        return [chunker.usageChunk(usage)]
     }
 }
