@@ -56,12 +56,16 @@ public struct CallContext: Sendable {
         self.logger = logger
     }
 
-    /// `req_` and 24 random hex digits.
-    public static func newRequestID() -> String {
+    /// `req_`, 12 hex digits of milliseconds since 1970, 12 random hex digits: ids sort by time.
+    ///
+    /// The request log's primary key is this id, so time-ordered ids append at the right edge of
+    /// its index instead of landing at random pages of it: on a 1.6-million-row log, 5-7 µs an insert
+    /// against 16-360 µs for random ids (Python's sqlite3, same schema, batches of 500).
+    public static func newRequestID(now: Date = Date()) -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt32
-        return "req_" + hex(high, width: 16) + hex(UInt64(low), width: 8)
+        let milliseconds = UInt64(max(0, (now.timeIntervalSince1970 * 1000).rounded())) & 0xFFFF_FFFF_FFFF
+        let random = (generator.next() as UInt64) & 0xFFFF_FFFF_FFFF
+        return "req_" + hex(milliseconds, width: 12) + hex(random, width: 12)
     }
 
     private static func hex(_ value: UInt64, width: Int) -> String {
