@@ -56,16 +56,18 @@ public final class RequestLogStore: Sendable {
     /// Writes a batch in one transaction, on GRDB's writer queue (the caller's thread is not blocked).
     public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // A plain model that answered at the first try has nothing to explain: keep the log lean.
-        let routes = records.map { record -> String? in
-            guard let route = record.route, route.kind != "model" || route.attempts.count > 1 || !route.notes.isEmpty else {
-                return nil
-            }
-            return (try? encoder.encode(route)).map { String(decoding: $0, as: UTF8.self) }
-        }
+        // Everything, the JSON columns included, is built in the write closure: it runs on the
+        // database's writer thread, not on the caller's (under `serve`, an event loop).
         try await database.write { db in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            // A plain model that answered at the first try has nothing to explain: keep the log lean.
+            let routes = records.map { record -> String? in
+                guard let route = record.route, route.kind != "model" || route.attempts.count > 1 || !route.notes.isEmpty else {
+                    return nil
+                }
+                return (try? encoder.encode(route)).map { String(decoding: $0, as: UTF8.self) }
+            }
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO request_log
