@@ -8,8 +8,9 @@ enum SwitchyardMain {
     static func main() {
         // `serve` runs Swift Concurrency on NIO's event loops: a request then stays on the thread its
         // connection lives on instead of hopping to the cooperative pool and back. Measured with
-        // ../shared/bench (one run, same binary): 1-3 context switches per request instead of 9-10 and
-        // 40-70 % more requests/s at 32 connections; latency at one connection unchanged within noise.
+        // ../shared/bench (same binary, alternating runs): 2-6 context switches per request instead of
+        // 9-10 (1 instead of 3 for cache hits) and 40-70 % more requests/s at 32 connections; latency at
+        // one connection unchanged within this machine's noise.
         // SWITCHYARD_EXECUTOR=swift keeps Swift's default pool. It must be installed before any task
         // starts, so it is decided here, before the command line is parsed.
         let arguments = CommandLine.arguments.dropFirst()
