@@ -121,6 +121,7 @@ public final class MiniLMEmbedder: TextEmbedder {
         var result = [[Float]](repeating: [], count: sequences.count)
         lock.withLock { _ in
             var start = 0
+            var largestPass = 0
             while start < order.count {
                 // At most `batchSize` texts and `maxTokensPerPass` tokens per forward pass (one text
                 // may exceed it alone): the workspace grows with the tokens of a pass.
@@ -131,12 +132,14 @@ public final class MiniLMEmbedder: TextEmbedder {
                     end += 1
                 }
                 let chunk = Array(order[start..<end])
+                largestPass = max(largestPass, tokens)
                 let vectors = encoder.encode(chunk.map { sequences[$0] })
                 for (index, vector) in zip(chunk, vectors) { result[index] = vector }
                 start = end
             }
-            // A large pass's workspace (tens of MB) would otherwise stay in malloc's free lists.
-            if sequences.count > 1 { Self.releaseFreedMemory() }
+            // A large pass's workspace (tens of MB) would otherwise stay in malloc's free lists; a
+            // small one's is reused by the next call, and the trim (a walk of the heap) is not free.
+            if largestPass >= Self.trimAfterTokens { Self.releaseFreedMemory() }
         }
         return result
     }
@@ -144,6 +147,9 @@ public final class MiniLMEmbedder: TextEmbedder {
     /// Tokens per forward pass: ~40 MB of workspace at most, and still hundreds of rows per
     /// worker, which is all the matrix kernels need to run at full speed.
     static let maxTokensPerPass = 2048
+
+    /// Passes of at least this many tokens (~10 MB of workspace) hand freed memory back afterwards.
+    static let trimAfterTokens = 512
 
     private static func releaseFreedMemory() {
         mlk_release_freed_memory()

@@ -35,6 +35,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
                 cache.store(answer, for: fill, costUSD: 0.0001)
             }
         }
+        func microseconds(_ elapsed: Duration) -> Double {
+            Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+        }
         /// Lookup times in µs; with `only`, just the lookups answered that way (an origin that was itself
         /// a semantic hit when the cache was filled has no exact entry, and its lookup embeds).
         func time(_ texts: [String], repeat count: Int, only kind: CachedAnswer.Kind? = nil) async -> [Double] {
@@ -47,7 +50,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
                     if let kind {
                         guard case .hit(let answer) = result, answer.kind == kind else { continue }
                     }
-                    if round > 0 || count == 1 { samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6) }
+                    if round > 0 || count == 1 { samples.append(microseconds(elapsed)) }
                 }
             }
             return samples.sorted()
@@ -59,8 +62,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         for (_, text) in pairs {
             let started = ContinuousClock.now
             _ = try await embedder.embed([text])
-            let elapsed = ContinuousClock.now - started
-            embedding.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+            embedding.append(microseconds(ContinuousClock.now - started))
         }
         embedding.sort()
         let stats = cache.stats()
