@@ -150,15 +150,9 @@ public final class ResponseCache: Sendable {
         var tokens: Int
     }
 
-    struct SemanticEntry {
-        var key: String
-        var vector: [Float]
-        var expires: Date
-    }
-
     struct State {
         var store: LRUStore<Entry>
-        var semantic: [String: [SemanticEntry]] = [:]  // scope → entries
+        var semantic: [String: SemanticIndex] = [:]  // scope → entries
         var exactHits = 0
         var semanticHits = 0
         var misses = 0
@@ -166,6 +160,14 @@ public final class ResponseCache: Sendable {
         var dollarsSaved = 0.0
         var pendingWrites: [CacheRecord] = []
         var pendingDeletes: [String] = []
+
+        /// Removes semantic entries of the given scopes, and scopes left empty.
+        mutating func removeSemantic(in scopes: [String], where shouldRemove: (String, Date) -> Bool) {
+            for scope in scopes {
+                semantic[scope]?.removeAll(where: shouldRemove)
+                if semantic[scope]?.isEmpty == true { semantic[scope] = nil }
+            }
+        }
     }
 
     private let state: Mutex<State>
@@ -201,7 +203,7 @@ public final class ResponseCache: Sendable {
                           tokens: record.promptTokens + record.completionTokens),
                     for: record.key, bytes: record.response.count, expires: record.expiresAt)
                 if let scope = record.scope, let vector = record.vector {
-                    state.semantic[scope, default: []].append(SemanticEntry(key: record.key, vector: vector, expires: record.expiresAt))
+                    state.semantic[scope, default: SemanticIndex()].append(key: record.key, vector: vector, expires: record.expiresAt)
                 }
             }
         }
@@ -233,16 +235,9 @@ public final class ResponseCache: Sendable {
         if let semanticPolicy, let scope, let embedder {
             vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first
             if let vector, let hit = state.withLock({ state -> CachedAnswer? in
-                // Scan in place; the list is rewritten only when an entry has expired.
-                var best: (key: String, similarity: Float)?
-                var expired = false
-                guard let entries = state.semantic[scope] else { return nil }
-                for entry in entries {
-                    if entry.expires <= instant { expired = true; continue }
-                    let similarity = Self.dot(vector, entry.vector)
-                    if similarity > (best?.similarity ?? -2) { best = (entry.key, similarity) }
-                }
-                if expired { state.semantic[scope]?.removeAll { $0.expires <= instant } }
+                // Scan in place; the index is rewritten only when an entry has expired.
+                guard let (best, expired) = state.semantic[scope]?.nearest(to: vector, at: instant) else { return nil }
+                if expired { state.removeSemantic(in: [scope]) { _, expires in expires <= instant } }
                 guard let best, Double(best.similarity) >= semanticPolicy.threshold,
                     let entry = state.store.value(for: best.key, now: instant)
                 else { return nil }
@@ -285,11 +280,11 @@ public final class ResponseCache: Sendable {
                 Entry(response: clean, namespace: fill.namespace, scope: fill.scope, costUSD: costUSD, tokens: usage.totalTokens),
                 for: fill.key.digest, bytes: data.count + (fill.vector?.count ?? 0) * 4, expires: expires)
             if let scope = fill.scope, let vector = fill.vector, fill.policy.semantic != nil, !evicted.contains(fill.key.digest) {
-                state.semantic[scope, default: []].append(SemanticEntry(key: fill.key.digest, vector: vector, expires: expires))
+                state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires)
             }
             if !evicted.isEmpty {
                 let gone = Set(evicted)
-                for scope in state.semantic.keys { state.semantic[scope]?.removeAll { gone.contains($0.key) } }
+                state.removeSemantic(in: Array(state.semantic.keys)) { key, _ in gone.contains(key) }
                 state.pendingDeletes += evicted
             }
             if persistence != nil {
@@ -332,7 +327,7 @@ public final class ResponseCache: Sendable {
         let removed = state.withLock { state -> Int in
             let keys = state.store.removeAll { _, entry in namespace == nil || entry.namespace == namespace }
             let gone = Set(keys)
-            for scope in state.semantic.keys { state.semantic[scope]?.removeAll { gone.contains($0.key) } }
+            state.removeSemantic(in: Array(state.semantic.keys)) { key, _ in gone.contains(key) }
             state.pendingWrites.removeAll { namespace == nil || $0.namespace == namespace }
             return keys.count
         }
@@ -377,9 +372,5 @@ public final class ResponseCache: Sendable {
 
     static func semanticText(_ request: ChatRequest) -> String {
         request.messages.last { $0.role == .user }?.text ?? ""
-    }
-
-    static func dot(_ a: [Float], _ b: [Float]) -> Float {
-        dotProduct(a, b) ?? -1
     }
 }
