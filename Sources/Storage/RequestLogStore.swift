@@ -53,39 +53,42 @@ public final class RequestLogStore: Sendable {
         return migrator
     }
 
-    /// Writes a batch in one transaction, on GRDB's writer queue (the caller's thread is not blocked).
+    /// Writes a batch in one transaction, on the background writer thread (the caller's thread is
+    /// not blocked).
     public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         // Everything, the JSON columns included, is built in the write closure: it runs on the
-        // database's writer thread, not on the caller's (under `serve`, an event loop).
-        try await database.write { db in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            // A plain model that answered at the first try has nothing to explain: keep the log lean.
-            let routes = records.map { record -> String? in
-                guard let route = record.route, route.kind != "model" || route.attempts.count > 1 || !route.notes.isEmpty else {
-                    return nil
-                }
-                return (try? encoder.encode(route)).map { String(decoding: $0, as: UTF8.self) }
+        // low-priority writer thread, not on the caller's (under `serve`, an event loop).
+        try await BackgroundWriter.shared.write(database) { db in try Self.insert(records, into: db) }
+    }
+
+    private static func insert(_ records: [RequestRecord], into db: Database) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A plain model that answered at the first try has nothing to explain: keep the log lean.
+        let routes = records.map { record -> String? in
+            guard let route = record.route, route.kind != "model" || route.attempts.count > 1 || !route.notes.isEmpty else {
+                return nil
             }
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT OR REPLACE INTO request_log
-                    (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
-                     completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                     cache, saved_usd, tool_calls, retrieval)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for (record, route) in zip(records, routes) {
-                try statement.execute(arguments: [
-                    record.id, record.createdAt.timeIntervalSince1970, record.caller, record.clientProtocol,
-                    record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
-                    record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
-                    record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
-                    record.cache, record.savedUSD, record.toolCalls?.jsonString(),
-                    record.retrieval.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
-                ])
-            }
+            return (try? encoder.encode(route)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO request_log
+                (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
+                 completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
+                 cache, saved_usd, tool_calls, retrieval)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (record, route) in zip(records, routes) {
+            try statement.execute(arguments: [
+                record.id, record.createdAt.timeIntervalSince1970, record.caller, record.clientProtocol,
+                record.endpoint, record.model, record.provider, record.upstreamModel, record.stream,
+                record.promptTokens, record.completionTokens, record.cachedTokens, record.usageEstimated,
+                record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
+                record.cache, record.savedUSD, record.toolCalls?.jsonString(),
+                record.retrieval.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+            ])
         }
     }
 

@@ -27,7 +27,7 @@ public final class ResponseCacheStore: CachePersistence {
     }
 
     public func save(_ records: [CacheRecord]) async throws {
-        try await database.write { db in
+        try await BackgroundWriter.shared.write(database) { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO response_cache
@@ -46,13 +46,13 @@ public final class ResponseCacheStore: CachePersistence {
     }
 
     public func remove(keys: [String]) async throws {
-        try await database.write { db in
+        try await BackgroundWriter.shared.write(database) { db in
             for key in keys { try db.execute(sql: "DELETE FROM response_cache WHERE key = ?", arguments: [key]) }
         }
     }
 
     public func removeAll(namespace: String?) async throws {
-        try await database.write { db in
+        try await BackgroundWriter.shared.write(database) { db in
             if let namespace {
                 try db.execute(sql: "DELETE FROM response_cache WHERE namespace = ?", arguments: [namespace])
             } else {
