@@ -39,12 +39,16 @@ extension Provider {
 
 /// Builds the adapter for a provider's protocol.
 public enum ProviderFactory {
-    public static func make(_ configuration: ProviderConfiguration, httpClient: HTTPClient) -> any Provider {
+    public static func make(_ configuration: ProviderConfiguration, clients: UpstreamClients) -> any Provider {
         switch configuration.kind {
-        case .openai: return OpenAICompatibleProvider(configuration: configuration, httpClient: httpClient)
-        case .anthropic: return AnthropicProvider(configuration: configuration, httpClient: httpClient)
-        case .gemini: return GeminiProvider(configuration: configuration, httpClient: httpClient)
-        case .ollama: return OllamaProvider(configuration: configuration, httpClient: httpClient)
+        case .openai: return OpenAICompatibleProvider(configuration: configuration, clients: clients)
+        case .anthropic: return AnthropicProvider(configuration: configuration, clients: clients)
+        case .gemini: return GeminiProvider(configuration: configuration, clients: clients)
+        case .ollama: return OllamaProvider(configuration: configuration, clients: clients)
         }
+    }
+
+    public static func make(_ configuration: ProviderConfiguration, httpClient: HTTPClient) -> any Provider {
+        make(configuration, clients: UpstreamClients(httpClient))
     }
 }

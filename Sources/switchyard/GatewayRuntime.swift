@@ -4,6 +4,7 @@ import Embeddings
 import Foundation
 import Gateway
 import Logging
+import Providers
 import NIOCore
 import Storage
 import SwitchyardCore
@@ -11,7 +12,7 @@ import SwitchyardCore
 /// Builds the long-lived parts (HTTP client, store, gateway) from a configuration.
 struct GatewayRuntime {
     let gateway: Gateway
-    let httpClient: HTTPClient
+    let clients: UpstreamClients
 
     init(configuration: SwitchyardConfiguration, logger: Logger) throws {
         // Everything that can fail before the HTTP client exists, so a failure leaves nothing to shut down.
@@ -25,10 +26,10 @@ struct GatewayRuntime {
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
-        let httpClient = Gateway.makeHTTPClient()
-        self.httpClient = httpClient
+        let clients = Gateway.makeUpstreamClients()
+        self.clients = clients
         self.gateway = Gateway(
-            configuration: configuration, httpClient: httpClient,
+            configuration: configuration, httpClient: clients.shared, upstreamClients: clients,
             requestLog: RequestLog(store: store, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
@@ -37,7 +38,7 @@ struct GatewayRuntime {
             try gateway.collections.load()
         } catch {
             // Not syncShutdown: this may run on an event loop (the gateway runs Swift Concurrency on NIO's).
-            httpClient.shutdown { _ in }
+            clients.shutdownWithoutWaiting()
             throw error
         }
     }
@@ -45,7 +46,7 @@ struct GatewayRuntime {
     func shutdown() async {
         await gateway.requestLog.flush()
         try? gateway.collections.saveIndexes()
-        try? await httpClient.shutdown()
+        await clients.shutdown()
     }
 }
 

@@ -33,11 +33,12 @@ public final class Gateway: Sendable {
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
 
     /// - Parameters:
+    ///   - upstreamClients: the clients provider calls go through; by default `httpClient` for all.
     ///   - localEmbedderFactory: loads a native embedding model by name at a precision; called once
     ///     per name and precision, on first use.
     public init(
-        configuration: SwitchyardConfiguration, httpClient: HTTPClient, requestLog: RequestLog,
-        localEmbedderFactory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
+        configuration: SwitchyardConfiguration, httpClient: HTTPClient, upstreamClients: UpstreamClients? = nil,
+        requestLog: RequestLog, localEmbedderFactory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         cachePersistence: (any CachePersistence)? = nil,
         cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
@@ -48,8 +49,9 @@ public final class Gateway: Sendable {
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]
+        let clients = upstreamClients ?? UpstreamClients(httpClient)
         for provider in configuration.providers {
-            providers[provider.name] = ProviderFactory.make(provider, httpClient: httpClient)
+            providers[provider.name] = ProviderFactory.make(provider, clients: clients)
         }
         self.providers = providers
         var models: [String: ModelSpec] = [:]
@@ -219,13 +221,22 @@ public final class Gateway: Sendable {
     /// The HTTP client every provider shares. Connection failures are not retried inside the client:
     /// the router's own retries, fallbacks and breakers decide what happens next, at once.
     public static func makeHTTPClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpClientConfiguration)
+    }
+
+    /// `makeHTTPClient`'s settings in a client per event loop (what `serve` uses; see `UpstreamClients`).
+    public static func makeUpstreamClients() -> UpstreamClients {
+        UpstreamClients(configuration: httpClientConfiguration)
+    }
+
+    static var httpClientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(10)
         configuration.timeout.read = .seconds(300)  // idle time between bytes of a response
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .enabled(limit: .ratio(50))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return configuration
     }
 
     static func estimateUsage(request: ChatRequest, response: ChatResponse) -> Usage {

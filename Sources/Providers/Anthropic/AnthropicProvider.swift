@@ -8,9 +8,13 @@ public struct AnthropicProvider: Provider {
     public let configuration: ProviderConfiguration
     let http: UpstreamHTTP
 
-    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
+    public init(configuration: ProviderConfiguration, clients: UpstreamClients) {
         self.configuration = configuration
-        self.http = UpstreamHTTP(configuration: configuration, httpClient: httpClient)
+        self.http = UpstreamHTTP(configuration: configuration, clients: clients)
+    }
+
+    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
+        self.init(configuration: configuration, clients: UpstreamClients(httpClient))
     }
 
     var headers: [(String, String)] {

@@ -8,7 +8,7 @@ import SwitchyardCore
 /// The HTTP plumbing every adapter shares: building requests, checking statuses, mapping errors.
 struct UpstreamHTTP: Sendable {
     let configuration: ProviderConfiguration
-    let httpClient: HTTPClient
+    let clients: UpstreamClients
 
     /// Largest upstream body read into memory (non-streamed responses and error bodies).
     static let maxBodyBytes = 64 * 1024 * 1024
@@ -53,7 +53,7 @@ struct UpstreamHTTP: Sendable {
             if let limit = options.timeout, limit < timeout { timeout = max(limit, .milliseconds(1)) }
             let (seconds, attoseconds) = timeout.components
             let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
+            response = try await clients.current.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
         } catch {
             throw UpstreamErrors.map(error, provider: configuration.name)
         }
