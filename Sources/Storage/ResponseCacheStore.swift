@@ -34,7 +34,8 @@ public final class ResponseCacheStore: CachePersistence {
                     (key, namespace, scope, vector, response, model, cost_usd, prompt_tokens, completion_tokens, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-            for record in records {
+            for (index, record) in records.enumerated() {
+                if index % 8 == 7 { sched_yield() }  // see RequestLogStore.insert
                 let vector = record.vector.map { values in values.withUnsafeBufferPointer { Data(buffer: $0) } }
                 try statement.execute(arguments: [
                     record.key, record.namespace, record.scope, vector, record.response, record.model, record.costUSD,
