@@ -62,6 +62,20 @@ public final class RequestLogStore: Sendable {
         try await BackgroundWriter.shared.write(database) { db in try Self.insert(records, into: db) }
     }
 
+    /// Takes a batch from `take` and writes it, both on the writer thread, so batches are taken and
+    /// written in the order they were asked for: when this returns, every record that `take` would
+    /// have returned at the call is stored, even one an earlier flush took but had not written yet.
+    /// Returns how many records were written.
+    @discardableResult
+    public func insert(taking take: @escaping @Sendable () -> [RequestRecord]) async throws -> Int {
+        let database = database
+        return try await BackgroundWriter.shared.run {
+            let records = take()
+            if !records.isEmpty { try database.write { db in try Self.insert(records, into: db) } }
+            return records.count
+        }
+    }
+
     private static func insert(_ records: [RequestRecord], into db: Database) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

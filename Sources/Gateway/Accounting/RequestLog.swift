@@ -31,21 +31,29 @@ public final class RequestLog: Sendable {
         if !accepted { dropped.add(1, ordering: .relaxed) }
     }
 
-    /// Records dropped because the queue was full.
-    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
-
-    /// Writes everything queued so far.
-    public func flush() async {
-        let batch = pending.withLock { queue -> [RequestRecord] in
+    private func takeBatch() -> [RequestRecord] {
+        pending.withLock { queue in
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             return batch
         }
-        guard let store, !batch.isEmpty else { return }
+    }
+
+    /// Records dropped because the queue was full.
+    public var droppedCount: Int { dropped.load(ordering: .relaxed) }
+
+    /// Writes everything queued so far. Flushes are serialised (the queue is emptied on the
+    /// database's writer thread, in order): when this returns, every record queued before the call
+    /// is in the store, even one a concurrent flush had already taken.
+    public func flush() async {
+        guard let store else {
+            _ = takeBatch()  // nowhere to write: do not let the queue grow
+            return
+        }
         do {
-            try await store.insert(batch)
+            try await store.insert { [self] in takeBatch() }
         } catch {
-            logger.error("could not write \(batch.count) request log records", metadata: ["switchyard.error": "\(error)"])
+            logger.error("could not write a batch of request log records", metadata: ["switchyard.error": "\(error)"])
         }
     }
 }
