@@ -47,8 +47,4 @@ public enum ProviderFactory {
         case .ollama: return OllamaProvider(configuration: configuration, clients: clients)
         }
     }
-
-    public static func make(_ configuration: ProviderConfiguration, httpClient: HTTPClient) -> any Provider {
-        make(configuration, clients: UpstreamClients(httpClient))
-    }
 }

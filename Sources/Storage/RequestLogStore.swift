@@ -53,26 +53,16 @@ public final class RequestLogStore: Sendable {
         return migrator
     }
 
-    /// Writes a batch in one transaction, on the background writer thread (the caller's thread is
-    /// not blocked).
-    public func insert(_ records: [RequestRecord]) async throws {
-        guard !records.isEmpty else { return }
-        // Everything, the JSON columns included, is built in the write closure: it runs on the
-        // low-priority writer thread, not on the caller's (under `serve`, an event loop).
-        try await BackgroundWriter.shared.write(database) { db in try Self.insert(records, into: db) }
-    }
-
-    /// Takes a batch from `take` and writes it, both on the writer thread, so batches are taken and
-    /// written in the order they were asked for: when this returns, every record that `take` would
-    /// have returned at the call is stored, even one an earlier flush took but had not written yet.
-    /// Returns how many records were written.
-    @discardableResult
-    public func insert(taking take: @escaping @Sendable () -> [RequestRecord]) async throws -> Int {
+    /// Takes a batch from `take` and writes it in one transaction, both on the background writer
+    /// thread (the caller's thread is not blocked). Batches are taken and written in the order they
+    /// were asked for: when this returns, every record that `take` would have returned at the call
+    /// is stored, even one an earlier call took but had not written yet. The JSON columns are built
+    /// there too, not on the caller's thread (under `serve`, an event loop).
+    public func insert(taking take: @escaping @Sendable () -> [RequestRecord]) async throws {
         let database = database
-        return try await BackgroundWriter.shared.run {
+        try await BackgroundWriter.shared.run {
             let records = take()
             if !records.isEmpty { try database.write { db in try Self.insert(records, into: db) } }
-            return records.count
         }
     }
 
@@ -88,10 +78,7 @@ public final class RequestLogStore: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (index, record) in records.enumerated() {
-            // A batch of routed records is ~10 ms of work. The scheduler does not always preempt
-            // this (low-priority) thread when request work is woken onto its core, so hand the core
-            // over every few records: that bounds what a request can wait behind the batch.
-            if index % 8 == 7 { sched_yield() }
+            BackgroundWriter.yield(after: index)
             // A plain model that answered at the first try has nothing to explain: keep the log lean.
             var route: String?
             if let trace = record.route, trace.kind != "model" || trace.attempts.count > 1 || !trace.notes.isEmpty {

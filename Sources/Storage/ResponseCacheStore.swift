@@ -35,7 +35,7 @@ public final class ResponseCacheStore: CachePersistence {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (index, record) in records.enumerated() {
-                if index % 8 == 7 { sched_yield() }  // see RequestLogStore.insert
+                BackgroundWriter.yield(after: index)
                 let vector = record.vector.map { values in values.withUnsafeBufferPointer { Data(buffer: $0) } }
                 try statement.execute(arguments: [
                     record.key, record.namespace, record.scope, vector, record.response, record.model, record.costUSD,

@@ -13,10 +13,6 @@ public struct AnthropicProvider: Provider {
         self.http = UpstreamHTTP(configuration: configuration, clients: clients)
     }
 
-    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
-        self.init(configuration: configuration, clients: UpstreamClients(httpClient))
-    }
-
     var headers: [(String, String)] {
         var headers = [("anthropic-version", configuration.anthropicVersion)]
         if let key = configuration.apiKey, !key.isEmpty { headers.append((configuration.authHeader ?? "x-api-key", key)) }

@@ -13,10 +13,6 @@ public struct GeminiProvider: Provider {
         self.http = UpstreamHTTP(configuration: configuration, clients: clients)
     }
 
-    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
-        self.init(configuration: configuration, clients: UpstreamClients(httpClient))
-    }
-
     var headers: [(String, String)] {
         guard let key = configuration.apiKey, !key.isEmpty else { return [] }
         return [(configuration.authHeader ?? "x-goog-api-key", key)]

@@ -13,10 +13,6 @@ public struct OllamaProvider: Provider {
         self.http = UpstreamHTTP(configuration: configuration, clients: clients)
     }
 
-    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
-        self.init(configuration: configuration, clients: UpstreamClients(httpClient))
-    }
-
     var headers: [(String, String)] {
         guard let key = configuration.apiKey, !key.isEmpty else { return [] }
         return [(configuration.authHeader ?? "authorization", configuration.authHeader == nil ? "Bearer \(key)" : key)]

@@ -16,10 +16,6 @@ public struct OpenAICompatibleProvider: Provider {
         self.http = UpstreamHTTP(configuration: configuration, clients: clients)
     }
 
-    public init(configuration: ProviderConfiguration, httpClient: HTTPClient) {
-        self.init(configuration: configuration, clients: UpstreamClients(httpClient))
-    }
-
     var authHeaders: [(String, String)] {
         guard let key = configuration.apiKey, !key.isEmpty else { return [] }
         if let header = configuration.authHeader { return [(header, key)] }
