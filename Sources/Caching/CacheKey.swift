@@ -15,7 +15,9 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
         self.digest = digest
     }
 
-    public init(namespace: String, request: ChatRequest) {
+    /// Nil when the request cannot be rendered canonically: such a request is never cached (a
+    /// shared fallback key would hand one request's answer to another).
+    public init?(namespace: String, request: ChatRequest) {
         var normalized = request
         normalized.stream = false
         normalized.includeUsage = false
@@ -27,10 +29,11 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
         if normalized.parallelToolCalls == true { normalized.parallelToolCalls = nil }  // the default
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let rendered = try? encoder.encode(normalized) else { return nil }
         var hasher = SHA256()
         hasher.update(data: Data(namespace.utf8))
         hasher.update(data: Data([0]))
-        hasher.update(data: (try? encoder.encode(normalized)) ?? Data())
+        hasher.update(data: rendered)
         digest = hexString(hasher.finalize())
     }
 

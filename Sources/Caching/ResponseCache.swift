@@ -141,6 +141,8 @@ public struct CacheStats: Sendable, Codable, Hashable {
 public final class ResponseCache: Sendable {
     /// Chosen on the paraphrase benchmark for ≥ 99 % precision of semantic hits (see `switchyard bench cache-precision`).
     public static let defaultSemanticThreshold = 0.97
+    /// Fills queued for the database at most; see `store`.
+    public static let maximumPendingWrites = 10_000
 
     struct Entry {
         var response: ChatResponse
@@ -160,6 +162,7 @@ public final class ResponseCache: Sendable {
         var dollarsSaved = 0.0
         var pendingWrites: [CacheRecord] = []
         var pendingDeletes: [String] = []
+        var droppedWrites = 0
 
         /// Removes semantic entries of the given scopes, and scopes left empty.
         mutating func removeSemantic(in scopes: [String], where shouldRemove: (String, Date) -> Bool) {
@@ -211,8 +214,9 @@ public final class ResponseCache: Sendable {
 
     /// Looks a request up: exact first, then semantic when the policy allows it.
     public func lookup(_ request: ChatRequest, namespace: String, policy: CachePolicy, directive: CacheDirective) async -> CacheLookup {
-        guard policy.exact || policy.semantic != nil else { return .bypass(nil) }
-        let key = CacheKey(namespace: namespace, request: request)
+        guard policy.exact || policy.semantic != nil, let key = CacheKey(namespace: namespace, request: request) else {
+            return .bypass(nil)
+        }
         let semanticPolicy = semanticAllowed(request, policy: policy) ? policy.semantic : nil
 
         if directive == .noCache {
@@ -270,7 +274,7 @@ public final class ResponseCache: Sendable {
         else { return }
         var clean = response
         clean.switchyard = nil
-        let data = (try? JSONEncoder().encode(clean)) ?? Data()
+        guard let data = try? JSONEncoder().encode(clean) else { return }
         let created = now()
         let ttl = fill.policy.semantic.map { max($0.ttl, fill.policy.ttl) } ?? fill.policy.ttl
         let expires = created.addingTimeInterval(Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
@@ -288,6 +292,12 @@ public final class ResponseCache: Sendable {
                 state.pendingDeletes += evicted
             }
             if persistence != nil {
+                // Bounded: when the database falls behind, the oldest queued fills are dropped (the
+                // entries stay served from memory; only their persistence is lost).
+                if state.pendingWrites.count >= Self.maximumPendingWrites {
+                    state.pendingWrites.removeFirst(state.pendingWrites.count - Self.maximumPendingWrites + 1)
+                    state.droppedWrites += 1
+                }
                 state.pendingWrites.append(
                     CacheRecord(
                         key: fill.key.digest, namespace: fill.namespace, scope: fill.scope, vector: fill.vector, response: data,

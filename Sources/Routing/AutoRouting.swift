@@ -196,7 +196,15 @@ public struct RouteConstraints: Sendable, Hashable, Codable {
             throw SwitchyardError.invalidRequest("\(field) must be a JSON object of route constraints.", param: field)
         }
         do {
-            return try JSONDecoder().decode(RouteConstraints.self, from: JSONEncoder().encode(value))
+            let constraints = try JSONDecoder().decode(RouteConstraints.self, from: JSONEncoder().encode(value))
+            if let cost = constraints.maxCostUSD, !(cost.isFinite && cost >= 0) {
+                throw SwitchyardError.invalidRequest("\(field).max_cost_usd must be a number of dollars, 0 or more.", param: "\(field).max_cost_usd")
+            }
+            if let latency = constraints.maxLatencyMs, !(latency.isFinite && latency >= 0) {
+                throw SwitchyardError.invalidRequest(
+                    "\(field).max_latency_ms must be a number of milliseconds, 0 or more.", param: "\(field).max_latency_ms")
+            }
+            return constraints
         } catch let error as DecodingError {
             let inner = SwitchyardError.decoding(error)
             throw SwitchyardError.invalidRequest(

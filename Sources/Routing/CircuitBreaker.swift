@@ -67,6 +67,21 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
+    /// Takes a slot whatever the state (panic mode: every deployment is open). An open breaker turns
+    /// half-open as if its cool-down had ended, so this call's outcome closes or re-opens it.
+    public mutating func forceAcquire(at now: ContinuousClock.Instant) {
+        switch state {
+        case .closed: return
+        case .open, .halfOpen: state = .halfOpen(probeInFlight: true)
+        }
+    }
+
+    /// When an open breaker lets the next probe through; nil when it is not open.
+    public var openUntil: ContinuousClock.Instant? {
+        if case .open(let until) = state { return until }
+        return nil
+    }
+
     public mutating func recordSuccess(at now: ContinuousClock.Instant) {
         consecutiveFailures = 0
         remember(failed: false, at: now)

@@ -1,3 +1,4 @@
+import SwitchyardCore
 import Synchronization
 
 /// Live statistics and circuit breakers of every deployment, shared by all requests.
@@ -50,8 +51,14 @@ public final class DeploymentHealth: Sendable {
         entries.withLock { $0[name]?.breaker.state ?? .closed }
     }
 
+    /// When the deployment's open breaker lets the next probe through; nil when it is not open.
+    public func openUntil(_ name: String) -> ContinuousClock.Instant? {
+        entries.withLock { $0[name]?.breaker.openUntil }
+    }
+
     /// Claims a slot on a deployment; false when its breaker will not let a request through.
-    public func begin(_ name: String, estimatedTokens: Int) -> Bool {
+    /// `force` claims it anyway (panic mode, when every deployment of a plan is open).
+    public func begin(_ name: String, estimatedTokens: Int, force: Bool = false) -> Bool {
         let instant = now()
         return entries.withLock { entries in
             let entry = entries[name] ?? {
@@ -59,9 +66,13 @@ public final class DeploymentHealth: Sendable {
                 entries[name] = created
                 return created
             }()
-            guard entry.breaker.acquire(at: instant) else { return false }
+            if force {
+                entry.breaker.forceAcquire(at: instant)
+            } else {
+                guard entry.breaker.acquire(at: instant) else { return false }
+            }
             entry.inFlight += 1
-            entry.usage.add(at: instant, 1, estimatedTokens)
+            entry.usage.add(at: instant, 1, max(0, min(estimatedTokens, TokenCount.maximum)))
             return true
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// How often and how patiently to retry one deployment before moving on.
 public struct RetryPolicy: Sendable, Hashable {
@@ -24,9 +25,8 @@ public struct RetryPolicy: Sendable, Hashable {
         return jittered
     }
 
-    /// Parses `retry-after` (seconds; HTTP dates are treated as unknown).
-    public static func parseRetryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else { return nil }
-        return .milliseconds(Int64(seconds * 1000))
+    /// Parses an upstream's wait hint (see `RetryAfter.parse`).
+    public static func parseRetryAfter(_ value: String?, milliseconds: String? = nil, now: Date = Date()) -> Duration? {
+        RetryAfter.parse(value, milliseconds: milliseconds, now: now)
     }
 }

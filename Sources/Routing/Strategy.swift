@@ -69,6 +69,9 @@ public struct Exclusion: Sendable, Hashable, Codable {
 
 /// Orders deployments by a strategy. Pure: randomness comes from the caller's generator.
 public enum StrategyOrdering {
+    /// The exclusion reason of a deployment whose breaker is open.
+    public static let breakerOpen = "circuit breaker open"
+
     public static func order(
         _ candidates: [DeploymentSnapshot], by strategy: RoutingStrategy, stream: Bool, estimatedTokens: Int,
         using random: inout some RandomNumberGenerator
@@ -77,7 +80,7 @@ public enum StrategyOrdering {
         var pool: [DeploymentSnapshot] = []
         for candidate in candidates {
             if !candidate.available {
-                excluded.append(.init(deployment: candidate.name, reason: "circuit breaker open"))
+                excluded.append(.init(deployment: candidate.name, reason: breakerOpen))
             } else if strategy == .usageHeadroom, candidate.headroom(adding: estimatedTokens) < 0 {
                 excluded.append(.init(deployment: candidate.name, reason: "would exceed its RPM/TPM limit"))
             } else {

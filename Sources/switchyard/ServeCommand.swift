@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Run the demo configuration even if a switchyard.yaml exists.")
     var demo = false
 
+    @Flag(help: "Serve on a non-loopback address with no API keys (refused otherwise).")
+    var allowUnauthenticated = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -66,11 +69,20 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
 
-        let runtime = try GatewayRuntime(configuration: configuration, logger: logger)
-        for provider in configuration.providers where provider.apiKey == nil && provider.kind != .ollama && mock == nil {
-            logger.warning("provider '\(provider.name)' has no api_key; its requests will be sent without one")
-        }
         let host = self.host ?? configuration.server.host
+        // Fail closed: keys that all resolved to nothing, or no keys on a public address, stop here.
+        if let problem = configuration.startupProblem(host: host, allowUnauthenticated: allowUnauthenticated) {
+            throw ValidationError(problem)
+        }
+        for problem in configuration.auth.emptyKeys {
+            logger.warning("auth key skipped: \(problem)")
+        }
+        let runtime = try GatewayRuntime(configuration: configuration, logger: logger)
+        for (index, provider) in configuration.providers.enumerated() where provider.apiKey == nil && provider.kind != .ollama && mock == nil {
+            let variables = configuration.unsetVariables["providers[\(index)].api_key"] ?? []
+            let reason = variables.isEmpty ? "has no api_key" : "has no api_key: " + variables.map { "${\($0)} is not set" }.joined(separator: ", ")
+            logger.warning("provider '\(provider.name)' \(reason); its requests will be sent without one")
+        }
         let app = SwitchyardServer.makeApplication(
             gateway: runtime.gateway, host: host, port: port, logger: logger,
             onServerRunning: { channel in

@@ -42,7 +42,7 @@ struct ResponseCacheTests {
             usage: Usage(promptTokens: 20, completionTokens: 3))
     }
 
-    func key(_ request: ChatRequest, namespace: String = "t") -> String { CacheKey(namespace: namespace, request: request).digest }
+    func key(_ request: ChatRequest, namespace: String = "t") -> String { CacheKey(namespace: namespace, request: request)!.digest }
 
     @Test func keyIgnoresWhatDoesNotChangeTheAnswer() {
         let base = request()

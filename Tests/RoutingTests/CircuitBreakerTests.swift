@@ -1,4 +1,6 @@
+import Foundation
 import Synchronization
+import SwitchyardCore
 import Testing
 
 @testable import Routing
@@ -113,6 +115,29 @@ struct RetryPolicyTests {
         #expect(policy.delay(beforeRetry: 1, retryAfter: .seconds(30), random: 0) == .seconds(1))
         #expect(RetryPolicy.parseRetryAfter("2") == .seconds(2))
         #expect(RetryPolicy.parseRetryAfter("0.5") == .milliseconds(500))
-        #expect(RetryPolicy.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == nil)
+    }
+
+    /// Upstream headers are hostile: every form RFC 9110 allows is read, everything else is ignored
+    /// or clamped, and nothing traps (`inf`, `1e17` and `1e400` used to).
+    @Test func retryAfterIsParsedSafely() {
+        let now = Date(timeIntervalSince1970: 1_445_412_480)  // Wed, 21 Oct 2015 07:28:00 GMT
+        #expect(RetryPolicy.parseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now: now) == .seconds(30))  // IMF-fixdate
+        #expect(RetryPolicy.parseRetryAfter("Wednesday, 21-Oct-15 07:28:10 GMT", now: now) == .seconds(10))  // RFC 850
+        #expect(RetryPolicy.parseRetryAfter("Wed Oct 21 07:28:05 2015", now: now) == .seconds(5))  // asctime
+        #expect(RetryPolicy.parseRetryAfter("Wed, 21 Oct 2015 07:00:00 GMT", now: now) == .zero)  // in the past
+        #expect(RetryPolicy.parseRetryAfter(nil, milliseconds: "250") == .milliseconds(250))
+        #expect(RetryPolicy.parseRetryAfter("9", milliseconds: "1500") == .milliseconds(1500))  // -ms wins
+        for absurd in ["1e17", "99999999999999999999999", "3601"] {
+            #expect(RetryPolicy.parseRetryAfter(absurd) == RetryAfter.maximum, "\(absurd)")
+        }
+        for junk in ["inf", "-inf", "nan", "1e400", "-5", "-0.5", "", "  ", "soon", "0x10", "1,5", String(repeating: "9", count: 100)] {
+            #expect(RetryPolicy.parseRetryAfter(junk) == nil, "\(junk)")
+            #expect(RetryPolicy.parseRetryAfter(nil, milliseconds: junk) == nil, "ms \(junk)")
+        }
+        #expect(RetryPolicy.parseRetryAfter(nil, milliseconds: "1e300") == RetryAfter.maximum)
+        #expect(RetryAfter.headerValue(.milliseconds(1500)) == "2" && RetryAfter.headerValue(.seconds(3)) == "3")
+        // Whatever the upstream said, the wait never exceeds the policy's cap.
+        let policy = RetryPolicy(attempts: 3, backoff: .milliseconds(10), maxBackoff: .milliseconds(200))
+        #expect(policy.delay(beforeRetry: 1, retryAfter: RetryPolicy.parseRetryAfter("1e17"), random: 1) == .milliseconds(200))
     }
 }

@@ -64,6 +64,10 @@ struct ChatWireTests {
         do {
             _ = try decode(ChatRequest.self, json)
             Issue.record("expected a decoding error")
+        } catch let error as SwitchyardError {
+            // Checked numbers report themselves, with the range.
+            #expect(error.param == field && error.status == 400)
+            #expect(error.message.contains(field))
         } catch let error as DecodingError {
             let failure = SwitchyardError.decoding(error)
             #expect(failure.param == field)

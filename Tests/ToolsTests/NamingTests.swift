@@ -51,20 +51,6 @@ struct NamingTests {
         #expect(tools.last?.originalName == "get_current_time")
     }
 
-    @Test func sseParserHandlesSplitLinesCommentsAndMultilineData() {
-        var parser = ServerSentEventParser()
-        var events = parser.feed(Array(": comment\r\nevent: message\r\ndata: {\"a\":".utf8))
-        #expect(events.isEmpty)
-        events = parser.feed(Array("1}\r".utf8))
-        #expect(events.isEmpty)
-        events = parser.feed(Array("\n\r\ndata: line one\ndata: line two\nid: 7\n\ndata:x\n".utf8))
-        #expect(events.count == 2)
-        #expect(events[0] == .init(event: "message", data: "{\"a\":1}", id: nil))
-        #expect(events[1] == .init(event: "message", data: "line one\nline two", id: "7"))
-        parser.finish()  // the unterminated `data:x` event is dropped
-        #expect(parser.feed(Array("\n".utf8)).isEmpty)
-    }
-
     @Test func resultTextJoinsTextItemsAndShowsOthersAsJSON() {
         let result = ToolResult(content: [["type": "text", "text": "a"], ["type": "image", "data": "AA==", "mimeType": "image/png"]])
         #expect(result.text.hasPrefix("a\n{"))

@@ -19,13 +19,16 @@ public enum ConfigurationLoader {
     public static func parse(
         _ text: String, source: String = "<config>", environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> SwitchyardConfiguration {
-        let expanded = try substitute(text, environment: environment, source: source)
+        // `${VAR}`s become placeholders before parsing and are resolved inside scalar values after it,
+        // so a variable's value is always data: it can never add keys or change the YAML's structure.
+        let references = try EnvironmentReferences(text, source: source)
+        var unset: [String: [String]] = [:]
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: expanded) else {
+            guard let node = try Yams.compose(yaml: references.template) else {
                 throw SwitchyardError.configuration("\(source): the file is empty.")
             }
-            root = node
+            root = references.resolve(node, path: "", environment: environment, unset: &unset)
         } catch let error as YamlError {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
@@ -34,6 +37,7 @@ public enum ConfigurationLoader {
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
+        configuration.unsetVariables = unset
         if let server = reader["server"] {
             try server.allowOnly(["host", "port", "max_body_bytes"])
             configuration.server.host = try server["host"]?.string() ?? configuration.server.host
@@ -150,19 +154,42 @@ public enum ConfigurationLoader {
         try parseMCP(reader, into: &configuration)
 
         if let auth = reader["auth"] {
-            try auth.allowOnly(["keys"])
+            try auth.allowOnly(["keys", "enabled"])
+            if let enabled = auth["enabled"] {
+                guard let value = enabled.node.bool else { throw enabled.error("must be true or false") }
+                configuration.auth.explicitlyOff = !value
+            }
             var seen: Set<String> = []
-            for (index, entry) in (try auth["keys"]?.list() ?? []).enumerated() {
+            let entries = try auth["keys"]?.list() ?? []
+            configuration.auth.keysListed = !entries.isEmpty
+            if configuration.auth.explicitlyOff, !entries.isEmpty {
+                throw auth.error("`enabled: false` turns auth off, so `keys:` would be ignored; remove one of them")
+            }
+            /// An entry that resolved to nothing: skipped, and described in case none is left.
+            func skip(_ path: String) {
+                let names = unset[path] ?? []
+                configuration.auth.emptyKeys.append(
+                    names.isEmpty ? "\(path) is empty" : "\(path): " + names.map { "${\($0)} is not set" }.joined(separator: ", "))
+            }
+            for (index, entry) in entries.enumerated() {
                 var key: SwitchyardConfiguration.APIKey
                 if case .scalar = entry.node {
                     let value = try entry.string()
-                    if value.isEmpty { continue }  // `${SWITCHYARD_KEY:-}` left unset
+                    if value.isEmpty || value == "~" {
+                        skip(entry.path)
+                        continue
+                    }
                     key = .init(key: value, name: "key-\(index + 1)")
                 } else {
                     try entry.allowOnly(["key", "name", "models", "tools", "groups"])
-                    guard entry["key"] != nil else { throw entry.error("needs `key:` with the secret clients send") }
-                    let value = try entry.required("key").string()
-                    if value.isEmpty { continue }  // `${TEAM_KEY:-}` left unset
+                    guard entry["key"] != nil || unset["\(entry.path).key"] != nil else {
+                        throw entry.error("needs `key:` with the secret clients send")
+                    }
+                    let value = try entry["key"]?.string() ?? ""
+                    if value.isEmpty {
+                        skip("\(entry.path).key")
+                        continue
+                    }
                     key = .init(
                         key: value, name: try entry["name"]?.string() ?? "key-\(index + 1)",
                         models: try entry["models"]?.strings(), tools: try entry["tools"]?.strings())
@@ -470,13 +497,26 @@ public enum ConfigurationLoader {
             attempts: attempts, backoff: .milliseconds(try node["backoff_ms"]?.int() ?? 200),
             maxBackoff: .milliseconds(try node["max_backoff_ms"]?.int() ?? 5000))
     }
+}
 
-    /// Replaces `${NAME}` and `${NAME:-default}` with environment values (unset and no default: empty).
-    static func substitute(_ text: String, environment: [String: String], source: String) throws -> String {
-        var output = ""
+/// The `${NAME}` and `${NAME:-default}` references of a config text. They are swapped for inert
+/// placeholders before the YAML is parsed, and resolved inside scalar values after it: a value can
+/// hold any text (`: `, `#`, newlines, `{`) and stays one scalar.
+struct EnvironmentReferences {
+    struct Reference {
+        var name: String
+        var fallback: String?
+    }
+
+    private(set) var template = ""
+    private(set) var references: [Reference] = []
+    private static let prefix = "__SWITCHYARD_ENV_"
+    private static let suffix = "__"
+
+    init(_ text: String, source: String) throws {
         var rest = Substring(text)
         while let start = rest.range(of: "${") {
-            output += rest[..<start.lowerBound]
+            template += rest[..<start.lowerBound]
             let line = text[..<start.lowerBound].filter { $0 == "\n" }.count + 1
             var cursor = start.upperBound
             var name = ""
@@ -498,9 +538,71 @@ public enum ConfigurationLoader {
                 throw SwitchyardError.configuration(
                     "\(source):\(line): `${` must be followed by a variable name and a closing `}`, as in ${OPENAI_API_KEY} or ${PORT:-4000}.")
             }
-            let value = environment[name] ?? ""
-            output += value.isEmpty ? (fallback ?? "") : value
+            template += Self.prefix + String(references.count) + Self.suffix
+            references.append(Reference(name: name, fallback: fallback))
             rest = rest[rest.index(after: cursor)...]
+        }
+        template += rest
+    }
+
+    /// `node` with every placeholder replaced by its value; `unset` collects, by config path, the
+    /// variables that were unset or empty (and had no non-empty default).
+    func resolve(_ node: Node, path: String, environment: [String: String], unset: inout [String: [String]]) -> Node {
+        guard !references.isEmpty else { return node }
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.string.contains(Self.prefix) else { return node }
+            var missing: [String] = []
+            let value = substitute(scalar.string, environment: environment, missing: &missing)
+            if !missing.isEmpty { unset[path, default: []] += missing }
+            // A plain scalar stays plain, with its type resolved from the value (a port, a boolean);
+            // a quoted one stays a string.
+            let plain = scalar.style == .plain || scalar.style == .any
+            return .scalar(Node.Scalar(value, plain ? Tag(.implicit) : scalar.tag, scalar.style, scalar.mark))
+        case .mapping(let mapping):
+            var pairs: [(Node, Node)] = []
+            for (key, value) in mapping {
+                let resolvedKey = resolve(key, path: path, environment: environment, unset: &unset)
+                let name = resolvedKey.string ?? "?"
+                pairs.append((resolvedKey, resolve(value, path: path.isEmpty ? name : "\(path).\(name)", environment: environment, unset: &unset)))
+            }
+            return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+        case .sequence(let sequence):
+            let nodes = sequence.enumerated().map { index, item in
+                resolve(item, path: "\(path)[\(index)]", environment: environment, unset: &unset)
+            }
+            return .sequence(Node.Sequence(nodes, sequence.tag, sequence.style, sequence.mark))
+        case .alias:
+            return node
+        }
+    }
+
+    private func substitute(_ text: String, environment: [String: String], missing: inout [String]) -> String {
+        var output = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: Self.prefix) {
+            output += rest[..<start.lowerBound]
+            var cursor = start.upperBound
+            var digits = ""
+            while cursor < rest.endIndex, let digit = rest[cursor].wholeNumberValue, rest[cursor].isASCII {
+                digits += String(digit)
+                cursor = rest.index(after: cursor)
+            }
+            guard let index = Int(digits), index < references.count, rest[cursor...].hasPrefix(Self.suffix) else {
+                output += rest[start]
+                rest = rest[start.upperBound...]
+                continue
+            }
+            let reference = references[index]
+            let value = environment[reference.name] ?? ""
+            if value.isEmpty {
+                let fallback = reference.fallback ?? ""
+                if fallback.isEmpty { missing.append(reference.name) }
+                output += fallback
+            } else {
+                output += value
+            }
+            rest = rest[rest.index(cursor, offsetBy: Self.suffix.count)...]
         }
         output += rest
         return output

@@ -1,3 +1,4 @@
+import Crypto
 import Caching
 import Foundation
 import LearnedRouting
@@ -39,6 +40,12 @@ public struct SwitchyardConfiguration: Sendable {
             self.name = name
             self.models = models
             self.tools = tools
+        }
+
+        /// `key_` and 16 hex digits of the secret's SHA-256: stable across reorderings and renames,
+        /// and safe to show (cache namespaces, logs).
+        public var id: String {
+            "key_" + hexString(SHA256.hash(data: Data(key.utf8)).prefix(8))
         }
     }
 
@@ -177,4 +184,41 @@ public struct SwitchyardConfiguration: Sendable {
 
     /// True when clients must present a key.
     public var requiresAuth: Bool { !keys.isEmpty }
+
+    /// What the `auth:` section said beyond its keys, for `serve`'s fail-closed checks.
+    public struct AuthSettings: Sendable {
+        /// `auth: {enabled: false}`: no keys, on purpose.
+        public var explicitlyOff = false
+        /// Entries of `auth.keys` that resolved to nothing (`${VAR}` unset), described for an error.
+        public var emptyKeys: [String] = []
+        /// True when `auth.keys` listed at least one entry.
+        public var keysListed = false
+        public init() {}
+    }
+    public var auth = AuthSettings()
+
+    /// `${VAR}`s that were unset or empty, by the config path of the value they were in
+    /// (`providers[0].api_key` → `["OPENAI_API_KEY"]`), so warnings and errors can name them.
+    public var unsetVariables: [String: [String]] = [:]
+
+    /// Why `serve` must not start on `host` with this configuration (fail closed), or nil.
+    /// - Parameter allowUnauthenticated: the operator's explicit consent to no auth on a public address.
+    public func startupProblem(host: String, allowUnauthenticated: Bool) -> String? {
+        if auth.keysListed, keys.isEmpty, !auth.explicitlyOff {
+            return "\(source): auth.keys lists keys, but every one is empty (\(auth.emptyKeys.joined(separator: "; "))). "
+                + "Set the variable(s), or turn auth off explicitly with `auth: {enabled: false}`."
+        }
+        if !requiresAuth, !auth.explicitlyOff, !allowUnauthenticated, !Self.isLoopback(host) {
+            return "Refusing to serve on \(host) with no API keys: anyone who can reach it could spend your provider credits. "
+                + "Add keys (`auth: {keys: [\"${SWITCHYARD_KEY}\"]}`), listen on 127.0.0.1, or pass --allow-unauthenticated "
+                + "(or set `auth: {enabled: false}`) if that is really what you want."
+        }
+        return nil
+    }
+
+    /// Loopback hosts: `127.0.0.0/8`, `::1`, `localhost`.
+    public static func isLoopback(_ host: String) -> Bool {
+        let lowered = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return lowered == "localhost" || lowered == "::1" || lowered.hasPrefix("127.")
+    }
 }

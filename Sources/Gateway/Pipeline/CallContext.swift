@@ -9,6 +9,9 @@ public enum ClientProtocol: String, Sendable {
 
 /// Who is calling, after authentication.
 public struct Caller: Sendable, Hashable {
+    /// A stable identity of the key (a hash of its secret, never its place in the config): what
+    /// cache namespaces and other per-key state are keyed by.
+    public var id: String
     public var name: String
     /// Models this caller may use (glob patterns); `nil` = all.
     public var allowedModels: [String]?
@@ -17,7 +20,10 @@ public struct Caller: Sendable, Hashable {
     /// Groups for document access control; `nil` = everything (no auth).
     public var groups: [String]?
 
-    public init(name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil, groups: [String]? = nil) {
+    public init(
+        id: String? = nil, name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil, groups: [String]? = nil
+    ) {
+        self.id = id ?? name
         self.name = name
         self.allowedModels = allowedModels
         self.allowedTools = allowedTools

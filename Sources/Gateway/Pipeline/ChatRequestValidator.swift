@@ -2,6 +2,11 @@ import SwitchyardCore
 
 /// Checks a chat request before anything is sent upstream, with errors that name the field.
 enum ChatRequestValidator {
+    /// Content part types Switchyard does not translate but OpenAI defines: passed verbatim to
+    /// OpenAI-compatible upstreams (other protocols refuse them with a 400). Any other type is a 400
+    /// here, before any upstream sees it, as OpenAI itself answers.
+    static let passThroughPartTypes: Set<String> = ["input_audio", "file", "refusal"]
+
     static func validate(_ request: ChatRequest) throws {
         if request.model.isEmpty { throw SwitchyardError.invalidRequest("model must not be empty.", param: "model") }
         if request.messages.isEmpty {
@@ -26,6 +31,18 @@ enum ChatRequestValidator {
                 }
             case .function:
                 break
+            }
+            if case .parts(let parts)? = message.content {
+                for (partIndex, part) in parts.enumerated() {
+                    guard case .other(let value) = part else { continue }
+                    let type = value["type"]?.stringValue ?? ""
+                    guard passThroughPartTypes.contains(type) else {
+                        throw SwitchyardError.invalidRequest(
+                            "messages[\(index)].content[\(partIndex)] has the content part type '\(type.quotedPrefix(40))', which "
+                                + "Chat Completions does not define; use text, image_url, input_audio or file.",
+                            param: "messages[\(index)].content[\(partIndex)].type")
+                    }
+                }
             }
         }
         if let temperature = request.temperature, !(0...2).contains(temperature) {

@@ -27,7 +27,7 @@ extension Gateway {
     func cacheLookup(_ request: ChatRequest, context: CallContext) async throws -> CacheLookup? {
         guard let cache, let policy = configuration.cache.policy(for: request.model) else { return nil }
         let directive = try Self.cacheDirective(header: context.cacheHeader, body: request.switchyard?["cache"])
-        let result = await cache.lookup(request, namespace: context.caller.name, policy: policy, directive: directive)
+        let result = await cache.lookup(request, namespace: context.caller.id, policy: policy, directive: directive)
         if directive == .onlyIfCached, case .hit = result {} else if directive == .onlyIfCached {
             throw SwitchyardError(
                 code: .upstreamTimeout, message: "No cached answer for this request (only-if-cached).", status: 504)

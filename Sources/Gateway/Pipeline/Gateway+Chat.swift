@@ -193,7 +193,7 @@ extension Gateway {
 
     /// Upstream usage, unless it is missing or all zeros while the answer says something.
     static func usableUsage(_ usage: Usage?, response: ChatResponse) -> Usage? {
-        guard let usage else { return nil }
+        guard let usage, usage.isPlausible else { return nil }
         let said = !(response.message?.text.isEmpty ?? true) || !(response.message?.toolCalls ?? []).isEmpty
         return usage.promptTokens == 0 && usage.completionTokens == 0 && said ? nil : usage
     }
@@ -237,10 +237,17 @@ extension Gateway {
         _ attempt: (RoutePlanner.Step, any Provider) async throws -> Result
     ) async throws -> (result: Result, step: RoutePlanner.Step, provider: any Provider, retry: Int, started: ContinuousClock.Instant) {
         var lastError: (any Error)?
-        for step in plan.steps {
+        for (position, step) in plan.steps.enumerated() {
             let provider = try provider(for: step.model)
             for retry in 0..<step.retry.attempts {
-                guard health.begin(step.model.name, estimatedTokens: estimatedTokens) else {
+                var admitted = health.begin(step.model.name, estimatedTokens: estimatedTokens, force: step.panic)
+                if !admitted, panicAllowed(plan, from: position) {
+                    // Every deployment left in the plan is open now: try this one, whose cool-down ends
+                    // first, rather than refuse the request (see `RoutePlanner.panicStep`).
+                    record.route?.notes.append("\(step.model.name): every breaker left is open; tried anyway (panic)")
+                    admitted = health.begin(step.model.name, estimatedTokens: estimatedTokens, force: true)
+                }
+                guard admitted else {
                     record.route?.notes.append("\(step.model.name): circuit breaker opened before the attempt")
                     break
                 }
@@ -258,6 +265,15 @@ extension Gateway {
             }
         }
         throw lastError ?? noDeployment(plan)
+    }
+
+    /// True when the step at `position` is refused by its breaker, no later step's breaker would let
+    /// a request through, and its own cool-down ends first among them.
+    private func panicAllowed(_ plan: RoutePlanner.Plan, from position: Int) -> Bool {
+        let remaining = plan.steps[position...]
+        guard !remaining.dropFirst().contains(where: { health.snapshot($0.model.name).available }) else { return false }
+        let mine = health.openUntil(plan.steps[position].model.name) ?? .now
+        return remaining.dropFirst().allSatisfy { mine <= (health.openUntil($0.model.name) ?? .now) }
     }
 
     private func newRecord(_ request: ChatRequest, context: CallContext, stream: Bool) -> RequestRecord {
@@ -338,7 +354,7 @@ extension Gateway {
     }
 
     private func backoff(_ policy: RetryPolicy, retry: Int, error: any Error, deadline: ContinuousClock.Instant?) async throws {
-        let retryAfter = RetryPolicy.parseRetryAfter((error as? SwitchyardError)?.retryAfter)
+        let retryAfter = (error as? SwitchyardError)?.retryDelay
         var delay = policy.delay(beforeRetry: retry, retryAfter: retryAfter, random: Double.random(in: 0...1))
         if let deadline { delay = min(delay, max(deadline - .now, .zero)) }
         try await Task.sleep(for: delay)
@@ -463,7 +479,9 @@ public struct StreamAccounting: Sendable {
 
     /// The upstream's usage, or an estimate marked as such.
     public var finalUsage: Usage {
-        if let upstreamUsage, upstreamUsage.promptTokens > 0 || upstreamUsage.completionTokens > 0 { return upstreamUsage }
+        if let upstreamUsage, upstreamUsage.isPlausible, upstreamUsage.promptTokens > 0 || upstreamUsage.completionTokens > 0 {
+            return upstreamUsage
+        }
         return Usage(
             promptTokens: TokenEstimator.estimate(request), completionTokens: (completionCharacters + 3) / 4, estimated: true)
     }

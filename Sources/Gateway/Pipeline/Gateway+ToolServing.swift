@@ -93,7 +93,15 @@ extension Gateway {
         var messages: [ChatMessage] = []
         if let system = arguments?["system"]?.stringValue { messages.append(.system(system)) }
         messages.append(.user(prompt))
-        let request = ChatRequest(model: model, messages: messages, maxTokens: arguments?["max_tokens"]?.intValue)
+        var maxTokens: Int?
+        if let value = arguments?["max_tokens"], value != .null {
+            do {
+                maxTokens = try value.integer("max_tokens", in: ChatRequest.outputTokenRange)
+            } catch let error as SwitchyardError {
+                throw ToolError(.invalidArguments, error.message)
+            }
+        }
+        let request = ChatRequest(model: model, messages: messages, maxTokens: maxTokens)
         // The completion gets its own request id and log line; the audit line stays the call's.
         let inner = CallContext(caller: context.caller, clientProtocol: context.clientProtocol, logger: logger)
         do {

@@ -122,7 +122,7 @@ public final class Gateway: Sendable {
         guard let key = keys[presented] else {
             throw SwitchyardError.authentication("Invalid API key.")
         }
-        return Caller(name: key.name, allowedModels: key.models, allowedTools: key.tools, groups: key.groups)
+        return Caller(id: key.id, name: key.name, allowedModels: key.models, allowedTools: key.tools, groups: key.groups)
     }
 
     /// Models the caller may use, in configuration order.

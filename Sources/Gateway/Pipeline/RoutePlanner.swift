@@ -8,6 +8,8 @@ struct RoutePlanner: Sendable {
         var model: ModelSpec
         var group: String
         var retry: RetryPolicy
+        /// Tried although its breaker is open: every deployment of the plan was open (panic mode).
+        var panic = false
     }
 
     struct Plan: Sendable {
@@ -48,10 +50,12 @@ struct RoutePlanner: Sendable {
         var trace = RouteTrace(requested: name, kind: "group", strategy: group.strategy.rawValue)
         var visited: Set<String> = []
         var random = SystemRandomNumberGenerator()
+        var opened: [Step] = []
         var steps = visit(
             name, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
-            visited: &visited, random: &random)
+            visited: &visited, random: &random, opened: &opened)
         steps = Self.unique(steps)
+        if steps.isEmpty, let panic = panicStep(opened, trace: &trace) { steps = [panic] }
         guard !steps.isEmpty else {
             let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }
             let clientProblem = trace.candidates.allSatisfy { $0.excluded.map(Self.isClientProblem) ?? false }
@@ -61,6 +65,22 @@ struct RoutePlanner: Sendable {
                 status: clientProblem ? 400 : 503)
         }
         return Plan(steps: steps, trace: trace, timeout: group.timeout)
+    }
+
+    /// When every deployment the request could use has an open breaker, refusing them all would turn
+    /// a partial outage into a total one: the one whose cool-down ends first is tried anyway (Envoy's
+    /// panic threshold does the same for a cluster with too few healthy hosts).
+    private func panicStep(_ opened: [Step], trace: inout RouteTrace) -> Step? {
+        let earliest = opened.min { a, b in
+            (health.openUntil(a.model.name) ?? .now) < (health.openUntil(b.model.name) ?? .now)
+        }
+        guard var step = earliest else { return nil }
+        step.panic = true
+        trace.notes.append("every deployment's circuit breaker is open: trying '\(step.model.name)', whose cool-down ends first")
+        if let index = trace.candidates.lastIndex(where: { $0.deployment == step.model.name && $0.excluded == "circuit breaker open" }) {
+            trace.candidates[index].excluded = nil
+        }
+        return step
     }
 
     /// Each deployment once, at its first place (a deployment can sit in a group and its fallback).
@@ -78,7 +98,7 @@ struct RoutePlanner: Sendable {
 
     private func visit(
         _ name: String, request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints, trace: inout RouteTrace,
-        visited: inout Set<String>, random: inout SystemRandomNumberGenerator, retry: RetryPolicy? = nil,
+        visited: inout Set<String>, random: inout SystemRandomNumberGenerator, opened: inout [Step], retry: RetryPolicy? = nil,
         fallbacks: Bool = true
     ) -> [Step] {
         guard visited.insert(name).inserted else { return [] }
@@ -93,6 +113,7 @@ struct RoutePlanner: Sendable {
             }
             if !health.snapshot(name).available {
                 trace.candidates.append(.init(deployment: name, group: name, excluded: "circuit breaker open"))
+                opened.append(Step(model: model, group: name, retry: retry ?? modelRetry))
                 return []
             }
             trace.candidates.append(.init(deployment: name, group: name))
@@ -132,6 +153,9 @@ struct RoutePlanner: Sendable {
             snapshots, by: group.strategy, stream: request.stream, estimatedTokens: estimatedTokens, using: &random)
         for exclusion in excluded {
             trace.candidates.append(.init(deployment: exclusion.deployment, group: name, excluded: exclusion.reason))
+            if exclusion.reason == StrategyOrdering.breakerOpen, let model = models[exclusion.deployment] {
+                opened.append(Step(model: model, group: name, retry: retry ?? group.retry))
+            }
         }
         var steps: [Step] = ordered.compactMap { snapshot in
             models[snapshot.name].map { model in
@@ -144,12 +168,12 @@ struct RoutePlanner: Sendable {
             trace.notes.append("prompt too long for '\(name)': context fallback to '\(fallback)'")
             steps += visit(
                 fallback, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
-                visited: &visited, random: &random)
+                visited: &visited, random: &random, opened: &opened)
         }
         for fallback in group.fallbacks {
             steps += visit(
                 fallback, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
-                visited: &visited, random: &random)
+                visited: &visited, random: &random, opened: &opened)
         }
         return steps
     }
@@ -190,6 +214,7 @@ struct RoutePlanner: Sendable {
         var chosenTier: String?
         var visited: Set<String> = []
         var random = SystemRandomNumberGenerator()
+        var opened: [Step] = []
         let expectedOutput = request.outputTokenLimit ?? features.expectedOutputTokens
         for tier in route.tiers {
             if let bar = tier.maxDifficulty, bar < verdict.difficulty {
@@ -200,7 +225,7 @@ struct RoutePlanner: Sendable {
             for target in tier.targets {
                 tierSteps += visit(
                     target, request: request, estimatedTokens: estimatedTokens, constraints: constraints, trace: &trace,
-                    visited: &visited, random: &random, retry: route.retry, fallbacks: false)
+                    visited: &visited, random: &random, opened: &opened, retry: route.retry, fallbacks: false)
             }
             let cost: (Step) -> Double = {
                 $0.model.price.cost(of: Usage(promptTokens: estimatedTokens, completionTokens: expectedOutput))
@@ -209,8 +234,12 @@ struct RoutePlanner: Sendable {
             if chosenTier == nil, !tierSteps.isEmpty { chosenTier = tier.name }
             steps += tierSteps
         }
-        described["tier"] = chosenTier.map { .string($0) } ?? .null
         steps = Self.unique(steps)
+        if steps.isEmpty, let panic = panicStep(opened, trace: &trace) {
+            steps = [panic]
+            chosenTier = route.tiers.first { tier in tier.targets.contains(panic.group) || tier.targets.contains(panic.model.name) }?.name
+        }
+        described["tier"] = chosenTier.map { .string($0) } ?? .null
         trace.features = described
         guard !steps.isEmpty else {
             let reasons = trace.candidates.compactMap { candidate in candidate.excluded.map { "\(candidate.deployment): \($0)" } }

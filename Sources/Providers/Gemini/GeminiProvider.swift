@@ -85,8 +85,17 @@ public struct GeminiProvider: Provider {
             model: request.model, vectors: vectors, usage: Usage(promptTokens: tokens, completionTokens: 0, estimated: true))
     }
 
+    /// An embedding vector from upstream JSON; empty (so the caller answers 502) when any element
+    /// is not a number a `Float` holds finitely.
     static func floats(_ value: JSONValue?) -> [Float] {
-        (value?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
+        guard let items = value?.arrayValue else { return [] }
+        var vector: [Float] = []
+        vector.reserveCapacity(items.count)
+        for item in items {
+            guard let number = item.finiteDoubleValue, Float(number).isFinite else { return [] }
+            vector.append(Float(number))
+        }
+        return vector
     }
 }
 

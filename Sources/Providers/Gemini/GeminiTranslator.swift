@@ -157,11 +157,17 @@ enum GeminiTranslator {
         }
         var usage: Usage?
         if let metadata = json["usageMetadata"] {
-            let completion = (metadata["candidatesTokenCount"]?.intValue ?? 0) + (metadata["thoughtsTokenCount"]?.intValue ?? 0)
-            usage = Usage(
-                promptTokens: metadata["promptTokenCount"]?.intValue ?? 0, completionTokens: completion,
-                cachedTokens: metadata["cachedContentTokenCount"]?.intValue ?? 0,
-                reasoningTokens: metadata["thoughtsTokenCount"]?.intValue)
+            // A count that is present but not a plausible token count makes the usage untrusted
+            // (nil: the gateway estimates), never a trap or a bill for a quintillion tokens.
+            let keys = ["promptTokenCount", "candidatesTokenCount", "thoughtsTokenCount", "cachedContentTokenCount"]
+            let broken = keys.contains { key in metadata[key].map { $0 != .null && $0.tokenCount == nil } ?? false }
+            if !broken {
+                let thoughts = metadata["thoughtsTokenCount"]?.tokenCount
+                let prompt = metadata["promptTokenCount"]?.tokenCount ?? 0
+                usage = Usage(
+                    promptTokens: prompt, completionTokens: (metadata["candidatesTokenCount"]?.tokenCount ?? 0) + (thoughts ?? 0),
+                    cachedTokens: min(metadata["cachedContentTokenCount"]?.tokenCount ?? 0, prompt), reasoningTokens: thoughts)
+            }
         }
         return (text, calls, finish, usage)
     }

@@ -78,12 +78,23 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
                     throw UpstreamErrors.map(error, provider: provider)
                 }
                 guard var decoder else { return nil }
-                if let buffer {
-                    for message in framer.feed(buffer) { pending += try decoder.decode(message) }
-                } else {
-                    for message in framer.finish() { pending += try decoder.decode(message) }
-                    pending += try decoder.finish()
+                do {
+                    if let buffer {
+                        for message in try framer.feed(buffer) { pending += try decoder.decode(message) }
+                    } else {
+                        done = true
+                        for message in try framer.finish() { pending += try decoder.decode(message) }
+                        pending += try decoder.finish()
+                    }
+                } catch let error as EventTooLargeError {
                     done = true
+                    throw SwitchyardError(
+                        code: .badUpstreamResponse,
+                        message: "Provider '\(provider)' sent a stream event larger than \(error.limit / (1024 * 1024)) MiB; the stream was cut off.",
+                        status: 502)
+                } catch {
+                    done = true
+                    throw error
                 }
                 self.decoder = decoder
             }

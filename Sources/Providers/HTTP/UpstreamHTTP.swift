@@ -55,7 +55,7 @@ struct UpstreamHTTP: Sendable {
             let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
             response = try await clients.current.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
         } catch {
-            throw UpstreamErrors.map(error, provider: configuration.name)
+            throw UpstreamErrors.map(error, configuration: configuration)
         }
         guard (200..<300).contains(Int(response.status.code)) else {
             let bytes = try? await response.body.collect(upTo: 1024 * 1024)
@@ -74,7 +74,7 @@ struct UpstreamHTTP: Sendable {
         do {
             bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
         } catch {
-            throw UpstreamErrors.map(error, provider: configuration.name)
+            throw UpstreamErrors.map(error, configuration: configuration)
         }
         do {
             return try JSONDecoder().decode(Response.self, from: bytes)
@@ -97,6 +97,13 @@ struct UpstreamHTTP: Sendable {
 
 /// Maps transport failures and upstream error statuses to `SwitchyardError`, never leaking secrets.
 enum UpstreamErrors {
+    static func map(_ error: any Error, configuration: ProviderConfiguration) -> any Error {
+        let mapped = map(error, provider: configuration.name)
+        guard var failure = mapped as? SwitchyardError else { return mapped }
+        failure.message = configuration.redact(failure.message)
+        return failure
+    }
+
     static func map(_ error: any Error, provider: String) -> any Error {
         if error is SwitchyardError || error is CancellationError { return error }
         if let client = error as? HTTPClientError {
@@ -123,9 +130,11 @@ enum UpstreamErrors {
         _ status: Int, body: ByteBuffer?, headers: HTTPHeaders, configuration: ProviderConfiguration
     ) -> SwitchyardError {
         var detail = body.flatMap(message(from:)) ?? HTTPResponseStatus(statusCode: status).reasonPhrase
-        if let key = configuration.apiKey, !key.isEmpty { detail = detail.replacingOccurrences(of: key, with: "***") }
-        detail = String(detail.prefix(1000))
-        let retryAfter = headers.first(name: "retry-after")
+        detail = configuration.redact(String(detail.prefix(2000))).quotedPrefix(1000)
+        // Upstream headers are hostile input: parsed and bounded here, passed on only as delta-seconds.
+        let retryDelay = RetryAfter.parse(headers.first(name: "retry-after"), milliseconds: headers.first(name: "retry-after-ms"))
+        let retryAfter = retryDelay.map(RetryAfter.headerValue)
+        var failure: SwitchyardError
         switch status {
         case 401, 403:
             return SwitchyardError(
@@ -133,14 +142,22 @@ enum UpstreamErrors {
                 message: "Provider '\(configuration.name)' rejected the gateway's credentials (HTTP \(status)): \(detail)",
                 status: 502)
         case 429:
-            return SwitchyardError(
+            failure = SwitchyardError(
                 code: .rateLimited, message: "Provider '\(configuration.name)' is rate limiting: \(detail)", status: 429,
                 retryAfter: retryAfter)
-        default:
-            return SwitchyardError(
+        case 400..<600:
+            failure = SwitchyardError(
                 code: .upstream, message: "Provider '\(configuration.name)' returned HTTP \(status): \(detail)",
                 status: status, retryAfter: retryAfter)
+        default:
+            // 1xx/3xx (a redirect the client did not follow) or a status outside HTTP's range: not
+            // something to hand a client as is.
+            failure = SwitchyardError(
+                code: .badUpstreamResponse, message: "Provider '\(configuration.name)' answered with HTTP status \(status).",
+                status: 502)
         }
+        failure.retryDelay = retryDelay
+        return failure
     }
 
     /// The human message inside any of the four providers' error envelopes.

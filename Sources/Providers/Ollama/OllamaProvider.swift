@@ -47,12 +47,12 @@ public struct OllamaProvider: Provider {
         let json = try await http.postJSON(
             http.url("/api/embed"), body: JSONValue.object(body), headers: headers, as: JSONValue.self, options: options)
         let vectors = (json["embeddings"]?.arrayValue ?? []).map { GeminiProvider.floats($0) }
-        guard vectors.count == request.input.count else {
+        guard vectors.count == request.input.count, !vectors.contains(where: \.isEmpty) else {
             throw SwitchyardError(
                 code: .badUpstreamResponse, message: "Provider '\(name)' returned the wrong number of embeddings.",
                 status: 502)
         }
-        let counted = json["prompt_eval_count"]?.intValue
+        let counted = json["prompt_eval_count"]?.tokenCount
         let tokens = counted ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) }
         return EmbeddingResponse(
             model: request.model, vectors: vectors,
@@ -151,7 +151,8 @@ public struct OllamaProvider: Provider {
         var usage: Usage?
         if json["done"]?.boolValue == true {
             finish = json["done_reason"]?.stringValue == "length" ? .length : .stop
-            if let prompt = json["prompt_eval_count"]?.intValue, let completion = json["eval_count"]?.intValue {
+            // Counts that are not plausible token counts are no counts: the gateway then estimates.
+            if let prompt = json["prompt_eval_count"]?.tokenCount, let completion = json["eval_count"]?.tokenCount {
                 usage = Usage(promptTokens: prompt, completionTokens: completion)
             }
         }

@@ -47,9 +47,16 @@ public struct OpenAICompatibleProvider: Provider {
             http.url("/embeddings"), body: request, headers: authHeaders, as: OpenAIEmbeddingResponse.self,
             options: options)
         let ordered = response.data.sorted { $0.index < $1.index }.map(\.embedding)
+        guard ordered.count == request.input.count, ordered.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) else {
+            throw SwitchyardError(
+                code: .badUpstreamResponse,
+                message: "Provider '\(name)' returned \(ordered.count) embeddings for \(request.input.count) inputs, or vectors that are not finite numbers.",
+                status: 502)
+        }
+        let counted = response.usage?["prompt_tokens"]?.tokenCount
         let usage = Usage(
-            promptTokens: response.usage?.promptTokens ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) },
-            completionTokens: 0, estimated: response.usage == nil)
+            promptTokens: counted ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) },
+            completionTokens: 0, estimated: counted == nil)
         return EmbeddingResponse(model: response.model ?? request.model, vectors: ordered, usage: usage)
     }
 }
@@ -60,14 +67,10 @@ struct OpenAIEmbeddingResponse: Decodable {
         var embedding: [Float]
     }
 
-    struct EmbeddingUsage: Decodable {
-        var promptTokens: Int
-        enum CodingKeys: String, CodingKey { case promptTokens = "prompt_tokens" }
-    }
-
     var data: [Item]
     var model: String?
-    var usage: EmbeddingUsage?
+    /// Read by the caller with `tokenCount`: upstream numbers are not trusted as they come.
+    var usage: JSONValue?
 }
 
 /// `data: {chunk}` events until `data: [DONE]`.
@@ -86,7 +89,7 @@ struct OpenAIChunkDecoder: ChunkDecoder {
             sawDone = true
             return []
         }
-        if let error = JSONValue.parse(message.data)?["error"], error != .null {
+        if message.data.contains("\"error\""), let error = JSONValue.parse(message.data)?["error"], error != .null {
             let text = error["message"]?.stringValue ?? "stream failed"
             throw SwitchyardError(code: .upstream, message: "Provider '\(provider)' failed mid-stream: \(text)", status: 502)
         }

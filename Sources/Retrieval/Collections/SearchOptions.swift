@@ -87,9 +87,13 @@ public struct SearchOptions: Sendable {
             options.fusion = value
         }
         if let weights = object["weights"] {
-            guard let values = weights.arrayValue?.compactMap(\.doubleValue), values.count == 2, values.allSatisfy({ $0 >= 0 }) else {
+            // Bounded so that weighted sums of normalised scores stay finite in Float.
+            guard let list = weights.arrayValue, list.count == 2,
+                let values = Optional(list.compactMap(\.finiteDoubleValue)), values.count == 2,
+                values.allSatisfy({ (0...1000).contains($0) }), values.contains(where: { $0 > 0 })
+            else {
                 throw SwitchyardError.invalidRequest(
-                    "\(name("weights")) must be two non-negative numbers: [dense, bm25].", param: name("weights"))
+                    "\(name("weights")) must be two numbers from 0 to 1000, not both 0: [dense, bm25].", param: name("weights"))
             }
             options.weights = values.map { Float($0) }
         }

@@ -178,6 +178,8 @@ public struct AnthropicStreamReader: Sendable {
     private var nextToolIndex = 0
     public private(set) var usage: Anthropic.Usage = .init(inputTokens: 0, outputTokens: 0)
     public private(set) var sawUsage = false
+    /// True once any usage count was not a plausible token count.
+    public private(set) var usageBroken = false
     public private(set) var finished = false
 
     public init(usesJSONTool: Bool) {
@@ -211,6 +213,7 @@ public struct AnthropicStreamReader: Sendable {
                     jsonBlocks.insert(index)
                     return []
                 }
+                guard nextToolIndex <= ToolCallDelta.maximumIndex else { return [] }
                 let toolIndex = nextToolIndex
                 nextToolIndex += 1
                 toolIndexByBlock[index] = toolIndex
@@ -249,6 +252,7 @@ public struct AnthropicStreamReader: Sendable {
             return [chunk(.init(), finish: reason)]
         case "message_stop":
             finished = true
+            if usageBroken { return [] }
             return [ChatChunk(id: id, created: created, model: model, choices: [], usage: usage.canonical)]
         case "error":
             let message = payload["error"]?["message"]?.stringValue ?? "The upstream stream failed."
@@ -260,11 +264,21 @@ public struct AnthropicStreamReader: Sendable {
         }
     }
 
+    /// Takes the counts of a `usage` object; one that is not a plausible token count makes the
+    /// stream's usage untrusted (the final chunk then carries none and the gateway estimates).
     private mutating func merge(_ value: JSONValue) {
         sawUsage = true
-        if let input = value["input_tokens"]?.intValue { usage.inputTokens = input }
-        if let output = value["output_tokens"]?.intValue { usage.outputTokens = output }
-        if let read = value["cache_read_input_tokens"]?.intValue { usage.cacheReadInputTokens = read }
-        if let written = value["cache_creation_input_tokens"]?.intValue { usage.cacheCreationInputTokens = written }
+        func count(_ key: String, into field: WritableKeyPath<Anthropic.Usage, Int>) {
+            guard let raw = value[key], raw != .null else { return }
+            if let tokens = raw.tokenCount { usage[keyPath: field] = tokens } else { usageBroken = true }
+        }
+        func optionalCount(_ key: String, into field: WritableKeyPath<Anthropic.Usage, Int?>) {
+            guard let raw = value[key], raw != .null else { return }
+            if let tokens = raw.tokenCount { usage[keyPath: field] = tokens } else { usageBroken = true }
+        }
+        count("input_tokens", into: \.inputTokens)
+        count("output_tokens", into: \.outputTokens)
+        optionalCount("cache_read_input_tokens", into: \.cacheReadInputTokens)
+        optionalCount("cache_creation_input_tokens", into: \.cacheCreationInputTokens)
     }
 }

@@ -12,6 +12,11 @@ public enum AnthropicTranslator {
     public static func chatRequest(from request: Anthropic.Request) throws -> ChatRequest {
         var messages: [ChatMessage] = []
         if let system = request.system {
+            for (index, block) in system.enumerated() where block.text == nil {
+                throw SwitchyardError.invalidRequest(
+                    "system[\(index)] is a '\(block.typeName.quotedPrefix(40))' block; system takes text blocks only.",
+                    param: "system[\(index)].type")
+            }
             let text = system.compactMap(\.text).joined(separator: "\n\n")
             if !text.isEmpty { messages.append(.system(text)) }
         }
@@ -19,12 +24,14 @@ public enum AnthropicTranslator {
             if message.role == "assistant" {
                 var text = ""
                 var calls: [ToolCall] = []
-                for block in message.content {
+                for (blockIndex, block) in message.content.enumerated() {
                     switch block {
                     case .text(let value): text += value
                     case .toolUse(let id, let name, let input):
                         calls.append(ToolCall(id: id, name: name, arguments: input.jsonString()))
-                    default: continue
+                    case .other(let value) where !Anthropic.Block.assistantOnlyTypes.contains(value["type"]?.stringValue ?? ""):
+                        throw unknownBlock(value, field: "messages[\(index)].content[\(blockIndex)]")
+                    default: continue  // thinking and server-tool blocks a model wrote: not sent on
                     }
                 }
                 messages.append(
@@ -33,7 +40,7 @@ public enum AnthropicTranslator {
                         toolCalls: calls.isEmpty ? nil : calls))
             } else {
                 var parts: [ContentPart] = []
-                for block in message.content {
+                for (blockIndex, block) in message.content.enumerated() {
                     switch block {
                     case .text(let value):
                         parts.append(.text(value))
@@ -46,7 +53,9 @@ public enum AnthropicTranslator {
                     case .toolUse:
                         throw SwitchyardError.invalidRequest(
                             "tool_use blocks may only appear in assistant messages.", param: "messages[\(index)].content")
-                    default:
+                    case .other(let value):
+                        throw unknownBlock(value, field: "messages[\(index)].content[\(blockIndex)]")
+                    case .thinking:
                         continue
                     }
                 }
@@ -100,6 +109,15 @@ public enum AnthropicTranslator {
             chat.responseFormat = ResponseFormat(type: .jsonSchema, jsonSchema: .init(name: "output", schema: schema))
         }
         return chat
+    }
+
+    /// A block Switchyard cannot carry: a 400 naming it, never a silent drop or a pass-through.
+    private static func unknownBlock(_ value: JSONValue, field: String) -> SwitchyardError {
+        let type = value["type"]?.stringValue ?? ""
+        let message = Anthropic.Block.knownTypes.contains(type)
+            ? "\(field) is a '\(type)' block, which Switchyard does not support in requests yet; send text, image, tool_use or tool_result blocks."
+            : "\(field) has the content block type '\(type.quotedPrefix(40))', which the Messages API does not define; use text, image, tool_use or tool_result."
+        return SwitchyardError.invalidRequest(message, param: "\(field).type")
     }
 
     private static func imagePart(_ source: Anthropic.ImageSource, field: String) throws -> ContentPart {
@@ -299,6 +317,6 @@ public enum AnthropicTranslator {
             toolCalls: calls.isEmpty ? nil : calls)
         return ChatResponse(
             id: response.id, created: Int(Date().timeIntervalSince1970), model: response.model,
-            choices: [.init(index: 0, message: message, finishReason: finish)], usage: response.usage.canonical)
+            choices: [.init(index: 0, message: message, finishReason: finish)], usage: response.usageReported ? response.usage.canonical : nil)
     }
 }

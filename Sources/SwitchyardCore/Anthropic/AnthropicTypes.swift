@@ -37,6 +37,31 @@ extension Anthropic {
             if case .text(let text) = self { return text }
             return nil
         }
+
+        /// The wire `type` of the block.
+        public var typeName: String {
+            switch self {
+            case .text: return "text"
+            case .image: return "image"
+            case .toolUse: return "tool_use"
+            case .toolResult: return "tool_result"
+            case .thinking: return "thinking"
+            case .other(let value): return value["type"]?.stringValue ?? ""
+            }
+        }
+
+        /// Blocks a model writes that clients send back in assistant turns; dropped on the way
+        /// (they mean nothing to another model).
+        public static let assistantOnlyTypes: Set<String> = [
+            "redacted_thinking", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+            "code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+            "mcp_tool_use", "mcp_tool_result", "container_upload", "tool_search_tool_result",
+        ]
+
+        /// Every block type the Messages API defines in requests.
+        public static let knownTypes: Set<String> = assistantOnlyTypes.union([
+            "text", "image", "tool_use", "tool_result", "thinking", "document", "search_result",
+        ])
     }
 
     public struct Message: Sendable, Hashable, Codable {
@@ -127,12 +152,19 @@ extension Anthropic {
             case cacheReadInputTokens = "cache_read_input_tokens"
         }
 
+        /// Reads an upstream's usage; any count that is not a plausible token count makes it
+        /// unreadable, so the caller estimates instead (see `SwitchyardCore.Usage.init(from:)`).
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            inputTokens = try container.decodeIfPresent(Int.self, forKey: .inputTokens) ?? 0
-            outputTokens = try container.decodeIfPresent(Int.self, forKey: .outputTokens) ?? 0
-            cacheCreationInputTokens = try container.decodeIfPresent(Int.self, forKey: .cacheCreationInputTokens)
-            cacheReadInputTokens = try container.decodeIfPresent(Int.self, forKey: .cacheReadInputTokens)
+            for key in [CodingKeys.inputTokens, .outputTokens, .cacheCreationInputTokens, .cacheReadInputTokens]
+            where container.hasImplausibleTokenCount(key) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "not a token count from 0 to \(TokenCount.maximum)")
+            }
+            inputTokens = container.decodeTokenCount(.inputTokens) ?? 0
+            outputTokens = container.decodeTokenCount(.outputTokens) ?? 0
+            cacheCreationInputTokens = container.decodeTokenCount(.cacheCreationInputTokens)
+            cacheReadInputTokens = container.decodeTokenCount(.cacheReadInputTokens)
         }
 
         /// In Switchyard's canonical form, where prompt tokens include the cached ones.
@@ -140,13 +172,13 @@ extension Anthropic {
             let read = cacheReadInputTokens ?? 0
             let written = cacheCreationInputTokens ?? 0
             return SwitchyardCore.Usage(
-                promptTokens: inputTokens + read + written, completionTokens: outputTokens, cachedTokens: read,
+                promptTokens: inputTokens &+ read &+ written, completionTokens: outputTokens, cachedTokens: read,
                 cacheWriteTokens: written)
         }
 
         public init(_ usage: SwitchyardCore.Usage) {
-            let read = min(usage.cachedTokens, usage.promptTokens)
-            let written = min(usage.cacheWriteTokens, usage.promptTokens - read)
+            let read = max(0, min(usage.cachedTokens, usage.promptTokens))
+            let written = max(0, min(usage.cacheWriteTokens, usage.promptTokens - read))
             self.init(
                 inputTokens: usage.promptTokens - read - written, outputTokens: usage.completionTokens,
                 cacheCreationInputTokens: written, cacheReadInputTokens: read)
@@ -189,6 +221,8 @@ extension Anthropic {
         public var stopReason: String?
         public var stopSequence: String?
         public var usage: Usage
+        /// False when the upstream sent no usage or one that could not be trusted (then it is estimated).
+        public var usageReported = true
         public var switchyard: JSONValue?
 
         public init(
@@ -310,19 +344,32 @@ extension Anthropic.Request: Codable {
         } else {
             system = try container.decodeIfPresent([Anthropic.Block].self, forKey: .system)
         }
-        maxTokens = try container.decode(Int.self, forKey: .maxTokens)
+        guard container.contains(.maxTokens) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.maxTokens, .init(codingPath: container.codingPath, debugDescription: "max_tokens is required"))
+        }
+        // Numbers are checked here, with the range in the message: 1e300 or 1.5 is a 400, never a trap.
+        maxTokens = try container.decodeInteger(.maxTokens, field: "max_tokens", in: ChatRequest.outputTokenRange) ?? 1
         metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
         stopSequences = try container.decodeIfPresent([String].self, forKey: .stopSequences)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream) ?? false
-        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
-        topP = try container.decodeIfPresent(Double.self, forKey: .topP)
-        topK = try container.decodeIfPresent(Int.self, forKey: .topK)
+        temperature = try container.decodeNumber(.temperature, field: "temperature", in: 0...1)
+        topP = try container.decodeNumber(.topP, field: "top_p", in: 0...1)
+        topK = try container.decodeInteger(.topK, field: "top_k", in: 0...Int(Int32.max))
         tools = try container.decodeIfPresent([Anthropic.Tool].self, forKey: .tools)
         toolChoice = try container.decodeIfPresent(Anthropic.ToolChoice.self, forKey: .toolChoice)
         // Structured outputs: `output_config.format` (current SDKs) or the older `output_format`.
         outputFormat = try container.decodeIfPresent(JSONValue.self, forKey: .outputConfig)?["format"]
             ?? container.decodeIfPresent(JSONValue.self, forKey: .outputFormat)
         thinking = try container.decodeIfPresent(JSONValue.self, forKey: .thinking)
+        if let thinking, thinking != .null {
+            guard thinking.objectValue != nil else {
+                throw SwitchyardError.invalidRequest("thinking must be an object like {\"type\": \"enabled\", \"budget_tokens\": 2048}.", param: "thinking")
+            }
+            if let budget = thinking["budget_tokens"] {
+                _ = try budget.integer("thinking.budget_tokens", in: 1...Int(Int32.max))
+            }
+        }
         switchyard = try container.decodeIfPresent(JSONValue.self, forKey: .switchyard)
     }
 
@@ -365,7 +412,12 @@ extension Anthropic.Response: Codable {
         content = try container.decodeIfPresent([Anthropic.Block].self, forKey: .content) ?? []
         stopReason = try container.decodeIfPresent(String.self, forKey: .stopReason)
         stopSequence = try container.decodeIfPresent(String.self, forKey: .stopSequence)
-        usage = try container.decodeIfPresent(Anthropic.Usage.self, forKey: .usage) ?? .init(inputTokens: 0, outputTokens: 0)
+        if let reported = (try? container.decodeIfPresent(Anthropic.Usage.self, forKey: .usage)) ?? nil {
+            usage = reported
+        } else {
+            usage = .init(inputTokens: 0, outputTokens: 0)
+            usageReported = false
+        }
         switchyard = nil
     }
 

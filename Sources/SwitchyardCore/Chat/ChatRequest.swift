@@ -56,6 +56,10 @@ public struct ChatRequest: Sendable, Hashable {
         self.switchyard = switchyard
     }
 
+    /// Output-token caps a client may ask for: no model answers more, and sums with prompt sizes
+    /// stay far from overflow.
+    public static let outputTokenRange = 1...Int(Int32.max)
+
     /// The output cap the caller asked for, whichever field it used.
     public var outputTokenLimit: Int? { maxCompletionTokens ?? maxTokens }
 
@@ -92,19 +96,21 @@ extension ChatRequest: Codable {
         toolChoice = try container.decodeIfPresent(ToolChoice.self, forKey: .toolChoice)
         parallelToolCalls = try container.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
         responseFormat = try container.decodeIfPresent(ResponseFormat.self, forKey: .responseFormat)
-        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
-        topP = try container.decodeIfPresent(Double.self, forKey: .topP)
-        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
-        maxCompletionTokens = try container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        // Numbers are checked here, with the range in the message: 1e300 or 1.5 is a 400, never a trap.
+        temperature = try container.decodeNumber(.temperature, field: "temperature", in: 0...2)
+        topP = try container.decodeNumber(.topP, field: "top_p", in: 0...1)
+        maxTokens = try container.decodeInteger(.maxTokens, field: "max_tokens", in: Self.outputTokenRange)
+        maxCompletionTokens = try container.decodeInteger(
+            .maxCompletionTokens, field: "max_completion_tokens", in: Self.outputTokenRange)
         if let single = try? container.decodeIfPresent(String.self, forKey: .stop) {
             stop = [single]
         } else {
             stop = try container.decodeIfPresent([String].self, forKey: .stop)
         }
-        seed = try container.decodeIfPresent(Int.self, forKey: .seed)
+        seed = try container.decodeInteger(.seed, field: "seed", in: Int.min...Int.max)
         user = try container.decodeIfPresent(String.self, forKey: .user)
         metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
-        n = try container.decodeIfPresent(Int.self, forKey: .n)
+        n = try container.decodeInteger(.n, field: "n", in: 1...128)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream) ?? false
         includeUsage = try container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)?.includeUsage ?? false
         switchyard = try container.decodeIfPresent(JSONValue.self, forKey: .switchyard)

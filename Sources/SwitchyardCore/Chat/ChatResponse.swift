@@ -57,7 +57,7 @@ extension ChatResponse.Choice: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        index = try container.decodeIfPresent(Int.self, forKey: .index) ?? 0
+        index = (try? container.decodeIfPresent(JSONValue.self, forKey: .index))??.intValue ?? 0
         message = try container.decode(ChatMessage.self, forKey: .message)
         finishReason = FinishReason.lenient(try container.decodeIfPresent(String.self, forKey: .finishReason))
     }
@@ -94,10 +94,10 @@ extension ChatResponse: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decodeIfPresent(String.self, forKey: .id) ?? ""
-        created = try container.decodeIfPresent(Int.self, forKey: .created) ?? 0
+        created = container.decodeTimestamp(.created)
         model = try container.decodeIfPresent(String.self, forKey: .model) ?? ""
         choices = try container.decode([Choice].self, forKey: .choices)
-        usage = try container.decodeIfPresent(Usage.self, forKey: .usage)
+        usage = (try? container.decodeIfPresent(Usage.self, forKey: .usage)) ?? nil  // unreadable usage is missing usage
         systemFingerprint = try container.decodeIfPresent(String.self, forKey: .systemFingerprint)
         switchyard = nil
     }
@@ -181,7 +181,7 @@ extension ChatChunk.Choice: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        index = try container.decodeIfPresent(Int.self, forKey: .index) ?? 0
+        index = (try? container.decodeIfPresent(JSONValue.self, forKey: .index))??.intValue ?? 0
         delta = try container.decodeIfPresent(ChatChunk.Delta.self, forKey: .delta) ?? .init()
         finishReason = FinishReason.lenient(try container.decodeIfPresent(String.self, forKey: .finishReason))
     }
@@ -204,10 +204,10 @@ extension ChatChunk: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decodeIfPresent(String.self, forKey: .id) ?? ""
-        created = try container.decodeIfPresent(Int.self, forKey: .created) ?? 0
+        created = container.decodeTimestamp(.created)
         model = try container.decodeIfPresent(String.self, forKey: .model) ?? ""
         choices = try container.decodeIfPresent([Choice].self, forKey: .choices) ?? []
-        usage = try container.decodeIfPresent(Usage.self, forKey: .usage)
+        usage = (try? container.decodeIfPresent(Usage.self, forKey: .usage)) ?? nil  // unreadable usage is missing usage
         systemFingerprint = try container.decodeIfPresent(String.self, forKey: .systemFingerprint)
         switchyard = nil
     }
@@ -235,6 +235,9 @@ public struct ChatStreamAccumulator: Sendable {
     public private(set) var finishReason: FinishReason?
     public private(set) var usage: Usage?
     public private(set) var chunkCount = 0
+    /// Where each streamed tool-call index landed in `toolCalls` (indexes come from upstreams: sparse,
+    /// huge or negative ones must neither trap nor allocate).
+    private var toolSlots: [Int: Int] = [:]
 
     public init() {}
 
@@ -247,10 +250,18 @@ public struct ChatStreamAccumulator: Sendable {
         for choice in chunk.choices where choice.index == 0 {
             if let content = choice.delta.content { text += content }
             for delta in choice.delta.toolCalls ?? [] {
-                while toolCalls.count <= delta.index { toolCalls.append(ToolCall(id: "", name: "", arguments: "")) }
-                if let id = delta.id { toolCalls[delta.index].id = id }
-                if let name = delta.function?.name { toolCalls[delta.index].function.name += name }
-                if let arguments = delta.function?.arguments { toolCalls[delta.index].function.arguments += arguments }
+                let slot: Int
+                if let known = toolSlots[delta.index] {
+                    slot = known
+                } else {
+                    guard toolCalls.count <= ToolCallDelta.maximumIndex else { continue }
+                    slot = toolCalls.count
+                    toolSlots[delta.index] = slot
+                    toolCalls.append(ToolCall(id: "", name: "", arguments: ""))
+                }
+                if let id = delta.id { toolCalls[slot].id = id }
+                if let name = delta.function?.name { toolCalls[slot].function.name += name }
+                if let arguments = delta.function?.arguments { toolCalls[slot].function.arguments += arguments }
             }
             if let reason = choice.finishReason { finishReason = reason }
         }

@@ -122,6 +122,24 @@ public struct ToolCallDelta: Sendable, Hashable, Codable {
         self.type = type
         self.function = function
     }
+
+    /// Most tool calls one streamed message may hold; a larger or negative index is a broken stream.
+    public static let maximumIndex = 1023
+
+    enum CodingKeys: String, CodingKey { case index, id, type, function }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let value = try container.decodeIfPresent(JSONValue.self, forKey: .index) ?? .int(0)
+        guard let index = value.intValue, (0...Self.maximumIndex).contains(index) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .index, in: container, debugDescription: "a tool call index must be a whole number from 0 to \(Self.maximumIndex)")
+        }
+        self.index = index
+        id = try container.decodeIfPresent(String.self, forKey: .id)
+        type = try container.decodeIfPresent(String.self, forKey: .type)
+        function = try container.decodeIfPresent(Function.self, forKey: .function)
+    }
 }
 
 /// `response_format` of a chat request.

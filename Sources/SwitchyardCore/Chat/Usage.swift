@@ -24,7 +24,14 @@ public struct Usage: Sendable, Hashable {
         self.estimated = estimated
     }
 
-    public var totalTokens: Int { promptTokens + completionTokens }
+    public var totalTokens: Int { promptTokens &+ completionTokens }
+
+    /// True when every count is a plausible token count (see `TokenCount`).
+    public var isPlausible: Bool {
+        TokenCount.plausible.contains(promptTokens) && TokenCount.plausible.contains(completionTokens)
+            && TokenCount.plausible.contains(cachedTokens) && TokenCount.plausible.contains(cacheWriteTokens)
+            && reasoningTokens.map(TokenCount.plausible.contains) ?? true
+    }
 }
 
 extension Usage: Codable {
@@ -46,13 +53,20 @@ extension Usage: Codable {
         enum CodingKeys: String, CodingKey { case reasoningTokens = "reasoning_tokens" }
     }
 
+    /// Reads an upstream's usage. Counts that are not plausible token counts (1e300, -5, "12") make
+    /// the whole usage unreadable: the caller treats it as missing and estimates, never trusts it.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        promptTokens = try container.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0
-        completionTokens = try container.decodeIfPresent(Int.self, forKey: .completionTokens) ?? 0
-        cachedTokens = (try? container.decodeIfPresent(PromptDetails.self, forKey: .promptTokensDetails))??.cachedTokens ?? 0
-        reasoningTokens = (try? container.decodeIfPresent(CompletionDetails.self, forKey: .completionTokensDetails))??
-            .reasoningTokens
+        for key in [CodingKeys.promptTokens, .completionTokens] where container.hasImplausibleTokenCount(key) {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: container, debugDescription: "not a token count from 0 to \(TokenCount.maximum)")
+        }
+        promptTokens = container.decodeTokenCount(.promptTokens) ?? 0
+        completionTokens = container.decodeTokenCount(.completionTokens) ?? 0
+        let prompt = try? container.nestedContainer(keyedBy: PromptDetails.CodingKeys.self, forKey: .promptTokensDetails)
+        cachedTokens = min(prompt?.decodeTokenCount(.cachedTokens) ?? 0, promptTokens)
+        let completion = try? container.nestedContainer(keyedBy: CompletionDetails.CodingKeys.self, forKey: .completionTokensDetails)
+        reasoningTokens = completion?.decodeTokenCount(.reasoningTokens)
         cacheWriteTokens = 0
         estimated = false
     }

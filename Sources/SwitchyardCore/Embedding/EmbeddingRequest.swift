@@ -24,6 +24,9 @@ public struct EmbeddingRequest: Sendable, Hashable {
 }
 
 extension EmbeddingRequest: Codable {
+    /// OpenAI's own limit on texts per request.
+    public static let maximumInputs = 2048
+
     enum CodingKeys: String, CodingKey {
         case model, input, dimensions, user
         case encodingFormat = "encoding_format"
@@ -47,8 +50,16 @@ extension EmbeddingRequest: Codable {
         } else {
             throw DecodingError.keyNotFound(CodingKeys.input, .init(codingPath: [], debugDescription: "input"))
         }
+        if input.count > Self.maximumInputs {
+            throw SwitchyardError.invalidRequest(
+                "input holds \(input.count) texts; at most \(Self.maximumInputs) may be embedded in one request.", param: "input")
+        }
         encodingFormat = try container.decodeIfPresent(String.self, forKey: .encodingFormat)
-        dimensions = try container.decodeIfPresent(Int.self, forKey: .dimensions)
+        if let format = encodingFormat, format != "float", format != "base64" {
+            throw SwitchyardError.invalidRequest(
+                "encoding_format must be float or base64, not '\(format.quotedPrefix(40))'.", param: "encoding_format")
+        }
+        dimensions = try container.decodeInteger(.dimensions, field: "dimensions", in: 1...65536)
         user = try container.decodeIfPresent(String.self, forKey: .user)
     }
 

@@ -23,8 +23,10 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
     public var status: Int
     /// The request field the error is about, when there is one (`messages[0].role`).
     public var param: String?
-    /// `retry-after` to pass on to the client (from an upstream 429/503).
+    /// `retry-after` to pass on to the client (from an upstream 429/503), as checked delta-seconds.
     public var retryAfter: String?
+    /// The upstream's wait hint, parsed and bounded (see `RetryAfter`): what the retry loop honours.
+    public var retryDelay: Duration?
     /// The model asked for and the provider that failed, when known (for the response headers).
     public var model: String?
     public var provider: String?

@@ -38,7 +38,9 @@ extension JSONValue: Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .int(let value): try container.encode(value)
-        case .double(let value): try container.encode(value)
+        // JSON has no NaN or infinity: a non-finite number (from arithmetic on hostile input) is
+        // written as null rather than failing the whole response.
+        case .double(let value): if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -90,14 +92,6 @@ extension JSONValue {
         switch self {
         case .int(let value): return Double(value)
         case .double(let value): return value
-        default: return nil
-        }
-    }
-
-    public var intValue: Int? {
-        switch self {
-        case .int(let value): return Int(value)
-        case .double(let value) where value.rounded() == value: return Int(value)
         default: return nil
         }
     }

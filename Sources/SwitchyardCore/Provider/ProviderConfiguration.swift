@@ -46,4 +46,26 @@ public struct ProviderConfiguration: Sendable, Hashable {
         self.anthropicVersion = anthropicVersion
         self.defaultMaxTokens = defaultMaxTokens
     }
+
+    /// Every configured value that may be a credential: the key, header values and query values
+    /// (long enough to be one), and the token after `Bearer ` in a header.
+    public var secretValues: [String] {
+        var values: [String] = []
+        if let apiKey, !apiKey.isEmpty { values.append(apiKey) }
+        for value in Array(headers.values) + Array(query.values) where value.utf8.count >= 8 {
+            values.append(value)
+            let parts = value.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[1].utf8.count >= 8 { values.append(String(parts[1])) }
+        }
+        return values.sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    /// `text` with every secret value replaced by `***`, for error messages and logs.
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in secretValues where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: "***")
+        }
+        return result
+    }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import SwitchyardCore
 import Logging
 import MCP
 import NIOCore
@@ -69,13 +70,19 @@ public actor StreamableHTTPTransport: Transport {
         if response.status == .accepted || response.status == .noContent { return }
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         if contentType.hasPrefix("text/event-stream") {
-            var parser = ServerSentEventParser()
-            for try await buffer in response.body {
-                for event in parser.feed(buffer.readableBytesView) where event.event == "message" && !event.data.isEmpty {
-                    deliver(Data(event.data.utf8))
+            // An event not closed by a blank line when the body ends is dropped, as the SSE standard says.
+            var parser = EventStreamParser(format: .serverSentEvents)
+            do {
+                for try await buffer in response.body {
+                    for event in try buffer.withUnsafeReadableBytes({ try parser.feed($0) })
+                    where (event.event ?? "message") == "message" && !event.data.isEmpty {
+                        deliver(Data(event.data.utf8))
+                    }
                 }
+            } catch let error as EventTooLargeError {
+                throw ToolError(
+                    .unavailable, "The MCP server at \(url) sent an event larger than \(error.limit / (1024 * 1024)) MiB.")
             }
-            parser.finish()
         } else {
             let body = try await response.body.collect(upTo: Self.maxBodyBytes)
             let data = Data(body.readableBytesView)
