@@ -52,10 +52,7 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: [RequestLogService(log: gateway.requestLog, interval: .milliseconds(gateway.configuration.storage.flushMilliseconds))] + (gateway.cache.map { [CacheFlushService(cache: $0)] } ?? [])
-                + (gateway.configuration.retrieval.syncInterval.map { [CollectionSyncService(collections: gateway.collections, interval: $0)] } ?? [])
-                + (gateway.tools.map { [$0] } ?? [])
-                + services,
+            services: gateway.backgroundServices + services,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -95,16 +95,17 @@ public final class RequestLogStore: Sendable {
         }
     }
 
-    /// The newest records first.
-    public func recent(limit: Int) throws -> [RequestRecord] {
-        try database.read { db in
+    /// The newest records first. GRDB's async read runs on the database's own queue: the caller's
+    /// thread (an event loop, under `serve`) never waits on SQLite.
+    public func recent(limit: Int) async throws -> [RequestRecord] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM request_log ORDER BY created_at DESC LIMIT ?", arguments: [limit])
                 .map(Self.record)
         }
     }
 
-    public func record(id: String) throws -> RequestRecord? {
-        try database.read { db in
+    public func record(id: String) async throws -> RequestRecord? {
+        try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM request_log WHERE id = ?", arguments: [id]).map(Self.record)
         }
     }

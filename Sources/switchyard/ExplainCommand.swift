@@ -22,7 +22,7 @@ struct ExplainCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard let record = try RequestLogStore(path: path).record(id: requestID) else {
+        guard let record = try await RequestLogStore(path: path).record(id: requestID) else {
             throw ValidationError("No request '\(requestID)' in the log at \(path).")
         }
         if json {

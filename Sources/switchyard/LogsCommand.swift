@@ -25,7 +25,7 @@ struct LogsCommand: AsyncParsableCommand {
         guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("No request log at '\(path)' yet: it is created when the gateway serves its first request.")
         }
-        let records = try RequestLogStore(path: path).recent(limit: limit)
+        let records = try await RequestLogStore(path: path).recent(limit: limit)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

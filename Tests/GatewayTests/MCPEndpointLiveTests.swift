@@ -58,7 +58,7 @@ struct MCPEndpointLiveTests {
 
             // Both calls are audit-logged, with the arguments redacted.
             await gateway.requestLog.flush()
-            let audit = try #require(try gateway.requestLog.store?.recent(limit: 20)).filter { $0.endpoint == "mcp" }
+            let audit = try #require(try await gateway.requestLog.store?.recent(limit: 20)).filter { $0.endpoint == "mcp" }
             #expect(audit.count == 2)
             let denied = try #require(audit.first { $0.model == "git__git_log" })
             #expect(denied.status == 403)

@@ -97,7 +97,7 @@ struct ToolLoopLiveTests {
             // One log line for the request, with the trace and both turns' usage.
             await gateway.requestLog.flush()
             let id = try #require(response.header("x-switchyard-request-id"))
-            let record = try #require(try gateway.requestLog.store?.record(id: id))
+            let record = try #require(try await gateway.requestLog.store?.record(id: id))
             #expect(record.toolCalls?.arrayValue?.first?["name"] == "time__get_current_time")
             #expect(record.toolCalls?.arrayValue?.first?["arguments"] == "[redacted]")
             #expect(trace.first?["arguments"]?.stringValue?.contains("UTC") == true)  // the caller sees its own arguments
@@ -143,7 +143,7 @@ struct ToolLoopLiveTests {
                     #expect(response.json?["switchyard"]?["tool_calls"]?.arrayValue?.count == 1)
                     await gateway.requestLog.flush()
                     let id = try #require(response.header("x-switchyard-request-id"))
-                    let record = try #require(try gateway.requestLog.store?.record(id: id))
+                    let record = try #require(try await gateway.requestLog.store?.record(id: id))
                     #expect(record.retrieval?.collection == "docs")
                 }
             }

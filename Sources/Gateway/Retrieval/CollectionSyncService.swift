@@ -1,6 +1,7 @@
 import Logging
 import Retrieval
 import ServiceLifecycle
+import SwitchyardCore
 
 /// Keeps the gateway's collections in step with the database, so documents ingested by the CLI
 /// (or another replica) are searchable without a restart.
@@ -18,7 +19,8 @@ public struct CollectionSyncService: Service {
     public func run() async throws {
         await runPeriodically(every: interval, finally: false) {
             do {
-                let changed = try collections.refresh()
+                let collections = self.collections
+                let changed = try await BlockingWork.run { try collections.refresh() }
                 if !changed.isEmpty { logger.info("collections reloaded from the database", metadata: ["switchyard.collections": "\(changed)"]) }
             } catch {
                 logger.warning("collection sync failed", metadata: ["error": "\(error)"])

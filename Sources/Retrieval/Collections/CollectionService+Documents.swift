@@ -66,8 +66,15 @@ extension CollectionService {
         let elapsed = ContinuousClock.now - embeddingStarted
         summary.embeddingSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 
-        try commit(pending.map { ($0.document, $0.hash, $0.existed, $0.chunks) }, vectors: vectors, to: collection, summary: &summary, saveIndex: saveIndex)
-        return summary
+        // The database write, the index inserts and the index file block: off the caller's thread.
+        let items = pending.map { ($0.document, $0.hash, $0.existed, $0.chunks) }
+        let counted = summary
+        let embedded = vectors
+        return try await BlockingWork.run {
+            var summary = counted
+            try self.commit(items, vectors: embedded, to: collection, summary: &summary, saveIndex: saveIndex)
+            return summary
+        }
     }
 
     /// The write itself, under the collection's write lock: database first, then the indexes.

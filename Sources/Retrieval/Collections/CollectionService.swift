@@ -108,7 +108,8 @@ public final class CollectionService: Sendable {
             throw SwitchyardError.invalidRequest("The embedding model '\(model)' returned no vector.", param: "embedding_model")
         }
         let stored = StoredCollection(name: name, embeddingModel: model, dimension: dimension)
-        try persistence.createCollection(stored)
+        let persistence = self.persistence
+        try await BlockingWork.run { try persistence.createCollection(stored) }
         let collection = LiveCollection(
             stored: stored, vectors: indexes.makeVectorIndex(dimension, settings.hnsw), keywords: indexes.makeKeywordIndex(settings.bm25),
             catalog: .init(revision: 0))

@@ -1,23 +1,25 @@
+import AsyncAlgorithms
 import Foundation
 import Gateway
 import Hummingbird
 import NIOCore
 import SwitchyardCore
-import Tools
 
 /// Runs a streamed tool loop and hands its events, in order, to one writer.
 enum ToolLoopStreaming {
-    /// The loop runs in a child task; its parallel tool calls report through a stream, and `write`
-    /// is called from this task only. When `write` throws (the client went away) the loop is cancelled.
+    /// The loop runs in a child task; its parallel tool calls report through a channel, and `write`
+    /// is called from this task only. The channel holds no buffer: the loop waits while the client
+    /// reads slowly (back-pressure), so a fast upstream and a slow client cannot grow memory. When
+    /// `write` throws (the client went away) the loop is cancelled.
     static func run(
         gateway: Gateway, chat: ChatRequest, offered: [ToolDescriptor], context: CallContext,
         write: (ToolLoopEvent) async throws -> Void
     ) async throws -> Result<ToolLoopSummary, any Error> {
-        let (events, sink) = AsyncStream<ToolLoopEvent>.makeStream()
+        let events = AsyncChannel<ToolLoopEvent>()
         async let finished: Result<ToolLoopSummary, any Error> = {
-            defer { sink.finish() }
+            defer { events.finish() }
             do {
-                return .success(try await gateway.streamWithTools(chat, offered: offered, context: context) { sink.yield($0) })
+                return .success(try await gateway.streamWithTools(chat, offered: offered, context: context) { await events.send($0) })
             } catch {
                 return .failure(error)
             }

@@ -1,7 +1,6 @@
 import Foundation
 import Gateway
 import Hummingbird
-import Retrieval
 import SwitchyardCore
 
 /// `/v1/switchyard/collections…`: collections, document upserts and deletes, and search, with
@@ -12,19 +11,19 @@ struct CollectionsRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/switchyard/collections") { request, _ in await handle(request) { try await create($0) } }
-        router.get("/v1/switchyard/collections") { request, _ in await handle(request) { _ in list() } }
+        router.get("/v1/switchyard/collections") { request, _ in await handle(request) { list($0) } }
         router.get("/v1/switchyard/collections/{name}") { request, context in
-            await handle(request) { _ in try describe(context.parameters.get("name") ?? "") }
+            await handle(request) { try describe(context.parameters.get("name") ?? "", call: $0) }
         }
         router.delete("/v1/switchyard/collections/{name}") { request, context in
-            await handle(request) { _ in try delete(context.parameters.get("name") ?? "") }
+            await handle(request) { try await delete(context.parameters.get("name") ?? "", call: $0) }
         }
         router.post("/v1/switchyard/collections/{name}/documents") { request, context in
             await handle(request) { try await upsert($0, collection: context.parameters.get("name") ?? "") }
         }
         router.delete("/v1/switchyard/collections/{name}/documents/{id}") { request, context in
-            await handle(request) { _ in
-                try deleteDocument(context.parameters.get("id") ?? "", collection: context.parameters.get("name") ?? "")
+            await handle(request) {
+                try await deleteDocument(context.parameters.get("id") ?? "", collection: context.parameters.get("name") ?? "", call: $0)
             }
         }
         router.post("/v1/switchyard/collections/{name}/search") { request, context in
@@ -73,19 +72,19 @@ struct CollectionsRoutes: Sendable {
             }
             model = text
         }
-        return Self.describe(try await gateway.collections.createCollection(name: name, embeddingModel: model))
+        return Self.describe(try await gateway.createCollection(name: name, embeddingModel: model, caller: call.caller))
     }
 
-    private func list() -> JSONValue {
-        ["object": "list", "data": .array(gateway.collections.listCollections().map(Self.describe))]
+    private func list(_ call: Call) -> JSONValue {
+        ["object": "list", "data": .array(gateway.listCollections(caller: call.caller).map(Self.describe))]
     }
 
-    private func describe(_ name: String) throws -> JSONValue {
-        Self.describe(try gateway.collections.describe(name))
+    private func describe(_ name: String, call: Call) throws -> JSONValue {
+        Self.describe(try gateway.describeCollection(name, caller: call.caller))
     }
 
-    private func delete(_ name: String) throws -> JSONValue {
-        try gateway.collections.deleteCollection(name)
+    private func delete(_ name: String, call: Call) async throws -> JSONValue {
+        try await gateway.deleteCollection(name, caller: call.caller)
         return ["id": .string(name), "object": "collection", "deleted": true]
     }
 
@@ -106,7 +105,7 @@ struct CollectionsRoutes: Sendable {
             throw SwitchyardError.invalidRequest("documents must be a non-empty list of {id, text, ...}.", param: "documents")
         }
         let documents = try items.enumerated().map { index, item in try Self.document(item, param: "documents[\(index)]") }
-        let summary = try await gateway.collections.upsert(documents, into: collection)
+        let summary = try await gateway.upsertDocuments(documents, into: collection, caller: call.caller)
         return [
             "object": "upsert", "collection": .string(collection), "added": .int(Int64(summary.added)),
             "updated": .int(Int64(summary.updated)), "unchanged": .int(Int64(summary.unchanged)), "chunks": .int(Int64(summary.chunks)),
@@ -161,9 +160,9 @@ struct CollectionsRoutes: Sendable {
             allowed: allowed, format: format)
     }
 
-    private func deleteDocument(_ id: String, collection: String) throws -> JSONValue {
+    private func deleteDocument(_ id: String, collection: String, call: Call) async throws -> JSONValue {
         let id = id.removingPercentEncoding ?? id
-        guard try gateway.collections.deleteDocument(id, from: collection) else {
+        guard try await gateway.deleteDocument(id, from: collection, caller: call.caller) else {
             throw SwitchyardError(code: .notFound, message: "No document '\(id)' in collection '\(collection)'.", status: 404, param: "id")
         }
         return ["id": .string(id), "object": "document", "deleted": true]
@@ -173,7 +172,7 @@ struct CollectionsRoutes: Sendable {
 
     private func search(_ call: Call, collection: String) async throws -> JSONValue {
         let options = try SearchOptions.parse(try await call.body())
-        let results = try await gateway.collections.search(options, in: collection, access: gateway.accessScope(for: call.caller))
+        let results = try await gateway.searchCollection(options, in: collection, caller: call.caller)
         return [
             "object": "list", "collection": .string(collection), "mode": .string(options.mode.rawValue),
             "results": .array(results.map(Self.result)),
@@ -187,7 +186,7 @@ struct CollectionsRoutes: Sendable {
         if let source = hit.source { metadata["source"] = .string(source) }
         if !hit.headingPath.isEmpty { metadata["headings"] = .array(hit.headingPath.map { .string($0) }) }
         return [
-            "document_id": .string(hit.documentID), "chunk_id": .string(String(hit.chunkID)), "score": .double(Double(hit.score)),
+            "document_id": .string(hit.documentID), "chunk_id": .string(String(hit.chunkID)), "score": .double(hit.score.isFinite ? Double(hit.score) : 0),
             "text": .string(hit.text), "position": .int(Int64(hit.position)), "metadata": .object(metadata),
         ]
     }

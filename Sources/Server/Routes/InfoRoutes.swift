@@ -71,17 +71,15 @@ struct InfoRoutes: Sendable {
     func requests(_ request: Request) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            _ = try gateway.authenticate(request.presentedKey)
+            let caller = try gateway.authenticate(request.presentedKey)
             let limitText = request.uri.queryParameters["limit"].map(String.init)
             let limit = try limitText.map { text -> Int in
-                guard let value = Int(text), (1...10_000).contains(value) else {
+                guard text.utf8.count <= 8, let value = Int(text), (1...10_000).contains(value) else {
                     throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to 10000.", param: "limit")
                 }
                 return value
             } ?? 50
-            guard let store = gateway.requestLog.store else { return try JSONBody.response(RequestList(data: [])) }
-            await gateway.requestLog.flush()
-            return try JSONBody.response(RequestList(data: try store.recent(limit: limit)))
+            return try JSONBody.response(RequestList(data: try await gateway.recentRequests(limit: limit, caller: caller)))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
@@ -90,11 +88,10 @@ struct InfoRoutes: Sendable {
     func request(_ request: Request, id: String) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            _ = try gateway.authenticate(request.presentedKey)
-            await gateway.requestLog.flush()
-            guard let record = try gateway.requestLog.store?.record(id: id) else {
+            let caller = try gateway.authenticate(request.presentedKey)
+            guard id.utf8.count <= 64, let record = try await gateway.requestRecord(id: id, caller: caller) else {
                 throw SwitchyardError(
-                    code: .notFound, message: "No request with id '\(id)' is in the log.", status: 404, param: "id")
+                    code: .notFound, message: "No request with id '\(id.quotedPrefix(64))' is in the log.", status: 404, param: "id")
             }
             return try JSONBody.response(record)
         } catch {
@@ -105,11 +102,8 @@ struct InfoRoutes: Sendable {
     func cacheStats(_ request: Request) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            _ = try gateway.authenticate(request.presentedKey)
-            guard let cache = gateway.cache else {
-                throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
-            }
-            return try JSONBody.response(cache.stats())
+            let caller = try gateway.authenticate(request.presentedKey)
+            return try JSONBody.response(gateway.cacheStats(caller: caller))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
@@ -118,12 +112,9 @@ struct InfoRoutes: Sendable {
     func clearCache(_ request: Request) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            _ = try gateway.authenticate(request.presentedKey)
-            guard let cache = gateway.cache else {
-                throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
-            }
+            let caller = try gateway.authenticate(request.presentedKey)
             let namespace = request.uri.queryParameters["namespace"].map(String.init)
-            let removed = try await cache.clear(namespace: namespace)
+            let removed = try await gateway.clearCache(namespace: namespace, caller: caller)
             return try JSONBody.response(JSONValue.object(["removed": .int(Int64(removed)), "namespace": namespace.map { .string($0) } ?? .null]))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)

@@ -5,7 +5,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardCore
-import Tools
 
 /// `/mcp`: Switchyard as an MCP server over Streamable HTTP (stateless: no session id, no
 /// server-initiated stream). Serves the tools of every connected MCP server plus `chat`, filtered
@@ -26,7 +25,7 @@ struct MCPRoute: Sendable {
     func handle(_ request: Request) async -> Response {
         // DNS rebinding: a browser page on another origin must not reach a local gateway.
         if let origin = request.headers[.origin], !Self.originAllowed(origin, allowed: gateway.configuration.mcp.allowedOrigins) {
-            return Self.failure(status: .forbidden, code: -32600, "Origin '\(origin)' is not allowed to use this MCP endpoint.")
+            return Self.failure(status: .forbidden, code: -32600, "Origin '\(origin.quotedPrefix(200))' is not allowed to use this MCP endpoint.")
         }
         let caller: Caller
         do {
@@ -39,7 +38,7 @@ struct MCPRoute: Sendable {
         if let version = request.headers[Self.protocolVersionHeader], !Self.acceptedHeaderVersions.contains(version) {
             return Self.failure(
                 status: .badRequest, code: -32600,
-                "Unsupported MCP-Protocol-Version '\(version)'; supported: \(Self.protocolVersions.joined(separator: ", ")).")
+                "Unsupported MCP-Protocol-Version '\(version.quotedPrefix(40))'; supported: \(Self.protocolVersions.joined(separator: ", ")).")
         }
         let accept = (request.headers[.accept] ?? "*/*").lowercased()
         let acceptsJSON = accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*")
@@ -129,7 +128,7 @@ struct MCPRoute: Sendable {
                 return .failure(RPCError(code: -32603, message: ErrorResponses.normalize(error).message))
             }
         default:
-            return .failure(RPCError(code: -32601, message: "Method not found: \(method)"))
+            return .failure(RPCError(code: -32601, message: "Method not found: \(method.quotedPrefix(100))"))
         }
     }
 

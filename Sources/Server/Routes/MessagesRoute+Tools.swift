@@ -3,7 +3,6 @@ import Gateway
 import Hummingbird
 import NIOCore
 import SwitchyardCore
-import Tools
 
 extension MessagesRoute {
     /// A streamed Anthropic Messages request with the server-side tool loop: the answer's events

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MCP
+import SwitchyardCore
 import Synchronization
 
 /// MCP over stdio with a process Switchyard spawns: newline-delimited JSON-RPC on the child's
@@ -40,7 +41,7 @@ public actor ProcessTransport: Transport {
         let process = Process()
         process.executableURL = try Self.locate(command, environment: environment)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, configured in configured }
+        process.environment = Self.childEnvironment(configured: environment)
         if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory, isDirectory: true) }
         let stdin = Pipe()
         let stdout = Pipe()
@@ -51,6 +52,7 @@ public actor ProcessTransport: Transport {
 
         let lines = LineSplitter()
         let continuation = self.continuation
+        let log = self.logger
         stdout.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty {
@@ -58,6 +60,9 @@ public actor ProcessTransport: Transport {
                 return
             }
             for line in lines.feed(data) where !line.isEmpty { continuation.yield(line) }
+            if lines.takeDiscarded() {
+                log.warning("MCP server wrote a line over the size limit; it was dropped", metadata: ["switchyard.mcp.limit_bytes": "\(LineSplitter.maximumLineBytes)"])
+            }
         }
         let logger = self.logger
         let errorLines = LineSplitter()
@@ -106,11 +111,28 @@ public actor ProcessTransport: Transport {
         }
         var line = data
         line.append(UInt8(ascii: "\n"))
-        do {
-            try input.write(contentsOf: line)
-        } catch {
-            throw ToolError(.unavailable, "Could not write to the MCP server process '\(command)': \(error.localizedDescription)")
+        let command = self.command
+        let bytes = line
+        // A pipe write blocks while the child does not read: never on the caller's thread (an
+        // event loop under `serve`). Writes of one transport stay in order (the actor awaits each).
+        try await BlockingWork.run {
+            do {
+                try input.write(contentsOf: bytes)
+            } catch {
+                throw ToolError(.unavailable, "Could not write to the MCP server process '\(command)': \(error.localizedDescription)")
+            }
         }
+    }
+
+    /// What a spawned MCP server sees: a minimal base from the gateway's own environment (`PATH`,
+    /// `HOME`, `LANG`, `TZ`, and the locale and temp-dir variables programs need) plus the server's
+    /// configured `env` — never the gateway's provider keys or other secrets.
+    static func childEnvironment(configured: [String: String], parent: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        var base: [String: String] = [:]
+        for name in ["PATH", "HOME", "LANG", "TZ", "LC_ALL", "LC_CTYPE", "TMPDIR", "USER", "LOGNAME", "SHELL"] {
+            if let value = parent[name] { base[name] = value }
+        }
+        return base.merging(configured) { _, configured in configured }
     }
 
     public func receive() -> AsyncThrowingStream<Data, any Error> { messages }
@@ -128,21 +150,64 @@ public actor ProcessTransport: Transport {
     }
 }
 
-/// Splits a byte stream into lines; called from the pipe's reader thread.
+/// Splits a byte stream into lines; called from the pipe's reader thread. A line longer than
+/// `maximumLineBytes` is dropped (up to its newline) instead of growing the buffer without end.
 final class LineSplitter: Sendable {
-    private let buffer = Mutex<Data>(Data())
+    /// 16 MiB: a JSON-RPC message this large is not a tool result a model could use.
+    static let maximumLineBytes = 16 * 1024 * 1024
+
+    private struct State {
+        var buffer = Data()
+        /// Inside an over-long line: bytes are skipped until its newline.
+        var discarding = false
+        var discarded = false
+    }
+    private let state = Mutex(State())
+    private let limit: Int
+
+    init(limit: Int = LineSplitter.maximumLineBytes) {
+        self.limit = limit
+    }
 
     func feed(_ data: Data) -> [Data] {
-        buffer.withLock { buffer in
-            buffer.append(data)
+        state.withLock { state in
             var lines: [Data] = []
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                var line = buffer[buffer.startIndex..<newline]
-                if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-                lines.append(Data(line))
-                buffer.removeSubrange(buffer.startIndex...newline)
+            var rest = data[...]
+            while !rest.isEmpty {
+                guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                    if !state.discarding {
+                        state.buffer.append(contentsOf: rest)
+                        if state.buffer.count > limit {
+                            state.buffer = Data()
+                            state.discarding = true
+                            state.discarded = true
+                        }
+                    }
+                    break
+                }
+                if state.discarding {
+                    state.discarding = false
+                } else if state.buffer.count + (newline - rest.startIndex) > limit {
+                    state.buffer = Data()
+                    state.discarded = true
+                } else {
+                    state.buffer.append(contentsOf: rest[rest.startIndex..<newline])
+                    var line = state.buffer
+                    if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                    lines.append(line)
+                    state.buffer = Data()
+                }
+                rest = rest[rest.index(after: newline)...]
             }
             return lines
+        }
+    }
+
+    /// True once after a line was dropped for its size.
+    func takeDiscarded() -> Bool {
+        state.withLock { state in
+            defer { state.discarded = false }
+            return state.discarded
         }
     }
 }

@@ -1,0 +1,54 @@
+import Caching
+import Foundation
+import ServiceLifecycle
+import SwitchyardCore
+
+public typealias CacheStats = Caching.CacheStats
+
+/// The request log, the cache and the background services, as the HTTP API and CLI see them.
+extension Gateway {
+    /// The newest request-log records first; every request finished before the call is included.
+    public func recentRequests(limit: Int, caller: Caller) async throws -> [RequestRecord] {
+        guard let store = requestLog.store else { return [] }
+        await requestLog.flush()
+        return try await store.recent(limit: limit)
+    }
+
+    /// One request's record (with its route decision), or nil.
+    public func requestRecord(id: String, caller: Caller) async throws -> RequestRecord? {
+        guard let store = requestLog.store else { return nil }
+        await requestLog.flush()
+        return try await store.record(id: id)
+    }
+
+    /// Cache counters; a 404 when caching is off.
+    public func cacheStats(caller: Caller) throws -> CacheStats {
+        try enabledCache().stats()
+    }
+
+    /// Empties the cache (one key's namespace, or all); returns how many entries went.
+    public func clearCache(namespace: String?, caller: Caller) async throws -> Int {
+        try await enabledCache().clear(namespace: namespace)
+    }
+
+    private func enabledCache() throws -> ResponseCache {
+        guard let cache else {
+            throw SwitchyardError(code: .notFound, message: "Caching is off in this configuration (add a `cache:` section).", status: 404)
+        }
+        return cache
+    }
+
+    /// What must run beside the HTTP server: the request-log flusher, the cache's persistence, the
+    /// collection sync and the MCP connections.
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = [
+            RequestLogService(log: requestLog, interval: .milliseconds(configuration.storage.flushMilliseconds))
+        ]
+        if let cache { services.append(CacheFlushService(cache: cache)) }
+        if let interval = configuration.retrieval.syncInterval {
+            services.append(CollectionSyncService(collections: collections, interval: interval))
+        }
+        if let tools { services.append(tools) }
+        return services
+    }
+}
