@@ -25,8 +25,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
-        // Wire and domain types. Foundation only: no NIO, no HTTP.
-        .target(name: "SwitchyardCore"),
+        // Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module (static inline C, no
+        // library to link): Core picks the one the CPU has; the portable Swift path is the fallback.
+        .systemLibrary(name: "CVectorKernels"),
+
+        // Wire and domain types. Foundation only: no NIO, no HTTP (and the vector kernels header).
+        .target(name: "SwitchyardCore", dependencies: ["CVectorKernels"]),
 
         // Provider adapters over one shared AsyncHTTPClient.
         .target(
@@ -55,7 +59,7 @@ let package = Package(
         // embeddings, calibration. Pure; embeddings come through SwitchyardCore's TextEmbedder.
         // Training loops are ~50x slower unoptimised; keep them optimised in debug builds too.
         .target(
-            name: "LearnedRouting", dependencies: ["SwitchyardCore", "Routing"],
+            name: "LearnedRouting", dependencies: ["SwitchyardCore"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
@@ -70,12 +74,9 @@ let package = Package(
         ),
 
         // Context engineering: collections, loaders, chunkers, HNSW, BM25, fusion, packing.
-        // Inner-product kernels (AVX-512 / AVX2 FMA), header-only; Retrieval checks the CPU before
-        // calling them and has a portable Swift path.
-        .systemLibrary(name: "CRetrievalKernels"),
         .target(
             name: "Retrieval",
-            dependencies: ["SwitchyardCore", "CRetrievalKernels", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SwitchyardCore", "CVectorKernels", .product(name: "Logging", package: "swift-log")],
             // Distance loops and graph searches are ~20x slower unoptimised: optimised in debug builds too.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),

@@ -1,5 +1,4 @@
 import Foundation
-import Routing
 import SwitchyardCore
 
 /// An auto route's classifier backed by a learned router: embeds the last user turn (cut to the

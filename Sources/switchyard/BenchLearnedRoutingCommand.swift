@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Embeddings
 import Foundation
 import Gateway
@@ -99,7 +98,7 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
             """
         let configuration = try ConfigurationLoader.parse(yaml, source: "<bench>")
         let gateway = Gateway(
-            configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil),
+            configuration: configuration, requestLog: RequestLog(store: nil),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) })
         for route in ["rules", "learned"] {
             let requests = prompts.map { ChatRequest(model: route, messages: [.user($0)]) }

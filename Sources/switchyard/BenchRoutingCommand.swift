@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Gateway
 import SwitchyardCore
@@ -40,7 +39,7 @@ struct BenchRoutingCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ConfigurationLoader.parse(Self.yaml, source: "<bench>")
-        let gateway = Gateway(configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil))
+        let gateway = Gateway(configuration: configuration, requestLog: RequestLog(store: nil))
         let messages: [ChatMessage] = [
             .system("You are a concise assistant for a benchmark harness."),
             .user("Summarize in one sentence why an API gateway in front of several LLM providers can help a small team with routing, retries, budgets and caching."),

@@ -1,10 +1,8 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Embeddings
 import Foundation
 import Gateway
 import Logging
-import Providers
 import NIOCore
 import Storage
 import SwitchyardCore
@@ -29,7 +27,7 @@ struct GatewayRuntime {
         let clients = Gateway.makeUpstreamClients()
         self.clients = clients
         self.gateway = Gateway(
-            configuration: configuration, httpClient: clients.shared, upstreamClients: clients,
+            configuration: configuration, upstreamClients: clients,
             requestLog: RequestLog(store: store, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)

@@ -57,11 +57,11 @@ enum LiveHarness {
             MockUpstreamConfiguration(
                 openAIKey: "sk-upstream-secret-openai", anthropicKey: "sk-upstream-secret-anthropic",
                 geminiKey: "upstream-secret-gemini"))
-        let httpClient = Gateway.makeHTTPClient()
+        let clients = Gateway.makeUpstreamClients()
         do {
             let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs)
             let gateway = Gateway(
-                configuration: configuration, httpClient: httpClient,
+                configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), localEmbedderFactory: embedder,
                 clock: clock ?? { .now })
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
@@ -69,11 +69,11 @@ enum LiveHarness {
                 try await body(client, mock, gateway)
             }
         } catch {
-            try? await httpClient.shutdown()
+            await clients.shutdown()
             await mock.stop()
             throw error
         }
-        try await httpClient.shutdown()
+        await clients.shutdown()
         await mock.stop()
     }
 }

@@ -26,7 +26,7 @@ struct RetrievalLiveTests {
         }
         let mock = try await MockUpstream.start(
             MockUpstreamConfiguration(openAIKey: "sk-upstream-secret-openai", anthropicKey: "sk-upstream-secret-anthropic"))
-        let httpClient = Gateway.makeHTTPClient()
+        let clients = Gateway.makeUpstreamClients()
         do {
             let yaml = """
                 storage: {sqlite: ":memory:", flush_ms: 20}
@@ -52,17 +52,17 @@ struct RetrievalLiveTests {
                 """
             let configuration = try ConfigurationLoader.parse(yaml, source: "<test>")
             let gateway = Gateway(
-                configuration: configuration, httpClient: httpClient,
+                configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")),
                 localEmbedderFactory: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) })
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in try await body(client, mock, gateway) }
         } catch {
-            try? await httpClient.shutdown()
+            await clients.shutdown()
             await mock.stop()
             throw error
         }
-        try await httpClient.shutdown()
+        await clients.shutdown()
         await mock.stop()
     }
 

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Testing
 
@@ -39,7 +38,7 @@ struct RoutePlannerTests {
     func gateway(clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) throws -> Gateway {
         let configuration = try ConfigurationLoader.parse(Self.yaml)
         return Gateway(
-            configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil), clock: clock)
+            configuration: configuration, requestLog: RequestLog(store: nil), clock: clock)
     }
 
     func makePlan(_ gateway: Gateway, _ request: ChatRequest, constraints: RouteConstraints = .init()) async throws -> RoutePlanner.Plan {
@@ -134,7 +133,7 @@ struct LearnedClassifierTests {
         let configuration = try ConfigurationLoader.parse(yaml, source: folder.appendingPathComponent("switchyard.yaml").path)
         #expect(configuration.autoRoutes.first?.examples?.count == 6)
         let gateway = Gateway(
-            configuration: configuration, httpClient: HTTPClient.shared, requestLog: RequestLog(store: nil),
+            configuration: configuration, requestLog: RequestLog(store: nil),
             localEmbedderFactory: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) })
         let hard = try await gateway.previewRoute(
             ChatRequest(model: "auto", messages: [.user("Prove that the square root of 2 is irrational.")]), context: CallContext())

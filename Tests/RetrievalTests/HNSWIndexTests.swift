@@ -359,7 +359,7 @@ struct DistanceKernelTests {
             query.withUnsafeBufferPointer { q in
                 ids.withUnsafeBufferPointer { ids in
                     batch.withUnsafeMutableBufferPointer { out in
-                        kernel.dots(q.baseAddress!, base: base, stride: stride, ids: ids.baseAddress!, ids.count, count: dimension, into: out.baseAddress!)
+                        VectorMath.dots(kernel, q.baseAddress!, base: base, stride: stride, ids: ids.baseAddress!, ids.count, count: dimension, into: out.baseAddress!)
                     }
                 }
             }

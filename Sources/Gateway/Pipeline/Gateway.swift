@@ -33,11 +33,12 @@ public final class Gateway: Sendable {
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
 
     /// - Parameters:
-    ///   - upstreamClients: the clients provider calls go through; by default `httpClient` for all.
+    ///   - upstreamClients: the HTTP clients provider and MCP calls go through (`makeUpstreamClients()`;
+    ///     the caller shuts them down). The default is AsyncHTTPClient's process-wide client.
     ///   - localEmbedderFactory: loads a native embedding model by name at a precision; called once
     ///     per name and precision, on first use.
     public init(
-        configuration: SwitchyardConfiguration, httpClient: HTTPClient, upstreamClients: UpstreamClients? = nil,
+        configuration: SwitchyardConfiguration, upstreamClients: UpstreamClients = .processWide,
         requestLog: RequestLog, localEmbedderFactory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         cachePersistence: (any CachePersistence)? = nil,
         cacheClock: @escaping @Sendable () -> Date = { Date() },
@@ -49,7 +50,7 @@ public final class Gateway: Sendable {
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]
-        let clients = upstreamClients ?? UpstreamClients(httpClient)
+        let clients = upstreamClients
         for provider in configuration.providers {
             providers[provider.name] = ProviderFactory.make(provider, clients: clients)
         }
@@ -75,7 +76,7 @@ public final class Gateway: Sendable {
                 recent: recentEmbeddings, logger: logger),
             settings: configuration.retrieval.settings, logger: logger)
         self.tools = configuration.mcp.servers.isEmpty
-            ? nil : ToolManager(configuration: configuration.mcp, httpClient: httpClient, logger: logger)
+            ? nil : ToolManager(configuration: configuration.mcp, httpClient: clients.shared, logger: logger)
         if configuration.cache.isEnabled {
             let embedder: (any TextEmbedder)? = localEmbedderFactory == nil ? nil : recentEmbeddings
             var cache = ResponseCache(
@@ -218,13 +219,9 @@ public final class Gateway: Sendable {
 
     // MARK: Helpers
 
-    /// The HTTP client every provider shares. Connection failures are not retried inside the client:
-    /// the router's own retries, fallbacks and breakers decide what happens next, at once.
-    public static func makeHTTPClient() -> HTTPClient {
-        HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpClientConfiguration)
-    }
-
-    /// `makeHTTPClient`'s settings in a client per event loop (what `serve` uses; see `UpstreamClients`).
+    /// The HTTP clients upstream calls go through: one per event loop plus a shared one (see
+    /// `UpstreamClients`). Connection failures are not retried inside the client: the router's own
+    /// retries, fallbacks and breakers decide what happens next, at once.
     public static func makeUpstreamClients() -> UpstreamClients {
         UpstreamClients(configuration: httpClientConfiguration)
     }

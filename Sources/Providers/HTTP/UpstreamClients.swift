@@ -17,6 +17,10 @@ public final class UpstreamClients: Sendable {
     public let shared: HTTPClient
     private let perLoop: [(loop: any EventLoop, client: HTTPClient)]
 
+    /// AsyncHTTPClient's process-wide client for every call (never shut down): for tests, benchmarks
+    /// that call no upstream, and one-shot CLIs.
+    public static let processWide = UpstreamClients(HTTPClient.shared)
+
     /// One client (`shared`) for every call, whatever loop it runs on — for tests and one-shot CLIs.
     public init(_ client: HTTPClient) {
         shared = client

@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-#if canImport(CRetrievalKernels)
-import CRetrievalKernels
+#if canImport(CVectorKernels)
+import CVectorKernels
 #endif
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin) over fixed-dimension vectors.
@@ -311,10 +311,10 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
             changed = false
             let list = links(current, level: level)
             let count = linkCount(list, level: level)
-            #if canImport(CRetrievalKernels)
+            #if canImport(CVectorKernels)
             for slot in 0..<count { rk_prefetch_lines(UnsafeRawPointer(records.record(list[slot])), records.linksOffset >> 6) }
             #endif
-            kernel.dots(query, base: records.base, stride: records.recordBytes, ids: list, count, count: dimension, into: products)
+            VectorMath.dots(kernel, query, base: records.base, stride: records.recordBytes, ids: list, count, count: dimension, into: products)
             for slot in 0..<count {
                 let d = -products[slot]
                 if d < currentDistance {
@@ -423,17 +423,17 @@ public final class HNSWIndex: VectorIndex, @unchecked Sendable {
                         marks[Int(neighbour)] = epoch
                         pending[waiting] = neighbour
                         waiting &+= 1
-                        #if canImport(CRetrievalKernels)
+                        #if canImport(CVectorKernels)
                         rk_prefetch_lines(UnsafeRawPointer(records.record(neighbour)), linesPerVisit)
                         #endif
                     }
-                    kernel.dots(query, base: records.base, stride: records.recordBytes, ids: pending, waiting, count: dimension, into: products)
+                    VectorMath.dots(kernel, query, base: records.base, stride: records.recordBytes, ids: pending, waiting, count: dimension, into: products)
                     for position in 0..<waiting {
                         let neighbour = pending[position]
                         let d = -products[position]
                         if results.count < ef || d < lowerBound {
                             candidates.push(-d, neighbour)
-                            #if canImport(CRetrievalKernels)
+                            #if canImport(CVectorKernels)
                             // The next expansion reads this list first; without the hint that load stalls.
                             if level == 0 { rk_prefetch(UnsafeRawPointer(records.links(candidates.top.node))) }
                             #endif

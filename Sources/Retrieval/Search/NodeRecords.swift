@@ -1,7 +1,7 @@
 import Foundation
 
-#if canImport(CRetrievalKernels)
-import CRetrievalKernels
+#if canImport(CVectorKernels)
+import CVectorKernels
 #endif
 
 /// Layer 0 of an HNSW graph in one buffer of fixed-size records, one per node: the vector, padded to
@@ -73,7 +73,7 @@ struct NodeRecords {
         let newCapacity = max(needed, capacity + capacity / Self.growthDivisor, 64)
         let newBytes = Self.pageRounded(newCapacity * recordBytes)
         if mapping == nil {
-            #if os(Linux) && canImport(CRetrievalKernels)
+            #if os(Linux) && canImport(CVectorKernels)
             if let moved = rk_mremap_grow(base, ownedBytes, newBytes), moved != MAP_FAILED {
                 base = moved
                 ownedBytes = newBytes
@@ -100,7 +100,7 @@ struct NodeRecords {
 
     /// Growth by an eighth where growing moves pages instead of copying bytes (Linux), else by half.
     private static var growthDivisor: Int {
-        #if os(Linux) && canImport(CRetrievalKernels)
+        #if os(Linux) && canImport(CVectorKernels)
         8
         #else
         2

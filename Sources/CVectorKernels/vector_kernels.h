@@ -1,10 +1,11 @@
-// Inner-product kernels for the vector indexes in Retrieval, prefetch hints, and growing a mapping.
+// Inner-product kernels for every vector scan (retrieval indexes, the semantic cache, learned
+// routers), prefetch hints, and growing a mapping.
 //
 // Header-only (static inline), so the package needs no C target: Swift's Clang importer compiles
-// these functions with the target attributes below, and Retrieval calls one only after checking that
-// the CPU has the instructions (VectorMath.swift). Everything else about the indexes is Swift.
-#ifndef RETRIEVAL_KERNELS_H
-#define RETRIEVAL_KERNELS_H
+// these functions with the target attributes below, and SwitchyardCore's `VectorKernel` calls one
+// only after checking that the CPU has the instructions. Everything else about the indexes is Swift.
+#ifndef VECTOR_KERNELS_H
+#define VECTOR_KERNELS_H
 
 #include <stddef.h>
 
