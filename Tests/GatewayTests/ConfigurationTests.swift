@@ -65,9 +65,96 @@ struct ConfigurationTests {
         #expect(configuration.keys[1].tools == ["time__*"] && configuration.keys[1].name == "team-b")
     }
 
-    @Test func unsetKeyVariableMeansNoAuth() throws {
+    @Test func keysThatAllResolveToNothingFailClosed() throws {
         let configuration = try ConfigurationLoader.parse(minimal + "\nauth: {keys: [${SWITCHYARD_KEY:-}]}\n", environment: [:])
         #expect(!configuration.requiresAuth)
+        // serve refuses to start, naming the variable, on any address.
+        let problem = try #require(configuration.startupProblem(host: "127.0.0.1", allowUnauthenticated: false))
+        #expect(problem.contains("${SWITCHYARD_KEY} is not set") && problem.contains("enabled: false"))
+        #expect(configuration.startupProblem(host: "127.0.0.1", allowUnauthenticated: true) != nil)  // not a flag's business
+        // One key set is enough; the empty one is reported but does not block.
+        let mixed = try ConfigurationLoader.parse(
+            minimal + "\nauth: {keys: [${A_KEY}, {key: \"${B_KEY}\", name: b}]}\n", environment: ["B_KEY": "sk-b"])
+        #expect(mixed.keys.map(\.name) == ["b"] && mixed.auth.emptyKeys == ["auth.keys[0]: ${A_KEY} is not set"])
+        #expect(mixed.startupProblem(host: "0.0.0.0", allowUnauthenticated: false) == nil)
+        // Turned off explicitly: allowed, even on a public address.
+        let off = try ConfigurationLoader.parse(minimal + "\nauth: {enabled: false}\n", environment: [:])
+        #expect(off.startupProblem(host: "0.0.0.0", allowUnauthenticated: false) == nil)
+        expectError(minimal + "\nauth: {enabled: false, keys: [sk-1]}\n", containing: ["enabled: false", "remove one"])
+    }
+
+    @Test func noAuthOnAPublicAddressNeedsAnExplicitFlag() throws {
+        let open = try ConfigurationLoader.parse(minimal, environment: [:])
+        for host in ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"] {
+            #expect(open.startupProblem(host: host, allowUnauthenticated: false) == nil, "\(host)")
+        }
+        for host in ["0.0.0.0", "::", "10.1.2.3", "gateway.example.com"] {
+            let problem = try #require(open.startupProblem(host: host, allowUnauthenticated: false), "\(host)")
+            #expect(problem.contains("--allow-unauthenticated") && problem.contains(host))
+            #expect(open.startupProblem(host: host, allowUnauthenticated: true) == nil)
+        }
+    }
+
+    /// A variable's value is data: it lands in one scalar and can never add keys, lists or documents.
+    @Test(arguments: [
+        "sk-1\nmodels: []",
+        "sk-1}, evil: {x: 1",
+        "sk-1 # not a comment",
+        "[sk-1, sk-2]",
+        "'quoted' \"twice\"",
+        "--- \n...",
+        "*alias",
+    ])
+    func environmentValuesCannotInjectYAML(value: String) throws {
+        let yaml = minimal + "\nauth: {keys: [${SWITCHYARD_KEY}]}\n"
+        let configuration = try ConfigurationLoader.parse(yaml, environment: ["OPENAI_API_KEY": value, "SWITCHYARD_KEY": value])
+        #expect(configuration.providers[0].apiKey == value)
+        #expect(configuration.keys.map(\.key) == [value])
+        #expect(configuration.models.map(\.name) == ["gpt-4o-mini"])
+    }
+
+    @Test func unsetVariablesAreNamedByWhereTheyWere() throws {
+        let configuration = try ConfigurationLoader.parse(minimal, environment: [:])
+        #expect(configuration.providers[0].apiKey == nil)
+        #expect(configuration.unsetVariables["providers[0].api_key"] == ["OPENAI_API_KEY"])
+        let typed = try ConfigurationLoader.parse(minimal + "\nserver: {port: ${PORT:-4100}}\n", environment: [:])
+        #expect(typed.server.port == 4100 && typed.unsetVariables["server.port"] == nil)  // a default is not unset
+        #expect(try ConfigurationLoader.parse(minimal + "\nserver: {port: ${PORT}}\n", environment: ["PORT": "4200"]).server.port == 4200)
+    }
+
+    /// Every number in the config is checked at load: non-finite or out-of-range values are errors that
+    /// name the file, line, field and range — never a trap at start or in arithmetic later.
+    @Test(arguments: [
+        ("server: {port: 1e400}", "server.port"),
+        ("server: {max_body_bytes: 99999999999999999999}", "server.max_body_bytes"),
+        ("server: {max_body_bytes: -1}", "server.max_body_bytes"),
+        ("storage: {flush_ms: 0}", "storage.flush_ms"),
+        ("routing: {circuit_breaker: {window_s: .inf}}", "routing.circuit_breaker.window_s"),
+        ("routing: {circuit_breaker: {cooldown_s: 1e300}}", "routing.circuit_breaker.cooldown_s"),
+        ("routing: {circuit_breaker: {failure_rate: .nan}}", "routing.circuit_breaker.failure_rate"),
+        ("routing: {retry: {attempts: 0}}", "routing.retry.attempts"),
+        ("routing: {retry: {backoff_ms: 9223372036854775807}}", "routing.retry.backoff_ms"),
+        ("routing: {retry: {max_backoff_ms: -5}}", "routing.retry.max_backoff_ms"),
+        ("cache: {ttl_s: 1e300}", "cache.ttl_s"),
+        ("cache: {semantic: {threshold: 2}}", "cache.semantic.threshold"),
+        ("cache: {semantic: {ttl_s: -1}}", "cache.semantic.ttl_s"),
+        ("cache: {max_bytes: 1e400}", "cache.max_bytes"),
+        ("retrieval: {sync_s: .inf}", "retrieval.sync_s"),
+        ("retrieval: {hnsw: {m: 100000}}", "retrieval.hnsw.m"),
+        ("retrieval: {bm25: {k1: .nan}}", "retrieval.bm25.k1"),
+        ("mcp: {call_timeout_ms: 1e300}", "mcp.call_timeout_ms"),
+    ])
+    func numbersAreCheckedAtLoad(snippet: String, field: String) {
+        expectError(minimal + "\n" + snippet + "\n", containing: ["test.yaml:", field, "from"])
+    }
+
+    @Test func modelAndProviderNumbersAreChecked() {
+        expectError(minimal.replacingOccurrences(of: "{input: 0.15, output: 0.60}", with: "{input: .inf, output: 0.60}"), containing: ["price.input", "from 0"])
+        expectError(minimal.replacingOccurrences(of: "{input: 0.15, output: 0.60}", with: "{input: -1, output: 0.60}"), containing: ["price.input"])
+        expectError(minimal + "\n    context_window: 1e300\n", containing: ["models[0].context_window"])
+        expectError(
+            minimal.replacingOccurrences(of: "api_key: \"${OPENAI_API_KEY}\"}", with: "api_key: x, timeout_ms: 99999999999999}"),
+            containing: ["providers[0].timeout_ms"])
     }
 
     @Test func environmentDefaultsApply() throws {

@@ -20,25 +20,16 @@ extension ConfigurationLoader {
                 }
                 parsed.servers.append(server)
             }
-            if let steps = try mcp["max_steps"]?.int() {
-                guard steps >= 1 else { throw mcp["max_steps"]!.error("must be at least 1") }
-                parsed.maxSteps = steps
-            }
-            if let timeout = try mcp["call_timeout_ms"]?.int() {
-                guard timeout > 0 else { throw mcp["call_timeout_ms"]!.error("must be a positive number of milliseconds") }
-                parsed.callTimeout = .milliseconds(timeout)
-            }
-            if let bytes = try mcp["max_result_bytes"]?.int() {
-                guard bytes >= 64 else { throw mcp["max_result_bytes"]!.error("must be at least 64 bytes") }
-                parsed.maxResultBytes = bytes
-            }
+            if let steps = try mcp["max_steps"]?.int(in: 1...1000) { parsed.maxSteps = steps }
+            if let timeout = try mcp["call_timeout_ms"]?.int(in: 1...Limits.day) { parsed.callTimeout = .milliseconds(timeout) }
+            if let bytes = try mcp["max_result_bytes"]?.int(in: 64...(64 * 1024 * 1024)) { parsed.maxResultBytes = bytes }
             if let redact = mcp["redact_arguments"] {
                 guard let value = redact.node.bool else { throw redact.error("must be true or false") }
                 parsed.redactArguments = value
             }
             parsed.allowedOrigins = try mcp["allowed_origins"]?.strings() ?? []
-            if let delay = try mcp["restart_delay_ms"]?.int() { parsed.restartDelay = .milliseconds(max(delay, 1)) }
-            if let delay = try mcp["max_restart_delay_ms"]?.int() { parsed.maxRestartDelay = .milliseconds(max(delay, 1)) }
+            if let delay = try mcp["restart_delay_ms"]?.int(in: 1...Limits.hour) { parsed.restartDelay = .milliseconds(delay) }
+            if let delay = try mcp["max_restart_delay_ms"]?.int(in: 1...Limits.hour) { parsed.maxRestartDelay = .milliseconds(delay) }
             configuration.mcp = parsed
         }
         for section in ["models", "groups", "routes"] {
@@ -84,10 +75,7 @@ extension ConfigurationLoader {
             throw node.error("MCP server '\(name)' needs `command:` (stdio) or `url:` (Streamable HTTP)")
         }
         var server = MCPConfiguration.Server(name: name, transport: transport)
-        if let timeout = try node["timeout_ms"]?.int() {
-            guard timeout > 0 else { throw node["timeout_ms"]!.error("must be a positive number of milliseconds") }
-            server.timeout = .milliseconds(timeout)
-        }
+        if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { server.timeout = .milliseconds(timeout) }
         if let prefix = node["prefix"] {
             let text = try prefix.string()
             guard let mode = MCPConfiguration.PrefixMode(rawValue: text) else {

@@ -10,12 +10,9 @@ extension ConfigurationLoader {
         if let section = reader["retrieval"] {
             try section.allowOnly(["embedding_model", "chunk_tokens", "chunk_overlap", "hnsw", "bm25", "template", "top_k", "max_context_tokens", "sync_s"])
             retrieval.settings.defaultEmbeddingModel = try section["embedding_model"]?.string() ?? retrieval.settings.defaultEmbeddingModel
-            if let tokens = try section["chunk_tokens"]?.int() {
-                guard (16...8192).contains(tokens) else { throw section["chunk_tokens"]!.error("must be from 16 to 8192 tokens") }
-                retrieval.settings.chunking.maxTokens = tokens
-            }
-            if let overlap = try section["chunk_overlap"]?.int() {
-                guard overlap >= 0, overlap < retrieval.settings.chunking.maxTokens else {
+            if let tokens = try section["chunk_tokens"]?.int(in: 16...8192) { retrieval.settings.chunking.maxTokens = tokens }
+            if let overlap = try section["chunk_overlap"]?.int(in: 0...8191) {
+                guard overlap < retrieval.settings.chunking.maxTokens else {
                     throw section["chunk_overlap"]!.error("must be at least 0 and less than chunk_tokens")
                 }
                 retrieval.settings.chunking.overlapTokens = overlap
@@ -23,9 +20,9 @@ extension ConfigurationLoader {
             if let hnsw = section["hnsw"] {
                 try hnsw.allowOnly(["m", "ef_construction", "ef_search", "metric"])
                 var parameters = retrieval.settings.hnsw
-                parameters.m = try hnsw["m"]?.int() ?? parameters.m
-                parameters.efConstruction = try hnsw["ef_construction"]?.int() ?? parameters.efConstruction
-                parameters.efSearch = try hnsw["ef_search"]?.int() ?? parameters.efSearch
+                parameters.m = try hnsw["m"]?.int(in: 2...256) ?? parameters.m
+                parameters.efConstruction = try hnsw["ef_construction"]?.int(in: 1...10_000) ?? parameters.efConstruction
+                parameters.efSearch = try hnsw["ef_search"]?.int(in: 1...10_000) ?? parameters.efSearch
                 if let metric = try hnsw["metric"]?.string() {
                     guard let value = VectorMetric(rawValue: metric) else { throw hnsw["metric"]!.error("use cosine or dot") }
                     parameters.metric = value
@@ -38,8 +35,8 @@ extension ConfigurationLoader {
             if let bm25 = section["bm25"] {
                 try bm25.allowOnly(["k1", "b", "stemming"])
                 var parameters = retrieval.settings.bm25
-                parameters.k1 = Float(try bm25["k1"]?.double() ?? Double(parameters.k1))
-                parameters.b = Float(try bm25["b"]?.double() ?? Double(parameters.b))
+                parameters.k1 = Float(try bm25["k1"]?.double(in: 0...100) ?? Double(parameters.k1))
+                parameters.b = Float(try bm25["b"]?.double(in: 0...1) ?? Double(parameters.b))
                 if let stemming = bm25["stemming"] {
                     guard let value = stemming.node.bool else { throw stemming.error("must be true or false") }
                     parameters.stemming = value
@@ -50,18 +47,10 @@ extension ConfigurationLoader {
                 guard template.contains("{context}") else { throw section["template"]!.error("must contain {context}, where the passages go") }
                 retrieval.template = template
             }
-            if let topK = try section["top_k"]?.int() {
-                guard (1...SearchOptions.maximumTopK).contains(topK) else { throw section["top_k"]!.error("must be from 1 to \(SearchOptions.maximumTopK)") }
-                retrieval.topK = topK
-            }
-            if let sync = try section["sync_s"]?.double() {
-                guard sync >= 0 else { throw section["sync_s"]!.error("must be 0 (off) or a number of seconds") }
-                retrieval.syncInterval = sync == 0 ? nil : .milliseconds(Int64(sync * 1000))
-            }
-            if let tokens = try section["max_context_tokens"]?.int() {
-                guard tokens >= 50 else { throw section["max_context_tokens"]!.error("must be at least 50") }
-                retrieval.maxContextTokens = tokens
-            }
+            if let topK = try section["top_k"]?.int(in: 1...SearchOptions.maximumTopK) { retrieval.topK = topK }
+            // 0 turns the sync off.
+            if let sync = try section["sync_s"]?.seconds(in: 0...86_400) { retrieval.syncInterval = sync == .zero ? nil : sync }
+            if let tokens = try section["max_context_tokens"]?.int(in: 50...200_000) { retrieval.maxContextTokens = tokens }
         }
         for section in ["models", "groups", "routes"] {
             for node in try reader[section]?.list() ?? [] {

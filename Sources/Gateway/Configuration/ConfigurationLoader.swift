@@ -41,22 +41,13 @@ public enum ConfigurationLoader {
         if let server = reader["server"] {
             try server.allowOnly(["host", "port", "max_body_bytes"])
             configuration.server.host = try server["host"]?.string() ?? configuration.server.host
-            if let port = try server["port"]?.int() {
-                guard (0...65535).contains(port) else { throw server["port"]!.error("must be a port number from 0 to 65535") }
-                configuration.server.port = port
-            }
-            if let limit = try server["max_body_bytes"]?.int() {
-                guard limit > 0 else { throw server["max_body_bytes"]!.error("must be a positive number of bytes") }
-                configuration.server.maxBodyBytes = limit
-            }
+            if let port = try server["port"]?.int(in: 0...65535) { configuration.server.port = port }
+            if let limit = try server["max_body_bytes"]?.int(in: 1...Limits.maximumBodyBytes) { configuration.server.maxBodyBytes = limit }
         }
         if let storage = reader["storage"] {
             try storage.allowOnly(["sqlite", "flush_ms"])
             configuration.storage.sqlitePath = try storage["sqlite"]?.string() ?? configuration.storage.sqlitePath
-            if let flush = try storage["flush_ms"]?.int() {
-                guard flush > 0 else { throw storage["flush_ms"]!.error("must be a positive number of milliseconds") }
-                configuration.storage.flushMilliseconds = flush
-            }
+            if let flush = try storage["flush_ms"]?.int(in: 1...Limits.day) { configuration.storage.flushMilliseconds = flush }
         }
         if let embeddings = reader["embeddings"] {
             try embeddings.allowOnly(["model_dir", "precision", "internal_precision"])
@@ -117,11 +108,11 @@ public enum ConfigurationLoader {
             if let breaker = routing["circuit_breaker"] {
                 try breaker.allowOnly(["failures", "failure_rate", "min_calls", "window_s", "cooldown_s"])
                 var policy = CircuitBreakerPolicy()
-                policy.consecutiveFailures = try breaker["failures"]?.int() ?? policy.consecutiveFailures
-                policy.failureRate = try breaker["failure_rate"]?.double() ?? policy.failureRate
-                policy.minimumCalls = try breaker["min_calls"]?.int() ?? policy.minimumCalls
-                if let window = try breaker["window_s"]?.double() { policy.window = .milliseconds(Int64(window * 1000)) }
-                if let cooldown = try breaker["cooldown_s"]?.double() { policy.openDuration = .milliseconds(Int64(cooldown * 1000)) }
+                policy.consecutiveFailures = try breaker["failures"]?.int(in: 1...Limits.count) ?? policy.consecutiveFailures
+                policy.failureRate = try breaker["failure_rate"]?.double(in: 0.01...1) ?? policy.failureRate
+                policy.minimumCalls = try breaker["min_calls"]?.int(in: 1...Limits.count) ?? policy.minimumCalls
+                if let window = try breaker["window_s"]?.seconds(in: 1...3600) { policy.window = window }
+                if let cooldown = try breaker["cooldown_s"]?.seconds(in: 0...86_400) { policy.openDuration = cooldown }
                 configuration.circuitBreaker = policy
             }
             if let retry = routing["retry"] { configuration.modelRetry = try parseRetry(retry) }
@@ -135,7 +126,7 @@ public enum ConfigurationLoader {
             }) ?? true {
                 configuration.cache.defaultPolicy = try parseCachePolicy(cache, base: CachePolicy())
             }
-            configuration.cache.maxBytes = try cache["max_bytes"]?.int() ?? configuration.cache.maxBytes
+            configuration.cache.maxBytes = try cache["max_bytes"]?.int(in: 0...Limits.maximumCacheBytes) ?? configuration.cache.maxBytes
             if let store = try cache["store"]?.string() {
                 guard store == "memory" || store == "sqlite" else { throw cache["store"]!.error("use memory or sqlite") }
                 configuration.cache.persistent = store == "sqlite"
@@ -224,12 +215,9 @@ public enum ConfigurationLoader {
         provider.authHeader = try node["auth_header"]?.string()
         provider.headers = try node["headers"]?.stringMap() ?? [:]
         provider.query = try node["query"]?.stringMap() ?? [:]
-        if let timeout = try node["timeout_ms"]?.int() {
-            guard timeout > 0 else { throw node["timeout_ms"]!.error("must be a positive number of milliseconds") }
-            provider.timeoutMilliseconds = timeout
-        }
+        if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { provider.timeoutMilliseconds = timeout }
         provider.anthropicVersion = try node["anthropic_version"]?.string() ?? provider.anthropicVersion
-        provider.defaultMaxTokens = try node["default_max_tokens"]?.int() ?? provider.defaultMaxTokens
+        provider.defaultMaxTokens = try node["default_max_tokens"]?.int(in: ChatRequest.outputTokenRange) ?? provider.defaultMaxTokens
         return provider
     }
 
@@ -252,17 +240,14 @@ public enum ConfigurationLoader {
         let price: Price
         if let priceNode = node["price"] {
             try priceNode.allowOnly(["input", "output", "cached_input", "cache_write"])
-            let input = try priceNode.required("input").double()
-            let output = try priceNode["output"]?.double()
+            let input = try priceNode.required("input").double(in: Limits.price)
+            let output = try priceNode["output"]?.double(in: Limits.price)
             guard kind == .embedding || output != nil else {
                 throw priceNode.error("needs `output:` (USD per 1M output tokens) for a chat model")
             }
             price = Price(
-                input: input, output: output ?? 0, cachedInput: try priceNode["cached_input"]?.double(),
-                cacheWrite: try priceNode["cache_write"]?.double())
-            for (field, value) in [("input", price.input), ("output", price.output)] where value < 0 {
-                throw priceNode[field]!.error("prices cannot be negative")
-            }
+                input: input, output: output ?? 0, cachedInput: try priceNode["cached_input"]?.double(in: Limits.price),
+                cacheWrite: try priceNode["cache_write"]?.double(in: Limits.price))
         } else if kind == .embedding && provider == "local" {
             price = Price(input: 0, output: 0)
         } else {
@@ -281,7 +266,8 @@ public enum ConfigurationLoader {
         }
         return ModelSpec(
             name: name, kind: kind, provider: provider, upstream: try node["upstream"]?.string(), price: price,
-            contextWindow: try node["context_window"]?.int(), maxOutputTokens: try node["max_output_tokens"]?.int(),
+            contextWindow: try node["context_window"]?.int(in: 1...TokenCount.maximum),
+            maxOutputTokens: try node["max_output_tokens"]?.int(in: ChatRequest.outputTokenRange),
             capabilities: capabilities, tags: Set(try node["tags"]?.strings() ?? []))
     }
 
@@ -304,8 +290,8 @@ public enum ConfigurationLoader {
             } else {
                 try entry.allowOnly(["model", "weight", "rpm", "tpm"])
                 deployment = .init(
-                    model: try entry.required("model").string(), weight: try entry["weight"]?.double() ?? 1,
-                    rpm: try entry["rpm"]?.int(), tpm: try entry["tpm"]?.int())
+                    model: try entry.required("model").string(), weight: try entry["weight"]?.double(in: 0...1_000_000) ?? 1,
+                    rpm: try entry["rpm"]?.int(in: 0...Limits.count), tpm: try entry["tpm"]?.int(in: 0...TokenCount.maximum))
             }
             guard let model = models.first(where: { $0.name == deployment.model }) else {
                 throw entry.error("deployment '\(deployment.model)' is not a model in `models:`")
@@ -318,10 +304,7 @@ public enum ConfigurationLoader {
         group.fallbacks = try node["fallbacks"]?.strings() ?? []
         group.contextFallback = try node["context_fallback"]?.string()
         if let retry = node["retry"] { group.retry = try parseRetry(retry) }
-        if let timeout = try node["timeout_ms"]?.int() {
-            guard timeout > 0 else { throw node["timeout_ms"]!.error("must be a positive number of milliseconds") }
-            group.timeout = .milliseconds(timeout)
-        }
+        if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { group.timeout = .milliseconds(timeout) }
         return group
     }
 
@@ -348,7 +331,7 @@ public enum ConfigurationLoader {
                     throw knn["examples"]!.error("cannot read the examples file '\(resolved)'")
                 }
                 examples = try NearestNeighbourClassifier.examples(jsonLines: String(decoding: data, as: UTF8.self), source: resolved)
-                neighbours = try knn["k"]?.int() ?? 5
+                neighbours = try knn["k"]?.int(in: 1...1000) ?? 5
             }
             for (index, rule) in (try classifier["rules"]?.list() ?? []).enumerated() {
                 try rule.allowOnly(["name", "task", "difficulty", "keywords", "regex", "min_prompt_tokens", "max_prompt_tokens", "min_depth", "needs"])
@@ -368,14 +351,16 @@ public enum ConfigurationLoader {
                 rules.append(
                     RuleClassifier.Rule(
                         name: try rule["name"]?.string() ?? "rule-\(index + 1)", task: try rule["task"]?.string(),
-                        difficulty: try rule.required("difficulty").int(), minPromptTokens: try rule["min_prompt_tokens"]?.int(),
-                        maxPromptTokens: try rule["max_prompt_tokens"]?.int(), minDepth: try rule["min_depth"]?.int(),
+                        difficulty: try rule.required("difficulty").int(in: Limits.difficulty),
+                        minPromptTokens: try rule["min_prompt_tokens"]?.int(in: 0...TokenCount.maximum),
+                        maxPromptTokens: try rule["max_prompt_tokens"]?.int(in: 0...TokenCount.maximum),
+                        minDepth: try rule["min_depth"]?.int(in: 0...Limits.count),
                         keywords: try rule["keywords"]?.strings() ?? [], pattern: pattern, needs: needs))
             }
             if let fallback = classifier["default"] {
                 try fallback.allowOnly(["task", "difficulty"])
                 defaultTask = try fallback["task"]?.string() ?? defaultTask
-                defaultDifficulty = try fallback["difficulty"]?.int() ?? defaultDifficulty
+                defaultDifficulty = try fallback["difficulty"]?.int(in: Limits.difficulty) ?? defaultDifficulty
             }
         }
         var tiers: [SwitchyardConfiguration.AutoRoute.Tier] = []
@@ -385,7 +370,7 @@ public enum ConfigurationLoader {
             for member in members where !targets.contains(member) {
                 throw tier.error("'\(member)' is neither a model nor a group")
             }
-            tiers.append(.init(name: try tier["name"]?.string() ?? "tier-\(index + 1)", targets: members, maxDifficulty: try tier["max_difficulty"]?.int()))
+            tiers.append(.init(name: try tier["name"]?.string() ?? "tier-\(index + 1)", targets: members, maxDifficulty: try tier["max_difficulty"]?.int(in: Limits.difficulty)))
         }
         guard !tiers.isEmpty else { throw node.error("route '\(name)' needs at least one tier") }
         var route = SwitchyardConfiguration.AutoRoute(
@@ -406,7 +391,7 @@ public enum ConfigurationLoader {
             }
         }
         if let retry = node["retry"] { route.retry = try parseRetry(retry) }
-        if let timeout = try node["timeout_ms"]?.int() { route.timeout = .milliseconds(timeout) }
+        if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { route.timeout = .milliseconds(timeout) }
         return route
     }
 
@@ -424,10 +409,10 @@ public enum ConfigurationLoader {
         }
         var thresholds: [Double]
         if let many = node["thresholds"] {
-            thresholds = try many.list().map { try $0.double() }
+            thresholds = try many.list().map { try $0.double(in: -1_000_000...1_000_000) }
             guard !thresholds.isEmpty else { throw many.error("give at least one threshold") }
         } else if let one = node["threshold"] {
-            thresholds = [try one.double()]
+            thresholds = [try one.double(in: -1_000_000...1_000_000)]
         } else if let calibrated = router.header.threshold {
             thresholds = [calibrated]
         } else {
@@ -441,7 +426,7 @@ public enum ConfigurationLoader {
         switch node {
         case .scalar(let scalar):
             if let int = node.int { return .int(Int64(int)) }
-            if let double = node.float { return .double(double) }
+            if let double = node.float { return double.isFinite ? .double(double) : .string(scalar.string) }
             if let bool = node.bool { return .bool(bool) }
             return .string(scalar.string)
         case .sequence(let sequence):
@@ -466,11 +451,8 @@ public enum ConfigurationLoader {
             guard let value = exact.node.bool else { throw exact.error("must be true or false") }
             policy.exact = value
         }
-        if let ttl = try node["ttl_s"]?.double() {
-            guard ttl > 0 else { throw node["ttl_s"]!.error("must be a positive number of seconds") }
-            policy.ttl = .milliseconds(Int64(ttl * 1000))
-        }
-        if let temperature = try node["max_semantic_temperature"]?.double() { policy.maxSemanticTemperature = temperature }
+        if let ttl = try node["ttl_s"]?.seconds(in: 0.001...Limits.maximumTTLSeconds) { policy.ttl = ttl }
+        if let temperature = try node["max_semantic_temperature"]?.double(in: 0...2) { policy.maxSemanticTemperature = temperature }
         if let semantic = node["semantic"] {
             if case .scalar = semantic.node {
                 guard let enabled = semantic.node.bool else { throw semantic.error("must be true, false, or {threshold, ttl_s}") }
@@ -478,11 +460,8 @@ public enum ConfigurationLoader {
             } else {
                 try semantic.allowOnly(["threshold", "ttl_s"])
                 var value = CachePolicy.Semantic()
-                if let threshold = try semantic["threshold"]?.double() {
-                    guard (0...1).contains(threshold) else { throw semantic["threshold"]!.error("is a cosine similarity from 0 to 1") }
-                    value.threshold = threshold
-                }
-                if let ttl = try semantic["ttl_s"]?.double() { value.ttl = .milliseconds(Int64(ttl * 1000)) }
+                if let threshold = try semantic["threshold"]?.double(in: 0...1) { value.threshold = threshold }
+                if let ttl = try semantic["ttl_s"]?.seconds(in: 0.001...Limits.maximumTTLSeconds) { value.ttl = ttl }
                 policy.semantic = value
             }
         }
@@ -491,11 +470,11 @@ public enum ConfigurationLoader {
 
     static func parseRetry(_ node: ConfigNode) throws -> RetryPolicy {
         try node.allowOnly(["attempts", "backoff_ms", "max_backoff_ms"])
-        let attempts = try node["attempts"]?.int() ?? 2
-        guard attempts >= 1 else { throw node.error("attempts counts the first try too, so it must be at least 1") }
+        // attempts counts the first try too.
+        let attempts = try node["attempts"]?.int(in: 1...100) ?? 2
         return RetryPolicy(
-            attempts: attempts, backoff: .milliseconds(try node["backoff_ms"]?.int() ?? 200),
-            maxBackoff: .milliseconds(try node["max_backoff_ms"]?.int() ?? 5000))
+            attempts: attempts, backoff: .milliseconds(try node["backoff_ms"]?.int(in: 0...Limits.hour) ?? 200),
+            maxBackoff: .milliseconds(try node["max_backoff_ms"]?.int(in: 0...Limits.hour) ?? 5000))
     }
 }
 
@@ -609,6 +588,20 @@ struct EnvironmentReferences {
     }
 }
 
+/// Bounds of numeric settings: generous for any real deployment, small enough that no arithmetic on
+/// them (durations in attoseconds, token sums, byte counts) can overflow.
+enum Limits {
+    static let hour = 3_600_000  // milliseconds
+    static let day = 86_400_000  // milliseconds
+    static let count = 1_000_000_000
+    static let difficulty = -1000...1000
+    static let maximumBodyBytes = 1 << 31
+    static let maximumCacheBytes = 1 << 40
+    static let maximumTTLSeconds = 31_536_000.0 * 10  // ten years
+    /// USD per million tokens.
+    static let price = 0.0...1_000_000.0
+}
+
 /// A YAML node with its path, so that errors can say where and what.
 struct ConfigNode {
     let node: Node
@@ -652,16 +645,25 @@ struct ConfigNode {
         return scalar.string
     }
 
-    func int() throws -> Int {
-        guard case .scalar = node, let value = node.int else { throw error("must be a whole number") }
+    /// A whole number in `range`; the error names the field, the line and the range.
+    func int(in range: ClosedRange<Int>) throws -> Int {
+        guard case .scalar = node, let value = node.int, range.contains(value) else {
+            throw error("must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
         return value
     }
 
-    func double() throws -> Double {
-        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init) else {
-            throw error("must be a number")
+    /// A finite number in `range` (`.inf`, `.nan` and 1e400 are refused, never carried into arithmetic).
+    func double(in range: ClosedRange<Double>) throws -> Double {
+        guard case .scalar = node, let value = node.float ?? node.int.map(Double.init), value.isFinite, range.contains(value) else {
+            throw error("must be a number from \(NumberText.plain(range.lowerBound)) to \(NumberText.plain(range.upperBound))")
         }
         return value
+    }
+
+    /// Seconds in `range` as a `Duration` (milliseconds precision).
+    func seconds(in range: ClosedRange<Double>) throws -> Duration {
+        .milliseconds(Int64((try double(in: range) * 1000).rounded()))
     }
 
     func list() throws -> [ConfigNode] {
