@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module (static inline C, no
@@ -178,6 +179,17 @@ let package = Package(
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
+        // Fuzzing: seeded mutations of real requests, upstream answers, streams and configs, run for a
+        // time budget (SWITCHYARD_FUZZ_SECONDS per target), plus the corpus of inputs that found bugs.
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: [
+                "SwitchyardCore", "Gateway", "Providers", "Server", "SwitchyardTesting", "Tools",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

