@@ -38,7 +38,7 @@ enum ChatRequestValidator {
                     let type = value["type"]?.stringValue ?? ""
                     guard passThroughPartTypes.contains(type) else {
                         throw SwitchyardError.invalidRequest(
-                            "messages[\(index)].content[\(partIndex)] has the content part type '\(type.quotedPrefix(40))', which "
+                            "messages[\(index)].content[\(partIndex)].type is '\(type.quotedPrefix(40))', a content part type "
                                 + "Chat Completions does not define; use text, image_url, input_audio or file.",
                             param: "messages[\(index)].content[\(partIndex)].type")
                     }

@@ -9,9 +9,11 @@ enum ErrorResponses {
     static func response(_ error: any Error, protocol clientProtocol: ClientProtocol, requestID: String) -> Response {
         let failure = normalize(error)
         var headers: HTTPFields = [.contentType: "application/json", .switchyardRequestID: requestID]
-        if let retryAfter = failure.retryAfter { headers[.retryAfter] = retryAfter }
-        if let model = failure.model { headers[.switchyardModel] = model }
-        if let provider = failure.provider { headers[.switchyardProvider] = provider }
+        if let retryAfter = failure.retryAfter.flatMap(HeaderValue.bounded) { headers[.retryAfter] = retryAfter }
+        // The model a client asked for is its own input: it goes back in a header only when it is
+        // a short, printable name (a 1 MB name would make a response no client or proxy accepts).
+        if let model = failure.model.flatMap(HeaderValue.bounded) { headers[.switchyardModel] = model }
+        if let provider = failure.provider.flatMap(HeaderValue.bounded) { headers[.switchyardProvider] = provider }
         let body: Data
         switch clientProtocol {
         case .openai: body = openAIBody(failure)
@@ -96,5 +98,18 @@ extension HTTPResponse.Status {
         case 529: return "Overloaded"
         default: return ""
         }
+    }
+}
+
+/// Response header values that carry names from outside (a requested model, a route summary).
+enum HeaderValue {
+    static let maximumBytes = 512
+
+    /// `value` when it is at most `maximumBytes` of visible ASCII (and spaces); nil otherwise.
+    static func bounded(_ value: String) -> String? {
+        guard !value.isEmpty, value.utf8.count <= maximumBytes,
+            value.utf8.allSatisfy({ (0x20...0x7E).contains($0) })
+        else { return nil }
+        return value
     }
 }

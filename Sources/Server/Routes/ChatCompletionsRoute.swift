@@ -43,10 +43,14 @@ struct ChatCompletionsRoute: Sendable {
         similarity: Double? = nil
     ) -> HTTPFields {
         var fields: HTTPFields = [
-            .switchyardRequestID: context.requestID, .switchyardModel: model.name, .switchyardProvider: provider,
-            .switchyardUpstreamModel: model.upstream, .switchyardRoute: trace.summary,
-            .switchyardAttempts: String(trace.attempts.count),
+            .switchyardRequestID: context.requestID, .switchyardAttempts: String(trace.attempts.count),
         ]
+        // Names are configured ones here, but a route summary grows with the attempts: all bounded.
+        if let name = HeaderValue.bounded(model.name) { fields[.switchyardModel] = name }
+        if let name = HeaderValue.bounded(provider) { fields[.switchyardProvider] = name }
+        if let name = HeaderValue.bounded(model.upstream) { fields[.switchyardUpstreamModel] = name }
+        let route = trace.summary  // printable ASCII already
+        fields[.switchyardRoute] = route.utf8.count <= HeaderValue.maximumBytes ? route : String(route.prefix(HeaderValue.maximumBytes - 3)) + "..."
         if let cache { fields[.switchyardCache] = cache }
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
         return fields

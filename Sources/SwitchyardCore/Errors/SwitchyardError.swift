@@ -46,7 +46,7 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public static func modelNotFound(_ model: String, available: [String] = []) -> SwitchyardError {
-        var message = "The model '\(model)' does not exist on this gateway."
+        var message = "The model '\(model.quotedPrefix(200))' does not exist on this gateway."
         if !available.isEmpty {
             message += " Available models: \(available.prefix(20).joined(separator: ", "))."
         }
