@@ -66,13 +66,13 @@ public struct GeminiProvider: Provider {
         if request.input.count == 1 {
             let json = try await http.postJSON(
                 http.url(modelPath(request.model) + ":embedContent"), body: content(request.input[0]), headers: headers,
-                as: JSONValue.self, options: options)
+                as: JSONValue.self, options: options, maxBytes: UpstreamHTTP.maxEmbeddingBodyBytes)
             vectors = [Self.floats(json["embedding"]?["values"])]
         } else {
             let body: JSONValue = ["requests": .array(request.input.map(content))]
             let json = try await http.postJSON(
                 http.url(modelPath(request.model) + ":batchEmbedContents"), body: body, headers: headers,
-                as: JSONValue.self, options: options)
+                as: JSONValue.self, options: options, maxBytes: UpstreamHTTP.maxEmbeddingBodyBytes)
             vectors = (json["embeddings"]?.arrayValue ?? []).map { Self.floats($0["values"]) }
         }
         guard vectors.count == request.input.count, !vectors.contains(where: \.isEmpty) else {

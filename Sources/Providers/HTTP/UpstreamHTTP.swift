@@ -10,8 +10,17 @@ struct UpstreamHTTP: Sendable {
     let configuration: ProviderConfiguration
     let clients: UpstreamClients
 
-    /// Largest upstream body read into memory (non-streamed responses and error bodies).
-    static let maxBodyBytes = 64 * 1024 * 1024
+    /// Largest non-streamed chat answer read into memory: far above any real completion (128k output
+    /// tokens are about half a megabyte), small enough that decoding it stays well inside memory.
+    static let maxChatBodyBytes = 16 * 1024 * 1024
+    /// Embedding answers are larger (2,048 inputs × 3,072 floats as JSON text): 64 MiB.
+    static let maxEmbeddingBodyBytes = 64 * 1024 * 1024
+    /// Error bodies: only a message is read from them.
+    static let maxErrorBodyBytes = 1024 * 1024
+
+    /// The longest silence allowed while waiting for the response head or any later piece of the
+    /// body: the provider's `timeout_ms`, enforced as the read timeout of its clients.
+    var readTimeout: Duration { .milliseconds(configuration.timeoutMilliseconds) }
 
     func url(_ path: String, query extra: [String: String] = [:]) -> String {
         var base = configuration.baseURL
@@ -53,12 +62,13 @@ struct UpstreamHTTP: Sendable {
             if let limit = options.timeout, limit < timeout { timeout = max(limit, .milliseconds(1)) }
             let (seconds, attoseconds) = timeout.components
             let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            response = try await clients.current.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
+            response = try await clients.current(readTimeout: readTimeout).execute(
+                request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
         } catch {
             throw UpstreamErrors.map(error, configuration: configuration)
         }
         guard (200..<300).contains(Int(response.status.code)) else {
-            let bytes = try? await response.body.collect(upTo: 1024 * 1024)
+            let bytes = try? await response.body.collect(upTo: Self.maxErrorBodyBytes)
             throw UpstreamErrors.status(
                 Int(response.status.code), body: bytes, headers: response.headers, configuration: configuration)
         }
@@ -67,12 +77,18 @@ struct UpstreamHTTP: Sendable {
 
     /// Sends a JSON POST and decodes the JSON answer.
     func postJSON<Response: Decodable>(
-        _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, options: CallOptions
+        _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, options: CallOptions,
+        maxBytes: Int = UpstreamHTTP.maxChatBodyBytes
     ) async throws -> Response {
         let response = try await post(url, body: body, headers: headers, stream: false, options: options)
         let bytes: ByteBuffer
         do {
-            bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+            bytes = try await response.body.collect(upTo: maxBytes)
+        } catch is NIOTooManyBytesError {
+            throw SwitchyardError(
+                code: .badUpstreamResponse,
+                message: "Provider '\(configuration.name)' sent an answer larger than \(maxBytes / (1024 * 1024)) MiB; it was not read.",
+                status: 502)
         } catch {
             throw UpstreamErrors.map(error, configuration: configuration)
         }

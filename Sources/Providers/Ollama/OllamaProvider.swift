@@ -45,7 +45,8 @@ public struct OllamaProvider: Provider {
         var body: [String: JSONValue] = ["model": .string(request.model), "input": .array(request.input.map { .string($0) })]
         if let dimensions = request.dimensions { body["dimensions"] = .int(Int64(dimensions)) }
         let json = try await http.postJSON(
-            http.url("/api/embed"), body: JSONValue.object(body), headers: headers, as: JSONValue.self, options: options)
+            http.url("/api/embed"), body: JSONValue.object(body), headers: headers, as: JSONValue.self, options: options,
+            maxBytes: UpstreamHTTP.maxEmbeddingBodyBytes)
         let vectors = (json["embeddings"]?.arrayValue ?? []).map { GeminiProvider.floats($0) }
         guard vectors.count == request.input.count, !vectors.contains(where: \.isEmpty) else {
             throw SwitchyardError(

@@ -45,7 +45,7 @@ public struct OpenAICompatibleProvider: Provider {
         request.encodingFormat = nil  // floats from upstream; the edge encodes base64 if the client asked
         let response = try await http.postJSON(
             http.url("/embeddings"), body: request, headers: authHeaders, as: OpenAIEmbeddingResponse.self,
-            options: options)
+            options: options, maxBytes: UpstreamHTTP.maxEmbeddingBodyBytes)
         let ordered = response.data.sorted { $0.index < $1.index }.map(\.embedding)
         guard ordered.count == request.input.count, ordered.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) else {
             throw SwitchyardError(
