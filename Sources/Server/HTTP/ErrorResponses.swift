@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import SwitchyardCore
 
 /// Renders errors in the envelope of the protocol the client speaks.
@@ -32,6 +33,9 @@ enum ErrorResponses {
             return SwitchyardError.decoding(error)
         case is NIOTooManyBytesError:
             return SwitchyardError.payloadTooLarge(limit: 0)
+        case let error as HTTPParserError:
+            // The client's framing is broken (a short body, a bad chunk size): its fault, not ours.
+            return SwitchyardError.invalidRequest("The request could not be read as HTTP (\(error)).")
         case is CancellationError:
             return SwitchyardError(code: .internal, message: "The request was cancelled.", status: 499)
         default:

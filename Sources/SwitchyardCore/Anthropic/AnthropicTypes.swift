@@ -349,7 +349,10 @@ extension Anthropic.Request: Codable {
                 CodingKeys.maxTokens, .init(codingPath: container.codingPath, debugDescription: "max_tokens is required"))
         }
         // Numbers are checked here, with the range in the message: 1e300 or 1.5 is a 400, never a trap.
-        maxTokens = try container.decodeInteger(.maxTokens, field: "max_tokens", in: ChatRequest.outputTokenRange) ?? 1
+        guard let maxTokens = try container.decodeInteger(.maxTokens, field: "max_tokens", in: ChatRequest.outputTokenRange) else {
+            throw SwitchyardError.invalidRequest("max_tokens is required: the most tokens the answer may have.", param: "max_tokens")
+        }
+        self.maxTokens = maxTokens
         metadata = try container.decodeIfPresent(JSONValue.self, forKey: .metadata)
         stopSequences = try container.decodeIfPresent([String].self, forKey: .stopSequences)
         stream = try container.decodeIfPresent(Bool.self, forKey: .stream) ?? false
