@@ -34,3 +34,6 @@ SWITCHYARD_FUZZ_SECONDS="$SWITCHYARD_FUZZ_SECONDS" swift test --skip-build --fil
 
 echo "== interop: official SDKs against the live gateway"
 bash tests/interop/run.sh
+
+echo "== hostile: a hostile client and a hostile upstream against the live gateway (crashes, wedges, RSS)"
+bash tests/hostile/run.sh
