@@ -90,9 +90,13 @@ struct ServeCommand: AsyncParsableCommand {
                 print("switchyard listening on http://\(host):\(bound) (\(configuration.models.count) models, auth \(configuration.requiresAuth ? "on" : "off"))")
                 fflush(nil)
             })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        var serviceConfiguration = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        // In-flight requests get ten seconds to finish (a stream an upstream keeps open must not
+        // hold a shutdown for the provider's whole timeout); then they are cancelled.
+        serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        serviceConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: serviceConfiguration)
         do {
             try await group.run()
         } catch {
