@@ -31,19 +31,24 @@ extension CollectionService {
                     "documents[\(index)].id '\(document.id)' appears twice in one request.", param: "documents[\(index)].id")
             }
         }
-        let hashes = documents.map(Self.contentHash)
-        let known = collection.catalog.withLock { catalog in documents.map { catalog.documents[$0.id]?.stored.contentHash } }
-        var summary = UpsertSummary()
-        var pending: [(document: RetrievalDocument, hash: String, existed: Bool, chunks: [TextChunk])] = []
         let chunker = RecursiveChunker(
             options: settings.chunking, count: embedding.tokenCounter(collection.embeddingModel) ?? TokenEstimate.wordPieces)
-        for (index, document) in documents.enumerated() {
-            if known[index] == hashes[index] {
-                summary.unchanged += 1
-                continue
+        // Hashing and chunking a batch is milliseconds of CPU: off the caller's thread (an event loop).
+        let (counted, pending) = try await BlockingWork.run {
+            let hashes = documents.map(Self.contentHash)
+            let known = collection.catalog.withLock { catalog in documents.map { catalog.documents[$0.id]?.stored.contentHash } }
+            var summary = UpsertSummary()
+            var pending: [(document: RetrievalDocument, hash: String, existed: Bool, chunks: [TextChunk])] = []
+            for (index, document) in documents.enumerated() {
+                if known[index] == hashes[index] {
+                    summary.unchanged += 1
+                    continue
+                }
+                pending.append((document, hashes[index], known[index] != nil, chunker.chunks(of: document.text, format: document.format, title: document.title)))
             }
-            pending.append((document, hashes[index], known[index] != nil, chunker.chunks(of: document.text, format: document.format, title: document.title)))
+            return (summary, pending)
         }
+        var summary = counted
         guard !pending.isEmpty else { return summary }
 
         let texts = pending.flatMap { $0.chunks.map(\.indexedText) }
@@ -68,10 +73,10 @@ extension CollectionService {
 
         // The database write, the index inserts and the index file block: off the caller's thread.
         let items = pending.map { ($0.document, $0.hash, $0.existed, $0.chunks) }
-        let counted = summary
+        let embeddedSummary = summary
         let embedded = vectors
         return try await BlockingWork.run {
-            var summary = counted
+            var summary = embeddedSummary
             try self.commit(items, vectors: embedded, to: collection, summary: &summary, saveIndex: saveIndex)
             return summary
         }
