@@ -58,7 +58,7 @@ struct CacheCommand: AsyncParsableCommand {
     struct Clear: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "clear", abstract: "Remove cached answers (all, or one namespace = one key's tenant).")
         @OptionGroup var connection: Connection
-        @Option(help: "Only this namespace (the API key's name).")
+        @Option(help: "Only this namespace: an API key's name (or its id, key_…).")
         var namespace: String?
 
         func run() async throws {

@@ -26,7 +26,7 @@ public struct SwitchyardConfiguration: Sendable {
 
     /// An API key clients present; plain strings in the config are unrestricted keys.
     public struct APIKey: Sendable, Hashable {
-        public var key: String
+        public let key: String
         public var name: String
         /// Models (glob patterns) the key may use; `nil` = all.
         public var models: [String]?
@@ -35,17 +35,16 @@ public struct SwitchyardConfiguration: Sendable {
         /// Groups whose restricted documents the key may retrieve (`*` = all); none = public documents only.
         public var groups: [String] = []
 
+        /// `key_` and 16 hex digits of the secret's SHA-256: stable across reorderings and renames,
+        /// and safe to show (cache namespaces, logs). Computed once, at load.
+        public let id: String
+
         public init(key: String, name: String, models: [String]? = nil, tools: [String]? = nil) {
             self.key = key
             self.name = name
             self.models = models
             self.tools = tools
-        }
-
-        /// `key_` and 16 hex digits of the secret's SHA-256: stable across reorderings and renames,
-        /// and safe to show (cache namespaces, logs).
-        public var id: String {
-            "key_" + hexString(SHA256.hash(data: Data(key.utf8)).prefix(8))
+            self.id = "key_" + hexString(SHA256.hash(data: Data(key.utf8)).prefix(8))
         }
     }
 

@@ -26,9 +26,10 @@ extension Gateway {
         try enabledCache().stats()
     }
 
-    /// Empties the cache (one key's namespace, or all); returns how many entries went.
+    /// Empties the cache (one key's namespace — its id, or its name — or all); returns how many entries went.
     public func clearCache(namespace: String?, caller: Caller) async throws -> Int {
-        try await enabledCache().clear(namespace: namespace)
+        let id = namespace.map { name in configuration.keys.first { $0.name == name }?.id ?? name }
+        return try await enabledCache().clear(namespace: id)
     }
 
     private func enabledCache() throws -> ResponseCache {
