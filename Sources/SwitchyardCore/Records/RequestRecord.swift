@@ -1,7 +1,7 @@
 import Foundation
 
 /// One line of the request log: who asked for what, where it went, what it cost, how it ended.
-public struct RequestRecord: Sendable, Hashable, Codable {
+public struct RequestRecord: Sendable, Hashable {
     public var id: String
     public var createdAt: Date
     /// Name of the API key that made the request (`anonymous` without auth).
@@ -67,6 +67,12 @@ public struct RequestRecord: Sendable, Hashable, Codable {
         self.route = route
     }
 
+}
+
+/// JSON form of a record (the request-log API, `logs --json`, `explain --json`): `created_at` is Unix
+/// time in seconds (with milliseconds), whatever the encoder's date strategy — Foundation's default
+/// would count from 2001.
+extension RequestRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case id, caller, endpoint, model, provider, stream, status, error, route, cache
         case retrieval
@@ -82,5 +88,56 @@ public struct RequestRecord: Sendable, Hashable, Codable {
         case costUSD = "cost_usd"
         case latencyMs = "latency_ms"
         case ttftMs = "ttft_ms"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id),
+            createdAt: Date(timeIntervalSince1970: try c.decode(Double.self, forKey: .createdAt)),
+            caller: try c.decode(String.self, forKey: .caller), clientProtocol: try c.decode(String.self, forKey: .clientProtocol),
+            endpoint: try c.decode(String.self, forKey: .endpoint), model: try c.decode(String.self, forKey: .model),
+            provider: try c.decodeIfPresent(String.self, forKey: .provider),
+            upstreamModel: try c.decodeIfPresent(String.self, forKey: .upstreamModel),
+            stream: try c.decodeIfPresent(Bool.self, forKey: .stream) ?? false,
+            promptTokens: try c.decodeIfPresent(Int.self, forKey: .promptTokens) ?? 0,
+            completionTokens: try c.decodeIfPresent(Int.self, forKey: .completionTokens) ?? 0,
+            cachedTokens: try c.decodeIfPresent(Int.self, forKey: .cachedTokens) ?? 0,
+            usageEstimated: try c.decodeIfPresent(Bool.self, forKey: .usageEstimated) ?? false,
+            costUSD: try c.decodeIfPresent(Double.self, forKey: .costUSD) ?? 0,
+            latencyMs: try c.decodeIfPresent(Double.self, forKey: .latencyMs) ?? 0,
+            ttftMs: try c.decodeIfPresent(Double.self, forKey: .ttftMs), status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
+            error: try c.decodeIfPresent(String.self, forKey: .error), route: try c.decodeIfPresent(RouteTrace.self, forKey: .route))
+        cache = try c.decodeIfPresent(String.self, forKey: .cache)
+        savedUSD = try c.decodeIfPresent(Double.self, forKey: .savedUSD) ?? 0
+        retrieval = try c.decodeIfPresent(RetrievalTrace.self, forKey: .retrieval)
+        toolCalls = try c.decodeIfPresent(JSONValue.self, forKey: .toolCalls)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode((createdAt.timeIntervalSince1970 * 1000).rounded() / 1000, forKey: .createdAt)
+        try c.encode(caller, forKey: .caller)
+        try c.encode(clientProtocol, forKey: .clientProtocol)
+        try c.encode(endpoint, forKey: .endpoint)
+        try c.encode(model, forKey: .model)
+        try c.encode(provider, forKey: .provider)
+        try c.encode(upstreamModel, forKey: .upstreamModel)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(promptTokens, forKey: .promptTokens)
+        try c.encode(completionTokens, forKey: .completionTokens)
+        try c.encode(cachedTokens, forKey: .cachedTokens)
+        try c.encode(usageEstimated, forKey: .usageEstimated)
+        try c.encode(costUSD, forKey: .costUSD)
+        try c.encode(latencyMs, forKey: .latencyMs)
+        try c.encode(ttftMs, forKey: .ttftMs)
+        try c.encode(status, forKey: .status)
+        try c.encode(error, forKey: .error)
+        try c.encodeIfPresent(route, forKey: .route)
+        try c.encodeIfPresent(cache, forKey: .cache)
+        try c.encode(savedUSD, forKey: .savedUSD)
+        try c.encodeIfPresent(retrieval, forKey: .retrieval)
+        try c.encodeIfPresent(toolCalls, forKey: .toolCalls)
     }
 }
