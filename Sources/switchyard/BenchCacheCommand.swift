@@ -16,7 +16,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
     var precision: EmbeddingPrecision = .bfloat16
 
     func run() async throws {
-        guard let text = try? String(contentsOfFile: data, encoding: .utf8) else { throw ValidationError("Cannot read \(data).") }
+        guard let text = try? String(contentsOfFile: data, encoding: .utf8) else { throw CommandFailure("Cannot read \(data).", .notFound) }
         let pairs = text.split(separator: "\n").compactMap { line -> (String, String)? in
             guard let json = JSONValue.parse(String(line)), let a = json["origin"]?.stringValue, let b = json["similar"]?.stringValue else { return nil }
             return (a, b)

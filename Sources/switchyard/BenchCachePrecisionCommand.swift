@@ -31,7 +31,7 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let text = try? String(contentsOfFile: data, encoding: .utf8) else {
-            throw ValidationError("Cannot read \(data).")
+            throw CommandFailure("Cannot read \(data).", .notFound)
         }
         var origins: [String] = []
         var similars: [String] = []

@@ -46,7 +46,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
         if let load {
             index = try HNSWIndex.load(from: URL(fileURLWithPath: load))
             guard index.dimension == dimension, index.count == base.count else {
-                throw ValidationError("\(load) does not hold an index of these vectors")
+                throw CommandFailure("\(load) does not hold an index of these vectors", .dataError)
             }
             // Fault the mapped pages in, as after a build.
             for query in queryRows.prefix(50) { _ = index.search(query, k: k, efSearch: efValues.max(), filter: nil) }

@@ -30,7 +30,7 @@ struct BenchToolsCommand: AsyncParsableCommand {
         }
         let (tools, iterations, concurrency) = (self.tools, max(1, self.iterations), max(1, self.concurrency))
         try await options.withGateway { gateway in
-            guard let manager = gateway.tools else { throw ValidationError("The configuration has no MCP servers.") }
+            guard let manager = gateway.tools else { throw CommandFailure("The configuration has no MCP servers.", .configuration) }
             print("tool calls: \(iterations) per tool, concurrency \(concurrency), arguments \(parsed.jsonString())")
             print("tool".padding(toLength: 28, withPad: " ", startingAt: 0) + "   p50 ms   p95 ms   mean ms   calls/s")
             for tool in tools {
@@ -43,7 +43,7 @@ struct BenchToolsCommand: AsyncParsableCommand {
                             for _ in stride(from: worker, to: iterations, by: concurrency) {
                                 let begin = ContinuousClock.now
                                 let result = try await manager.call(tool, arguments: parsed)
-                                if result.isError { throw ValidationError("\(tool) reported an error: \(result.text)") }
+                                if result.isError { throw CommandFailure("\(tool) reported an error: \(result.text)") }
                                 let elapsed = ContinuousClock.now - begin
                                 times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
                             }

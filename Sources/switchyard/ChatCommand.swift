@@ -19,8 +19,8 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "A system prompt.")
     var system: String?
 
-    @Option(help: "Gateway base URL.")
-    var url: String = ProcessInfo.processInfo.environment["SWITCHYARD_URL"] ?? "http://127.0.0.1:4000"
+    @Option(help: "Gateway base URL (default: $SWITCHYARD_URL, else the running gateway `switchyard serve` started).")
+    var url: String?
 
     @Option(help: "API key (default: $SWITCHYARD_KEY).")
     var key: String?
@@ -36,6 +36,7 @@ struct ChatCommand: AsyncParsableCommand {
         body.stream = !noStream
         body.includeUsage = !noStream
 
+        let url = RunningGateways.url(self.url)
         var request = HTTPClientRequest(url: url.trimmingCharacters(in: ["/"]) + "/v1/chat/completions")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
@@ -46,7 +47,7 @@ struct ChatCommand: AsyncParsableCommand {
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            try await exchange(request, client: client)
+            try await exchange(request, client: client, url: url)
         } catch {
             try? await client.shutdown()
             throw error
@@ -54,18 +55,18 @@ struct ChatCommand: AsyncParsableCommand {
         try? await client.shutdown()
     }
 
-    private func exchange(_ request: HTTPClientRequest, client: HTTPClient) async throws {
+    private func exchange(_ request: HTTPClientRequest, client: HTTPClient, url: String) async throws {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, timeout: .seconds(600))
         } catch {
-            throw ValidationError("Cannot reach the gateway at \(url): \(error). Is `switchyard serve` running?")
+            throw CommandFailure("Cannot reach the gateway at \(url): \(error). Is `switchyard serve` running?", .unavailable)
         }
         let headers = response.headers
         guard response.status == .ok else {
             let text = try await response.body.collect(upTo: 1 << 20)
             let message = JSONValue.parse(Data(text.readableBytesView))?["error"]?["message"]?.stringValue
-            throw ValidationError("HTTP \(response.status.code): \(message ?? String(buffer: text))")
+            throw CommandFailure.http(Int(response.status.code), message ?? String(buffer: text))
         }
         var usage: Usage?
         var cost: String? = headers.first(name: "x-switchyard-cost-usd")

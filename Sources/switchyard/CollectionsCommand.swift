@@ -2,49 +2,34 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Logging
+import NIOHTTP1
 import Retrieval
 import SwitchyardCore
 
 /// Opens the gateway's collections on the database, for the CLI commands that work on it directly.
 enum CollectionsRuntime {
+    /// The configuration (`--config`, `./switchyard.yaml`, or the running gateway's) with `--db` applied.
     static func open(config: String?, db: String?) throws -> GatewayRuntime {
-        var configuration: SwitchyardConfiguration
-        do {
-            configuration = try ConfigurationFinder.load(config) ?? SwitchyardConfiguration()
-        } catch let error as SwitchyardError {
-            throw ValidationError(error.message)
+        guard var configuration = try ConfigurationFinder.load(config) else {
+            guard let db else { throw CommandFailure(ConfigurationFinder.noConfiguration, .configuration) }
+            var bare = SwitchyardConfiguration()
+            bare.storage.sqlitePath = db
+            return try runtime(bare)
         }
         if let db { configuration.storage.sqlitePath = db }
-        guard config != nil || db != nil || FileManager.default.fileExists(atPath: "switchyard.yaml")
-            || FileManager.default.fileExists(atPath: "switchyard.yml")
-        else {
-            throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
-        }
+        return try runtime(configuration)
+    }
+
+    private static func runtime(_ configuration: SwitchyardConfiguration) throws -> GatewayRuntime {
         var logger = Logger(label: "switchyard")
         logger.logLevel = .warning
-        return try report { try GatewayRuntime(configuration: configuration, logger: logger) }
+        return try GatewayRuntime(configuration: configuration, logger: logger)
     }
 
-    /// Turns Switchyard's errors into plain CLI messages.
-    static func report<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as SwitchyardError {
-            throw ValidationError(error.message)
-        } catch let error as LoaderError {
-            throw ValidationError(error.description)
-        }
-    }
+    /// Runs `body`; kept so call sites read as before (errors are reported by `CommandFailure`).
+    static func report<T>(_ body: () async throws -> T) async throws -> T { try await body() }
 
-    static func report<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as SwitchyardError {
-            throw ValidationError(error.message)
-        } catch let error as LoaderError {
-            throw ValidationError(error.description)
-        }
-    }
+    static func report<T>(_ body: () throws -> T) throws -> T { try body() }
 }
 
 /// `switchyard collections [list|create|describe|delete]`.
@@ -151,6 +136,9 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var location: CollectionsCommand.Location
 
+    @Option(help: "API key for a running gateway with auth on (default: $SWITCHYARD_KEY).")
+    var key: String?
+
     func run() async throws {
         var request: [String: JSONValue] = ["query": .string(query), "mode": .string(mode), "top_k": .int(Int64(topK))]
         if let filter {
@@ -158,30 +146,63 @@ struct SearchCommand: AsyncParsableCommand {
             request["filter"] = value
         }
         if let mmr { request["mmr"] = .double(mmr) }
-        let options = try CollectionsRuntime.report { try SearchOptions.parse(.object(request)) }
-        let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
-        let access: AccessScope = groups.map { .groups(Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })) } ?? .all
+        let options = try SearchOptions.parse(.object(request))
         let started = ContinuousClock.now
-        let results = try await CollectionsRuntime.report { try await runtime.gateway.collections.search(options, in: collection, access: access) }
+        let results: [SearchLine]
+        if groups == nil, let running = ConfigurationFinder.runningGateway(config: location.config, db: location.db) {
+            // The running gateway answers as a client would see it (under the key's permissions).
+            let escaped = collection.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", "."])) ?? collection
+            let reply = try await GatewayClient(url: running.url, key: key).call(.POST, "/v1/switchyard/collections/\(escaped)/search", body: .object(request))
+            results = (reply["results"]?.arrayValue ?? []).map(SearchLine.init(json:))
+        } else {
+            let runtime = try CollectionsRuntime.open(config: location.config, db: location.db)
+            let access: AccessScope = groups.map { .groups(Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })) } ?? .all
+            do {
+                results = try await runtime.gateway.collections.search(options, in: collection, access: access).map(SearchLine.init(result:))
+            } catch {
+                await runtime.shutdown()
+                throw error
+            }
+            await runtime.shutdown()
+        }
         let milliseconds = started.secondsElapsed * 1000
         if json {
-            for result in results {
-                let line: JSONValue = [
-                    "document_id": .string(result.hit.documentID), "chunk_id": .string(String(result.hit.chunkID)),
-                    "score": .double(Double(result.hit.score)), "text": .string(result.hit.text), "metadata": .object(result.metadata),
-                ]
-                print(line.jsonString())
-            }
+            for result in results { print(result.json.jsonString()) }
         } else {
             for (rank, result) in results.enumerated() {
-                let hit = result.hit
-                let heading = hit.headingPath.isEmpty ? "" : " § " + hit.headingPath.joined(separator: " › ")
-                print(String(format: "%2d. %.4f  %@#%d%@", rank + 1, hit.score, hit.documentID, hit.position, heading))
-                let preview = hit.text.split(whereSeparator: { $0.isNewline }).joined(separator: " ")
+                let heading = result.headings.isEmpty ? "" : " § " + result.headings.joined(separator: " › ")
+                print(String(format: "%2d. %.4f  %@#%d%@", rank + 1, result.score, result.documentID, result.position, heading))
+                let preview = result.text.split(whereSeparator: { $0.isNewline }).joined(separator: " ")
                 print("    " + (preview.count > 200 ? String(preview.prefix(200)) + "…" : preview))
             }
             print(String(format: "%d results in %.1f ms (%@)", results.count, milliseconds, options.mode.rawValue))
         }
-        await runtime.shutdown()
+    }
+}
+
+/// One search result as `search` prints it, from the collections API or a local search.
+struct SearchLine {
+    var documentID: String
+    var position: Int
+    var score: Double
+    var text: String
+    var headings: [String]
+    var json: JSONValue
+
+    init(json: JSONValue) {
+        documentID = json["document_id"]?.stringValue ?? ""
+        position = json["position"]?.intValue ?? 0
+        score = json["score"]?.finiteDoubleValue ?? 0
+        text = json["text"]?.stringValue ?? ""
+        headings = json["metadata"]?["headings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        self.json = json
+    }
+
+    init(result: SearchResult) {
+        self.init(json: [
+            "document_id": .string(result.hit.documentID), "chunk_id": .string(String(result.hit.chunkID)),
+            "score": .double(Double(result.hit.score)), "text": .string(result.hit.text), "position": .int(Int64(result.hit.position)),
+            "metadata": .object(result.metadata.merging(["headings": .array(result.hit.headingPath.map { .string($0) })]) { a, _ in a }),
+        ])
     }
 }

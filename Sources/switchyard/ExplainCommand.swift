@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Storage
+import NIOHTTP1
 import SwitchyardCore
 
 /// `switchyard explain <request-id>`: why a request went where it went.
@@ -20,10 +21,12 @@ struct ExplainCommand: AsyncParsableCommand {
     @Flag(help: "Print the record as JSON.")
     var json = false
 
+    @Option(help: "API key for a gateway with auth on (default: $SWITCHYARD_KEY).")
+    var key: String?
+
     func run() async throws {
-        let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard let record = try await RequestLogStore(path: path).record(id: requestID) else {
-            throw ValidationError("No request '\(requestID)' in the log at \(path).")
+        guard let record = try await RequestLogSource.record(id: requestID, config: config, db: db, key: key) else {
+            throw CommandFailure("No request '\(requestID.quotedPrefix(80))' in the request log.", .notFound)
         }
         if json {
             let encoder = JSONEncoder()

@@ -48,20 +48,41 @@ struct GatewayRuntime {
     }
 }
 
-/// Loads the configuration a command names, or the one in the working directory.
+/// Finds the configuration a command means: `--config`, else `./switchyard.yaml`, else the one the
+/// running gateway serves (see `RunningGateways`; the demo's lives in its state folder).
 enum ConfigurationFinder {
-    /// The SQLite file a read-only command (logs, explain) should open: `--db`, or the config's.
+    static let noConfiguration =
+        "No configuration: give --config FILE, put a switchyard.yaml in this folder, or start a gateway (`switchyard serve`) for the other commands to find."
+
+    /// The SQLite file a read-only command (logs, explain) should open: `--db`, or the configuration's.
     static func databasePath(db: String?, config: String?) throws -> String {
         if let db { return db }
         if let configuration = try load(config) { return configuration.storage.sqlitePath }
-        throw ValidationError("Give --config FILE or --db PATH (no switchyard.yaml in this folder).")
+        throw CommandFailure(noConfiguration, .configuration)
     }
 
-    static func load(_ path: String?) throws -> SwitchyardConfiguration? {
+    /// - Parameter discover: fall back to the running gateway's configuration (`serve` does not).
+    static func load(_ path: String?, discover: Bool = true) throws -> SwitchyardConfiguration? {
         if let path { return try ConfigurationLoader.load(path: path) }
         for candidate in ["switchyard.yaml", "switchyard.yml"] where FileManager.default.fileExists(atPath: candidate) {
             return try ConfigurationLoader.load(path: candidate)
         }
-        return nil
+        guard discover, let running = RunningGateways.current() else { return nil }
+        var configuration = try ConfigurationLoader.load(path: running.config)
+        configuration.storage.sqlitePath = running.database  // as the gateway resolved it, whatever this folder is
+        return configuration
+    }
+
+    /// The running gateway a command without `--config`/`--db` talks to, when there is one and no
+    /// local configuration overrides it.
+    static func runningGateway(config: String?, db: String?) -> GatewayRecord? {
+        guard config == nil, db == nil else { return nil }
+        for candidate in ["switchyard.yaml", "switchyard.yml"] where FileManager.default.fileExists(atPath: candidate) {
+            // A local config: its gateway, if it runs (matched by database), else none.
+            guard let local = try? ConfigurationLoader.load(path: candidate) else { return nil }
+            let database = URL(fileURLWithPath: local.storage.sqlitePath).standardizedFileURL.path
+            return RunningGateways.all().first { $0.database == database }
+        }
+        return RunningGateways.current()
     }
 }

@@ -15,13 +15,15 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Add files and folders to a collection (text, Markdown, HTML, JSON/JSONL, CSV, PDF, source code).",
         discussion: """
-            Re-ingesting an unchanged file does nothing (content hash). Document ids are paths relative to PATH \
-            (plus #row / #line for CSV and JSONL records without an `id`). Throughput is printed in documents/s \
+            Give one or more files and folders (a shell glob such as docs/*.md works). Re-ingesting an unchanged \
+            file does nothing (content hash). Document ids are paths relative to the PATH given (a file's own name \
+            when a file is given), plus #row / #line for CSV and JSONL records without an `id`. With no --config, \
+            the running gateway's configuration is used (the demo's too). Throughput is printed in documents/s \
             and pages/s, a page being 500 words of extracted text.
             """)
 
-    @Argument(help: "A file or folder.")
-    var path: String
+    @Argument(help: "Files and folders.")
+    var paths: [String]
 
     @Option(name: .long, help: "The collection (created with the default embedding model if missing).")
     var collection: String
@@ -50,6 +52,11 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "Delete the collection's documents that this run did not load, so it mirrors PATH (refused when a file failed to load).")
     var prune = false
 
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder to ingest.") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1.") }
+    }
+
     func run() async throws {
         let runtime = try CollectionsRuntime.open(config: config, db: db)
         do {
@@ -66,8 +73,11 @@ struct IngestCommand: AsyncParsableCommand {
             let info = try await CollectionsRuntime.report { try await service.createCollection(name: collection, embeddingModel: embeddingModel) }
             print("created collection '\(info.name)' (\(info.embeddingModel), \(info.dimension) dimensions)")
         }
-        let root = URL(fileURLWithPath: path)
-        let files = try CollectionsRuntime.report { try DocumentLoader.files(at: root) }
+        var files: [(file: URL, root: URL)] = []
+        for path in paths {
+            let root = URL(fileURLWithPath: path)
+            files += try DocumentLoader.files(at: root).map { ($0, root) }
+        }
         let options = DocumentLoader.Options(
             field: field, allowed: allowed.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
         var progress = ProgressBar(total: files.count, enabled: !quiet)
@@ -89,7 +99,7 @@ struct IngestCommand: AsyncParsableCommand {
             totals.embeddingSeconds += summary.embeddingSeconds
             pending.removeAll()
         }
-        for (index, file) in files.enumerated() {
+        for (index, (file, root)) in files.enumerated() {
             do {
                 let loaded = try DocumentLoader.load(file, root: root, options: options)
                 for document in loaded {
@@ -129,7 +139,7 @@ struct IngestCommand: AsyncParsableCommand {
                 files.count, seen.count, totals.added, totals.updated, totals.unchanged, totals.chunks, seconds, Double(seen.count) / seconds,
                 pages / seconds, words))
         if duplicates > 0 { print("\(duplicates) document(s) repeated an earlier id and replaced it") }
-        if prune && failures.isEmpty { print("pruned \(removed) document(s) no longer under \(path)") }
+        if prune && failures.isEmpty { print("pruned \(removed) document(s) no longer under \(paths.joined(separator: ", "))") }
         if totals.chunks > 0 {
             print(
                 String(

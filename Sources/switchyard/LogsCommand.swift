@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import NIOHTTP1
 import Storage
 import SwitchyardCore
 
@@ -14,18 +15,21 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(help: "Path of the SQLite file (instead of --config).")
     var db: String?
 
-    @Option(name: .shortAndLong, help: "How many records.")
+    @Option(name: .shortAndLong, help: "How many records (1-10000).")
     var limit: Int = 20
 
     @Flag(help: "One JSON object per line.")
     var json = false
 
+    @Option(help: "API key for a gateway with auth on (default: $SWITCHYARD_KEY).")
+    var key: String?
+
+    func validate() throws {
+        guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000.") }
+    }
+
     func run() async throws {
-        let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("No request log at '\(path)' yet: it is created when the gateway serves its first request.")
-        }
-        let records = try await RequestLogStore(path: path).recent(limit: limit)
+        let records = try await RequestLogSource.recent(limit: limit, config: config, db: db, key: key)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -45,6 +49,47 @@ struct LogsCommand: AsyncParsableCommand {
                     String(format: "%.1f", record.latencyMs).padding(11), record.ttftMs.map { String(format: "%.1f", $0) } ?? "-",
                 ].joined(separator: " "))
             if let error = record.error { print("    error: \(error)") }
+        }
+    }
+}
+
+/// Where `logs` and `explain` read: the running gateway's API when one serves this configuration
+/// (it writes its queued lines first, so a request that just finished is there), else the SQLite file.
+enum RequestLogSource {
+    static func recent(limit: Int, config: String?, db: String?, key: String?) async throws -> [RequestRecord] {
+        if let running = ConfigurationFinder.runningGateway(config: config, db: db) {
+            let reply = try await GatewayClient(url: running.url, key: key).call(.GET, "/v1/switchyard/requests?limit=\(limit)")
+            return try decode([RequestRecord].self, from: reply["data"] ?? [])
+        }
+        return try await store(config: config, db: db).recent(limit: limit)
+    }
+
+    static func record(id: String, config: String?, db: String?, key: String?) async throws -> RequestRecord? {
+        if let running = ConfigurationFinder.runningGateway(config: config, db: db) {
+            let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) ?? id
+            do {
+                let reply = try await GatewayClient(url: running.url, key: key).call(.GET, "/v1/switchyard/requests/\(escaped)")
+                return try decode(RequestRecord.self, from: reply)
+            } catch let failure as CommandFailure where failure.kind == .notFound {
+                return nil
+            }
+        }
+        return try await store(config: config, db: db).record(id: id)
+    }
+
+    private static func store(config: String?, db: String?) throws -> RequestLogStore {
+        let path = try ConfigurationFinder.databasePath(db: db, config: config)
+        guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)
+        }
+        return try RequestLogStore(path: path)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(json.jsonString().utf8))
+        } catch {
+            throw CommandFailure("The gateway's request log answer could not be read: \(error)", .software)
         }
     }
 }

@@ -12,15 +12,8 @@ struct ModelsListCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration: SwitchyardConfiguration
-        do {
-            guard let loaded = try ConfigurationFinder.load(config) else {
-                throw ValidationError(
-                    "No configuration: give --config FILE (no switchyard.yaml here). The demo config serves demo-gpt, demo-claude, demo-gemini, demo-llama, demo-embed.")
-            }
-            configuration = loaded
-        } catch let error as SwitchyardError {
-            throw ValidationError(error.message)
+        guard let configuration = try ConfigurationFinder.load(config) else {
+            throw CommandFailure(ConfigurationFinder.noConfiguration, .configuration)
         }
         let kinds = Dictionary(configuration.providers.map { ($0.name, $0.kind.rawValue) }, uniquingKeysWith: { a, _ in a })
         print("name                          type       provider (protocol)       upstream                      $/1M in   $/1M out  context   capabilities")

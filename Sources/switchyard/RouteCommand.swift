@@ -68,7 +68,7 @@ enum RouteOutput {
         do {
             return try RoutingDataset.load(path: path)
         } catch let error as RoutingDataError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description, .dataError)
         }
     }
 
@@ -76,7 +76,7 @@ enum RouteOutput {
         do {
             return try LearnedRouter.load(path: path)
         } catch let error as RouterFileError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description, .dataError)
         }
     }
 

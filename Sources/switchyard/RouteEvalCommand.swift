@@ -42,7 +42,7 @@ struct RouteEvalCommand: AsyncParsableCommand {
         let learned = try RouteOutput.loadRouter(router)
         let dataset = try RouteOutput.loadData(data)
         do { _ = try dataset.pair(weak: learned.header.weakModel, strong: learned.header.strongModel) } catch let error as RoutingDataError {
-            throw ValidationError("\(data): \(error.message)")
+            throw CommandFailure("\(data): \(error.message)", .dataError)
         }
         let outcomes = try await RouteOutput.scoredOutcomes(learned, data: dataset, embedding: embedding)
         let overlap = Set(dataset.examples.compactMap(\.source)).intersection(learned.header.trainingSources)

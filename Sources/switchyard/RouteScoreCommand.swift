@@ -29,7 +29,7 @@ struct RouteScoreCommand: AsyncParsableCommand {
 
     /// Reads prompts; outcomes are optional here (a file of bare prompts gets a placeholder outcome).
     static func prompts(_ path: String) throws -> [RoutingExample] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("Cannot read \(path).", .notFound) }
         var text = String(decoding: data, as: UTF8.self)
         // Lines without outcomes are still valid prompts to score.
         text = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
@@ -40,7 +40,7 @@ struct RouteScoreCommand: AsyncParsableCommand {
         do {
             return try RoutingDataset.parse(text, file: path).examples
         } catch let error as RoutingDataError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description, .dataError)
         }
     }
 }

@@ -40,7 +40,7 @@ struct RouteTrainCommand: AsyncParsableCommand {
     func run() async throws {
         let dataset = try RouteOutput.loadData(data)
         let pair: (weak: String, strong: String)
-        do { pair = try dataset.pair(weak: weak, strong: strong) } catch let error as RoutingDataError { throw ValidationError(error.message) }
+        do { pair = try dataset.pair(weak: weak, strong: strong) } catch let error as RoutingDataError { throw CommandFailure(error.message, .dataError) }
         let sources = Set(dataset.examples.compactMap(\.source))
         RouteOutput.log("\(dataset.examples.count) examples from \(sources.count) sources; weak = \(pair.weak), strong = \(pair.strong)")
         guard cut == "head" || cut == "head-tail" else { throw ValidationError("--cut must be head or head-tail.") }

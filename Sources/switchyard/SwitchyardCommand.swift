@@ -18,8 +18,7 @@ enum SwitchyardMain {
             NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
         Task {
-            await SwitchyardCommand.main()
-            exit(0)
+            exit(await SwitchyardCommand.run(Array(CommandLine.arguments.dropFirst())))
         }
         dispatchMain()
     }
@@ -32,7 +31,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self, CacheCommand.self,
             EmbedCommand.self, BenchCommand.self, RouteCommand.self, EvalCommand.self, ToolsCommand.self,
-            IngestCommand.self, SearchCommand.self, CollectionsCommand.self,
+            IngestCommand.self, SearchCommand.self, CollectionsCommand.self, DoctorCommand.self,
         ]
     )
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Logging
+import NIOHTTP1
 import SwitchyardCore
 import Tools
 
@@ -19,10 +20,30 @@ struct ToolsOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the MCP servers to start.")
     var wait: Double = 30
 
+    @Option(help: "API key for a running gateway with auth on (default: $SWITCHYARD_KEY).")
+    var key: String?
+
+    /// The running gateway's `/mcp`, when one serves this configuration: its tools are exactly what
+    /// clients see, and no MCP server has to be started here.
+    var runningGateway: GatewayClient? {
+        ConfigurationFinder.runningGateway(config: config, db: nil).map { GatewayClient(url: $0.url, key: key) }
+    }
+
+    /// One JSON-RPC call to a running gateway's `/mcp`.
+    static func rpc(_ client: GatewayClient, _ method: String, _ params: JSONValue) async throws -> JSONValue {
+        let reply = try await client.call(
+            .POST, "/mcp", body: ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": params],
+            headers: [("accept", "application/json, text/event-stream"), ("mcp-protocol-version", "2025-06-18")])
+        if let error = reply["error"] {
+            throw CommandFailure(error["message"]?.stringValue ?? "MCP error", .dataError)
+        }
+        return reply["result"] ?? .null
+    }
+
     /// Starts the gateway and its MCP servers, runs `body`, and stops them again.
     func withGateway<T: Sendable>(_ body: @Sendable (Gateway) async throws -> T) async throws -> T {
         guard let configuration = try ConfigurationFinder.load(config) else {
-            throw ValidationError("Give --config FILE (no switchyard.yaml in this folder).")
+            throw CommandFailure(ConfigurationFinder.noConfiguration, .configuration)
         }
         var logger = Logger(label: "switchyard")
         logger.logLevel = .error
@@ -58,6 +79,21 @@ struct ToolsListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let json = self.json
+        if let running = options.runningGateway {
+            let tools = try await ToolsOptions.rpc(running, "tools/list", [:])["tools"]?.arrayValue ?? []
+            if json {
+                print(JSONValue.object(["tools": .array(tools)]).jsonString())
+                return
+            }
+            let names = tools.compactMap { $0["name"]?.stringValue }
+            let width = min(48, names.map(\.count).max() ?? 4)
+            for tool in tools {
+                let name = tool["name"]?.stringValue ?? "?"
+                let summary = (tool["description"]?.stringValue ?? "").split(separator: "\n").first.map(String.init) ?? ""
+                print("\(name.padding(toLength: max(width, name.count), withPad: " ", startingAt: 0))  \(summary.prefix(100))")
+            }
+            return
+        }
         try await options.withGateway { gateway in
             let tools = gateway.servedTools(for: .anonymous)
             if json {
@@ -90,16 +126,22 @@ struct ToolsCallCommand: AsyncParsableCommand {
             throw ValidationError("The arguments must be a JSON object, e.g. '{\"timezone\": \"UTC\"}'.")
         }
         let name = self.name
+        if let running = options.runningGateway {
+            let result = try await ToolsOptions.rpc(running, "tools/call", ["name": .string(name), "arguments": parsed])
+            let text = (result["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined(separator: "\n")
+            print(text.isEmpty ? (result["structuredContent"] ?? result).jsonString() : text)
+            if result["isError"] == true { throw CommandFailure("the tool reported an error", .failure) }
+            return
+        }
         let result: ToolResult
         do {
             result = try await options.withGateway { gateway in
                 try await gateway.callServedTool(name, arguments: parsed, context: CallContext(logger: Logger(label: "switchyard")))
             }
         } catch let error as ToolError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-            throw ExitCode(2)
+            throw CommandFailure(error.message, .dataError)
         }
         print(result.text)
-        if result.isError { throw ExitCode(1) }
+        if result.isError { throw CommandFailure("the tool reported an error", .failure) }
     }
 }
