@@ -66,7 +66,10 @@ public enum ConfigurationLoader {
 
         var providerNames: Set<String> = []
         for provider in try reader["providers"]?.list() ?? [] {
-            let parsed = try parseProvider(provider)
+            var parsed = try parseProvider(provider)
+            if parsed.apiKey == nil, let names = unset["\(provider.path).api_key"], !names.isEmpty {
+                parsed.missingKeyHint = names.map { "${\($0)} is not set" }.joined(separator: ", ")
+            }
             guard providerNames.insert(parsed.name).inserted else {
                 throw provider["name"]!.error("the provider name '\(parsed.name)' is used twice; names must be unique")
             }

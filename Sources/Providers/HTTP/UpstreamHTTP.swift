@@ -153,9 +153,12 @@ enum UpstreamErrors {
         var failure: SwitchyardError
         switch status {
         case 401, 403:
+            let missing = configuration.apiKey == nil
+                ? " The gateway has no API key for it\(configuration.missingKeyHint.map { " (\($0))" } ?? ""): set it and restart."
+                : ""
             return SwitchyardError(
                 code: .upstream,
-                message: "Provider '\(configuration.name)' rejected the gateway's credentials (HTTP \(status)): \(detail)",
+                message: "Provider '\(configuration.name)' rejected the gateway's credentials (HTTP \(status)): \(detail)\(missing)",
                 status: 502)
         case 429:
             failure = SwitchyardError(

@@ -29,6 +29,9 @@ public struct ProviderConfiguration: Sendable, Hashable {
     public var anthropicVersion: String
     /// Output-token cap sent to Anthropic when the request sets none (the API requires one).
     public var defaultMaxTokens: Int
+    /// Why there is no key, when the config named one that is not there (`${OPENAI_API_KEY} is not set`):
+    /// said in the error a client gets when the upstream then refuses the request.
+    public var missingKeyHint: String?
 
     public init(
         name: String, kind: Kind, baseURL: String, apiKey: String? = nil, authHeader: String? = nil,
