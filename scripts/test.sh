@@ -37,3 +37,6 @@ bash tests/interop/run.sh
 
 echo "== hostile: a hostile client and a hostile upstream against the live gateway (crashes, wedges, RSS)"
 bash tests/hostile/run.sh
+
+echo "== first hour: the demo gateway and every CLI command against it, as the README shows them"
+bash tests/cli/run.sh
