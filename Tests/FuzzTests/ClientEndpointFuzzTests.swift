@@ -128,7 +128,9 @@ struct ClientEndpointFuzzTests {
             #expect(body?["error"]?["message"]?.stringValue != nil, "no JSON-RPC error: \(String(buffer: response.body).prefix(300))")
         }
         // A short answer, whatever the input's size (no 1 MB name echoed back).
-        #expect(response.body.readableBytes < 8192, "error body of \(response.body.readableBytes) bytes")
+        #expect(
+            response.body.readableBytes < 8192,
+            "error body of \(response.body.readableBytes) bytes: \(String(buffer: response.body).prefix(300)) for \(input.prefix(300))")
     }
 
     static func send(_ client: any TestClientProtocol, _ endpoint: Endpoint, _ bytes: [UInt8], mock: MockUpstream) async throws {

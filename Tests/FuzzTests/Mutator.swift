@@ -218,6 +218,11 @@ enum FuzzBudget {
     /// Calls `body` with fresh seeds (from swift-property-based's generator, so a failure prints the
     /// seed that reproduces it: `Mutator(seed:)` is deterministic) until the budget is spent.
     static func check(_ body: (UInt64) async throws -> Void) async {
+        // SWITCHYARD_FUZZ_SEED=N replays exactly one input: the one a failure printed.
+        if let replay = ProcessInfo.processInfo.environment["SWITCHYARD_FUZZ_SEED"].flatMap(UInt64.init) {
+            do { try await body(replay) } catch { Issue.record(error) }
+            return
+        }
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline {
             await propertyCheck(count: 20, input: Gen.uint64()) { seed in try await body(seed) }

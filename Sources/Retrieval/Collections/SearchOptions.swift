@@ -54,7 +54,7 @@ public struct SearchOptions: Sendable {
         let known: Set<String> = ["query", "top_k", "mode", "filter", "fusion", "weights", "mmr", "ef_search"]
         for key in object.keys.sorted() where !known.contains(key) && !ignoring.contains(key) {
             throw SwitchyardError.invalidRequest(
-                "Unknown field '\(name(key))'; allowed: \(known.union(ignoring).sorted().joined(separator: ", ")).", param: name(key))
+                "Unknown field '\(name(key).quotedPrefix(100))'; allowed: \(known.union(ignoring).sorted().joined(separator: ", ")).", param: name(key))
         }
         var options = SearchOptions(query: "")
         if let query = object["query"] {

@@ -8,7 +8,10 @@ import SwitchyardCore
 /// Renders errors in the envelope of the protocol the client speaks.
 enum ErrorResponses {
     static func response(_ error: any Error, protocol clientProtocol: ClientProtocol, requestID: String) -> Response {
-        let failure = normalize(error)
+        var failure = normalize(error)
+        // Whatever a message quotes (a field name, a value, an upstream's text), the answer stays short.
+        failure.message = failure.message.quotedPrefix(2000)
+        failure.param = failure.param.map { $0.quotedPrefix(200) }
         var headers: HTTPFields = [.contentType: "application/json", .switchyardRequestID: requestID]
         if let retryAfter = failure.retryAfter.flatMap(HeaderValue.bounded) { headers[.retryAfter] = retryAfter }
         // The model a client asked for is its own input: it goes back in a header only when it is

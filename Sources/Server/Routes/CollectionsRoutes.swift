@@ -117,7 +117,7 @@ struct CollectionsRoutes: Sendable {
         let known: Set<String> = ["id", "text", "title", "source", "section", "metadata", "allowed", "format"]
         for key in object.keys.sorted() where !known.contains(key) {
             throw SwitchyardError.invalidRequest(
-                "Unknown field '\(param).\(key)'; allowed: \(known.sorted().joined(separator: ", ")).", param: "\(param).\(key)")
+                "Unknown field '\(param).\(key.quotedPrefix(100))'; allowed: \(known.sorted().joined(separator: ", ")).", param: "\(param).\(key)")
         }
         guard let id = object["id"]?.stringValue ?? object["id"]?.intValue.map(String.init), !id.isEmpty else {
             throw SwitchyardError.invalidRequest("\(param).id is required (a string).", param: "\(param).id")
@@ -194,7 +194,7 @@ struct CollectionsRoutes: Sendable {
     static func allowOnly(_ body: JSONValue, _ fields: Set<String>) throws {
         for key in (body.objectValue ?? [:]).keys.sorted() where !fields.contains(key) {
             throw SwitchyardError.invalidRequest(
-                "Unknown field '\(key)'; allowed: \(fields.sorted().joined(separator: ", ")).", param: key)
+                "Unknown field '\(key.quotedPrefix(100))'; allowed: \(fields.sorted().joined(separator: ", ")).", param: key)
         }
     }
 }

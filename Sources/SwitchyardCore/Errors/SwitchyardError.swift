@@ -99,19 +99,20 @@ extension SwitchyardError {
         switch error {
         case .keyNotFound(let key, let context):
             let field = path(context.codingPath + [key])
-            return .invalidRequest("Missing required field '\(field)'.", param: field)
+            return .invalidRequest("Missing required field '\(field.quotedPrefix(200))'.", param: field)
         case .typeMismatch(let type, let context):
             let field = path(context.codingPath)
-            return .invalidRequest("Field '\(field)' has the wrong type: expected \(describe(type)).", param: field)
+            return .invalidRequest("Field '\(field.quotedPrefix(200))' has the wrong type: expected \(describe(type)).", param: field)
         case .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            return .invalidRequest("Field '\(field)' must not be null: expected \(describe(type)).", param: field)
+            return .invalidRequest("Field '\(field.quotedPrefix(200))' must not be null: expected \(describe(type)).", param: field)
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 return .invalidRequest("The request body is not valid JSON.")
             }
             let field = path(context.codingPath)
-            return .invalidRequest("Field '\(field)' is invalid: \(context.debugDescription)", param: field)
+            // Foundation's description quotes the offending value: bounded, like every echo of client input.
+            return .invalidRequest("Field '\(field.quotedPrefix(200))' is invalid: \(context.debugDescription.quotedPrefix(200))", param: field)
         @unknown default:
             return .invalidRequest("The request body could not be read.")
         }
