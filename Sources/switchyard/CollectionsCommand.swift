@@ -39,7 +39,7 @@ struct CollectionsCommand: AsyncParsableCommand {
         subcommands: [List.self, Create.self, Describe.self, Delete.self], defaultSubcommand: List.self)
 
     struct Location: ParsableArguments {
-        @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml).")
+        @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml, else the running gateway's).")
         var config: String?
 
         @Option(help: "Path of the SQLite file (instead of the config's storage.sqlite).")

@@ -56,6 +56,9 @@ struct CommandFailure: Error, CustomStringConvertible {
             return failure
         case is ValidationError, is CleanExit, is ExitCode:
             return nil
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+            // ArgumentParser's own (`--help` and `help` arrive as errors thrown by its help command).
+            return nil
         case let error as SwitchyardError:
             return CommandFailure(error.message, kind(of: error))
         case let error as LoaderError:

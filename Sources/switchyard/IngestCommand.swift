@@ -28,7 +28,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The collection (created with the default embedding model if missing).")
     var collection: String
 
-    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml).")
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "Path of the SQLite file (instead of the config's storage.sqlite).")

@@ -9,7 +9,7 @@ import SwitchyardCore
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Show recent requests from the request log.")
 
-    @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read.")
+    @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "Path of the SQLite file (instead of --config).")

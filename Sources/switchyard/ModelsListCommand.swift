@@ -8,7 +8,7 @@ struct ModelsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List the models of a configuration, with provider, prices and capabilities.")
 
-    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml).")
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     func run() async throws {

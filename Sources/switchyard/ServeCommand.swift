@@ -18,11 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             With --config (or a switchyard.yaml in the working directory) it serves the models of that file. \
             With neither it runs in DEMO mode: a built-in mock upstream answers for every model, so it works \
-            with no API keys. Stop it with Ctrl-C (SIGINT) or SIGTERM; queued request-log lines are written first.
+            with no API keys, and every layer is on (an auto route, the cache, a docs collection, MCP tools when \
+            mcp-server-time is installed); its state lives in ~/.local/state/switchyard/demo-<port>. Other \
+            commands (logs, explain, cache, search, tools, chat, ingest) find the running gateway by themselves. \
+            Stop it with Ctrl-C (SIGINT) or SIGTERM; queued request-log lines are written first.
             """
     )
 
-    @Option(name: .shortAndLong, help: "Path of the YAML configuration.")
+    @Option(name: .shortAndLong, help: "Path of the YAML configuration (default: ./switchyard.yaml; with none, the demo).")
     var config: String?
 
     @Option(help: "Listen on this address instead of server.host.")

@@ -14,7 +14,7 @@ struct ToolsCommand: AsyncParsableCommand {
 }
 
 struct ToolsOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Configuration file (default: ./switchyard.yaml).")
+    @Option(name: .shortAndLong, help: "Configuration file (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "Seconds to wait for the MCP servers to start.")

@@ -228,6 +228,13 @@ def test_runtime_errors_are_one_line_with_a_distinct_status(demo, elsewhere):
     assert usage.returncode == 64 and "Usage:" in usage.stderr, usage
 
 
+def test_help_still_prints_help(elsewhere):
+    for args in (["--help"], ["serve", "--help"], ["help", "logs"], ["cache", "stats", "--help"]):
+        result = cli(args, dict(os.environ), elsewhere)
+        assert result.returncode == 0, result
+        assert "USAGE:" in result.stdout and "Error" not in result.stdout + result.stderr, result
+
+
 # 9. created_at is Unix time.
 def test_created_at_is_unix_time(demo):
     demo.chat(text="what time is it")
