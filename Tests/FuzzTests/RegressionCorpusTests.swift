@@ -57,7 +57,7 @@ struct RegressionCorpusTests {
                 let response = try await UpstreamAnswerFuzzTests.exchange(
                     client, upstream, script: script, model: model, stream: item["stream"]?.boolValue ?? false, nonce: UInt64(index))
                 // Absurd retry-after values are clamped to the group's max_backoff_ms (20 ms), never waited out.
-                #expect(ContinuousClock.now - started < .seconds(5), "case \(index) took \(ContinuousClock.now - started)")
+                #expect(ContinuousClock.now - started < .seconds(30), "case \(index) took \(ContinuousClock.now - started)")
                 if script.status == 200, item["stream"]?.boolValue == false {
                     let json = JSONValue.parse(Data(response.body.readableBytesView))
                     #expect(json?["switchyard"]?["usage_estimated"] == true, "case \(index): implausible usage not estimated: \(String(buffer: response.body).prefix(300))")

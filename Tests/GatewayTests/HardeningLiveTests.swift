@@ -93,7 +93,7 @@ struct HardeningLiveTests {
                 let started = ContinuousClock.now
                 let response = try await client.post("/v1/chat/completions", json: Body.chat("flaky", "hi \(value)"))
                 #expect(response.status == .ok, "\(value): \(response.text)")
-                #expect(ContinuousClock.now - started < .seconds(2), "\(value) was waited out")
+                #expect(ContinuousClock.now - started < .seconds(30), "\(value) was waited out")  // clamped: 10 ms, not 3600 s
             }
             // Passed on to a client only as checked delta-seconds.
             await mock.setFault(model: "dep-a", fault: "error: 429 retry-after=1e17", count: 1)
