@@ -35,7 +35,10 @@ struct ToolsOptions: ParsableArguments {
             .POST, "/mcp", body: ["jsonrpc": "2.0", "id": 1, "method": .string(method), "params": params],
             headers: [("accept", "application/json, text/event-stream"), ("mcp-protocol-version", "2025-06-18")])
         if let error = reply["error"] {
-            throw CommandFailure(error["message"]?.stringValue ?? "MCP error", .dataError)
+            let message = error["message"]?.stringValue ?? "MCP error"
+            // -32602 covers three cases; say which, as a local call would.
+            let kind: CommandFailure.Kind = message.contains("no tool named") ? .notFound : message.contains("not allowed") ? .permission : .dataError
+            throw CommandFailure(message, kind)
         }
         return reply["result"] ?? .null
     }
@@ -139,7 +142,14 @@ struct ToolsCallCommand: AsyncParsableCommand {
                 try await gateway.callServedTool(name, arguments: parsed, context: CallContext(logger: Logger(label: "switchyard")))
             }
         } catch let error as ToolError {
-            throw CommandFailure(error.message, .dataError)
+            let kind: CommandFailure.Kind
+            switch error.code {
+            case .unknownTool: kind = .notFound
+            case .notAllowed: kind = .permission
+            case .invalidArguments, .protocolError: kind = .dataError
+            case .unavailable, .timeout: kind = .unavailable
+            }
+            throw CommandFailure(error.message, kind)
         }
         print(result.text)
         if result.isError { throw CommandFailure("the tool reported an error", .failure) }

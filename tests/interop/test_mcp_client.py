@@ -145,5 +145,5 @@ def test_cli_lists_and_calls_tools(tmp_path):
     assert failed.returncode == 1
     assert "Nowhere/Nope" in failed.stdout
     unknown = run("call", "nope__tool", "{}")
-    assert unknown.returncode == 2
+    assert unknown.returncode == 66  # not found, as the README's exit statuses say
     assert "There is no tool named 'nope__tool'." in unknown.stderr
