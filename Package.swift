@@ -82,11 +82,15 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
+        // Keys, teams, roles, budgets (reserve, then settle), rate limits (GCRA), the audit chain.
+        // In memory on the request path; persisted through SwitchyardCore's GovernancePersistence.
+        .target(name: "Governance", dependencies: ["SwitchyardCore", .product(name: "Crypto", package: "swift-crypto")]),
+
         // SQLite (GRDB) stores and migrations.
         .target(
             name: "Storage",
             dependencies: [
-                "SwitchyardCore",
+                "SwitchyardCore", "Governance",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,7 +114,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,7 +127,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "SwitchyardCore", "Gateway",
+                "SwitchyardCore", "Gateway", "Governance",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -148,6 +152,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
+                "Governance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -168,6 +173,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "SwitchyardCore"]),
+        .testTarget(
+            name: "GovernanceTests",
+            dependencies: ["Governance", "Storage", "SwitchyardCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(
             name: "ToolsTests",
@@ -195,7 +203,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings", "LearnedRouting", "Retrieval", "Tools",
+                "Embeddings", "LearnedRouting", "Retrieval", "Tools", "Governance",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

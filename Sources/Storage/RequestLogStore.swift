@@ -50,6 +50,19 @@ public final class RequestLogStore: Sendable {
         migrator.registerMigration("mcp-v1") { db in
             try db.alter(table: "request_log") { table in table.add(column: "tool_calls", .text) }
         }
+        migrator.registerMigration("governance-v1-ledger") { db in
+            // The spend ledger's dimensions; budgets sum by key or team since a period's start.
+            try db.alter(table: "request_log") { table in
+                table.add(column: "key_id", .text)
+                table.add(column: "team", .text)
+                table.add(column: "user", .text)
+                table.add(column: "tags", .text)
+                table.add(column: "budget_flag", .text)
+                table.add(column: "served_model", .text)
+            }
+            try db.create(index: "request_log_key_time", on: "request_log", columns: ["key_id", "created_at"])
+            try db.create(index: "request_log_team_time", on: "request_log", columns: ["team", "created_at"])
+        }
         return migrator
     }
 
@@ -74,8 +87,8 @@ public final class RequestLogStore: Sendable {
                 INSERT OR REPLACE INTO request_log
                 (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
                  completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                 cache, saved_usd, tool_calls, retrieval)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 cache, saved_usd, tool_calls, retrieval, key_id, team, user, tags, budget_flag, served_model)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (index, record) in records.enumerated() {
             BackgroundWriter.yield(after: index)
@@ -91,22 +104,83 @@ public final class RequestLogStore: Sendable {
                 record.costUSD, record.latencyMs, record.ttftMs, record.status, record.error, route,
                 record.cache, record.savedUSD, record.toolCalls?.jsonString(),
                 record.retrieval.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+                record.keyID, record.team, record.user,
+                record.tags.flatMap { $0.isEmpty ? nil : try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+                record.budgetFlag, record.servedModel,
             ])
         }
     }
 
-    /// The newest records first. GRDB's async read runs on the database's own queue: the caller's
-    /// thread (an event loop, under `serve`) never waits on SQLite.
-    public func recent(limit: Int) async throws -> [RequestRecord] {
-        try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM request_log ORDER BY created_at DESC LIMIT ?", arguments: [limit])
-                .map(Self.record)
+    /// The newest records first, of those `scope` may see. GRDB's async read runs on the database's
+    /// own queue: the caller's thread (an event loop, under `serve`) never waits on SQLite.
+    public func recent(limit: Int, scope: LedgerScope = .all) async throws -> [RequestRecord] {
+        let (filter, arguments) = Self.filter(scope)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM request_log \(filter.isEmpty ? "" : "WHERE " + filter) ORDER BY created_at DESC LIMIT ?",
+                arguments: StatementArguments(arguments + [limit.databaseValue])
+            ).map(Self.record)
         }
     }
 
-    public func record(id: String) async throws -> RequestRecord? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM request_log WHERE id = ?", arguments: [id]).map(Self.record)
+    /// One record, when `scope` may see it.
+    public func record(id: String, scope: LedgerScope = .all) async throws -> RequestRecord? {
+        let (filter, arguments) = Self.filter(scope)
+        return try await database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM request_log WHERE id = ? \(filter.isEmpty ? "" : "AND " + filter)",
+                arguments: StatementArguments([id.databaseValue] + arguments)
+            ).map(Self.record)
+        }
+    }
+
+    private static func filter(_ scope: LedgerScope) -> (String, [DatabaseValue]) {
+        switch scope {
+        case .all: return ("", [])
+        case .team(let team): return ("team = ?", [team.databaseValue])
+        case .key(let key): return ("key_id = ?", [key.databaseValue])
+        }
+    }
+
+    /// The spend report: requests, tokens and cost grouped by one dimension, since a time, within a scope.
+    public func spendReport(groupBy: SpendGrouping, since: Date?, until: Date?, scope: LedgerScope) async throws -> [SpendRow] {
+        var (filter, arguments) = Self.filter(scope)
+        let column: String
+        switch groupBy {
+        case .key: column = "key_id"
+        case .team: column = "team"
+        case .model: column = "COALESCE(served_model, model)"
+        case .route: column = "model"
+        case .user: column = "user"
+        case .provider: column = "provider"
+        case .day: column = "strftime('%Y-%m-%d', created_at, 'unixepoch')"
+        case .tag(let name):
+            // The tag's name is checked (letters, digits, `_-.`); it still goes in as an argument.
+            column = "json_extract(tags, ?)"
+            arguments.insert("$.\"\(name)\"".databaseValue, at: 0)
+        }
+        var conditions = filter.isEmpty ? [] : [filter]
+        if let since {
+            conditions.append("created_at >= ?")
+            arguments.append(since.timeIntervalSince1970.databaseValue)
+        }
+        if let until {
+            conditions.append("created_at < ?")
+            arguments.append(until.timeIntervalSince1970.databaseValue)
+        }
+        let sql = """
+            SELECT \(column) AS grp, MAX(caller) AS name, COUNT(*) AS requests, COALESCE(SUM(cost_usd), 0) AS cost,
+                   COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion
+            FROM request_log \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            GROUP BY grp ORDER BY cost DESC, grp
+            """
+        let finalArguments = arguments
+        return try await database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArguments)).map { row in
+                SpendRow(
+                    group: (row["grp"] as String?) ?? "", name: groupBy == .key ? row["name"] : nil, costUSD: row["cost"],
+                    requests: row["requests"], promptTokens: row["prompt"], completionTokens: row["completion"])
+            }
         }
     }
 
@@ -126,6 +200,12 @@ public final class RequestLogStore: Sendable {
             cache: row["cache"], savedUSD: row["saved_usd"],
             toolCalls: (row["tool_calls"] as String?).flatMap { JSONValue.parse($0) })
         record.retrieval = (row["retrieval"] as String?).flatMap { try? JSONDecoder().decode(RetrievalTrace.self, from: Data($0.utf8)) }
+        record.keyID = row["key_id"]
+        record.team = row["team"]
+        record.user = row["user"]
+        record.tags = (row["tags"] as String?).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        record.budgetFlag = row["budget_flag"]
+        record.servedModel = row["served_model"]
         return record
     }
 }

@@ -75,7 +75,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         case .configuration: return .configuration
         case .notFound: return .notFound
         case .authentication, .permission: return .permission
-        case .rateLimited: return .temporary
+        case .rateLimited, .budgetExceeded: return .temporary
         case .upstream, .upstreamTimeout, .upstreamUnreachable, .badUpstreamResponse: return .unavailable
         case .invalidRequest, .payloadTooLarge: return .dataError
         case .internal: return .software

@@ -10,6 +10,8 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
         case notFound = "not_found"
         case payloadTooLarge = "payload_too_large"
         case rateLimited = "rate_limited"
+        /// A hard budget of the key or its team would be passed (a 429 with code `budget_exceeded`).
+        case budgetExceeded = "budget_exceeded"
         case upstream
         case upstreamTimeout = "upstream_timeout"
         case upstreamUnreachable = "upstream_unreachable"
@@ -30,6 +32,8 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The model asked for and the provider that failed, when known (for the response headers).
     public var model: String?
     public var provider: String?
+    /// More response headers the error goes with (the `x-ratelimit-*` of a refused request).
+    public var headers: [String: String] = [:]
 
     public init(code: Code, message: String, status: Int, param: String? = nil, retryAfter: String? = nil) {
         self.code = code

@@ -35,6 +35,15 @@ public struct RequestRecord: Sendable, Hashable {
     public var retrieval: RetrievalTrace?
     /// MCP tool calls made for this request (server-side tool loop, or a call through `/mcp`).
     public var toolCalls: JSONValue?
+    /// The spend ledger's dimensions: the key's id, its team, the request's `user`, the key's tags.
+    public var keyID: String?
+    public var team: String?
+    /// The configured model that answered (`model` is what was asked for: a model, route or group).
+    public var servedModel: String?
+    public var user: String?
+    public var tags: [String: String]?
+    /// Set when a soft budget was passed (the request was allowed and flagged).
+    public var budgetFlag: String?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
@@ -88,6 +97,10 @@ extension RequestRecord: Codable {
         case costUSD = "cost_usd"
         case latencyMs = "latency_ms"
         case ttftMs = "ttft_ms"
+        case keyID = "key_id"
+        case servedModel = "served_model"
+        case team, user, tags
+        case budgetFlag = "budget_flag"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -112,6 +125,12 @@ extension RequestRecord: Codable {
         savedUSD = try c.decodeIfPresent(Double.self, forKey: .savedUSD) ?? 0
         retrieval = try c.decodeIfPresent(RetrievalTrace.self, forKey: .retrieval)
         toolCalls = try c.decodeIfPresent(JSONValue.self, forKey: .toolCalls)
+        keyID = try c.decodeIfPresent(String.self, forKey: .keyID)
+        servedModel = try c.decodeIfPresent(String.self, forKey: .servedModel)
+        team = try c.decodeIfPresent(String.self, forKey: .team)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
+        budgetFlag = try c.decodeIfPresent(String.self, forKey: .budgetFlag)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -139,5 +158,11 @@ extension RequestRecord: Codable {
         try c.encode(savedUSD, forKey: .savedUSD)
         try c.encodeIfPresent(retrieval, forKey: .retrieval)
         try c.encodeIfPresent(toolCalls, forKey: .toolCalls)
+        try c.encodeIfPresent(servedModel, forKey: .servedModel)
+        try c.encodeIfPresent(keyID, forKey: .keyID)
+        try c.encodeIfPresent(team, forKey: .team)
+        try c.encodeIfPresent(user, forKey: .user)
+        if let tags, !tags.isEmpty { try c.encode(tags, forKey: .tags) }
+        try c.encodeIfPresent(budgetFlag, forKey: .budgetFlag)
     }
 }
