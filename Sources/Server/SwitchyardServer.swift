@@ -9,7 +9,7 @@ import SwitchyardCore
 /// The HTTP face of Switchyard: builds the Hummingbird application over a `Gateway`.
 public enum SwitchyardServer {
     /// The router with every route, for in-process tests and for `makeApplication`.
-    public static func makeRouter(gateway: Gateway, logger: Logger) -> Router<BasicRequestContext> {
+    public static func makeRouter(gateway: Gateway, logger: Logger) -> Router<SwitchyardRequestContext> {
         let limit = gateway.configuration.server.maxBodyBytes
         let chat = ChatCompletionsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
@@ -17,24 +17,27 @@ public enum SwitchyardServer {
         let info = InfoRoutes(gateway: gateway)
         let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: SwitchyardRequestContext.self)
         router.add(middleware: UnknownRouteMiddleware())
-        router.post("/v1/chat/completions") { request, _ in await chat.handle(request) }
-        router.post("/chat/completions") { request, _ in await chat.handle(request) }
-        router.post("/v1/messages") { request, _ in await messages.handle(request) }
-        router.post("/v1/embeddings") { request, _ in await embeddings.handle(request) }
-        router.post("/embeddings") { request, _ in await embeddings.handle(request) }
-        router.get("/v1/models") { request, _ in await info.models(request) }
-        router.get("/models") { request, _ in await info.models(request) }
+        // Who is calling and whether it may: once, for every route (see `EndpointPolicy`).
+        router.add(middleware: AuthorizationMiddleware(gateway: gateway))
+        router.post("/v1/chat/completions") { request, context in await chat.handle(request, caller: context.caller) }
+        router.post("/chat/completions") { request, context in await chat.handle(request, caller: context.caller) }
+        router.post("/v1/messages") { request, context in await messages.handle(request, caller: context.caller) }
+        router.post("/v1/embeddings") { request, context in await embeddings.handle(request, caller: context.caller) }
+        router.post("/embeddings") { request, context in await embeddings.handle(request, caller: context.caller) }
+        router.get("/v1/models") { request, context in await info.models(request, caller: context.caller) }
+        router.get("/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/health") { request, _ in await info.health(request) }
-        router.get("/v1/switchyard/requests") { request, _ in await info.requests(request) }
+        router.get("/v1/switchyard/requests") { request, context in await info.requests(request, caller: context.caller) }
         router.get("/v1/switchyard/requests/{id}") { request, context in
-            await info.request(request, id: context.parameters.get("id") ?? "")
+            await info.request(request, id: context.parameters.get("id") ?? "", caller: context.caller)
         }
-        router.get("/v1/switchyard/cache/stats") { request, _ in await info.cacheStats(request) }
-        router.delete("/v1/switchyard/cache") { request, _ in await info.clearCache(request) }
+        router.get("/v1/switchyard/cache/stats") { request, context in await info.cacheStats(request, caller: context.caller) }
+        router.delete("/v1/switchyard/cache") { request, context in await info.clearCache(request, caller: context.caller) }
         CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
-        router.post("/mcp") { request, _ in await mcp.handle(request) }
+        GovernanceRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         return router

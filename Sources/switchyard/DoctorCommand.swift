@@ -137,6 +137,7 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             _ = try RequestLogStore(path: path)
             _ = try RetrievalStore(path: path)
+            _ = try GovernanceStore(path: path)
             return Check(name: "database", outcome: .ok, detail: "\(path) opens and is writable")
         } catch {
             return Check(

@@ -21,6 +21,8 @@ struct GatewayRuntime {
         }
         // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
         let retrievalStore = try RetrievalStore(path: configuration.storage.sqlitePath)
+        // Keys, teams and the audit chain: the same file (spend is read from the request log).
+        let governanceStore = try GovernanceStore(path: configuration.storage.sqlitePath)
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
@@ -30,8 +32,10 @@ struct GatewayRuntime {
             configuration: configuration, upstreamClients: clients,
             requestLog: RequestLog(store: store, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
-            cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory, logger: logger)
+            cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
+            governancePersistence: governanceStore, logger: logger)
         do {
+            try gateway.restoreGovernance()
             try gateway.cache?.restore()
             try gateway.collections.load()
         } catch {

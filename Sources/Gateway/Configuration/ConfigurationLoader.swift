@@ -165,8 +165,11 @@ public enum ConfigurationLoader {
                 configuration.auth.emptyKeys.append(
                     names.isEmpty ? "\(path) is empty" : "\(path): " + names.map { "${\($0)} is not set" }.joined(separator: ", "))
             }
+            var withoutRole: [Int] = []  // indices in configuration.keys
+            var anyRole = false
             for (index, entry) in entries.enumerated() {
                 var key: SwitchyardConfiguration.APIKey
+                var roleGiven = false
                 if case .scalar = entry.node {
                     let value = try entry.string()
                     if value.isEmpty || value == "~" {
@@ -175,7 +178,7 @@ public enum ConfigurationLoader {
                     }
                     key = .init(key: value, name: "key-\(index + 1)")
                 } else {
-                    try entry.allowOnly(["key", "name", "models", "tools", "groups"])
+                    try entry.allowOnly(["key", "name", "models", "tools", "groups", "role", "collections", "budget", "rpm", "tpm", "tags"])
                     guard entry["key"] != nil || unset["\(entry.path).key"] != nil else {
                         throw entry.error("needs `key:` with the secret clients send")
                     }
@@ -188,9 +191,39 @@ public enum ConfigurationLoader {
                         key: value, name: try entry["name"]?.string() ?? "key-\(index + 1)",
                         models: try entry["models"]?.strings(), tools: try entry["tools"]?.strings())
                     key.groups = try entry["groups"]?.strings() ?? []
+                    if let role = entry["role"] {
+                        let text = try role.string()
+                        guard let value = Role(rawValue: text) else { throw role.error("unknown role '\(text)'; use admin, team_admin or member") }
+                        key.role = value
+                        roleGiven = true
+                    }
+                    if let collections = entry["collections"] {
+                        let text = try collections.string()
+                        guard text == "read" || text == "write" else { throw collections.error("use read or write") }
+                        key.collectionWrite = text == "write"
+                    }
+                    if let budget = entry["budget"] {
+                        do {
+                            key.budget = try Budget.parse(yamlToJSON(budget.node), field: "budget")
+                        } catch let error as SwitchyardError {
+                            throw budget.error(error.message)
+                        }
+                    }
+                    key.rpm = try entry["rpm"]?.int(in: 1...Limits.count)
+                    key.tpm = try entry["tpm"]?.int(in: 1...Limits.count)
+                    key.tags = try entry["tags"]?.stringMap() ?? [:]
                 }
                 guard seen.insert(key.key).inserted else { throw entry.error("the same key is listed twice") }
+                if roleGiven { anyRole = true } else { withoutRole.append(configuration.keys.count) }
                 configuration.keys.append(key)
+            }
+            // A config that names roles is least-privilege: its keys without one are members. One that
+            // names none is from before roles, when every key could do everything: it keeps working.
+            if anyRole {
+                for index in withoutRole {
+                    configuration.keys[index].role = .member
+                    if configuration.keys[index].collectionWrite == nil { configuration.keys[index].collectionWrite = false }
+                }
             }
         }
         return configuration

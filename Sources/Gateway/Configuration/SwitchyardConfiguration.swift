@@ -34,6 +34,16 @@ public struct SwitchyardConfiguration: Sendable {
         public var tools: [String]?
         /// Groups whose restricted documents the key may retrieve (`*` = all); none = public documents only.
         public var groups: [String] = []
+        /// The key's role. Without `role:` a key is a `member` when any key of the config names a
+        /// role, and an `admin` when none does (configs from before roles keep working unchanged).
+        public var role: Role = .admin
+        /// May create, delete and change collections (default: admins only).
+        public var collectionWrite: Bool?
+        public var budget: Budget?
+        public var rpm: Int?
+        public var tpm: Int?
+        /// Labels for cost attribution in the spend ledger.
+        public var tags: [String: String] = [:]
 
         /// `key_` and 16 hex digits of the secret's SHA-256: stable across reorderings and renames,
         /// and safe to show (cache namespaces, logs). Computed once, at load.

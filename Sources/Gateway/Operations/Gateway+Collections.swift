@@ -14,7 +14,9 @@ public typealias UpsertSummary = Retrieval.UpsertSummary
 /// blocks (SQLite, index files) runs off the event loops.
 extension Gateway {
     public func createCollection(name: String, embeddingModel: String?, caller: Caller) async throws -> CollectionInfo {
-        try await collections.createCollection(name: name, embeddingModel: embeddingModel)
+        let info = try await collections.createCollection(name: name, embeddingModel: embeddingModel)
+        await audit(caller, "collection.create", target: name, details: ["embedding_model": .string(info.embeddingModel)])
+        return info
     }
 
     public func listCollections(caller: Caller) -> [CollectionInfo] {
@@ -28,6 +30,7 @@ extension Gateway {
     public func deleteCollection(_ name: String, caller: Caller) async throws {
         let collections = self.collections
         try await BlockingWork.run { try collections.deleteCollection(name) }
+        await audit(caller, "collection.delete", target: name)
     }
 
     public func upsertDocuments(_ documents: [RetrievalDocument], into collection: String, caller: Caller) async throws -> UpsertSummary {

@@ -7,18 +7,19 @@ public typealias CacheStats = Caching.CacheStats
 
 /// The request log, the cache and the background services, as the HTTP API and CLI see them.
 extension Gateway {
-    /// The newest request-log records first; every request finished before the call is included.
+    /// The newest request-log records first that the caller may see (an admin all, a team admin its
+    /// team's, a member its own); every request finished before the call is included.
     public func recentRequests(limit: Int, caller: Caller) async throws -> [RequestRecord] {
         guard let store = requestLog.store else { return [] }
         await requestLog.flush()
-        return try await store.recent(limit: limit)
+        return try await store.recent(limit: limit, scope: caller.ledgerScope)
     }
 
-    /// One request's record (with its route decision), or nil.
+    /// One request's record (with its route decision), or nil — also when the caller may not see it.
     public func requestRecord(id: String, caller: Caller) async throws -> RequestRecord? {
         guard let store = requestLog.store else { return nil }
         await requestLog.flush()
-        return try await store.record(id: id)
+        return try await store.record(id: id, scope: caller.ledgerScope)
     }
 
     /// Cache counters; a 404 when caching is off.
@@ -28,8 +29,10 @@ extension Gateway {
 
     /// Empties the cache (one key's namespace — its id, or its name — or all); returns how many entries went.
     public func clearCache(namespace: String?, caller: Caller) async throws -> Int {
-        let id = namespace.map { name in configuration.keys.first { $0.name == name }?.id ?? name }
-        return try await enabledCache().clear(namespace: id)
+        let id = namespace.map { name in governor.keys().first { $0.0.name == name }?.0.id ?? name }
+        let removed = try await enabledCache().clear(namespace: id)
+        await audit(caller, "cache.clear", target: id ?? "*", details: ["removed": .int(Int64(removed))])
+        return removed
     }
 
     private func enabledCache() throws -> ResponseCache {

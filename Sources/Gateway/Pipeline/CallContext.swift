@@ -1,4 +1,5 @@
 import Foundation
+import Governance
 import Logging
 import SwitchyardCore
 
@@ -10,27 +11,61 @@ public enum ClientProtocol: String, Sendable {
 /// Who is calling, after authentication.
 public struct Caller: Sendable, Hashable {
     /// A stable identity of the key (a hash of its secret, never its place in the config): what
-    /// cache namespaces and other per-key state are keyed by.
+    /// cache namespaces, the request log and the spend ledger are keyed by.
     public var id: String
     public var name: String
+    public var role: Role
+    /// The key's team, for team budgets, limits and a team admin's view.
+    public var team: String?
     /// Models this caller may use (glob patterns); `nil` = all.
     public var allowedModels: [String]?
     /// Tools this caller may see and call (glob patterns); `nil` = all.
     public var allowedTools: [String]?
     /// Groups for document access control; `nil` = everything (no auth).
     public var groups: [String]?
+    /// May create, delete and change collections.
+    public var collectionWrite: Bool
+    /// Labels the spend ledger records with each request.
+    public var tags: [String: String]
+    /// The key behind the caller (nil without auth): its limits and budget.
+    public var key: StoredKey?
 
     public init(
-        id: String? = nil, name: String, allowedModels: [String]? = nil, allowedTools: [String]? = nil, groups: [String]? = nil
+        id: String? = nil, name: String, role: Role = .admin, team: String? = nil, allowedModels: [String]? = nil,
+        allowedTools: [String]? = nil, groups: [String]? = nil, collectionWrite: Bool? = nil, tags: [String: String] = [:],
+        key: StoredKey? = nil
     ) {
         self.id = id ?? name
         self.name = name
+        self.role = role
+        self.team = team
         self.allowedModels = allowedModels
         self.allowedTools = allowedTools
         self.groups = groups
+        self.collectionWrite = collectionWrite ?? (role == .admin)
+        self.tags = tags
+        self.key = key
     }
 
-    public static let anonymous = Caller(name: "anonymous")
+    /// A key's caller.
+    public init(_ key: StoredKey) {
+        self.init(
+            id: key.id, name: key.name, role: key.role, team: key.team, allowedModels: key.models, allowedTools: key.tools,
+            groups: key.groups, collectionWrite: key.collectionWrite, tags: key.tags, key: key)
+    }
+
+    /// Without auth: everything is allowed (as on a gateway with one administrator).
+    public static let anonymous = Caller(name: "anonymous", role: .admin)
+
+    /// The request-log rows and spend this caller may read: an admin all, a team admin its team's,
+    /// a member its own.
+    public var ledgerScope: LedgerScope {
+        switch role {
+        case .admin: return .all
+        case .teamAdmin: return team.map { .team($0) } ?? .key(id)
+        case .member: return .key(id)
+        }
+    }
 }
 
 /// What the pipeline knows about one request besides its body.
@@ -45,6 +80,9 @@ public struct CallContext: Sendable {
     public var routeHeader: String?
     /// Cache directive sent in the `x-switchyard-cache` header.
     public var cacheHeader: String?
+    /// The rate-limit admission, once made (`Gateway.admit`): a request is admitted once, however
+    /// many upstream calls (tool-loop turns) it makes.
+    public var admission: RateLimitAdmission?
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,

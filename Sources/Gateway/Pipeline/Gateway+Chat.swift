@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import Governance
 import Logging
 import Providers
 import Routing
@@ -15,6 +16,8 @@ public struct CompletionOutcome: Sendable {
     /// How the cache took part (`hit-exact`, `hit-semantic`, `miss`, `bypass`), nil when off.
     public var cache: String?
     public var cacheSimilarity: Double?
+    /// The rate-limit admission (for the `x-ratelimit-*` headers).
+    public var admission: RateLimitAdmission?
 }
 
 /// A started stream (its first chunk already received) and its accounting.
@@ -24,6 +27,7 @@ public struct StreamOutcome: Sendable {
     public var provider: String
     public var accounting: StreamAccounting
     public var trace: RouteTrace { accounting.record.route ?? RouteTrace(requested: model.name, kind: "model") }
+    public var admission: RateLimitAdmission? { accounting.context.admission }
     public var cache: String? { accounting.record.cache }
     public var cacheSimilarity: Double?
 }
@@ -32,10 +36,12 @@ extension Gateway {
     /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
     /// cost and the `switchyard` extension filled in.
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        let context = try admitOrLog(request, context: context, stream: false)
         if let offered = try await serverTools(for: request, caller: context.caller) {
             return try await completeWithTools(request, offered: offered, context: context)
         }
         var record = newRecord(request, context: context, stream: false)
+        var reservation = Governor.Reservation.none
         do {
             let (request, grounding) = try await ground(request, context: context)
             record.retrieval = grounding?.trace
@@ -53,8 +59,10 @@ extension Gateway {
                 requestLog.record(record)
                 return CompletionOutcome(
                     response: response, model: model, provider: "cache", costUSD: 0, trace: plan.trace,
-                    cache: answer.kind.rawValue, cacheSimilarity: answer.similarity)
+                    cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission)
             }
+            reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
+            record.budgetFlag = Self.flag(reservation)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
                 step, provider in
@@ -69,18 +77,22 @@ extension Gateway {
             record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
             response.usage = usage
             let cost = step.model.price.cost(of: usage)
+            governor.settle(reservation, actualUSD: cost)
+            reservation = .none
             response.switchyard = Self.addCitations(grounding, to: Self.extensionObject(
                 context: context, model: step.model, provider: provider.name, cost: cost, usage: usage, trace: record.route))
             record.provider = provider.name
             record.upstreamModel = step.model.upstream
+            record.servedModel = step.model.name
             record.fill(usage: usage, cost: cost)
             record.latencyMs = context.elapsedMilliseconds
             requestLog.record(record)
             if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
             return CompletionOutcome(
                 response: response, model: step.model, provider: provider.name, costUSD: cost,
-                trace: record.route ?? plan.trace, cache: lookup?.label)
+                trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission)
         } catch {
+            governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
             throw Self.annotate(error, record: record)
@@ -91,7 +103,9 @@ extension Gateway {
     /// to the next attempt invisibly; the returned stream already holds that first chunk. The
     /// caller drives the chunks, feeds them to `accounting`, and calls `finish`.
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
+        let context = try admitOrLog(request, context: context, stream: true)
         var record = newRecord(request, context: context, stream: true)
+        var reservation = Governor.Reservation.none
         do {
             let (request, grounding) = try await ground(request, context: context)
             record.retrieval = grounding?.trace
@@ -107,6 +121,8 @@ extension Gateway {
                     chunks: RoutedChunkStream(replay: chunks), model: model, provider: "cache", accounting: accounting,
                     cacheSimilarity: answer.similarity)
             }
+            reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
+            record.budgetFlag = Self.flag(reservation)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
                 step, provider in
@@ -135,12 +151,16 @@ extension Gateway {
             record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
             record.provider = provider.name
             record.upstreamModel = step.model.upstream
+            record.servedModel = step.model.name
             var accounting = StreamAccounting(
                 request: request, model: step.model, context: context, record: record, attemptStartedAt: won.started)
             accounting.cacheFill = lookup?.fill
             accounting.grounding = grounding
+            accounting.reservation = reservation
+            reservation = .none  // settled by `finish`
             return StreamOutcome(chunks: won.result, model: step.model, provider: provider.name, accounting: accounting)
         } catch {
+            governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
             throw Self.annotate(error, record: record)
@@ -161,6 +181,7 @@ extension Gateway {
             return (usage, 0)
         }
         let cost = accounting.model.price.cost(of: usage)
+        governor.settle(accounting.reservation, actualUSD: cost)
         var record = accounting.record
         record.fill(usage: usage, cost: cost)
         record.latencyMs = accounting.context.elapsedMilliseconds
@@ -226,7 +247,9 @@ extension Gateway {
         record.provider = "cache"
         record.upstreamModel = answer.response.model
         record.savedUSD = answer.savedCostUSD
-        return plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+        let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
+        record.servedModel = model.name
+        return model
     }
 
     /// Tries the plan's deployments in order, with each step's retries and backoff, until `attempt`
@@ -276,10 +299,29 @@ extension Gateway {
         return remaining.dropFirst().allSatisfy { mine <= (health.openUntil($0.model.name) ?? .now) }
     }
 
-    private func newRecord(_ request: ChatRequest, context: CallContext, stream: Bool) -> RequestRecord {
-        RequestRecord(
+    func newRecord(_ request: ChatRequest, context: CallContext, stream: Bool) -> RequestRecord {
+        var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, stream: stream)
+        record.ledger(context.caller, user: request.user)
+        return record
+    }
+
+    /// Admits the request under its rate limits (once); a refusal is logged like any failed request.
+    private func admitOrLog(_ request: ChatRequest, context: CallContext, stream: Bool) throws -> CallContext {
+        do {
+            return try admit(request, context: context)
+        } catch {
+            var record = newRecord(request, context: context, stream: stream)
+            record.fail(error, latencyMs: context.elapsedMilliseconds)
+            requestLog.record(record)
+            throw Self.annotate(error, record: record)
+        }
+    }
+
+    /// The soft budgets a reservation passed, for the log.
+    static func flag(_ reservation: Governor.Reservation) -> String? {
+        reservation.softOverruns.isEmpty ? nil : "over soft budget: " + reservation.softOverruns.joined(separator: ", ")
     }
 
     private func prepare(_ request: ChatRequest, context: CallContext) async throws -> (RoutePlanner.Plan, Int) {
@@ -450,6 +492,8 @@ public struct StreamAccounting: Sendable {
     public private(set) var upstreamUsage: Usage?
     var cacheHit: CachedAnswer?
     var cacheFill: CacheFill?
+    /// The budget reservation `finish` settles to the real cost.
+    var reservation = Governor.Reservation.none
     var accumulator = ChatStreamAccumulator()
     /// What grounding retrieved; its citations go in the final chunk or event.
     public internal(set) var grounding: Grounding?

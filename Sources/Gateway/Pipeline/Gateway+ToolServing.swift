@@ -29,6 +29,7 @@ extension Gateway {
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name, clientProtocol: "mcp",
             endpoint: "mcp", model: name, provider: Self.builtInTools.contains(name) ? "switchyard" : tools?.tool(named: name)?.server)
+        record.ledger(context.caller, user: nil)
         do {
             let result = try await runServedTool(name, arguments: arguments, context: context)
             entry["ok"] = .bool(!result.isError)

@@ -111,6 +111,7 @@ extension Gateway {
         _ request: ChatRequest, offered: [ToolDescriptor], context: CallContext,
         emit: @escaping @Sendable (ToolLoopEvent) async throws -> Void
     ) async throws -> ToolLoopSummary {
+        let context = try admit(request, context: context)
         // Ground once for the whole loop: every turn answers the same question from the same context.
         let (grounded, grounding) = try await ground(request, context: context)
         var conversation = Self.loopRequest(grounded, offered: offered, grounded: grounding != nil)
@@ -279,6 +280,8 @@ extension Gateway {
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, provider: provider,
             upstreamModel: model.upstream, stream: stream, route: trace, toolCalls: .array(logged))
         record.retrieval = grounding?.trace
+        record.ledger(context.caller, user: request.user)
+        record.servedModel = model.name
         record.fill(usage: loop.usage, cost: loop.cost)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)

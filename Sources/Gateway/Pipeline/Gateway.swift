@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Caching
 import Foundation
+import Governance
 import LearnedRouting
 import Logging
 import Providers
@@ -16,7 +17,8 @@ public final class Gateway: Sendable {
     public let requestLog: RequestLog
     let models: [String: ModelSpec]
     let providers: [String: any Provider]
-    let keys: [String: SwitchyardConfiguration.APIKey]
+    /// Keys (config and API), teams, budgets, rate limits, audit.
+    let governor: Governor
     let localEmbedders: LocalEmbedders
     let logger: Logger
     /// Breakers and live statistics of every deployment.
@@ -44,6 +46,7 @@ public final class Gateway: Sendable {
         cacheClock: @escaping @Sendable () -> Date = { Date() },
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         retrievalPersistence: (any RetrievalPersistence)? = nil, indexDirectory: URL? = nil, indexFactory: IndexFactory = .standard,
+        governancePersistence: (any GovernancePersistence)? = nil, now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -63,7 +66,13 @@ public final class Gateway: Sendable {
                 contextWindow: 256, capabilities: [.embeddings], tags: ["local"])
         }
         self.models = models
-        self.keys = Dictionary(configuration.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        self.governor = Governor(
+            configKeys: configuration.keys.map { key in
+                Governor.configKey(
+                    secret: key.key, name: key.name, role: key.role, models: key.models, tools: key.tools, groups: key.groups,
+                    collectionWrite: key.collectionWrite, budget: key.budget, rpm: key.rpm, tpm: key.tpm, tags: key.tags)
+            },
+            persistence: governancePersistence, now: now, clock: clock)
         self.localEmbedders = LocalEmbedders(factory: localEmbedderFactory)
         // The semantic cache and a learned router embed the same last user turn: once is enough.
         let internalPrecision = configuration.internalEmbeddingPrecision
@@ -113,17 +122,23 @@ public final class Gateway: Sendable {
 
     // MARK: Admission
 
-    /// Checks the key a client presented; with no keys configured everyone is `anonymous`.
+    /// True when any key exists (in the config or created through the keys API).
+    public var requiresAuth: Bool { governor.hasKeys }
+
+    /// Checks the key a client presented (a hash lookup in memory); with no keys at all everyone is
+    /// `anonymous`. Unknown, revoked and expired keys are 401s that say which.
     public func authenticate(_ presented: String?) throws -> Caller {
-        guard configuration.requiresAuth else { return .anonymous }
+        guard requiresAuth else { return .anonymous }
         guard let presented, !presented.isEmpty else {
             throw SwitchyardError.authentication(
                 "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
         }
-        guard let key = keys[presented] else {
-            throw SwitchyardError.authentication("Invalid API key.")
+        switch governor.authenticate(presented) {
+        case .success(let (key, _)): return Caller(key)
+        case .failure(.unknown): throw SwitchyardError.authentication("Invalid API key.")
+        case .failure(.revoked(let name)): throw SwitchyardError.authentication("The API key '\(name)' was revoked.")
+        case .failure(.expired(let name)): throw SwitchyardError.authentication("The API key '\(name)' has expired.")
         }
-        return Caller(id: key.id, name: key.name, allowedModels: key.models, allowedTools: key.tools, groups: key.groups)
     }
 
     /// Models the caller may use, in configuration order.
@@ -172,13 +187,27 @@ public final class Gateway: Sendable {
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "embeddings", model: request.model)
+        record.ledger(context.caller, user: request.user)
+        var reservation = Governor.Reservation.none
         do {
+            let context = try admit(request, context: context)
+            if let key = context.caller.key {
+                let bytes = request.input.reduce(0) { $0 + $1.utf8.count + 8 }
+                if let model = models[request.model] {
+                    do {
+                        reservation = try governor.reserve(key, usd: Double(bytes) * model.price.input / 1_000_000)
+                    } catch is Governor.BudgetExceeded {
+                        throw SwitchyardError(code: .budgetExceeded, message: "The budget of key '\(context.caller.name)' or its team has too little left for this request.", status: 429)
+                    }
+                }
+            }
             guard !request.input.isEmpty else {
                 throw SwitchyardError.invalidRequest("input must not be empty.", param: "input")
             }
             let model = try resolve(request.model, kind: .embedding, caller: context.caller)
             record.provider = model.provider
             record.upstreamModel = model.upstream
+            record.servedModel = model.name
             var response: EmbeddingResponse
             if model.provider == "local" {
                 let embedder = try localEmbedders.embedder(named: model.upstream, precision: configuration.localEmbeddingPrecision)
@@ -198,11 +227,14 @@ public final class Gateway: Sendable {
                 response.model = model.name
             }
             let cost = model.price.cost(of: response.usage)
+            governor.settle(reservation, actualUSD: cost)
+            reservation = .none
             record.fill(usage: response.usage, cost: cost)
             record.latencyMs = context.elapsedMilliseconds
             requestLog.record(record)
             return response
         } catch {
+            governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
             requestLog.record(record)
             throw Self.annotate(error, record: record)
@@ -273,6 +305,14 @@ public final class Gateway: Sendable {
 }
 
 extension RequestRecord {
+    /// The spend ledger's dimensions of a request: its key, team, user and tags.
+    mutating func ledger(_ caller: Caller, user: String?) {
+        keyID = caller.key?.id
+        team = caller.team
+        self.user = user.map { String($0.prefix(256)) }
+        tags = caller.tags.isEmpty ? nil : caller.tags
+    }
+
     mutating func fill(usage: Usage, cost: Double) {
         promptTokens = usage.promptTokens
         completionTokens = usage.completionTokens

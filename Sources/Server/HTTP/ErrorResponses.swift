@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
@@ -18,6 +19,10 @@ enum ErrorResponses {
         // a short, printable name (a 1 MB name would make a response no client or proxy accepts).
         if let model = failure.model.flatMap(HeaderValue.bounded) { headers[.switchyardModel] = model }
         if let provider = failure.provider.flatMap(HeaderValue.bounded) { headers[.switchyardProvider] = provider }
+        // Headers the gateway itself sets on an error (the rate-limit state of a 429).
+        for (name, value) in failure.headers {
+            if let field = HTTPField.Name(name), let value = HeaderValue.bounded(value) { headers[field] = value }
+        }
         let body: Data
         switch clientProtocol {
         case .openai: body = openAIBody(failure)
@@ -62,6 +67,7 @@ enum ErrorResponses {
         case .notFound: return error.param == nil || error.param == "model" ? "model_not_found" : "not_found"
         case .authentication: return "invalid_api_key"
         case .rateLimited: return "rate_limit_exceeded"
+        case .budgetExceeded: return "budget_exceeded"
         default: return error.code.rawValue
         }
     }
@@ -69,7 +75,7 @@ enum ErrorResponses {
     static func openAIBody(_ error: SwitchyardError) -> Data {
         let payload: JSONValue = [
             "error": [
-                "message": .string(error.message), "type": .string(openAIType(status: error.status)),
+                "message": .string(error.message), "type": .string(error.code == .budgetExceeded ? "insufficient_quota" : openAIType(status: error.status)),
                 "param": error.param.map { .string($0) } ?? .null, "code": .string(openAICode(error)),
             ]
         ]

@@ -1,3 +1,4 @@
+import Gateway
 import HTTPTypes
 
 extension HTTPField.Name {
@@ -16,4 +17,12 @@ extension HTTPField.Name {
     static let anthropicVersion = Self("anthropic-version")!
     static let retryAfter = Self("retry-after")!
     static let accelBuffering = Self("x-accel-buffering")!
+}
+
+/// OpenAI's `x-ratelimit-*` headers for a request admitted under a key's or team's limits.
+enum RateLimitFields {
+    static func fields(_ admission: RateLimitAdmission?) -> [HTTPField] {
+        guard let admission else { return [] }
+        return Gateway.rateLimitHeaders(admission).compactMap { name, value in HTTPField.Name(name).map { HTTPField(name: $0, value: value) } }
+    }
 }

@@ -11,10 +11,9 @@ struct ChatCompletionsRoute: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let body = try await request.collectBody(limit: maxBodyBytes)
             let chat = try JSONBody.decode(ChatRequest.self, from: body)
             let context = CallContext(
@@ -29,7 +28,7 @@ struct ChatCompletionsRoute: Sendable {
             let outcome = try await gateway.complete(chat, context: context)
             var headers = Self.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-                similarity: outcome.cacheSimilarity)
+                similarity: outcome.cacheSimilarity, admission: outcome.admission)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(outcome.response, headers: headers)
@@ -40,7 +39,7 @@ struct ChatCompletionsRoute: Sendable {
 
     static func headers(
         context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
-        similarity: Double? = nil
+        similarity: Double? = nil, admission: RateLimitAdmission? = nil
     ) -> HTTPFields {
         var fields: HTTPFields = [
             .switchyardRequestID: context.requestID, .switchyardAttempts: String(trace.attempts.count),
@@ -53,6 +52,7 @@ struct ChatCompletionsRoute: Sendable {
         fields[.switchyardRoute] = route.utf8.count <= HeaderValue.maximumBytes ? route : String(route.prefix(HeaderValue.maximumBytes - 3)) + "..."
         if let cache { fields[.switchyardCache] = cache }
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
+        fields.append(contentsOf: RateLimitFields.fields(admission))
         return fields
     }
 
@@ -61,7 +61,7 @@ struct ChatCompletionsRoute: Sendable {
         var headers = SSE.headers
         for field in Self.headers(
             context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity)
+            similarity: outcome.cacheSimilarity, admission: outcome.admission)
         {
             headers.append(field)
         }

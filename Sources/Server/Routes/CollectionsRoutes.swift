@@ -9,25 +9,25 @@ struct CollectionsRoutes: Sendable {
     let gateway: Gateway
     let maxBodyBytes: Int
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/switchyard/collections") { request, _ in await handle(request) { try await create($0) } }
-        router.get("/v1/switchyard/collections") { request, _ in await handle(request) { list($0) } }
+    func register(on router: Router<SwitchyardRequestContext>) {
+        router.post("/v1/switchyard/collections") { request, context in await handle(request, caller: context.caller) { try await create($0) } }
+        router.get("/v1/switchyard/collections") { request, context in await handle(request, caller: context.caller) { list($0) } }
         router.get("/v1/switchyard/collections/{name}") { request, context in
-            await handle(request) { try describe(context.parameters.get("name") ?? "", call: $0) }
+            await handle(request, caller: context.caller) { try describe(context.parameters.get("name") ?? "", call: $0) }
         }
         router.delete("/v1/switchyard/collections/{name}") { request, context in
-            await handle(request) { try await delete(context.parameters.get("name") ?? "", call: $0) }
+            await handle(request, caller: context.caller) { try await delete(context.parameters.get("name") ?? "", call: $0) }
         }
         router.post("/v1/switchyard/collections/{name}/documents") { request, context in
-            await handle(request) { try await upsert($0, collection: context.parameters.get("name") ?? "") }
+            await handle(request, caller: context.caller) { try await upsert($0, collection: context.parameters.get("name") ?? "") }
         }
         router.delete("/v1/switchyard/collections/{name}/documents/{id}") { request, context in
-            await handle(request) {
+            await handle(request, caller: context.caller) {
                 try await deleteDocument(context.parameters.get("id") ?? "", collection: context.parameters.get("name") ?? "", call: $0)
             }
         }
         router.post("/v1/switchyard/collections/{name}/search") { request, context in
-            await handle(request) { try await search($0, collection: context.parameters.get("name") ?? "") }
+            await handle(request, caller: context.caller) { try await search($0, collection: context.parameters.get("name") ?? "") }
         }
     }
 
@@ -46,10 +46,9 @@ struct CollectionsRoutes: Sendable {
         }
     }
 
-    private func handle(_ request: Request, _ body: (Call) async throws -> JSONValue) async -> Response {
+    private func handle(_ request: Request, caller: Caller, _ body: (Call) async throws -> JSONValue) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let result = try await body(Call(request: request, caller: caller, maxBodyBytes: maxBodyBytes))
             return try JSONBody.response(result, headers: [.switchyardRequestID: requestID])
         } catch {

@@ -10,17 +10,17 @@ struct EmbeddingsRoute: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let body = try await request.collectBody(limit: maxBodyBytes)
             let embedding = try JSONBody.decode(EmbeddingRequest.self, from: body)
             if let format = embedding.encodingFormat, format != "float", format != "base64" {
                 throw SwitchyardError.invalidRequest(
                     "encoding_format must be \"float\" or \"base64\".", param: "encoding_format")
             }
-            let context = CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger)
+            let context = try gateway.admit(
+                embedding, context: CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger))
             let response = try await gateway.embed(embedding, context: context)
             let base64 = embedding.encodingFormat == "base64"
             let data: [JSONValue] = response.vectors.enumerated().map { index, vector in
@@ -36,11 +36,12 @@ struct EmbeddingsRoute: Sendable {
                     "total_tokens": .int(Int64(response.usage.promptTokens)),
                 ],
             ]
-            let headers: HTTPFields = [
+            var headers: HTTPFields = [
                 .switchyardRequestID: requestID, .switchyardModel: response.model,
                 .switchyardProvider: gateway.providerName(of: embedding.model) ?? "",
                 .switchyardCost: CostFormat.string(gateway.cost(of: response.usage, model: embedding.model)),
             ]
+            headers.append(contentsOf: RateLimitFields.fields(context.admission))
             return try JSONBody.response(payload, headers: headers)
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)

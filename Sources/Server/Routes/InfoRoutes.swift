@@ -7,11 +7,10 @@ import SwitchyardCore
 struct InfoRoutes: Sendable {
     let gateway: Gateway
 
-    func models(_ request: Request) async -> Response {
+    func models(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         let anthropic = request.headers[.anthropicVersion] != nil
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let models = gateway.availableModels(for: caller)
             if anthropic {
                 let data: [JSONValue] = models.map {
@@ -68,10 +67,9 @@ struct InfoRoutes: Sendable {
         (try? JSONBody.response(JSONValue.object(["status": "ok"]))) ?? Response(status: .ok)
     }
 
-    func requests(_ request: Request) async -> Response {
+    func requests(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let limitText = request.uri.queryParameters["limit"].map(String.init)
             let limit = try limitText.map { text -> Int in
                 guard text.utf8.count <= 8, let value = Int(text), (1...10_000).contains(value) else {
@@ -85,10 +83,9 @@ struct InfoRoutes: Sendable {
         }
     }
 
-    func request(_ request: Request, id: String) async -> Response {
+    func request(_ request: Request, id: String, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             guard id.utf8.count <= 64, let record = try await gateway.requestRecord(id: id, caller: caller) else {
                 throw SwitchyardError(
                     code: .notFound, message: "No request with id '\(id.quotedPrefix(64))' is in the log.", status: 404, param: "id")
@@ -99,20 +96,18 @@ struct InfoRoutes: Sendable {
         }
     }
 
-    func cacheStats(_ request: Request) async -> Response {
+    func cacheStats(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             return try JSONBody.response(gateway.cacheStats(caller: caller))
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
     }
 
-    func clearCache(_ request: Request) async -> Response {
+    func clearCache(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let namespace = request.uri.queryParameters["namespace"].map(String.init)
             let removed = try await gateway.clearCache(namespace: namespace, caller: caller)
             return try JSONBody.response(JSONValue.object(["removed": .int(Int64(removed)), "namespace": namespace.map { .string($0) } ?? .null]))

@@ -22,18 +22,10 @@ struct MCPRoute: Sendable {
 
     enum Framing { case json, sse }
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, caller: Caller) async -> Response {
         // DNS rebinding: a browser page on another origin must not reach a local gateway.
         if let origin = request.headers[.origin], !Self.originAllowed(origin, allowed: gateway.configuration.mcp.allowedOrigins) {
             return Self.failure(status: .forbidden, code: -32600, "Origin '\(origin.quotedPrefix(200))' is not allowed to use this MCP endpoint.")
-        }
-        let caller: Caller
-        do {
-            caller = try gateway.authenticate(request.presentedKey)
-        } catch {
-            var response = Self.failure(status: .unauthorized, code: -32001, ErrorResponses.normalize(error).message)
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
         }
         if let version = request.headers[Self.protocolVersionHeader], !Self.acceptedHeaderVersions.contains(version) {
             return Self.failure(

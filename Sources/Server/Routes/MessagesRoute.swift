@@ -11,10 +11,9 @@ struct MessagesRoute: Sendable {
     let maxBodyBytes: Int
     let logger: Logger
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let caller = try gateway.authenticate(request.presentedKey)
             let body = try await request.collectBody(limit: maxBodyBytes)
             let anthropic = try JSONBody.decode(Anthropic.Request.self, from: body)
             let chat = try AnthropicTranslator.chatRequest(from: anthropic)
@@ -32,7 +31,7 @@ struct MessagesRoute: Sendable {
             response.switchyard = outcome.response.switchyard
             var headers = ChatCompletionsRoute.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace,
-                cache: outcome.cache, similarity: outcome.cacheSimilarity)
+                cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(response, headers: headers)
@@ -46,7 +45,7 @@ struct MessagesRoute: Sendable {
         var headers = SSE.headers
         for field in ChatCompletionsRoute.headers(
             context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity)
+            similarity: outcome.cacheSimilarity, admission: outcome.admission)
         {
             headers.append(field)
         }

@@ -1,0 +1,124 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+
+/// The request context every route gets: the authenticated caller, set by `AuthorizationMiddleware`.
+public struct SwitchyardRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Who is calling (anonymous, with every permission, when the gateway has no keys).
+    public var caller: Caller = .anonymous
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// What each endpoint needs: the one table of authorization. A path not listed needs a valid key
+/// and nothing more (it is then a 404 or 405); `/health` needs nothing.
+enum EndpointPolicy {
+    struct Rule {
+        var method: HTTPRequest.Method
+        var pattern: [String]  // path segments; "*" matches one
+        var permission: Permission
+    }
+
+    static let rules: [Rule] = [
+        Rule(method: .post, pattern: ["v1", "chat", "completions"], permission: .useModels),
+        Rule(method: .post, pattern: ["chat", "completions"], permission: .useModels),
+        Rule(method: .post, pattern: ["v1", "messages"], permission: .useModels),
+        Rule(method: .post, pattern: ["v1", "embeddings"], permission: .useModels),
+        Rule(method: .post, pattern: ["embeddings"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "models"], permission: .useModels),
+        Rule(method: .get, pattern: ["models"], permission: .useModels),
+        Rule(method: .post, pattern: ["mcp"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "switchyard", "requests"], permission: .readRequestLog),
+        Rule(method: .get, pattern: ["v1", "switchyard", "requests", "*"], permission: .readRequestLog),
+        Rule(method: .get, pattern: ["v1", "switchyard", "cache", "stats"], permission: .readCache),
+        Rule(method: .delete, pattern: ["v1", "switchyard", "cache"], permission: .clearCache),
+        Rule(method: .get, pattern: ["v1", "switchyard", "collections"], permission: .readCollections),
+        Rule(method: .get, pattern: ["v1", "switchyard", "collections", "*"], permission: .readCollections),
+        Rule(method: .post, pattern: ["v1", "switchyard", "collections", "*", "search"], permission: .readCollections),
+        Rule(method: .post, pattern: ["v1", "switchyard", "collections"], permission: .writeCollections),
+        Rule(method: .delete, pattern: ["v1", "switchyard", "collections", "*"], permission: .writeCollections),
+        Rule(method: .post, pattern: ["v1", "switchyard", "collections", "*", "documents"], permission: .writeCollections),
+        Rule(method: .delete, pattern: ["v1", "switchyard", "collections", "*", "documents", "*"], permission: .writeCollections),
+        Rule(method: .post, pattern: ["v1", "switchyard", "keys"], permission: .manageKeys),
+        Rule(method: .get, pattern: ["v1", "switchyard", "keys"], permission: .manageKeys),
+        Rule(method: .get, pattern: ["v1", "switchyard", "keys", "*"], permission: .manageKeys),
+        Rule(method: .patch, pattern: ["v1", "switchyard", "keys", "*"], permission: .manageKeys),
+        Rule(method: .delete, pattern: ["v1", "switchyard", "keys", "*"], permission: .manageKeys),
+        Rule(method: .post, pattern: ["v1", "switchyard", "teams"], permission: .manageTeams),
+        Rule(method: .get, pattern: ["v1", "switchyard", "teams"], permission: .readTeams),
+        Rule(method: .patch, pattern: ["v1", "switchyard", "teams", "*"], permission: .manageTeams),
+        Rule(method: .get, pattern: ["v1", "switchyard", "spend"], permission: .readSpend),
+        Rule(method: .get, pattern: ["v1", "switchyard", "audit"], permission: .readAudit),
+    ]
+
+    static let publicPaths: Set<String> = ["/health"]
+
+    /// The permission `method path` needs; nil when no rule lists it.
+    static func permission(method: HTTPRequest.Method, path: String) -> Permission? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return rules.first { rule in
+            rule.method == method && rule.pattern.count == segments.count
+                && zip(rule.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.permission
+    }
+}
+
+/// Authenticates the key every request presents and checks the endpoint's permission, in one place,
+/// answering a refusal in the envelope of the protocol the path speaks (401 for a missing, unknown,
+/// revoked or expired key; 403 for a key without the permission).
+struct AuthorizationMiddleware: RouterMiddleware {
+    typealias Context = SwitchyardRequestContext
+    let gateway: Gateway
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if EndpointPolicy.publicPaths.contains(path) { return try await next(request, context) }
+        var context = context
+        do {
+            context.caller = try gateway.authenticate(request.presentedKey)
+            if let permission = EndpointPolicy.permission(method: request.method, path: path), !context.caller.may(permission) {
+                throw SwitchyardError(
+                    code: .permission,
+                    message: "The key '\(context.caller.name)' (\(context.caller.role.rawValue)) may not \(Self.describe(permission)).",
+                    status: 403)
+            }
+        } catch {
+            return Self.refusal(error, path: path)
+        }
+        return try await next(request, context)
+    }
+
+    static func describe(_ permission: Permission) -> String {
+        switch permission {
+        case .useModels: return "use models"
+        case .readRequestLog: return "read the request log"
+        case .readCollections: return "read collections"
+        case .writeCollections: return "create, change or delete collections (it needs `collections: write`)"
+        case .readCache: return "read cache statistics (admins only)"
+        case .clearCache: return "clear the cache (admins only)"
+        case .manageKeys: return "manage keys (admins and team admins only)"
+        case .readTeams: return "read teams"
+        case .manageTeams: return "manage teams (admins only)"
+        case .readSpend: return "read spend"
+        case .readAudit: return "read the audit log (admins only)"
+        }
+    }
+
+    static func refusal(_ error: any Error, path: String) -> Response {
+        if path == "/mcp" {
+            let failure = ErrorResponses.normalize(error)
+            var response = MCPRoute.failure(
+                status: HTTPResponse.Status(code: failure.status), code: failure.status == 401 ? -32001 : -32003, failure.message)
+            if failure.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
+            return response
+        }
+        let requestID = CallContext.newRequestID()
+        return ErrorResponses.response(error, protocol: path.hasPrefix("/v1/messages") ? .anthropic : .openai, requestID: requestID)
+    }
+}
