@@ -11,6 +11,8 @@ public struct BudgetBook: Sendable {
     public struct Account: Sendable, Hashable {
         public var budget: Budget
         public var periodStart: Date
+        /// When the next period starts (checked on every reservation instead of the calendar).
+        public var periodEnd: Date
         public var spent: Double
         public var reserved: Double
     }
@@ -22,20 +24,22 @@ public struct BudgetBook: Sendable {
     /// Sets (or replaces) a subject's budget, with what it has spent in the current period so far.
     public mutating func open(_ subject: String, budget: Budget, spent: Double, now: Date) {
         let reserved = accounts[subject]?.reserved ?? 0
-        accounts[subject] = Account(budget: budget, periodStart: budget.period.start(containing: now), spent: spent, reserved: reserved)
+        let period = budget.period.interval(containing: now)
+        accounts[subject] = Account(budget: budget, periodStart: period.start, periodEnd: period.end, spent: spent, reserved: reserved)
     }
 
     public mutating func close(_ subject: String) { accounts[subject] = nil }
 
     /// A new period starts from nothing spent (what is reserved stays reserved).
     private mutating func roll(_ subject: String, now: Date) {
-        guard var account = accounts[subject] else { return }
-        let start = account.budget.period.start(containing: now)
-        if start > account.periodStart {
-            account.periodStart = start
+        guard var account = accounts[subject], now >= account.periodEnd else { return }
+        let period = account.budget.period.interval(containing: now)
+        if period.start > account.periodStart {
+            account.periodStart = period.start
             account.spent = 0
-            accounts[subject] = account
         }
+        account.periodEnd = period.end
+        accounts[subject] = account
     }
 
     public enum Verdict: Sendable, Hashable {

@@ -234,3 +234,14 @@ extension Gateway {
         }
     }
 }
+
+extension Gateway {
+    /// Admission as the chat pipeline does it, without the upstream call: authenticate the key,
+    /// admit under its rate limits, reserve the worst case on its budgets, settle to `costUSD`.
+    /// `switchyard bench governance` times this against a gateway without keys.
+    public func admitAndSettle(_ request: ChatRequest, presentedKey: String?, costUSD: Double) throws {
+        let context = try admit(request, context: CallContext(caller: authenticate(presentedKey)))
+        let steps = models[request.model].map { [$0] } ?? []
+        governor.settle(try reserveBudget(request, steps: steps, context: context), actualUSD: costUSD)
+    }
+}

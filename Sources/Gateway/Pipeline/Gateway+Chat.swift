@@ -62,7 +62,7 @@ extension Gateway {
                     cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
-            record.budgetFlag = Self.flag(reservation)
+            record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
                 step, provider in
@@ -122,7 +122,7 @@ extension Gateway {
                     cacheSimilarity: answer.similarity)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
-            record.budgetFlag = Self.flag(reservation)
+            record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
                 step, provider in
@@ -319,9 +319,15 @@ extension Gateway {
         }
     }
 
-    /// The soft budgets a reservation passed, for the log.
-    static func flag(_ reservation: Governor.Reservation) -> String? {
-        reservation.softOverruns.isEmpty ? nil : "over soft budget: " + reservation.softOverruns.joined(separator: ", ")
+    /// The soft budgets a reservation passed, for the request log; each such request is also a
+    /// warning in the gateway's log (the alert an operator greps or ships).
+    func flagSoftOverruns(_ reservation: Governor.Reservation, context: CallContext) -> String? {
+        guard !reservation.softOverruns.isEmpty else { return nil }
+        let flag = "over soft budget: " + reservation.softOverruns.joined(separator: ", ")
+        logger.warning(
+            "request let through over a soft budget",
+            metadata: ["request_id": "\(context.requestID)", "key": "\(context.caller.name)", "budgets": "\(reservation.softOverruns.joined(separator: ","))"])
+        return flag
     }
 
     private func prepare(_ request: ChatRequest, context: CallContext) async throws -> (RoutePlanner.Plan, Int) {

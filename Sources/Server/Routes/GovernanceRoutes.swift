@@ -76,20 +76,20 @@ struct GovernanceRoutes: Sendable {
             request.expiresIn = .seconds(try expires.integer("expires_in_s", in: 1...Self.tenYears))
         }
         let (key, secret) = try await gateway.createKey(request, caller: call.caller)
-        var object = Self.describe(key, source: .api).objectValue ?? [:]
+        var object = describe(key, source: .api).objectValue ?? [:]
         object["key"] = .string(secret)
         return .object(object)
     }
 
     private func listKeys(_ call: Call) -> JSONValue {
-        ["object": "list", "data": .array(gateway.listKeys(caller: call.caller).map { Self.describe($0.key, source: $0.source) })]
+        ["object": "list", "data": .array(gateway.listKeys(caller: call.caller).map { describe($0.key, source: $0.source) })]
     }
 
     private func describeKey(_ id: String, call: Call) throws -> JSONValue {
         guard let found = gateway.listKeys(caller: call.caller).first(where: { $0.key.id == id }) else {
             throw SwitchyardError(code: .notFound, message: "No key with id '\(id.quotedPrefix(80))'.", status: 404, param: "id")
         }
-        return Self.describe(found.key, source: found.source)
+        return describe(found.key, source: found.source)
     }
 
     private func updateKey(_ id: String, call: Call) async throws -> JSONValue {
@@ -112,17 +112,17 @@ struct GovernanceRoutes: Sendable {
                 expires == .null ? nil : Date().addingTimeInterval(Double(try expires.integer("expires_in_s", in: 1...Self.tenYears))))
         }
         let key = try await gateway.updateKey(id, changes: changes, caller: call.caller)
-        return Self.describe(key, source: .api)
+        return describe(key, source: .api)
     }
 
     private func revokeKey(_ id: String, call: Call) async throws -> JSONValue {
         let key = try await gateway.revokeKey(id, caller: call.caller)
-        var object = Self.describe(key, source: .api).objectValue ?? [:]
+        var object = describe(key, source: .api).objectValue ?? [:]
         object["deleted"] = true
         return .object(object)
     }
 
-    static func describe(_ key: StoredKey, source: Governor.Source) -> JSONValue {
+    private func describe(_ key: StoredKey, source: Governor.Source) -> JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(key.id), "object": "key", "name": .string(key.name), "prefix": .string(key.prefix),
             "role": .string(key.role.rawValue), "source": .string(source.rawValue),
@@ -137,6 +137,7 @@ struct GovernanceRoutes: Sendable {
             "revoked_at": key.revokedAt.map { .int(Int64($0.timeIntervalSince1970.rounded())) } ?? .null,
         ]
         if source == .api { object["created_at"] = .int(Int64(key.createdAt.timeIntervalSince1970.rounded())) }
+        if let account = gateway.budgetAccount("key:" + key.id) { object["spend"] = Self.describe(account) }
         return .object(object)
     }
 
@@ -174,13 +175,13 @@ struct GovernanceRoutes: Sendable {
             "rpm": team.rpm.map { .int(Int64($0)) } ?? .null, "tpm": team.tpm.map { .int(Int64($0)) } ?? .null,
             "created_at": .int(Int64(team.createdAt.timeIntervalSince1970.rounded())),
         ]
-        if let account = gateway.budgetAccount("team:" + team.name) {
-            object["spend"] = [
-                "spent_usd": .double(account.spent), "reserved_usd": .double(account.reserved),
-                "period_start": .string(Self.iso8601(account.periodStart)),
-            ]
-        }
+        if let account = gateway.budgetAccount("team:" + team.name) { object["spend"] = Self.describe(account) }
         return .object(object)
+    }
+
+    /// A budget's current period: spent, reserved by requests in flight, and when the period began.
+    static func describe(_ account: (spent: Double, reserved: Double, periodStart: Date)) -> JSONValue {
+        ["spent_usd": .double(account.spent), "reserved_usd": .double(account.reserved), "period_start": .string(iso8601(account.periodStart))]
     }
 
     // MARK: Spend

@@ -13,16 +13,24 @@ public enum BudgetPeriod: String, Sendable, Hashable, Codable, CaseIterable {
     case day, week, month, total
 
     /// The start of the period that contains `date` (weeks start on Monday; `total`: the epoch).
-    public func start(containing date: Date) -> Date {
+    public func start(containing date: Date) -> Date { interval(containing: date).start }
+
+    /// The period that contains `date`, in UTC: its start, and the start of the next one (the far
+    /// future for `total`).
+    public func interval(containing date: Date) -> (start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         calendar.firstWeekday = 2
+        let component: Calendar.Component
         switch self {
-        case .day: return calendar.startOfDay(for: date)
-        case .week: return calendar.dateInterval(of: .weekOfYear, for: date)?.start ?? calendar.startOfDay(for: date)
-        case .month: return calendar.dateInterval(of: .month, for: date)?.start ?? calendar.startOfDay(for: date)
-        case .total: return Date(timeIntervalSince1970: 0)
+        case .day: component = .day
+        case .week: component = .weekOfYear
+        case .month: component = .month
+        case .total: return (Date(timeIntervalSince1970: 0), .distantFuture)
         }
+        if let interval = calendar.dateInterval(of: component, for: date) { return (interval.start, interval.end) }
+        let day = calendar.startOfDay(for: date)
+        return (day, day.addingTimeInterval(86_400))
     }
 }
 
