@@ -7,10 +7,10 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-STAMP="$VENV/.interop-deps-v2"
+STAMP="$VENV/.interop-deps-v3"
 if [ ! -f "$STAMP" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml 'mcp>=1.12,<2' 'mcp-server-time>=2025.7'
+        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml 'mcp>=1.12,<2' 'mcp-server-time>=2025.7' 'openai-agents>=0.3'
     touch "$STAMP"
 fi
 

@@ -13,6 +13,7 @@ public enum SwitchyardServer {
         let limit = gateway.configuration.server.maxBodyBytes
         let chat = ChatCompletionsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
+        let responses = ResponsesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let embeddings = EmbeddingsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let info = InfoRoutes(gateway: gateway)
         let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
@@ -29,6 +30,19 @@ public enum SwitchyardServer {
         router.get("/v1/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/health") { request, _ in await info.health(request) }
+        // The Responses API, with and without /v1.
+        for prefix in ["/v1", ""] {
+            router.post("\(prefix)/responses") { request, context in await responses.create(request, caller: context.caller) }
+            router.get("\(prefix)/responses/{id}") { request, context in
+                await responses.retrieve(context.parameters.get("id") ?? "", caller: context.caller)
+            }
+            router.delete("\(prefix)/responses/{id}") { request, context in
+                await responses.delete(context.parameters.get("id") ?? "", caller: context.caller)
+            }
+            router.get("\(prefix)/responses/{id}/input_items") { request, context in
+                await responses.inputItems(context.parameters.get("id") ?? "", request: request, caller: context.caller)
+            }
+        }
         router.get("/v1/switchyard/requests") { request, context in await info.requests(request, caller: context.caller) }
         router.get("/v1/switchyard/requests/{id}") { request, context in
             await info.request(request, id: context.parameters.get("id") ?? "", caller: context.caller)

@@ -30,6 +30,8 @@ public final class Gateway: Sendable {
     public let collections: CollectionService
     /// The MCP servers and their tools, when any are configured. Run it as a service (`makeApplication` does).
     public let tools: ToolManager?
+    /// Stored Responses API responses (`store: true`), for `previous_response_id` and `GET`.
+    let responses: ResponseArchive
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -47,9 +49,11 @@ public final class Gateway: Sendable {
         clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
         retrievalPersistence: (any RetrievalPersistence)? = nil, indexDirectory: URL? = nil, indexFactory: IndexFactory = .standard,
         governancePersistence: (any GovernancePersistence)? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        responsePersistence: (any ResponsePersistence)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
+        self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]
