@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import SwitchyardCore
 
 /// An upstream that serves chat completions (and perhaps embeddings) in its own wire protocol.
@@ -47,4 +48,36 @@ public enum ProviderFactory {
         case .ollama: return OllamaProvider(configuration: configuration, clients: clients)
         }
     }
+}
+
+/// An upstream that speaks OpenAI's Responses API itself (`responses_api: native`): requests are
+/// passed through with only the model name changed, and its stored responses stay upstream too.
+public protocol NativeResponsesProvider: Provider {
+    /// `POST /responses`, not streamed: the upstream's Response object.
+    func createResponse(_ body: JSONValue, options: CallOptions) async throws -> JSONValue
+    /// `POST /responses` with `stream: true`: the upstream's event stream, as bytes (once its status
+    /// said success).
+    func streamResponse(_ body: JSONValue, options: CallOptions) async throws -> UpstreamBytes
+}
+
+/// The raw bytes of an upstream answer, chunk by chunk as they arrive.
+public struct UpstreamBytes: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    let body: HTTPClientResponse.Body
+    let provider: ProviderConfiguration
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var inner: HTTPClientResponse.Body.AsyncIterator
+        let provider: ProviderConfiguration
+
+        public mutating func next() async throws -> ByteBuffer? {
+            do {
+                return try await inner.next()
+            } catch {
+                throw UpstreamErrors.map(error, configuration: provider)
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: body.makeAsyncIterator(), provider: provider) }
 }

@@ -20,6 +20,8 @@ public final class MockUpstream: Sendable {
         var recorded: [MockRecordedRequest] = []
         var faults: [String: (fault: String, remaining: Int)] = [:]
         var serial = 0
+        /// Responses API conversations by response id (JSON of their items), for `previous_response_id`.
+        var conversations: [String: Data] = [:]
     }
 
     let configuration: MockUpstreamConfiguration
@@ -116,12 +118,26 @@ public final class MockUpstream: Sendable {
 
     func nextSerial() -> Int { state.withLock { $0.serial += 1; return $0.serial } }
 
+    func storeConversation(_ id: String, _ items: [[String: Any]]) {
+        let data = JSONSerialization.bytes(items)
+        state.withLock { state in
+            if state.conversations.count > 10_000 { state.conversations.removeAll() }
+            state.conversations[id] = data
+        }
+    }
+
+    func storedConversation(_ id: String) -> [[String: Any]]? {
+        guard let data = state.withLock({ $0.conversations[id] }) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]]
+    }
+
     // MARK: Server
 
     func application(logger: Logger, onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         router.post("/v1/chat/completions") { request, context in try await self.chat(.openai, request) }
         router.post("/chat/completions") { request, context in try await self.chat(.openai, request) }
+        router.post("/v1/responses") { request, context in try await self.responses(request) }
         router.post("/v1/messages") { request, context in try await self.chat(.anthropic, request) }
         router.post("/api/chat") { request, context in try await self.chat(.ollama, request) }
         // Gemini puts `model:action` in one path component; the router does not split it, so parse it here.

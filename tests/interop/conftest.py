@@ -58,6 +58,9 @@ MODELS = {
     "x-ollama": dict(provider="up-ollama", protocol="ollama", upstream="llama3.2",
                      price=dict(input=0, output=0)),
     # Unreachable upstream (a closed port) and an upstream with a short timeout.
+    # OpenAI-compatible upstream marked `responses_api: native`: /v1/responses passes through.
+    "n-openai": dict(provider="up-openai-native", protocol="openai", upstream="gpt-4o-mini",
+                     price=dict(input=0.15, output=0.60, cached_input=0.075)),
     "m-dead": dict(provider="up-dead", protocol="openai", upstream="gpt-4o-mini",
                    price=dict(input=0.15, output=0.60)),
     "m-slow": dict(provider="up-slow", protocol="openai", upstream="gpt-4o-mini",
@@ -227,6 +230,8 @@ def write_config(path: Path, gateway_port: int, mock_port: int, workdir: Path) -
         dict(name="up-anthropic", kind="anthropic", base_url=mock, api_key=ANTHROPIC_UPSTREAM_KEY),
         dict(name="up-gemini", kind="gemini", base_url=mock, api_key=GEMINI_UPSTREAM_KEY),
         dict(name="up-ollama", kind="ollama", base_url=mock),
+        dict(name="up-openai-native", kind="openai", base_url=f"{mock}/v1", api_key=OPENAI_UPSTREAM_KEY,
+             responses_api="native"),
         dict(name="up-dead", kind="openai", base_url=f"http://127.0.0.1:{closed_port()}/v1",
              api_key=OPENAI_UPSTREAM_KEY),
         dict(name="up-slow", kind="openai", base_url=f"{mock}/v1", api_key=OPENAI_UPSTREAM_KEY, timeout_ms=1000),

@@ -240,3 +240,61 @@ def test_openai_agents_runner_with_a_function_tool_on_a_non_openai_model(stack):
     result = asyncio.run(Runner.run(agent, 'Weather in Oslo? [[tool: get_weather {"city": "Oslo"}]]'))
     assert seen == ["Oslo"]
     assert result.final_output == "Tool results: Oslo: 21C and clear"
+
+
+# --- a provider that speaks the Responses API natively (`responses_api: native`) ---------------------
+
+NATIVE_REPLY = "Mock reply from openai-responses model gpt-4o-mini."
+
+
+def test_native_provider_gets_the_request_passed_through(oai, mock):
+    marker = nonce()
+    raw = oai.responses.with_raw_response.create(model="n-openai", input=f"native {marker}", instructions="terse",
+                                                 include=["reasoning.encrypted_content"])
+    resp = raw.parse()
+    assert resp.output_text == NATIVE_REPLY
+    assert resp.model == "n-openai"
+    upstream = mock.only_request_containing(marker)
+    assert upstream["path"] == "/v1/responses"
+    assert upstream["body"]["model"] == "gpt-4o-mini"
+    assert upstream["body"]["include"] == ["reasoning.encrypted_content"]  # passed as sent, not translated
+    assert upstream["body"]["instructions"] == "terse"
+    cost = float(raw.headers["x-switchyard-cost-usd"])
+    assert close(cost, expected_cost("n-openai", resp.usage.input_tokens, resp.usage.output_tokens), 1e-9)
+    assert extra(resp)["switchyard"]["native"] == "up-openai-native"
+    assert oai.responses.retrieve(resp.id).output_text == NATIVE_REPLY
+
+
+def test_native_stream_is_relayed_with_switchyards_cost(oai):
+    deltas = []
+    with oai.responses.stream(model="n-openai", input=f"native stream {nonce()}") as stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                deltas.append(event.delta)
+        final = stream.get_final_response()
+    assert "".join(deltas) == NATIVE_REPLY == final.output_text
+    assert close(extra(final)["switchyard"]["cost_usd"],
+                 expected_cost("n-openai", final.usage.input_tokens, final.usage.output_tokens), 1e-9)
+
+
+def test_native_tool_round_trip_keeps_the_upstreams_conversation(oai, mock):
+    marker = nonce()
+    first = oai.responses.create(model="n-openai", tools=[WEATHER],
+                                 input=f'weather {marker} [[tool: get_weather {{"city": "Oslo"}}]]')
+    call = next(item for item in first.output if item.type == "function_call")
+    second = oai.responses.create(model="n-openai", tools=[WEATHER], previous_response_id=first.id,
+                                  input=[{"type": "function_call_output", "call_id": call.call_id, "output": "-3C"}])
+    assert second.output_text == "Tool results: -3C"
+    upstream = mock.requests()[-1]["body"]
+    assert upstream["previous_response_id"] == first.id  # the upstream keeps its own conversation
+
+
+def test_a_translated_conversation_continues_on_a_native_model(oai, mock):
+    marker = nonce()
+    first = oai.responses.create(model="m-anthropic", input=f"first turn {marker}")
+    second = oai.responses.create(model="n-openai", input="second turn", previous_response_id=first.id)
+    assert second.output_text == NATIVE_REPLY
+    upstream = mock.requests()[-1]["body"]
+    assert "previous_response_id" not in upstream  # the upstream never saw the first turn: it is expanded
+    texts = json.dumps(upstream["input"])
+    assert f"first turn {marker}" in texts and expected_default_reply("m-anthropic") in texts and "second turn" in texts

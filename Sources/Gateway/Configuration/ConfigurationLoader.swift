@@ -232,7 +232,7 @@ public enum ConfigurationLoader {
     static func parseProvider(_ node: ConfigNode) throws -> ProviderConfiguration {
         try node.allowOnly([
             "name", "kind", "base_url", "api_key", "auth_header", "headers", "query", "timeout_ms", "anthropic_version",
-            "default_max_tokens",
+            "default_max_tokens", "responses_api",
         ])
         let name = try node.required("name").string()
         let kindText = try node.required("kind").string()
@@ -254,6 +254,14 @@ public enum ConfigurationLoader {
         if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { provider.timeoutMilliseconds = timeout }
         provider.anthropicVersion = try node["anthropic_version"]?.string() ?? provider.anthropicVersion
         provider.defaultMaxTokens = try node["default_max_tokens"]?.int(in: ChatRequest.outputTokenRange) ?? provider.defaultMaxTokens
+        if let mode = node["responses_api"] {
+            let text = try mode.string()
+            guard text == "native" || text == "translate" else { throw mode.error("use native or translate") }
+            guard text == "translate" || provider.kind == .openai else {
+                throw mode.error("only an OpenAI-compatible provider (kind: openai) can speak the Responses API natively")
+            }
+            provider.nativeResponses = text == "native"
+        }
         return provider
     }
 

@@ -122,6 +122,13 @@ extension Gateway {
         return turns.reversed().flatMap { $0 }
     }
 
+    /// A stored response by id: nil when there is none; a 404 when there is one the caller may not
+    /// read (so a native pass-through never forwards another key's conversation id).
+    public func findStoredResponse(_ id: String, caller: Caller, param: String? = nil) async throws -> StoredResponse? {
+        guard id.utf8.count <= 200, let stored = try await responses.load(id) else { return nil }
+        return try await storedResponse(stored.id, caller: caller, param: param)
+    }
+
     /// Keeps a response (`store: true`).
     public func storeResponse(_ response: StoredResponse) { responses.save(response) }
 

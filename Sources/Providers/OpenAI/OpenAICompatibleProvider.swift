@@ -109,3 +109,19 @@ struct OpenAIChunkDecoder: ChunkDecoder {
         return []
     }
 }
+
+extension OpenAICompatibleProvider: NativeResponsesProvider {
+    public func createResponse(_ body: JSONValue, options: CallOptions) async throws -> JSONValue {
+        var body = body
+        if case .object(var object) = body {
+            object["stream"] = false
+            body = .object(object)
+        }
+        return try await http.postJSON(http.url("/responses"), body: body, headers: authHeaders, as: JSONValue.self, options: options)
+    }
+
+    public func streamResponse(_ body: JSONValue, options: CallOptions) async throws -> UpstreamBytes {
+        let response = try await http.post(http.url("/responses"), body: body, headers: authHeaders, stream: true, options: options)
+        return UpstreamBytes(body: response.body, provider: configuration)
+    }
+}

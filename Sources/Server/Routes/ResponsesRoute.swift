@@ -19,7 +19,11 @@ struct ResponsesRoute: Sendable {
         let requestID = CallContext.newRequestID()
         do {
             let body = try await request.collectBody(limit: maxBodyBytes)
-            let parsed = try ResponsesRequest.parse(try JSONBody.decode(JSONValue.self, from: body))
+            let json = try JSONBody.decode(JSONValue.self, from: body)
+            if let model = json["model"]?.stringValue, let target = gateway.nativeResponsesTarget(model, caller: caller) {
+                return try await native(json, target: target, request: request, caller: caller, requestID: requestID)
+            }
+            let parsed = try ResponsesRequest.parse(json)
             var history: [JSONValue] = []
             if let previous = parsed.previousResponseID { history = try await gateway.conversation(before: previous, caller: caller) }
             let chat = try ResponsesTranslator.chatRequest(parsed, history: history)

@@ -32,6 +32,9 @@ public struct ProviderConfiguration: Sendable, Hashable {
     /// Why there is no key, when the config named one that is not there (`${OPENAI_API_KEY} is not set`):
     /// said in the error a client gets when the upstream then refuses the request.
     public var missingKeyHint: String?
+    /// The upstream speaks OpenAI's Responses API itself (`responses_api: native`): `/v1/responses`
+    /// requests for its models are passed through instead of translated to chat completions.
+    public var nativeResponses = false
 
     public init(
         name: String, kind: Kind, baseURL: String, apiKey: String? = nil, authHeader: String? = nil,
