@@ -162,6 +162,25 @@ def chat_fields() -> list:
     return out
 
 
+def responses(model: str, **extra) -> dict:
+    return {"model": model, "input": "Say hello.", **extra}
+
+
+def responses_fields() -> list:
+    out = []
+    for kind in hl.KINDS:
+        out.append(Field(f"responses[{kind}].max_output_tokens", "POST", "/v1/responses", responses(hl.OK[kind]),
+                         "max_output_tokens", "int"))
+    m = hl.OK["openai"]
+    for f in ("temperature", "top_p"):
+        out.append(Field(f"responses.{f}", "POST", "/v1/responses", responses(m), f, "float"))
+    out.append(Field("responses.stream.max_output_tokens", "POST", "/v1/responses", responses(m, stream=True),
+                     "max_output_tokens", "int"))
+    out.append(Field("responses.tools", "POST", "/v1/responses", responses(m), "tools", "list"))
+    out.append(Field("responses.metadata", "POST", "/v1/responses", responses(m), "metadata", "object"))
+    return out
+
+
 def messages_fields() -> list:
     out = []
     for kind in ("anthropic", "openai", "gemini"):
@@ -255,7 +274,7 @@ LENIENT.update({
     "mcp_garbage": set(),
 })
 
-FIELDS = chat_fields() + messages_fields() + embeddings_fields() + search_fields() + documents_fields() + mcp_fields()
+FIELDS = chat_fields() + responses_fields() + messages_fields() + embeddings_fields() + search_fields() + documents_fields() + mcp_fields()
 MCP_HEADERS = [("Accept", "application/json, text/event-stream"), ("MCP-Protocol-Version", "2025-06-18")]
 
 
