@@ -8,6 +8,7 @@ One key is unrestricted; the other may use `time__*` only.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -147,3 +148,66 @@ def test_cli_lists_and_calls_tools(tmp_path):
     unknown = run("call", "nope__tool", "{}")
     assert unknown.returncode == 66  # not found, as the README's exit statuses say
     assert "There is no tool named 'nope__tool'." in unknown.stderr
+
+
+# --- the stateless revision 2026-07-28, on the same endpoint -----------------------------------------
+
+STATELESS = "2026-07-28"
+
+
+def stateless_call(url: str, key: str, method: str, params: dict | None = None, version: str = STATELESS,
+                   headers: dict | None = None, request_id=1):
+    meta = {"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "interop", "version": "1"}}
+    body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": {**(params or {}), "_meta": meta}}
+    sent = {"authorization": f"Bearer {key}", "accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": version, "Mcp-Method": method, **(headers or {})}
+    return httpx.post(url, json=body, headers=sent, timeout=30)
+
+
+def test_stateless_discover_list_and_call_without_a_handshake(mcp_gateway):
+    discover = stateless_call(mcp_gateway, FULL_KEY, "server/discover")
+    assert discover.status_code == 200, discover.text
+    result = discover.json()["result"]
+    assert result["resultType"] == "complete"
+    assert result["supportedVersions"][0] == STATELESS and "2025-11-25" in result["supportedVersions"]
+    assert "tools" in result["capabilities"]
+    assert result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"] == "switchyard"
+    assert result["ttlMs"] >= 0 and result["cacheScope"] in ("public", "private")
+    assert "mcp-session-id" not in {k.lower() for k in discover.headers}
+
+    deadline = asyncio.get_event_loop_policy().new_event_loop().time() + 30
+    import time
+    while True:  # the time server's tools appear once it has started
+        listed = stateless_call(mcp_gateway, TIME_KEY, "tools/list", request_id=2).json()["result"]
+        names = {tool["name"] for tool in listed["tools"]}
+        if any(name.startswith("time__") for name in names) or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert listed["resultType"] == "complete" and listed["cacheScope"] == "private" and listed["ttlMs"] >= 0
+    assert names and all(name.startswith("time__") for name in names), names  # the key's tool globs apply
+    called = stateless_call(mcp_gateway, TIME_KEY, "tools/call",
+                            {"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}, request_id=3)
+    result = called.json()["result"]
+    assert result["resultType"] == "complete" and not result.get("isError"), result
+    assert "UTC" in json.dumps(result["content"])
+
+
+def test_stateless_version_and_header_errors(mcp_gateway):
+    unsupported = stateless_call(mcp_gateway, FULL_KEY, "tools/list", version="2099-01-01")
+    assert unsupported.status_code == 400
+    error = unsupported.json()["error"]
+    assert error["code"] == -32022
+    assert error["data"]["requested"] == "2099-01-01" and STATELESS in error["data"]["supported"]
+    mismatch = stateless_call(mcp_gateway, FULL_KEY, "tools/list", headers={"Mcp-Method": "tools/call"})
+    assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == -32020
+    wrong_header = stateless_call(mcp_gateway, FULL_KEY, "tools/list", headers={"MCP-Protocol-Version": "2025-11-25"})
+    assert wrong_header.status_code == 400 and wrong_header.json()["error"]["code"] == -32020
+
+
+def test_initialize_asking_for_the_stateless_revision_gets_the_newest_handshake_version(mcp_gateway):
+    r = httpx.post(mcp_gateway, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": STATELESS, "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}}},
+        headers={"authorization": f"Bearer {FULL_KEY}", "accept": "application/json, text/event-stream"}, timeout=30)
+    assert r.status_code == 200
+    assert r.json()["result"]["protocolVersion"] == "2025-11-25"

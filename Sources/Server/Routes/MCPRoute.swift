@@ -9,16 +9,34 @@ import SwitchyardCore
 /// `/mcp`: Switchyard as an MCP server over Streamable HTTP (stateless: no session id, no
 /// server-initiated stream). Serves the tools of every connected MCP server plus `chat`, filtered
 /// by the caller's key on `tools/list` and on `tools/call`.
+///
+/// Two eras on one endpoint: the handshake revisions (2025-11-25, 2025-06-18: `initialize`, then
+/// requests) and the stateless revision 2026-07-28 (no handshake; every request names its
+/// version and capabilities in `params._meta`; `server/discover`; every result carries
+/// `resultType`, list results `ttlMs` and `cacheScope`). A request is answered in the era its
+/// `_meta` names.
 struct MCPRoute: Sendable {
     let gateway: Gateway
     let maxBodyBytes: Int
     let logger: Logger
 
-    /// Protocol versions spoken; the newest is offered when a client asks for another.
+    /// Handshake protocol versions spoken; the newest is offered when a client asks for another.
     static let protocolVersions = ["2025-11-25", "2025-06-18"]
+    /// Stateless protocol versions (per-request `_meta`, no `initialize`).
+    static let statelessVersions = ["2026-07-28"]
+    /// Every version `server/discover` lists, newest first.
+    static var supportedVersions: [String] { statelessVersions + protocolVersions }
     /// Older versions accepted in the `MCP-Protocol-Version` header of later requests.
-    static let acceptedHeaderVersions: Set<String> = ["2025-11-25", "2025-06-18", "2025-03-26"]
+    static let acceptedHeaderVersions: Set<String> = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]
     static let protocolVersionHeader = HTTPField.Name("MCP-Protocol-Version")!
+    static let methodHeader = HTTPField.Name("Mcp-Method")!
+    static let metaVersionKey = "io.modelcontextprotocol/protocolVersion"
+    static let serverInfo: JSONValue = ["name": "switchyard", "title": "Switchyard", "version": "0.1.0"]
+    static let instructions =
+        "Tools of the MCP servers Switchyard is connected to, and `chat` for a completion through any configured model or route."
+    /// How long a client may cache `tools/list` and `server/discover` (they change when an MCP
+    /// server's tools do, or the config is reloaded).
+    static let listTTLMilliseconds: Int64 = 60_000
 
     enum Framing { case json, sse }
 
@@ -29,8 +47,9 @@ struct MCPRoute: Sendable {
         }
         if let version = request.headers[Self.protocolVersionHeader], !Self.acceptedHeaderVersions.contains(version) {
             return Self.failure(
-                status: .badRequest, code: -32600,
-                "Unsupported MCP-Protocol-Version '\(version.quotedPrefix(40))'; supported: \(Self.protocolVersions.joined(separator: ", ")).")
+                status: .badRequest, code: -32022,
+                "Unsupported MCP-Protocol-Version '\(version.quotedPrefix(40))'; supported: \(Self.supportedVersions.joined(separator: ", ")).",
+                data: ["supported": .array(Self.supportedVersions.map { .string($0) }), "requested": .string(String(version.prefix(40)))])
         }
         let accept = (request.headers[.accept] ?? "*/*").lowercased()
         let acceptsJSON = accept.contains("application/json") || accept.contains("*/*") || accept.contains("application/*")
@@ -61,11 +80,37 @@ struct MCPRoute: Sendable {
             return Response(status: .accepted)
         }
         let method = object["method"]?.stringValue ?? ""
+        // The stateless revision: the version is in `_meta`, and must agree with the headers.
+        let metaVersion = object["params"]?["_meta"]?[Self.metaVersionKey]
+        var stateless = false
+        if let metaVersion {
+            guard let version = metaVersion.stringValue else {
+                return Self.failure(status: .badRequest, code: -32602, "params._meta[\"\(Self.metaVersionKey)\"] must be a string.", id: id)
+            }
+            if let header = request.headers[Self.protocolVersionHeader], header != version {
+                return Self.failure(
+                    status: .badRequest, code: -32020,
+                    "The MCP-Protocol-Version header ('\(header.quotedPrefix(40))') does not match params._meta (\(version.quotedPrefix(40))).", id: id)
+            }
+            if let header = request.headers[Self.methodHeader], header != method {
+                return Self.failure(
+                    status: .badRequest, code: -32020,
+                    "The Mcp-Method header ('\(header.quotedPrefix(60))') does not match the method ('\(method.quotedPrefix(60))').", id: id)
+            }
+            guard Self.statelessVersions.contains(version) else {
+                return Self.failure(
+                    status: .badRequest, code: -32022, "Unsupported protocol version '\(version.quotedPrefix(40))'.", id: id,
+                    data: ["supported": .array(Self.supportedVersions.map { .string($0) }), "requested": .string(version)])
+            }
+            stateless = true
+        }
         let reply = await dispatch(method: method, params: object["params"], caller: caller)
         var envelope: [String: JSONValue] = ["jsonrpc": "2.0", "id": id]
         switch reply {
-        case .success(let result): envelope["result"] = result
-        case .failure(let error): envelope["error"] = ["code": .int(Int64(error.code)), "message": .string(error.message)]
+        case .success(let result):
+            envelope["result"] = stateless || method == "server/discover" ? Self.statelessResult(result, method: method) : result
+        case .failure(let error):
+            envelope["error"] = ["code": .int(Int64(error.code)), "message": .string(error.message)]
         }
         return Self.respond(.object(envelope), framing: framing)
     }
@@ -84,14 +129,21 @@ struct MCPRoute: Sendable {
 
     private func dispatch(method: String, params: JSONValue?, caller: Caller) async -> Result<JSONValue, RPCError> {
         switch method {
+        case "server/discover":
+            return .success([
+                "supportedVersions": .array(Self.supportedVersions.map { .string($0) }),
+                "capabilities": ["tools": ["listChanged": false]],
+                "instructions": .string(Self.instructions),
+            ])
         case "initialize":
+            // 2026-07-28 has no handshake: a client asking for it in `initialize` gets the newest handshake version.
             let requested = params?["protocolVersion"]?.stringValue ?? ""
             let version = Self.protocolVersions.contains(requested) ? requested : Self.protocolVersions[0]
             return .success([
                 "protocolVersion": .string(version),
                 "capabilities": ["tools": ["listChanged": false]],
-                "serverInfo": ["name": "switchyard", "title": "Switchyard", "version": "0.1.0"],
-                "instructions": "Tools of the MCP servers Switchyard is connected to, and `chat` for a completion through any configured model or route.",
+                "serverInfo": Self.serverInfo,
+                "instructions": .string(Self.instructions),
             ])
         case "ping":
             return .success([:])
@@ -124,6 +176,21 @@ struct MCPRoute: Sendable {
         }
     }
 
+    /// A result in the stateless revision's shape: `resultType`, the server's identity in `_meta`,
+    /// and for list and discovery results how long they may be cached (per key: `private`).
+    static func statelessResult(_ result: JSONValue, method: String) -> JSONValue {
+        guard case .object(var object) = result else { return result }
+        object["resultType"] = "complete"
+        var meta = object["_meta"]?.objectValue ?? [:]
+        meta["io.modelcontextprotocol/serverInfo"] = serverInfo
+        object["_meta"] = .object(meta)
+        if method == "tools/list" || method == "server/discover" {
+            object["ttlMs"] = .int(listTTLMilliseconds)
+            object["cacheScope"] = "private"
+        }
+        return .object(object)
+    }
+
     static func respond(_ message: JSONValue, framing: Framing) -> Response {
         switch framing {
         case .json:
@@ -136,8 +203,10 @@ struct MCPRoute: Sendable {
         }
     }
 
-    static func failure(status: HTTPResponse.Status, code: Int, _ message: String) -> Response {
-        let body: JSONValue = ["jsonrpc": "2.0", "id": .null, "error": ["code": .int(Int64(code)), "message": .string(message)]]
+    static func failure(status: HTTPResponse.Status, code: Int, _ message: String, id: JSONValue = .null, data: JSONValue? = nil) -> Response {
+        var error: [String: JSONValue] = ["code": .int(Int64(code)), "message": .string(message)]
+        if let data { error["data"] = data }
+        let body: JSONValue = ["jsonrpc": "2.0", "id": id, "error": .object(error)]
         return Response(
             status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body.jsonString())))
     }
