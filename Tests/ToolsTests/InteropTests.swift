@@ -89,6 +89,49 @@ struct InteropTests {
         }
     }
 
+    /// A server of MCP's stateless revision (2026-07-28) only: `initialize` is refused, every
+    /// request must carry `_meta` and (over HTTP) matching `Mcp-Method`/`Mcp-Name` headers. The
+    /// probe finds it, and tools are listed and called without a handshake.
+    @Test func statelessOnlyServerOverHTTP() async throws {
+        let (process, url) = try await MCPPeers.startHTTPFixture(mode: "stateless")
+        let server = MCPConfiguration.Server(name: "st", transport: .http(url: url, headers: [:]), timeout: .seconds(20))
+        try await MCPPeers.stopping(process) {
+            try await MCPPeers.withManager([server]) { manager in
+                #expect(manager.tools.map(\.name) == ["st__add", "st__echo", "st__revision"])
+                let sum = try await manager.call("st__add", arguments: ["a": 20, "b": 22])
+                #expect(sum.text == "42")
+                let revision = try await manager.call("st__revision", arguments: [:])
+                #expect(revision.text == "2026-07-28")
+                let unknown = try? await manager.call("st__nope", arguments: [:])
+                #expect(unknown == nil || unknown?.isError == true)
+            }
+        }
+    }
+
+    @Test func statelessOnlyServerOverStdio() async throws {
+        let python = try MCPPeers.executable("python")
+        try await MCPPeers.withManager([MCPPeers.stdio("st", command: python, [MCPPeers.fixture, "stateless-stdio"])]) { manager in
+            #expect(manager.tools.map(\.name) == ["st__add", "st__echo", "st__revision"])
+            let echo = try await manager.call("st__echo", arguments: ["text": "héllo"])
+            #expect(echo.text == "héllo")
+            let revision = try await manager.call("st__revision", arguments: [:])
+            #expect(revision.text == "2026-07-28")
+        }
+    }
+
+    /// `protocol: legacy` skips the probe; `protocol: stateless` refuses a handshake-only server.
+    @Test func protocolModesAreHonoured() async throws {
+        let (process, url) = try await MCPPeers.startHTTPFixture(mode: "json")
+        try await MCPPeers.stopping(process) {
+            var legacy = MCPConfiguration.Server(name: "fx", transport: .http(url: url, headers: [:]), timeout: .seconds(20))
+            legacy.protocolMode = .legacy
+            try await MCPPeers.withManager([legacy]) { manager in
+                let sum = try await manager.call("fx__add", arguments: ["a": 1, "b": 2])
+                #expect(sum.text == "3")
+            }
+        }
+    }
+
     @Test func httpServerThatRestartsIsReconnected() async throws {
         let (first, url) = try await MCPPeers.startHTTPFixture(mode: "json")
         let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)!

@@ -114,7 +114,7 @@ enum MCPPeers {
         let port = port ?? freePort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [fixture, "http", String(port), mode]
+        process.arguments = mode == "stateless" ? [fixture, "stateless-http", String(port)] : [fixture, "http", String(port), mode]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

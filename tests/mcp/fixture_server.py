@@ -2,6 +2,8 @@
 
     fixture_server.py stdio
     fixture_server.py http PORT json|sse      (Streamable HTTP at http://127.0.0.1:PORT/mcp)
+    fixture_server.py stateless-http PORT     (MCP 2026-07-28 only, written by hand: no initialize)
+    fixture_server.py stateless-stdio         (the same over stdin/stdout)
 
 Tools: echo, add, sleep (for timeouts), fail (reports a tool error), crash (the process dies
 mid-call, to exercise restarts), pid (the serving process id), and `announce` which adds a
@@ -66,6 +68,100 @@ def build(**settings) -> FastMCP:
     return server
 
 
+STATELESS = "2026-07-28"
+STATELESS_TOOLS = [
+    {"name": "echo", "description": "Returns the text it was given.",
+     "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
+    {"name": "add", "description": "Adds two whole numbers.",
+     "inputSchema": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                     "required": ["a", "b"]}},
+    {"name": "revision", "description": "The protocol revision the call arrived in.",
+     "inputSchema": {"type": "object", "properties": {}}},
+]
+
+
+def stateless_answer(message: dict, headers: dict | None = None) -> tuple[int, dict | None]:
+    """One JSON-RPC message in the stateless revision: (HTTP status, answer or None for a notification)."""
+    if "id" not in message:
+        return 202, None
+    ident = message["id"]
+
+    def error(status: int, code: int, text: str, data=None):
+        body = {"code": code, "message": text}
+        if data is not None:
+            body["data"] = data
+        return status, {"jsonrpc": "2.0", "id": ident, "error": body}
+
+    method = message.get("method", "")
+    params = message.get("params") or {}
+    meta = params.get("_meta") or {}
+    version = meta.get("io.modelcontextprotocol/protocolVersion")
+    if method == "initialize" or version is None:
+        return error(400, -32601, f"{method}: this server speaks only the stateless revision {STATELESS}")
+    if version != STATELESS:
+        return error(400, -32022, "Unsupported protocol version", {"supported": [STATELESS], "requested": version})
+    if headers is not None and (headers.get("mcp-method") != method or headers.get("mcp-protocol-version") != version):
+        return error(400, -32020, "MCP headers do not match the body")
+    if "io.modelcontextprotocol/clientCapabilities" not in meta:
+        return error(400, -32602, "_meta lacks clientCapabilities")
+    result: dict
+    if method == "server/discover":
+        result = {"supportedVersions": [STATELESS], "capabilities": {"tools": {}}, "ttlMs": 0, "cacheScope": "public"}
+    elif method == "tools/list":
+        result = {"tools": STATELESS_TOOLS, "ttlMs": 0, "cacheScope": "public"}
+    elif method == "tools/call":
+        name, args = params.get("name"), params.get("arguments") or {}
+        if headers is not None and headers.get("mcp-name") != name:
+            return error(400, -32020, "Mcp-Name header does not match params.name")
+        if name == "echo":
+            text = str(args.get("text", ""))
+        elif name == "add":
+            text = str(int(args["a"]) + int(args["b"]))
+        elif name == "revision":
+            text = version
+        else:
+            return error(200, -32602, f"unknown tool {name}")
+        result = {"content": [{"type": "text", "text": text}], "isError": False}
+    else:
+        return error(200, -32601, f"method not found: {method}")
+    result["resultType"] = "complete"
+    return 200, {"jsonrpc": "2.0", "id": ident, "result": result}
+
+
+def serve_stateless_http(port: int) -> None:
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("content-length", "0"))
+            message = json.loads(self.rfile.read(length) or b"{}")
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, answer = stateless_answer(message, headers)
+            body = json.dumps(answer).encode() if answer is not None else b""
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def serve_stateless_stdio() -> None:
+    import json
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        _, answer = stateless_answer(json.loads(line))
+        if answer is not None:
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "stdio"
     if mode == "stdio":
@@ -75,8 +171,12 @@ def main() -> None:
         json_response = (sys.argv[3] if len(sys.argv) > 3 else "json") == "json"
         build(host="127.0.0.1", port=port, json_response=json_response, stateless_http=False, log_level="WARNING").run(
             "streamable-http")
+    elif mode == "stateless-http":
+        serve_stateless_http(int(sys.argv[2]))
+    elif mode == "stateless-stdio":
+        serve_stateless_stdio()
     else:
-        sys.exit(f"unknown mode {mode!r}: use stdio or http PORT json|sse")
+        sys.exit(f"unknown mode {mode!r}: use stdio, http PORT json|sse, stateless-http PORT or stateless-stdio")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ extension ConfigurationLoader {
     }
 
     static func parseMCPServer(_ node: ConfigNode) throws -> MCPConfiguration.Server {
-        try node.allowOnly(["name", "command", "args", "env", "cwd", "url", "headers", "timeout_ms", "prefix", "aliases"])
+        try node.allowOnly(["name", "command", "args", "env", "cwd", "url", "headers", "timeout_ms", "prefix", "aliases", "protocol"])
         let name = try node.required("name").string()
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !name.contains("__") else {
             throw node["name"]!.error("'\(name)' is not a usable server name: use letters, digits, '-' and single '_'")
@@ -76,6 +76,13 @@ extension ConfigurationLoader {
         }
         var server = MCPConfiguration.Server(name: name, transport: transport)
         if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { server.timeout = .milliseconds(timeout) }
+        if let mode = node["protocol"] {
+            let text = try mode.string()
+            guard let value = MCPConfiguration.ProtocolMode(rawValue: text) else {
+                throw mode.error("unknown protocol '\(text)'; use auto (probe server/discover, else initialize), stateless or legacy")
+            }
+            server.protocolMode = value
+        }
         if let prefix = node["prefix"] {
             let text = try prefix.string()
             guard let mode = MCPConfiguration.PrefixMode(rawValue: text) else {

@@ -17,7 +17,8 @@ public actor ProcessTransport: Transport {
     private var input: FileHandle?
     private let messages: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
-    private let exit: @Sendable (Int32) -> Void
+    /// Who hears of the process's exit; replaceable (a probe's process may become the server's).
+    private let exit: Mutex<@Sendable (Int32) -> Void>
 
     /// - Parameter onExit: called once, with the exit status, when the process ends for any reason.
     public init(
@@ -29,11 +30,16 @@ public actor ProcessTransport: Transport {
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.logger = logger
-        self.exit = onExit
+        self.exit = Mutex(onExit)
         (messages, continuation) = AsyncThrowingStream.makeStream()
     }
 
     /// The child's process id while it runs.
+    /// Replaces who hears of the process's exit.
+    func setOnExit(_ handler: @escaping @Sendable (Int32) -> Void) {
+        exit.withLock { $0 = handler }
+    }
+
     public var processIdentifier: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
 
     public func connect() async throws {
@@ -76,12 +82,11 @@ public actor ProcessTransport: Transport {
                 logger.debug("stderr", metadata: ["switchyard.mcp.stderr": .string(String(decoding: line.prefix(2000), as: UTF8.self))])
             }
         }
-        let exit = self.exit
         let name = command
-        process.terminationHandler = { finished in
+        process.terminationHandler = { [weak self] finished in
             let status = finished.terminationStatus
             continuation.finish(throwing: ToolError(.unavailable, "The MCP server process '\(name)' exited (status \(status))."))
-            exit(status)
+            self?.exit.withLock { $0 }(status)
         }
         do {
             try process.run()

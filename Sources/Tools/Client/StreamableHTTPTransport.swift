@@ -18,6 +18,9 @@ public actor StreamableHTTPTransport: Transport {
     let timeout: Duration
     private(set) var sessionID: String?
     private var protocolVersion: String?
+    /// Speaking the stateless revision: no session, and each POST names its method (and a tool
+    /// call its tool) in headers, as that revision asks.
+    private var stateless = false
     private let messages: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
     /// Largest JSON answer accepted.
@@ -33,6 +36,13 @@ public actor StreamableHTTPTransport: Transport {
     }
 
     public func connect() async throws {}
+
+    /// Switches to MCP's stateless revision (after `server/discover` said the server speaks it).
+    func useStatelessRevision(_ version: String) {
+        stateless = true
+        protocolVersion = version
+        sessionID = nil
+    }
 
     public func disconnect() async {
         if let sessionID {
@@ -51,6 +61,14 @@ public actor StreamableHTTPTransport: Transport {
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         if let sessionID { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: sessionID) }
         if let protocolVersion { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: protocolVersion) }
+        if stateless, let message = JSONValue.parse(data), let method = message["method"]?.stringValue {
+            request.headers.replaceOrAdd(name: "Mcp-Method", value: method)
+            if method == "tools/call", let name = message["params"]?["name"]?.stringValue,
+                name.utf8.count <= 256, name.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F })
+            {
+                request.headers.replaceOrAdd(name: "Mcp-Name", value: name)
+            }
+        }
         request.body = .bytes(ByteBuffer(bytes: data))
         let response: HTTPClientResponse
         do {

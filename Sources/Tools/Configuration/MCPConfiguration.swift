@@ -20,6 +20,17 @@ public struct MCPConfiguration: Sendable {
         case http(url: String, headers: [String: String])
     }
 
+    /// Which MCP era to speak with a server.
+    public enum ProtocolMode: String, Sendable, CaseIterable {
+        /// Probe `server/discover` (the stateless revision 2026-07-28); fall back to the
+        /// `initialize` handshake when the server does not answer it (the default).
+        case auto
+        /// Only the stateless revision.
+        case stateless
+        /// Only the handshake revisions (2025-11-25 and earlier): no probe.
+        case legacy
+    }
+
     public struct Server: Sendable {
         public var name: String
         public var transport: Transport
@@ -28,6 +39,7 @@ public struct MCPConfiguration: Sendable {
         public var prefix: PrefixMode
         /// Exposed names for some of the server's tools: `{original: exposed}`.
         public var aliases: [String: String]
+        public var protocolMode: ProtocolMode = .auto
 
         public init(
             name: String, transport: Transport, timeout: Duration = .seconds(30), prefix: PrefixMode = .always,

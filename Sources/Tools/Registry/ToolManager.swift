@@ -72,7 +72,7 @@ public final class ToolManager: Service, Sendable {
         for connection in connections {
             let left = max(deadline - .now, .milliseconds(1))
             do {
-                _ = try await connection.readyClient(within: left)
+                _ = try await connection.readySession(within: left)
             } catch {
                 missing[connection.configuration.name] = "\(error)"
             }
