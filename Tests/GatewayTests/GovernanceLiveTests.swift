@@ -39,6 +39,8 @@ struct GovernanceLiveTests {
         let mock = try await MockUpstream.start(MockUpstreamConfiguration(openAIKey: "sk-upstream-secret-openai"))
         let clients = Gateway.makeUpstreamClients()
         let offset = Mutex<TimeInterval>(0)
+        let base = ContinuousClock.now
+        let start = Date()
         do {
             let yaml = """
                 server: {max_body_bytes: 65536}
@@ -57,8 +59,11 @@ struct GovernanceLiveTests {
             let gateway = Gateway(
                 configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: database)),
+                // The governor's clocks move only when a test advances them, so a burst of requests
+                // meets the same instant however slowly a busy machine serves it.
+                clock: { base.advanced(by: .milliseconds(Int64(offset.withLock { $0 } * 1000))) },
                 governancePersistence: try GovernanceStore(path: database),
-                now: { Date().addingTimeInterval(offset.withLock { $0 }) })
+                now: { start.addingTimeInterval(offset.withLock { $0 }) })
             try gateway.restoreGovernance()
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in

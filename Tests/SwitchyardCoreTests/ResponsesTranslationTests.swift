@@ -87,6 +87,7 @@ struct ResponsesTranslationTests {
         #expect(param(#"{"model": "m", "input": "x", "text": {"format": {"type": "yaml"}}}"#) == "text.format.type")
         #expect(param(#"{"model": "m", "input": "x", "metadata": {"a": 1}}"#) == "metadata")
         #expect(param(#"{"model": "m", "input": "x", "frobnicate": true}"#) == "frobnicate")
+        #expect(param(#"{"model": "m", "input": "x", "conversation": "conv_1"}"#) == "conversation")
         #expect(param(#"{"model": "m", "input": [{"role": "system", "content": "only a system prompt"}]}"#) == "input")
         #expect(param(#"{"model": "m", "input": "x", "include": ["reasoning.encrypted_content"], "truncation": "auto"}"#) == nil)
     }

@@ -31,7 +31,12 @@ public struct ResponsesRequest: Sendable {
     /// anything else is a 400, as OpenAI answers unknown parameters.
     static let ignored: Set<String> = [
         "include", "truncation", "service_tier", "prompt_cache_key", "prompt_cache_retention", "safety_identifier",
-        "background", "top_logprobs", "max_tool_calls", "stream_options", "conversation", "prompt",
+        "background", "top_logprobs", "max_tool_calls", "stream_options",
+    ]
+    /// Defined by OpenAI but not served here: refused by name rather than silently ignored.
+    static let unserved: [String: String] = [
+        "conversation": "conversation objects are not served; continue a conversation with previous_response_id",
+        "prompt": "stored prompt templates are not served; send the prompt as input",
     ]
     static let known: Set<String> = [
         "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "text", "temperature", "top_p",
@@ -53,7 +58,12 @@ public struct ResponsesRequest: Sendable {
         guard let object = body.objectValue else {
             throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
         }
-        for key in object.keys.sorted() where !known.contains(key) && !ignored.contains(key) {
+        for key in object.keys.sorted() {
+            if let reason = unserved[key], object[key] != .null {
+                throw SwitchyardError.invalidRequest("\(key): \(reason).", param: key)
+            }
+        }
+        for key in object.keys.sorted() where !known.contains(key) && !ignored.contains(key) && unserved[key] == nil {
             throw SwitchyardError.invalidRequest("Unknown parameter: '\(key.quotedPrefix(64))'.", param: key)
         }
         let reader = FieldReader(object: object)
