@@ -21,6 +21,13 @@ public protocol Provider: Sendable {
     func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse
 }
 
+/// An upstream that counts a request's input tokens exactly, with its own tokenizer (Anthropic's
+/// `POST /v1/messages/count_tokens`). Others are estimated by the gateway.
+public protocol TokenCountingProvider: Provider {
+    /// Input tokens of `request` (`request.model` is already the upstream model id).
+    func countTokens(_ request: ChatRequest, options: CallOptions) async throws -> Int
+}
+
 /// Per-call settings the gateway passes to an adapter.
 public struct CallOptions: Sendable {
     public var logger: Logger

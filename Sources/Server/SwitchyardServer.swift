@@ -54,7 +54,28 @@ public enum SwitchyardServer {
         router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }
+        registerCompatibilityRoutes(on: router, gateway: gateway, logger: logger)
         return router
+    }
+
+    /// The rest of the surface clients call (issue 19): every model-serving endpoint with and without
+    /// the `/v1` prefix (base URLs are configured both ways in the wild), `GET /v1/models/{id}` (ids
+    /// may hold `/`), legacy text completions and Anthropic's token counting. Each path has its
+    /// `.useModels` rule in `EndpointPolicy.compatibilityRules`.
+    static func registerCompatibilityRoutes(on router: Router<SwitchyardRequestContext>, gateway: Gateway, logger: Logger) {
+        let limit = gateway.configuration.server.maxBodyBytes
+        let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
+        let completions = CompletionsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
+        let countTokens = CountTokensRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
+        let info = InfoRoutes(gateway: gateway)
+        router.post("/messages") { request, context in await messages.handle(request, caller: context.caller) }
+        for prefix in ["/v1", ""] {
+            router.post("\(prefix)/completions") { request, context in await completions.handle(request, caller: context.caller) }
+            router.post("\(prefix)/messages/count_tokens") { request, context in await countTokens.handle(request, caller: context.caller) }
+            router.get("\(prefix)/models/**") { request, context in
+                await info.model(request, id: context.parameters.getCatchAll().joined(separator: "/"), caller: context.caller)
+            }
+        }
     }
 
     /// The application, with the request log flusher as a service beside the HTTP server.

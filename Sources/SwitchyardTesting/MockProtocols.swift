@@ -94,8 +94,18 @@ enum MockProtocol: String, Sendable {
                 if let text = part["text"] as? String {
                     parts.append((role, "text", text))
                 } else if let response = part["functionResponse"] as? [String: Any] {
-                    let payload = response["response"] as? [String: Any] ?? [:]
-                    let text = payload.count == 1 ? (payload["result"] as? String ?? JSONSerialization.string(payload)) : JSONSerialization.string(payload)
+                    // `{"result": value}` echoes the value (`42`, `[1,2]`, `18C`); any other object as JSON;
+                    // a response that is not an object (which Gemini refuses) as `<not an object: …>`.
+                    let text: String
+                    if let payload = response["response"] as? [String: Any] {
+                        if payload.count == 1, let result = payload["result"] {
+                            text = result as? String ?? JSONSerialization.string(result)
+                        } else {
+                            text = JSONSerialization.string(payload)
+                        }
+                    } else {
+                        text = "<not an object: \(JSONSerialization.string(response["response"] ?? NSNull()))>"
+                    }
                     parts.append((role, "result", text))
                 } else if let call = part["functionCall"] as? [String: Any] {
                     parts.append((role, "call", JSONSerialization.string(call["args"] ?? [:])))

@@ -85,6 +85,23 @@ extension MockUpstream {
             })
     }
 
+    /// Anthropic token counting: the prompt tokens a chat answer to the same body would report.
+    func countTokens(_ request: Request) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 20)
+        record(.anthropic, request, body: buffer)
+        if let failure = authFailure(.anthropic, request) { return failure }
+        guard let body = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
+            return Self.json(400, MockProtocol.anthropic.errorBody(status: 400, message: "The request body is not valid JSON."))
+        }
+        for field in ["max_tokens", "stream", "temperature"] where body[field] != nil {
+            return Self.json(400, MockProtocol.anthropic.errorBody(status: 400, message: "\(field): Extra inputs are not permitted"))
+        }
+        let conversation = MockProtocol.anthropic.conversation(body, pathModel: nil, streamAction: false)
+        let tokens = conversation.texts.reduce(0) { $0 + (($1.utf8.count + 3) / 4) + 4 }
+        return Self.json(200, JSONSerialization.bytes(["input_tokens": tokens]))
+    }
+
     /// What a script does before any answer: delay, hang, scripted error. Returns the error response, if any.
     func scriptedPrelude(_ wire: MockProtocol, _ request: Request, _ script: MockScript) async throws -> Response? {
         if script.delayMs > 0 { try await Self.pause(milliseconds: script.delayMs) }
@@ -162,9 +179,15 @@ extension MockUpstream {
         }
         switch wire {
         case .openai:
+            // Token ids, as OpenAI takes them, are embedded as their text form ("15339 1917"), so a test
+            // can tell which ids arrived: the vector equals the one for that text.
             let inputs: [String]
-            if let single = body["input"] as? String { inputs = [single] } else if let many = body["input"] as? [String] { inputs = many } else {
-                return Self.json(400, wire.errorBody(status: 400, message: "input must be a string or an array of strings"))
+            if let single = body["input"] as? String { inputs = [single] } else if let many = body["input"] as? [String] { inputs = many } else if let ids = body["input"] as? [Int] {
+                inputs = [ids.map(String.init).joined(separator: " ")]
+            } else if let arrays = body["input"] as? [[Int]] {
+                inputs = arrays.map { $0.map(String.init).joined(separator: " ") }
+            } else {
+                return Self.json(400, wire.errorBody(status: 400, message: "input must be a string, an array of strings or token arrays"))
             }
             let dimensions = body["dimensions"] as? Int ?? 16
             let base64 = body["encoding_format"] as? String == "base64"

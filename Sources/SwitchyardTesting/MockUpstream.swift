@@ -12,6 +12,9 @@ import Synchronization
 /// OpenAI at `/v1`, Anthropic at `/v1/messages`, Gemini at `/v1beta/models/{model}:{action}`, Ollama
 /// at `/api`. `GET|DELETE /_mock/requests` and `GET|POST|DELETE /_mock/faults` inspect and steer it.
 ///
+/// Anthropic's `POST /v1/messages/count_tokens` answers the prompt tokens its chat answer would
+/// report, and refuses fields the real endpoint refuses (`max_tokens`, `stream`).
+///
 /// Directives: `[[reply: TEXT]]`, `[[tool: NAME {json}]]` (repeatable), `[[json]]`, `[[error: STATUS]]`
 /// (`[[error: 429 retry-after=2]]`), `[[delay: MS]]`, `[[chunk-delay: MS]]`, `[[disconnect-after: N]]`,
 /// `[[malformed]]`, `[[hang]]`, `[[usage: none]]`, `[[cached: N]]`, `[[stop: length]]`.
@@ -139,6 +142,7 @@ public final class MockUpstream: Sendable {
         router.post("/chat/completions") { request, context in try await self.chat(.openai, request) }
         router.post("/v1/responses") { request, context in try await self.responses(request) }
         router.post("/v1/messages") { request, context in try await self.chat(.anthropic, request) }
+        router.post("/v1/messages/count_tokens") { request, context in try await self.countTokens(request) }
         router.post("/api/chat") { request, context in try await self.chat(.ollama, request) }
         // Gemini puts `model:action` in one path component; the router does not split it, so parse it here.
         router.post("/v1beta/models/**") { request, context in try await self.gemini(request, context.parameters.getCatchAll()) }

@@ -43,7 +43,17 @@ struct ClientEndpointFuzzTests {
         ], headers: [HTTPField.Name("anthropic-version")!: "2023-06-01"]),
         Endpoint(method: .post, path: "/v1/embeddings", envelope: .openai, seeds: [
             ["model": "e-openai", "input": "hello"], ["model": "e-gemini", "input": ["a", "b"], "dimensions": 8], ["model": "e-ollama", "input": ["x"], "encoding_format": "base64"],
+            ["model": "e-openai", "input": [[15339, 1917], [42]]], ["model": "e-openai", "input": [15339, 1917]],
         ]),
+        Endpoint(method: .post, path: "/v1/completions", envelope: .openai, seeds: [
+            ["model": "m-openai", "prompt": "Once upon", "max_tokens": 5, "temperature": 0.2, "stop": ["\n"], "echo": true],
+            ["model": "m-anthropic", "prompt": ["a", "b"], "n": 1, "suffix": .null, "logprobs": .null],
+            ["model": "m-gemini", "prompt": "x", "stream": true, "stream_options": ["include_usage": true]],
+        ]),
+        Endpoint(method: .post, path: "/v1/messages/count_tokens", envelope: .anthropic, seeds: [
+            ["model": "m-anthropic", "system": "s", "messages": [["role": "user", "content": "hi"]]],
+            ["model": "m-openai", "messages": [["role": "user", "content": [["type": "text", "text": "x"]]]], "tools": [["name": "f", "input_schema": ["type": "object"]]]],
+        ], headers: [HTTPField.Name("anthropic-version")!: "2023-06-01"]),
         Endpoint(method: .post, path: "/v1/switchyard/collections/docs/search", envelope: .openai, seeds: [
             ["query": "wifi", "top_k": 3, "mode": "hybrid", "fusion": "weighted", "weights": [0.5, 0.5], "mmr": 0.5, "ef_search": 64, "filter": ["year": ["gte": 2020]]],
         ]),
@@ -61,7 +71,7 @@ struct ClientEndpointFuzzTests {
 
     /// Requests with query strings and path parameters.
     static let getPaths = [
-        "/v1/switchyard/requests?limit=", "/v1/switchyard/requests/", "/v1/switchyard/collections/", "/v1/models?x=",
+        "/v1/switchyard/requests?limit=", "/v1/switchyard/requests/", "/v1/switchyard/collections/", "/v1/models?x=", "/v1/models/",
     ]
 
     static func configuration(mockURL: String) throws -> SwitchyardConfiguration {

@@ -41,6 +41,7 @@ enum LiveHarness {
               - {name: d-anthropic, provider: up-anthropic, upstream: dep-b, price: {input: 0.2, output: 0.2}}
               - {name: d-gemini, provider: up-gemini, upstream: dep-c, price: {input: 0.3, output: 0.3}}
               - {name: d-ollama, provider: up-ollama, upstream: dep-d, price: {input: 0.4, output: 0.4}}
+              - {name: m-capped, provider: up-anthropic, upstream: claude-capped, price: {input: 1, output: 1}, context_window: 200000, max_output_tokens: 8192}
             auth: {keys: [\(clientKey), {key: sk-limited, name: limited, models: ["m-openai"]}, {key: sk-time-only, name: time-only, tools: ["time__*"]}]}
             \(extra)
             """

@@ -46,6 +46,34 @@ struct ProviderTranslationTests {
         #expect(generation?["responseMimeType"] == "application/json" && generation?["responseJsonSchema"] == ["type": "object"])
     }
 
+    /// Gemini needs an object in `functionResponse.response`: scalars and arrays are wrapped, never
+    /// turned into `null` (a nil-literal ternary once did that to every non-object result).
+    static let toolResults: [(String, JSONValue)] = [
+        (#""18C""#, ["result": "18C"]),
+        ("42", ["result": 42]),
+        ("[1, 2]", ["result": [1, 2]]),
+        ("true", ["result": true]),
+        ("null", ["result": .null]),
+        ("18 degrees, sunny", ["result": "18 degrees, sunny"]),
+        ("", ["result": ""]),
+        (#"{"temp": 3, "unit": "C"}"#, ["temp": 3, "unit": "C"]),
+    ]
+
+    @Test(arguments: toolResults)
+    func geminiToolResultsAreAlwaysObjects(result: String, expected: JSONValue) throws {
+        let request = ChatRequest(
+            model: "m",
+            messages: [
+                .user("weather?"),
+                ChatMessage(role: .assistant, toolCalls: [ToolCall(id: "call_a", name: "weather", arguments: "{}")]),
+                ChatMessage(role: .tool, content: .text(result), toolCallID: "call_a"),
+            ])
+        let body = try GeminiTranslator.request(from: request)
+        let part = body["contents"]?.arrayValue?.last?["parts"]?.arrayValue?.first?["functionResponse"]
+        #expect(part?["name"] == "weather")
+        #expect(part?["response"] == expected)
+    }
+
     @Test func geminiToolResultWithoutItsCallIsRejected() {
         let request = ChatRequest(model: "m", messages: [.user("x"), ChatMessage(role: .tool, content: .text("r"), toolCallID: "nope")])
         #expect(throws: SwitchyardError.self) { _ = try GeminiTranslator.request(from: request) }

@@ -218,8 +218,9 @@ def raw_json(obj, tokens: dict) -> bytes:
     return text.encode()
 
 
-def fake_vector(text: str, dim: int = 8) -> list:
-    rng = random.Random(text)
+def fake_vector(text, dim: int = 8) -> list:
+    # Token-id inputs ([15339, 1917]) arrive as lists: seed from their JSON text.
+    rng = random.Random(text if isinstance(text, str) else json.dumps(text))
     v = [rng.uniform(-1, 1) for _ in range(dim)]
     norm = sum(x * x for x in v) ** 0.5 or 1.0
     return [round(x / norm, 6) for x in v]
@@ -232,6 +233,9 @@ def texts_of(req: Request) -> list:
             return ["".join(p.get("text", "") for p in r.get("content", {}).get("parts", [])) for r in body["requests"]]
         return ["".join(p.get("text", "") for p in body.get("content", {}).get("parts", []))]
     value = body.get("input", "")
+    # One token-id array is one input, as OpenAI reads it; a list of strings or of token arrays is many.
+    if isinstance(value, list) and value and all(isinstance(x, int) for x in value):
+        return [value]
     return value if isinstance(value, list) else [value]
 
 

@@ -38,13 +38,17 @@ extension Gateway {
     /// carries the admission, and the pipeline does not count the request again (tool-loop turns).
     /// Refused: a 429 with `retry-after`, code `rate_limit_exceeded`.
     public func admit(_ request: ChatRequest, context: CallContext) throws -> CallContext {
+        try admit(tokens: TokenEstimator.estimate(request) + (request.outputTokenLimit ?? 256), context: context)
+    }
+
+    /// Admits one request of `tokens` (prompt and expected output) under the caller's limits.
+    func admit(tokens: Int, context: CallContext) throws -> CallContext {
         guard context.admission == nil else { return context }
         var admitted = context
         guard let key = context.caller.key else {
             admitted.admission = RateLimitAdmission()
             return admitted
         }
-        let tokens = TokenEstimator.estimate(request) + (request.outputTokenLimit ?? 256)
         do {
             admitted.admission = try governor.admit(key, tokens: tokens)
         } catch let limited as Governor.RateLimited {
@@ -62,6 +66,7 @@ extension Gateway {
     /// Admits an embeddings request: one request, its input's estimated tokens.
     public func admit(_ request: EmbeddingRequest, context: CallContext) throws -> CallContext {
         guard context.admission == nil else { return context }
+        guard request.tokenInput == nil else { return try admit(tokens: request.estimatedTokens + 1, context: context) }
         let chat = ChatRequest(model: request.model, messages: request.input.map { .user($0) }, maxTokens: 1)
         return try admit(chat, context: context)
     }

@@ -196,7 +196,8 @@ public final class Gateway: Sendable {
         do {
             let context = try admit(request, context: context)
             if let key = context.caller.key {
-                let bytes = request.input.reduce(0) { $0 + $1.utf8.count + 8 }
+                // A token id stands for about four bytes of text.
+                let bytes = request.tokenInput == nil ? request.input.reduce(0) { $0 + $1.utf8.count + 8 } : 4 * request.estimatedTokens
                 if let model = models[request.model] {
                     do {
                         reservation = try governor.reserve(key, usd: Double(bytes) * model.price.input / 1_000_000)
@@ -205,7 +206,7 @@ public final class Gateway: Sendable {
                     }
                 }
             }
-            guard !request.input.isEmpty else {
+            guard request.inputCount > 0 else {
                 throw SwitchyardError.invalidRequest("input must not be empty.", param: "input")
             }
             let model = try resolve(request.model, kind: .embedding, caller: context.caller)
@@ -214,6 +215,7 @@ public final class Gateway: Sendable {
             record.servedModel = model.name
             var response: EmbeddingResponse
             if model.provider == "local" {
+                if request.tokenInput != nil { throw SwitchyardError.tokenInputNeedsText("the native local model") }
                 let embedder = try localEmbedders.embedder(named: model.upstream, precision: configuration.localEmbeddingPrecision)
                 if let dimensions = request.dimensions, dimensions != embedder.dimensions {
                     throw SwitchyardError.invalidRequest(

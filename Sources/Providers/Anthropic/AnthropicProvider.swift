@@ -46,6 +46,28 @@ public struct AnthropicProvider: Provider {
     }
 }
 
+extension AnthropicProvider: TokenCountingProvider {
+    /// The fields `count_tokens` takes; it refuses the others (`max_tokens`, `stream`, sampling).
+    static let countTokensFields: Set<String> = ["model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"]
+
+    public func countTokens(_ request: ChatRequest, options: CallOptions) async throws -> Int {
+        let (body, _) = try AnthropicTranslator.anthropicRequest(
+            from: request, upstreamModel: request.model, defaultMaxTokens: configuration.defaultMaxTokens)
+        guard case .object(let fields)? = JSONValue.parse(try JSONEncoder().encode(body)) else {
+            throw SwitchyardError.internal("The count_tokens request could not be built.")
+        }
+        let json = try await http.postJSON(
+            http.url("/v1/messages/count_tokens"), body: JSONValue.object(fields.filter { Self.countTokensFields.contains($0.key) }),
+            headers: headers, as: JSONValue.self, options: options)
+        guard let tokens = json["input_tokens"]?.tokenCount else {
+            throw SwitchyardError(
+                code: .badUpstreamResponse, message: "Provider '\(name)' answered count_tokens without a usable input_tokens.",
+                status: 502)
+        }
+        return tokens
+    }
+}
+
 struct AnthropicChunkDecoder: ChunkDecoder {
     var reader: AnthropicStreamReader
     let provider: String

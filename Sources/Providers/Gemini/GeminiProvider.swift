@@ -56,6 +56,7 @@ public struct GeminiProvider: Provider {
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
+        if request.tokenInput != nil { throw SwitchyardError.tokenInputNeedsText("a Gemini model") }
         let modelName = request.model.hasPrefix("models/") ? request.model : "models/\(request.model)"
         func content(_ text: String) -> JSONValue {
             var item: [String: JSONValue] = ["model": .string(modelName), "content": ["parts": [["text": .string(text)]]]]

@@ -45,9 +45,7 @@ enum GeminiTranslator {
                         "Tool message \(index) answers tool_call_id '\(id)', which no earlier assistant message made.",
                         param: "messages[\(index)].tool_call_id")
                 }
-                let text = message.text
-                let response: JSONValue = JSONValue.parse(text).flatMap { $0.objectValue != nil ? $0 : nil }
-                    ?? ["result": .string(text)]
+                let response = functionResponse(for: message.text)
                 append("user", [["functionResponse": ["id": .string(id), "name": .string(name), "response": response]]])
             }
         }
@@ -85,6 +83,19 @@ enum GeminiTranslator {
         }
         if !generation.isEmpty { body["generationConfig"] = .object(generation) }
         return .object(body)
+    }
+
+    /// Gemini's `functionResponse.response` must be a JSON object. A tool result that is one passes as
+    /// it is; anything else (a scalar such as `"18C"` or `42`, an array, `null`) is wrapped as
+    /// `{"result": value}`, keeping the parsed value so a number stays a number; text that is not JSON
+    /// is wrapped as a string. (A nil in a ternary here once became `JSONValue.null`, sending
+    /// `"response": null` for every non-object result.)
+    static func functionResponse(for text: String) -> JSONValue {
+        switch JSONValue.parse(text) {
+        case .object(let object)?: return .object(object)
+        case let value?: return ["result": value]
+        case .none: return ["result": .string(text)]
+        }
     }
 
     private static func parts(for content: MessageContent?, field: String) throws -> [JSONValue] {

@@ -42,6 +42,7 @@ public struct OllamaProvider: Provider {
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
+        if request.tokenInput != nil { throw SwitchyardError.tokenInputNeedsText("an Ollama model") }
         var body: [String: JSONValue] = ["model": .string(request.model), "input": .array(request.input.map { .string($0) })]
         if let dimensions = request.dimensions { body["dimensions"] = .int(Int64(dimensions)) }
         let json = try await http.postJSON(

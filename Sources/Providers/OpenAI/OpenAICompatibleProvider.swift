@@ -47,15 +47,15 @@ public struct OpenAICompatibleProvider: Provider {
             http.url("/embeddings"), body: request, headers: authHeaders, as: OpenAIEmbeddingResponse.self,
             options: options, maxBytes: UpstreamHTTP.maxEmbeddingBodyBytes)
         let ordered = response.data.sorted { $0.index < $1.index }.map(\.embedding)
-        guard ordered.count == request.input.count, ordered.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) else {
+        guard ordered.count == request.inputCount, ordered.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) else {
             throw SwitchyardError(
                 code: .badUpstreamResponse,
-                message: "Provider '\(name)' returned \(ordered.count) embeddings for \(request.input.count) inputs, or vectors that are not finite numbers.",
+                message: "Provider '\(name)' returned \(ordered.count) embeddings for \(request.inputCount) inputs, or vectors that are not finite numbers.",
                 status: 502)
         }
         let counted = response.usage?["prompt_tokens"]?.tokenCount
         let usage = Usage(
-            promptTokens: counted ?? request.input.reduce(0) { $0 + TokenEstimator.estimate($1) },
+            promptTokens: counted ?? request.estimatedTokens,
             completionTokens: 0, estimated: counted == nil)
         return EmbeddingResponse(model: response.model ?? request.model, vectors: ordered, usage: usage)
     }

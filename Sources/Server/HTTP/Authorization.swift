@@ -66,15 +66,40 @@ enum EndpointPolicy {
         Rule(method: .get, pattern: ["v1", "switchyard", "audit"], permission: .readAudit),
     ]
 
+    /// The paths `SwitchyardServer.registerCompatibilityRoutes` adds: the model-serving endpoints
+    /// without `/v1`, legacy completions, token counting and one model by id ("**": one or more
+    /// segments, as ids such as `local/all-minilm-l6-v2` hold a slash).
+    static let compatibilityRules: [Rule] = [
+        Rule(method: .post, pattern: ["messages"], permission: .useModels),
+        Rule(method: .post, pattern: ["v1", "completions"], permission: .useModels),
+        Rule(method: .post, pattern: ["completions"], permission: .useModels),
+        Rule(method: .post, pattern: ["v1", "messages", "count_tokens"], permission: .useModels),
+        Rule(method: .post, pattern: ["messages", "count_tokens"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "models", "**"], permission: .useModels),
+        Rule(method: .get, pattern: ["models", "**"], permission: .useModels),
+    ]
+
     static let publicPaths: Set<String> = ["/health"]
 
     /// The permission `method path` needs; nil when no rule lists it.
     static func permission(method: HTTPRequest.Method, path: String) -> Permission? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return rules.first { rule in
-            rule.method == method && rule.pattern.count == segments.count
-                && zip(rule.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
-        }?.permission
+        let matches = { (rule: Rule) in rule.method == method && Self.matches(rule.pattern, segments) }
+        return (rules.first(where: matches) ?? compatibilityRules.first(where: matches))?.permission
+    }
+
+    /// "*" matches one segment; a final "**" one or more.
+    static func matches(_ pattern: [String], _ segments: [String]) -> Bool {
+        if pattern.last == "**" {
+            let fixed = pattern.dropLast()
+            return segments.count > fixed.count && zip(fixed, segments).allSatisfy { $0 == "*" || $0 == $1 }
+        }
+        return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+    }
+
+    /// True for paths that speak the Anthropic protocol (errors in its envelope).
+    static func isAnthropic(_ path: String) -> Bool {
+        path.hasPrefix("/v1/messages") || path == "/messages" || path.hasPrefix("/messages/")
     }
 }
 
@@ -128,6 +153,6 @@ struct AuthorizationMiddleware: RouterMiddleware {
             return response
         }
         let requestID = CallContext.newRequestID()
-        return ErrorResponses.response(error, protocol: path.hasPrefix("/v1/messages") ? .anthropic : .openai, requestID: requestID)
+        return ErrorResponses.response(error, protocol: EndpointPolicy.isAnthropic(path) ? .anthropic : .openai, requestID: requestID)
     }
 }

@@ -19,6 +19,13 @@ extension HTTPField.Name {
     static let accelBuffering = Self("x-accel-buffering")!
 }
 
+extension HTTPField.Name {
+    /// `true` on a `count_tokens` answer the gateway estimated rather than had counted upstream.
+    static let switchyardTokensEstimated = Self("x-switchyard-tokens-estimated")!
+    /// `<asked>-><sent>` when an Anthropic request's `max_tokens` was lowered to what the model allows.
+    static let switchyardMaxTokensCapped = Self("x-switchyard-max-tokens-capped")!
+}
+
 /// OpenAI's `x-ratelimit-*` headers for a request admitted under a key's or team's limits.
 enum RateLimitFields {
     static func fields(_ admission: RateLimitAdmission?) -> [HTTPField] {

@@ -13,7 +13,7 @@ struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
             guard error.body == nil || error.body?.isEmpty == true else { throw error }
             let message = "Switchyard does not serve \(request.method.rawValue) \(request.uri.path)."
             let body: String
-            if request.uri.path.hasPrefix("/v1/messages") {
+            if EndpointPolicy.isAnthropic(request.uri.path) {
                 body = #"{"type":"error","error":{"type":"not_found_error","message":\#(jsonString(message))}}"#
             } else {
                 body = #"{"error":{"message":\#(jsonString(message)),"type":"invalid_request_error","param":null,"code":"unknown_url"}}"#

@@ -26,38 +26,69 @@ struct InfoRoutes: Sendable {
                         "last_id": models.last.map { .string($0.name) } ?? .null,
                     ]))
             }
-            let data: [JSONValue] = models.map { model in
-                var entry: [String: JSONValue] = [
-                    "id": .string(model.name), "object": "model", "created": 0, "owned_by": .string(model.provider),
-                    "switchyard": [
-                        "type": .string(model.kind.rawValue), "upstream": .string(model.upstream),
-                        "price_per_million": ["input": .double(model.price.input), "output": .double(model.price.output)],
-                        "capabilities": .array(model.capabilities.map(\.rawValue).sorted().map { .string($0) }),
-                        "tags": .array(model.tags.sorted().map { .string($0) }),
-                    ],
-                ]
-                if let window = model.contextWindow { entry["context_window"] = .int(Int64(window)) }
-                return .object(entry)
+            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(openAIEntries(for: caller).map(\.entry))]))
+        } catch {
+            return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
+        }
+    }
+
+    /// Every name the caller may ask for (auto routes, groups, models), as OpenAI model objects.
+    func openAIEntries(for caller: Caller) -> [(id: String, entry: JSONValue)] {
+        let models: [(String, JSONValue)] = gateway.availableModels(for: caller).map { model in
+            var entry: [String: JSONValue] = [
+                "id": .string(model.name), "object": "model", "created": 0, "owned_by": .string(model.provider),
+                "switchyard": [
+                    "type": .string(model.kind.rawValue), "upstream": .string(model.upstream),
+                    "price_per_million": ["input": .double(model.price.input), "output": .double(model.price.output)],
+                    "capabilities": .array(model.capabilities.map(\.rawValue).sorted().map { .string($0) }),
+                    "tags": .array(model.tags.sorted().map { .string($0) }),
+                ],
+            ]
+            if let window = model.contextWindow { entry["context_window"] = .int(Int64(window)) }
+            return (model.name, .object(entry))
+        }
+        let groups: [(String, JSONValue)] = gateway.availableGroups(for: caller).map { group in
+            (group.name, [
+                "id": .string(group.name), "object": "model", "created": 0, "owned_by": "switchyard",
+                "switchyard": [
+                    "type": "group", "strategy": .string(group.strategy.rawValue),
+                    "deployments": .array(group.deployments.map { .string($0.model) }),
+                    "fallbacks": .array(group.fallbacks.map { .string($0) }),
+                ],
+            ])
+        }
+        let routes: [(String, JSONValue)] = gateway.availableRoutes(for: caller).map { route in
+            (route.name, [
+                "id": .string(route.name), "object": "model", "created": 0, "owned_by": "switchyard",
+                "switchyard": [
+                    "type": "auto", "tiers": .array(route.tiers.map { .string($0.name) }),
+                ],
+            ])
+        }
+        return (routes + groups + models).map { (id: $0.0, entry: $0.1) }
+    }
+
+    /// `GET /v1/models/{id}`: one entry of the list, in the same shape (Anthropic's when
+    /// `anthropic-version` is sent); an unknown id, or one the key may not use, is a 404.
+    func model(_ request: Request, id rawID: String, caller: Caller) async -> Response {
+        let requestID = CallContext.newRequestID()
+        let anthropic = request.headers[.anthropicVersion] != nil
+        do {
+            // Clients that percent-encode the slash of `local/all-minilm-l6-v2` get the same answer.
+            let id = rawID.removingPercentEncoding ?? rawID
+            guard let found = openAIEntries(for: caller).first(where: { $0.id == id }) else {
+                throw SwitchyardError(
+                    code: .notFound, message: "The model '\(id.quotedPrefix(200))' does not exist on this gateway.", status: 404,
+                    param: "model")
             }
-            let groups: [JSONValue] = gateway.availableGroups(for: caller).map { group in
-                [
-                    "id": .string(group.name), "object": "model", "created": 0, "owned_by": "switchyard",
-                    "switchyard": [
-                        "type": "group", "strategy": .string(group.strategy.rawValue),
-                        "deployments": .array(group.deployments.map { .string($0.model) }),
-                        "fallbacks": .array(group.fallbacks.map { .string($0) }),
-                    ],
-                ]
+            if anthropic {
+                return try JSONBody.response(
+                    JSONValue.object([
+                        "type": "model", "id": .string(found.id), "display_name": .string(found.id),
+                        "created_at": "1970-01-01T00:00:00Z",
+                    ]))
             }
-            let routes: [JSONValue] = gateway.availableRoutes(for: caller).map { route in
-                [
-                    "id": .string(route.name), "object": "model", "created": 0, "owned_by": "switchyard",
-                    "switchyard": [
-                        "type": "auto", "tiers": .array(route.tiers.map { .string($0.name) }),
-                    ],
-                ]
-            }
-            return try JSONBody.response(JSONValue.object(["object": "list", "data": .array(routes + groups + data)]))
+            return try JSONBody.response(found.entry)
         } catch {
             return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
         }

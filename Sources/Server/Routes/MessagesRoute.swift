@@ -16,15 +16,16 @@ struct MessagesRoute: Sendable {
         do {
             let body = try await request.collectBody(limit: maxBodyBytes)
             let anthropic = try JSONBody.decode(Anthropic.Request.self, from: body)
-            let chat = try AnthropicTranslator.chatRequest(from: anthropic)
+            // A max_tokens past what the model allows is lowered, not refused (see `OutputTokenCap`).
+            let (chat, cap) = gateway.capOutputTokens(try AnthropicTranslator.chatRequest(from: anthropic))
             let context = CallContext(
                 requestID: requestID, caller: caller, clientProtocol: .anthropic, routeHeader: request.headers[.switchyardRoute],
                 cacheHeader: request.headers[.switchyardCache], logger: logger)
             if chat.stream {
                 if let offered = try await gateway.serverTools(for: chat, caller: caller) {
-                    return streamWithTools(chat, offered: offered, publicModel: anthropic.model, context: context)
+                    return Self.marked(streamWithTools(chat, offered: offered, publicModel: anthropic.model, context: context), cap)
                 }
-                return try await stream(chat, publicModel: anthropic.model, context: context)
+                return Self.marked(try await stream(chat, publicModel: anthropic.model, context: context), cap)
             }
             let outcome = try await gateway.complete(chat, context: context)
             var response = AnthropicTranslator.anthropicResponse(from: outcome.response, model: anthropic.model)
@@ -34,10 +35,18 @@ struct MessagesRoute: Sendable {
                 cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
-            return try JSONBody.response(response, headers: headers)
+            return Self.marked(try JSONBody.response(response, headers: headers), cap)
         } catch {
             return ErrorResponses.response(error, protocol: .anthropic, requestID: requestID)
         }
+    }
+
+    /// Tells the client its `max_tokens` was lowered: `x-switchyard-max-tokens-capped: asked->sent`.
+    static func marked(_ response: Response, _ cap: OutputTokenCap?) -> Response {
+        guard let cap else { return response }
+        var response = response
+        response.headers[.switchyardMaxTokensCapped] = cap.headerValue
+        return response
     }
 
     private func stream(_ chat: ChatRequest, publicModel: String, context: CallContext) async throws -> Response {

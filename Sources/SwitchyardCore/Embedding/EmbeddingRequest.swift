@@ -3,8 +3,13 @@ import Foundation
 /// `POST /v1/embeddings` request, OpenAI shape.
 public struct EmbeddingRequest: Sendable, Hashable {
     public var model: String
+    /// The texts to embed; empty when the caller sent token ids (`tokenInput`).
     public var input: [String]
-    /// True when the caller sent one string rather than a list.
+    /// Token ids in place of text (`[15339, 1917]`, or `[[15339, 1917], [...]]` as LangChain's
+    /// OpenAIEmbeddings sends by default). They are the upstream's own tokenizer's ids, so only an
+    /// OpenAI-compatible upstream can take them; they pass to it verbatim.
+    public var tokenInput: [[Int]]?
+    /// True when the caller sent one string (or one token array) rather than a list.
     public var singleInput: Bool
     public var encodingFormat: String?
     public var dimensions: Int?
@@ -21,6 +26,15 @@ public struct EmbeddingRequest: Sendable, Hashable {
         self.dimensions = dimensions
         self.user = user
     }
+
+    /// How many inputs (texts or token arrays) the request embeds.
+    public var inputCount: Int { tokenInput?.count ?? input.count }
+
+    /// Prompt tokens, counted for token ids and estimated for texts.
+    public var estimatedTokens: Int {
+        if let tokenInput { return tokenInput.reduce(0) { $0 + $1.count } }
+        return input.reduce(0) { $0 + TokenEstimator.estimate($1) }
+    }
 }
 
 extension EmbeddingRequest: Codable {
@@ -35,24 +49,18 @@ extension EmbeddingRequest: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         model = try container.decode(String.self, forKey: .model)
-        if let single = try? container.decode(String.self, forKey: .input) {
-            input = [single]
-            singleInput = true
-        } else if let many = try? container.decode([String].self, forKey: .input) {
-            input = many
-            singleInput = false
-        } else if container.contains(.input) {
-            throw DecodingError.typeMismatch(
-                String.self,
-                .init(
-                    codingPath: [CodingKeys.input],
-                    debugDescription: "input must be a string or an array of strings (token arrays are not supported)"))
-        } else {
+        guard container.contains(.input) else {
             throw DecodingError.keyNotFound(CodingKeys.input, .init(codingPath: [], debugDescription: "input"))
         }
-        if input.count > Self.maximumInputs {
-            throw SwitchyardError.invalidRequest(
-                "input holds \(input.count) texts; at most \(Self.maximumInputs) may be embedded in one request.", param: "input")
+        switch try EmbeddingInput.parse(try container.decode(JSONValue.self, forKey: .input)) {
+        case .texts(let texts, let single):
+            input = texts
+            tokenInput = nil
+            singleInput = single
+        case .tokens(let tokens, let single):
+            input = []
+            tokenInput = tokens
+            singleInput = single
         }
         encodingFormat = try container.decodeIfPresent(String.self, forKey: .encodingFormat)
         if let format = encodingFormat, format != "float", format != "base64" {
@@ -66,7 +74,13 @@ extension EmbeddingRequest: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(model, forKey: .model)
-        if singleInput, input.count == 1 { try container.encode(input[0], forKey: .input) } else {
+        if let tokenInput {
+            if singleInput, tokenInput.count == 1 { try container.encode(tokenInput[0], forKey: .input) } else {
+                try container.encode(tokenInput, forKey: .input)
+            }
+        } else if singleInput, input.count == 1 {
+            try container.encode(input[0], forKey: .input)
+        } else {
             try container.encode(input, forKey: .input)
         }
         try container.encodeIfPresent(dimensions, forKey: .dimensions)

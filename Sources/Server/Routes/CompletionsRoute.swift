@@ -1,0 +1,143 @@
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// `POST /v1/completions`: OpenAI's legacy text completions over any configured chat model. Each
+/// prompt goes through the chat pipeline as one user message (`TextCompletionRequest.chatRequest`),
+/// so routing, caching, budgets and the request log apply; answers come back as `text_completion`.
+struct CompletionsRoute: Sendable {
+    let gateway: Gateway
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func handle(_ request: Request, caller: Caller) async -> Response {
+        let requestID = CallContext.newRequestID()
+        do {
+            let body = try await request.collectBody(limit: maxBodyBytes)
+            let completion = try JSONBody.decode(TextCompletionRequest.self, from: body)
+            func context(_ id: String) -> CallContext {
+                CallContext(
+                    requestID: id, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
+                    cacheHeader: request.headers[.switchyardCache], logger: logger)
+            }
+            if completion.stream {
+                return try await stream(completion, context: context(requestID))
+            }
+            // One pipeline call per prompt, each with its own request id in the log.
+            var outcomes: [CompletionOutcome] = []
+            for index in completion.prompts.indices {
+                let id = index == 0 ? requestID : CallContext.newRequestID()
+                outcomes.append(try await gateway.complete(completion.chatRequest(prompt: index), context: context(id)))
+            }
+            return try answer(completion, outcomes: outcomes, context: context(requestID))
+        } catch {
+            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
+        }
+    }
+
+    private func answer(_ completion: TextCompletionRequest, outcomes: [CompletionOutcome], context: CallContext) throws -> Response {
+        guard let first = outcomes.first, let last = outcomes.last else { throw SwitchyardError.internal("No completion was made.") }
+        let choices: [JSONValue] = outcomes.enumerated().map { index, outcome in
+            let text = outcome.response.message?.text ?? ""
+            return TextCompletionWire.choice(
+                text: (completion.echo ? completion.prompts[index] : "") + text, index: index,
+                finishReason: outcome.response.choices.first?.finishReason)
+        }
+        let usage = outcomes.reduce(Usage(promptTokens: 0, completionTokens: 0)) { total, outcome in
+            let usage = outcome.response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
+            return Usage(
+                promptTokens: total.promptTokens + usage.promptTokens, completionTokens: total.completionTokens + usage.completionTokens,
+                estimated: total.estimated || usage.estimated)
+        }
+        let cost = outcomes.reduce(0) { $0 + $1.costUSD }
+        // One prompt: the same `switchyard` object chat answers carry. Several: each one's, and the total.
+        let switchyard: JSONValue? = outcomes.count == 1
+            ? first.response.switchyard
+            : ["cost_usd": .double(cost), "completions": .array(outcomes.map { $0.response.switchyard ?? .null })]
+        let payload = TextCompletionWire.object(
+            id: "cmpl-" + context.requestID.dropFirst(4), created: first.response.created, model: first.response.model,
+            choices: choices, usage: usage, switchyard: switchyard)
+        var headers = ChatCompletionsRoute.headers(
+            context: context, model: last.model, provider: last.provider, trace: last.trace, cache: last.cache,
+            similarity: last.cacheSimilarity, admission: last.admission)
+        headers[.switchyardCost] = CostFormat.string(cost)
+        if usage.estimated { headers[.switchyardUsageEstimated] = "true" }
+        return try JSONBody.response(payload, headers: headers)
+    }
+
+    private func stream(_ completion: TextCompletionRequest, context: CallContext) async throws -> Response {
+        let chat = completion.chatRequest(prompt: 0)
+        let outcome = try await gateway.stream(chat, context: context)
+        var headers = SSE.headers
+        for field in ChatCompletionsRoute.headers(
+            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
+            similarity: outcome.cacheSimilarity, admission: outcome.admission)
+        {
+            headers.append(field)
+        }
+        let gateway = self.gateway
+        let id = "cmpl-" + context.requestID.dropFirst(4)
+        let echo = completion.echo ? completion.prompts[0] : nil
+        let includeUsage = completion.includeUsage
+        let body = ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            var accounting = outcome.accounting
+            var failure: (any Error)?
+            var clientGone = false
+            var created = Int(Date().timeIntervalSince1970)
+            var model = outcome.model.upstream
+            func send(_ text: String, finish: FinishReason?) async throws {
+                let chunk = TextCompletionWire.object(
+                    id: id, created: created, model: model,
+                    choices: [TextCompletionWire.choice(text: text, index: 0, finishReason: finish)], usage: nil)
+                do {
+                    try await writer.write(SSE.data(chunk, encoder: encoder))
+                } catch {
+                    clientGone = true
+                    throw CancellationError()
+                }
+            }
+            do {
+                if let echo { try await send(echo, finish: nil) }
+                for try await chunk in outcome.chunks {
+                    accounting.observe(chunk)
+                    created = chunk.created
+                    model = chunk.model
+                    for choice in chunk.choices where choice.index == 0 {
+                        let text = choice.delta.content ?? ""
+                        if !text.isEmpty || choice.finishReason != nil { try await send(text, finish: choice.finishReason) }
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            let (usage, cost) = gateway.finish(accounting, error: failure)
+            guard !clientGone else { return }
+            if let failure {
+                let error = ErrorResponses.normalize(failure)
+                let payload: JSONValue = [
+                    "error": [
+                        "message": .string(error.message), "type": .string(ErrorResponses.openAIType(status: error.status)),
+                        "param": .null, "code": .string(ErrorResponses.openAICode(error)),
+                    ]
+                ]
+                try await writer.write(SSE.data(payload, encoder: encoder))
+                try await writer.finish(nil)
+                return
+            }
+            if includeUsage {
+                let final = TextCompletionWire.object(
+                    id: id, created: created, model: model, choices: [], usage: usage,
+                    switchyard: accounting.extensionObject(cost: cost, usage: usage))
+                try await writer.write(SSE.data(final, encoder: encoder))
+            }
+            try await writer.write(SSE.done)
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: headers, body: body)
+    }
+}
