@@ -230,7 +230,7 @@ public final class Gateway: Sendable {
                 response = try await provider(for: model).embed(upstream, options: CallOptions(logger: context.logger))
                 response.model = model.name
             }
-            let cost = model.price.cost(of: response.usage)
+            let cost = model.cost(of: response.usage, batch: context.batch)
             governor.settle(reservation, actualUSD: cost)
             reservation = .none
             record.fill(usage: response.usage, cost: cost)
