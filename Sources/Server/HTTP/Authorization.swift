@@ -66,12 +66,15 @@ enum EndpointPolicy {
         Rule(method: .get, pattern: ["v1", "switchyard", "audit"], permission: .readAudit),
     ]
 
+    /// Every rule: the table above and those of features kept in their own files (batches).
+    static let allRules: [Rule] = rules + batchRules
+
     static let publicPaths: Set<String> = ["/health"]
 
     /// The permission `method path` needs; nil when no rule lists it.
     static func permission(method: HTTPRequest.Method, path: String) -> Permission? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return rules.first { rule in
+        return allRules.first { rule in
             rule.method == method && rule.pattern.count == segments.count
                 && zip(rule.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
         }?.permission
@@ -128,6 +131,7 @@ struct AuthorizationMiddleware: RouterMiddleware {
             return response
         }
         let requestID = CallContext.newRequestID()
-        return ErrorResponses.response(error, protocol: path.hasPrefix("/v1/messages") ? .anthropic : .openai, requestID: requestID)
+        let anthropic = path.hasPrefix("/v1/messages") || path.hasPrefix("/messages/batches")
+        return ErrorResponses.response(error, protocol: anthropic ? .anthropic : .openai, requestID: requestID)
     }
 }
