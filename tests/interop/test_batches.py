@@ -286,3 +286,55 @@ def test_message_batch_invisible_to_another_key(ant, stack, member):
         other.messages.batches.retrieve(batch.id)
     assert batch.id not in [b.id for b in other.messages.batches.list()]
     other.close()
+
+
+# MARK: Hostile input
+
+
+AUTH = {"authorization": f"Bearer {GATEWAY_KEY}", "x-api-key": GATEWAY_KEY, "anthropic-version": "2023-06-01"}
+
+
+@pytest.mark.parametrize("path", ["/v1/batches", "/v1/files", "/v1/messages/batches", "/batches"])
+@pytest.mark.parametrize("limit", ["0", "-1", "1e400", "NaN", "99999999999999999999", "1.5", "", "%00"])
+def test_list_limits_are_checked(http, path, limit):
+    r = http.get(f"{path}?limit={limit}", headers=AUTH)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    error = body["error"]
+    assert ("param" in error and error["param"] == "limit") or (body.get("type") == "error" and "limit" in error["message"])
+
+
+def test_hostile_input_file_fails_cleanly(oai, http):
+    hostile = b"\n".join([
+        b"\x00\xff\xfe not utf-8",
+        b"[" * 100_000,
+        json.dumps({"custom_id": "x" * 100_000, "method": "POST", "url": "/v1/chat/completions", "body": {}}).encode(),
+        json.dumps({"custom_id": 5, "method": "POST", "url": "/v1/chat/completions", "body": {}}).encode(),
+        json.dumps({"custom_id": "n", "method": "POST", "url": "/v1/chat/completions", "body": None}).encode(),
+    ])
+    file = oai.files.create(file=("h.jsonl", io.BytesIO(hostile)), purpose="batch")
+    batch = oai.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert batch.status == "failed"
+    assert [e.line for e in batch.errors.data] == [1, 2, 3, 4, 5]
+    assert all(len(e.message) < 1000 for e in batch.errors.data)  # no echo of a 100 KB custom_id
+    assert http.get("/health").status_code == 200
+
+
+def test_hostile_multipart_and_metadata_are_400s(http, oai):
+    for content_type, body in [
+        ("multipart/form-data; boundary=" + "b" * 5000, b"--b\r\n"),
+        ("multipart/form-data; boundary=b", b"--b\r\n" + b"X" * 20_000 + b"\r\n\r\nx\r\n--b--"),
+        ("multipart/form-data; boundary=b", b"--b" + b"\r\nContent-Disposition: form-data; name=\"p\"\r\n\r\nv\r\n--b" * 40 + b"--"),
+        ("multipart/form-data; boundary=b", b"no boundary at all"),
+    ]:
+        r = http.post("/v1/files", content=body, headers={**AUTH, "content-type": content_type})
+        assert r.status_code == 400, (content_type[:60], r.text)
+        assert r.json()["error"]["type"] == "invalid_request_error"
+    file = upload(oai, [chat_line("a", "m-openai", "x")])
+    for metadata in [{"k": "v" * 513}, {f"k{i}": "v" for i in range(17)}, {"k": 5}, ["x"]]:
+        r = http.post("/v1/batches", headers=AUTH, json={"input_file_id": file.id, "endpoint": "/v1/chat/completions",
+                                                         "completion_window": "24h", "metadata": metadata})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "metadata", r.text
+    r = http.post("/v1/batches", headers=AUTH, json={"input_file_id": file.id, "endpoint": "/v1/chat/completions",
+                                                     "completion_window": "48h"})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "completion_window"
