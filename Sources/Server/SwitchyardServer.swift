@@ -51,6 +51,11 @@ public enum SwitchyardServer {
         router.delete("/v1/switchyard/cache") { request, context in await info.clearCache(request, caller: context.caller) }
         CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         GovernanceRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        // --- Batches (issue 19): OpenAI Files + Batch API, Anthropic Message Batches. ---
+        FilesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        BatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        MessageBatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        // --- end batches ---
         router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }
@@ -90,7 +95,12 @@ public enum SwitchyardServer {
             serverName: "switchyard")
         return Application(
             router: router, configuration: configuration,
-            services: gateway.backgroundServices + services,
+            services: gateway.backgroundServices + [batchRunner(gateway: gateway, logger: logger)] + services,
             onServerRunning: onServerRunning, logger: logger)
+    }
+
+    /// The service that executes batches (`/v1/batches`, `/v1/messages/batches`) through the pipeline.
+    public static func batchRunner(gateway: Gateway, logger: Logger) -> BatchRunner {
+        BatchRunner(gateway: gateway, executor: BatchLineExecution(gateway: gateway, logger: logger), logger: logger)
     }
 }

@@ -24,6 +24,7 @@ struct GatewayRuntime {
         // Keys, teams and the audit chain: the same file (spend is read from the request log).
         let governanceStore = try GovernanceStore(path: configuration.storage.sqlitePath)
         let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
+        let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
@@ -34,7 +35,8 @@ struct GatewayRuntime {
             requestLog: RequestLog(store: store, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
-            governancePersistence: governanceStore, responsePersistence: responseStore, logger: logger)
+            governancePersistence: governanceStore, responsePersistence: responseStore,
+            batchPersistence: batchStore, logger: logger)
         do {
             try gateway.restoreGovernance()
             try gateway.cache?.restore()

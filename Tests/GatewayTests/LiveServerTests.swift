@@ -171,8 +171,11 @@ struct LiveServerTests {
             let unknownPath = try await client.post("/v1/chat/completion", json: Body.chat("m-openai", "x"))
             #expect(unknownPath.status == .notFound && unknownPath.json?["error"]?["code"] == "unknown_url")
             #expect(unknownPath.json?["error"]?["message"]?.stringValue?.contains("POST /v1/chat/completion") == true)
-            let unknownMessages = try await client.post("/v1/messages/batches", json: "{}")
+            let unknownMessages = try await client.post("/v1/messages/no-such-endpoint", json: "{}")
             #expect(unknownMessages.status == .notFound && unknownMessages.json?["error"]?["type"] == "not_found_error")
+            // Message Batches exist (issue 19): a bad create is a 400 in Anthropic's envelope.
+            let badBatch = try await client.post("/v1/messages/batches", json: "{}")
+            #expect(badBatch.status == .badRequest && badBatch.json?["error"]?["type"] == "invalid_request_error")
 
             // Malformed JSON, missing and wrong-typed fields.
             let malformed = try await client.post("/v1/chat/completions", json: "{\"model\": ")

@@ -78,6 +78,7 @@ MODELS = {
     "m-wrongkey-gemini": dict(provider="up-wrongkey-gemini", protocol="gemini", upstream="gemini-2.0-flash",
                               price=dict(input=0.1, output=0.4)),
 }
+BATCH_DISCOUNT = 0.5
 EMBEDDING_MODEL = "e-openai"
 EMBEDDING_PRICE = 0.02
 PROVIDER_MODELS = ["m-openai", "m-anthropic", "m-gemini", "m-ollama"]
@@ -247,6 +248,7 @@ def write_config(path: Path, gateway_port: int, mock_port: int, workdir: Path) -
         entry = dict(name=name, provider=info["provider"], upstream=info["upstream"], price=dict(info["price"]))
         if name == "m-openai":
             entry["context_window"] = 128000
+            entry["batch_discount"] = BATCH_DISCOUNT  # batch requests cost half (tests/interop/test_batches.py)
         entry["capabilities"] = ["tools", "json"] if info["protocol"] == "ollama" else ["tools", "json", "vision"]
         models.append(entry)
     models.append(dict(name=EMBEDDING_MODEL, provider="up-openai", upstream="text-embedding-3-small",

@@ -268,7 +268,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
-            "cache", "retrieval", "tools",
+            "cache", "retrieval", "tools", "batch_discount",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"
@@ -308,11 +308,14 @@ public enum ConfigurationLoader {
             }
             capabilities.insert(capability)
         }
-        return ModelSpec(
+        var model = ModelSpec(
             name: name, kind: kind, provider: provider, upstream: try node["upstream"]?.string(), price: price,
             contextWindow: try node["context_window"]?.int(in: 1...TokenCount.maximum),
             maxOutputTokens: try node["max_output_tokens"]?.int(in: ChatRequest.outputTokenRange),
             capabilities: capabilities, tags: Set(try node["tags"]?.strings() ?? []))
+        // A fraction off the price for batch requests (0.5 = half price, as the providers' batch APIs).
+        model.batchDiscount = try node["batch_discount"]?.double(in: 0...1) ?? 0
+        return model
     }
 
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {

@@ -83,6 +83,9 @@ public struct CallContext: Sendable {
     /// The rate-limit admission, once made (`Gateway.admit`): a request is admitted once, however
     /// many upstream calls (tool-loop turns) it makes.
     public var admission: RateLimitAdmission?
+    /// True for a request of a batch (`/v1/batches`, `/v1/messages/batches`): it is priced with the
+    /// model's `batch_discount`.
+    public var batch = false
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,

@@ -76,7 +76,7 @@ extension Gateway {
             health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: won.started), ttftMs: nil, tokens: usage.totalTokens))
             record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
             response.usage = usage
-            let cost = step.model.price.cost(of: usage)
+            let cost = step.model.cost(of: usage, batch: context.batch)
             governor.settle(reservation, actualUSD: cost)
             reservation = .none
             response.switchyard = Self.addCitations(grounding, to: Self.extensionObject(
@@ -180,7 +180,7 @@ extension Gateway {
             requestLog.record(record)
             return (usage, 0)
         }
-        let cost = accounting.model.price.cost(of: usage)
+        let cost = accounting.model.cost(of: usage, batch: accounting.context.batch)
         governor.settle(accounting.reservation, actualUSD: cost)
         var record = accounting.record
         record.fill(usage: usage, cost: cost)

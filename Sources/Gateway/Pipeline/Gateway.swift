@@ -7,6 +7,7 @@ import Logging
 import Providers
 import Retrieval
 import Routing
+import Storage
 import SwitchyardCore
 import Synchronization
 import Tools
@@ -32,6 +33,15 @@ public final class Gateway: Sendable {
     public let tools: ToolManager?
     /// Stored Responses API responses (`store: true`), for `previous_response_id` and `GET`.
     let responses: ResponseArchive
+    /// Files and batches (`/v1/files`, `/v1/batches`, `/v1/messages/batches`); nil only when not
+    /// even an in-memory database could be opened.
+    let batchStore: (any BatchPersistence)?
+    /// Wakes the `BatchRunner` when a batch is created or cancelled.
+    let batchSignal = BatchSignal()
+    /// Batches cancelled since the runner last looked: it stops starting their requests at once.
+    let cancelRequested = Mutex<Set<String>>([])
+    /// True while a `BatchRunner` runs over this gateway (there is one at a time).
+    let batchRunnerActive = Mutex(false)
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -50,10 +60,12 @@ public final class Gateway: Sendable {
         retrievalPersistence: (any RetrievalPersistence)? = nil, indexDirectory: URL? = nil, indexFactory: IndexFactory = .standard,
         governancePersistence: (any GovernancePersistence)? = nil, now: @escaping @Sendable () -> Date = { Date() },
         responsePersistence: (any ResponsePersistence)? = nil,
+        batchPersistence: (any BatchPersistence)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
+        self.batchStore = batchPersistence ?? (try? BatchStore(path: ":memory:"))
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]
@@ -232,7 +244,7 @@ public final class Gateway: Sendable {
                 response = try await provider(for: model).embed(upstream, options: CallOptions(logger: context.logger))
                 response.model = model.name
             }
-            let cost = model.price.cost(of: response.usage)
+            let cost = model.cost(of: response.usage, batch: context.batch)
             governor.settle(reservation, actualUSD: cost)
             reservation = .none
             record.fill(usage: response.usage, cost: cost)

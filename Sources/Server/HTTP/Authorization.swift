@@ -79,13 +79,16 @@ enum EndpointPolicy {
         Rule(method: .get, pattern: ["models", "**"], permission: .useModels),
     ]
 
+    /// Every rule: the table above and those of features kept in their own files (batches).
+    static let allRules: [Rule] = rules + batchRules
+
     static let publicPaths: Set<String> = ["/health"]
 
     /// The permission `method path` needs; nil when no rule lists it.
     static func permission(method: HTTPRequest.Method, path: String) -> Permission? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         let matches = { (rule: Rule) in rule.method == method && Self.matches(rule.pattern, segments) }
-        return (rules.first(where: matches) ?? compatibilityRules.first(where: matches))?.permission
+        return (allRules.first(where: matches) ?? compatibilityRules.first(where: matches))?.permission
     }
 
     /// "*" matches one segment; a final "**" one or more.

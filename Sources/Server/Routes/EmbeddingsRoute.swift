@@ -22,20 +22,7 @@ struct EmbeddingsRoute: Sendable {
             let context = try gateway.admit(
                 embedding, context: CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger))
             let response = try await gateway.embed(embedding, context: context)
-            let base64 = embedding.encodingFormat == "base64"
-            let data: [JSONValue] = response.vectors.enumerated().map { index, vector in
-                [
-                    "object": "embedding", "index": .int(Int64(index)),
-                    "embedding": base64 ? .string(Self.base64(vector)) : .array(vector.map { .double(Double($0)) }),
-                ]
-            }
-            let payload: JSONValue = [
-                "object": "list", "data": .array(data), "model": .string(response.model),
-                "usage": [
-                    "prompt_tokens": .int(Int64(response.usage.promptTokens)),
-                    "total_tokens": .int(Int64(response.usage.promptTokens)),
-                ],
-            ]
+            let payload = Self.payload(response, base64: embedding.encodingFormat == "base64")
             var headers: HTTPFields = [
                 .switchyardRequestID: requestID, .switchyardModel: response.model,
                 .switchyardProvider: gateway.providerName(of: embedding.model) ?? "",
@@ -46,6 +33,23 @@ struct EmbeddingsRoute: Sendable {
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
+    }
+
+    /// The OpenAI answer body for an embeddings response (also a batch line's body).
+    static func payload(_ response: EmbeddingResponse, base64: Bool) -> JSONValue {
+        let data: [JSONValue] = response.vectors.enumerated().map { index, vector in
+            [
+                "object": "embedding", "index": .int(Int64(index)),
+                "embedding": base64 ? .string(Self.base64(vector)) : .array(vector.map { .double(Double($0)) }),
+            ]
+        }
+        return [
+            "object": "list", "data": .array(data), "model": .string(response.model),
+            "usage": [
+                "prompt_tokens": .int(Int64(response.usage.promptTokens)),
+                "total_tokens": .int(Int64(response.usage.promptTokens)),
+            ],
+        ]
     }
 
     /// Little-endian float32 bytes, base64: what OpenAI returns for `encoding_format: base64`.

@@ -57,6 +57,9 @@ public struct ModelSpec: Sendable, Hashable {
     public var maxOutputTokens: Int?
     public var capabilities: Set<Capability>
     public var tags: Set<String>
+    /// The fraction taken off this model's price for requests of a batch (`batch_discount`, 0…1;
+    /// 0.5 is the half price OpenAI and Anthropic charge for their batch APIs). 0 by default.
+    public var batchDiscount: Double = 0
 
     public init(
         name: String, kind: Kind = .chat, provider: String, upstream: String? = nil, price: Price,
@@ -72,5 +75,11 @@ public struct ModelSpec: Sendable, Hashable {
         self.maxOutputTokens = maxOutputTokens
         self.capabilities = capabilities
         self.tags = tags
+    }
+
+    /// The cost of one call with this usage, at the batch price when `batch` is true.
+    public func cost(of usage: Usage, batch: Bool) -> Double {
+        let full = price.cost(of: usage)
+        return batch ? full * (1 - min(max(batchDiscount, 0), 1)) : full
     }
 }
