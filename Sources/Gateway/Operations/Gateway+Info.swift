@@ -46,7 +46,8 @@ extension Gateway {
     /// collection sync and the MCP connections.
     public var backgroundServices: [any Service] {
         var services: [any Service] = [
-            RequestLogService(log: requestLog, interval: .milliseconds(configuration.storage.flushMilliseconds))
+            RequestLogService(log: requestLog, interval: .milliseconds(configuration.storage.flushMilliseconds)),
+            ResponseArchiveService(archive: responses),
         ]
         if let cache { services.append(CacheFlushService(cache: cache)) }
         if let interval = configuration.retrieval.syncInterval {

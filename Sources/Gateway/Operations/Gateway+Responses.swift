@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import SwitchyardCore
 import Synchronization
 
@@ -21,33 +22,36 @@ final class ResponseArchive: Sendable {
     static let memoryLimit = 2_000
     private let state = Mutex(State())
     private let persistence: (any ResponsePersistence)?
-    private let writes: AsyncStream<Write>.Continuation?
+    private let writes: AsyncStream<Write>
+    private let writer: AsyncStream<Write>.Continuation
     private let logger: Logger
 
     init(persistence: (any ResponsePersistence)?, logger: Logger) {
         self.persistence = persistence
         self.logger = logger
-        guard let persistence else {
-            writes = nil
-            return
-        }
-        let (stream, continuation) = AsyncStream<Write>.makeStream(bufferingPolicy: .bufferingNewest(50_000))
-        writes = continuation
-        Task.detached(priority: .utility) {
-            for await write in stream {
-                do {
-                    switch write {
-                    case .save(let response): try await BlockingWork.run { try persistence.saveResponse(response) }
-                    case .delete(let id): _ = try await BlockingWork.run { try persistence.deleteResponse(id: id) }
-                    }
-                } catch {
-                    logger.error("could not write a stored response", metadata: ["error": "\(error)"])
+        (writes, writer) = AsyncStream<Write>.makeStream(bufferingPolicy: .bufferingNewest(50_000))
+    }
+
+    deinit { writer.finish() }
+
+    /// Writes queued saves and deletes to the persistence, in order, until `finishWriting()`;
+    /// run once, by `ResponseArchiveService`.
+    func drain() async {
+        guard let persistence else { return }
+        for await write in writes {
+            do {
+                switch write {
+                case .save(let response): try await BlockingWork.run { try persistence.saveResponse(response) }
+                case .delete(let id): _ = try await BlockingWork.run { try persistence.deleteResponse(id: id) }
                 }
+            } catch {
+                logger.error("could not write a stored response", metadata: ["switchyard.error": "\(error)"])
             }
         }
     }
 
-    deinit { writes?.finish() }
+    /// No more writes: `drain()` returns once the queued ones are written.
+    func finishWriting() { writer.finish() }
 
     func save(_ response: StoredResponse) {
         state.withLock { state in
@@ -59,7 +63,7 @@ final class ResponseArchive: Sendable {
                 state.order.removeFirst(evicted.count)
             }
         }
-        writes?.yield(.save(response))
+        if persistence != nil { writer.yield(.save(response)) }
     }
 
     func load(_ id: String) async throws -> StoredResponse? {
@@ -77,7 +81,21 @@ final class ResponseArchive: Sendable {
             state.deleted.insert(id)
             if state.deleted.count > Self.memoryLimit { state.deleted.removeAll() }
         }
-        writes?.yield(.delete(id))
+        if persistence != nil { writer.yield(.delete(id)) }
+    }
+}
+
+/// Runs the stored-responses writer in the gateway's service group; on graceful shutdown the
+/// queued writes are finished before it returns.
+struct ResponseArchiveService: Service {
+    let archive: ResponseArchive
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await archive.drain()
+        } onGracefulShutdown: {
+            archive.finishWriting()
+        }
     }
 }
 
