@@ -28,16 +28,7 @@ struct KeysCommand: AsyncParsableCommand {
         var groups: [String] = []
         @Option(help: "Collections: read or write (default: read; write for admins).")
         var collections: String?
-        @Option(name: .customLong("budget"), help: "A budget in US dollars.")
-        var budgetUSD: Double?
-        @Option(help: "The budget's period: day, week, month or total (default: month).")
-        var period: String?
-        @Option(help: "hard (refuse) or soft (allow and flag) (default: hard).")
-        var mode: String?
-        @Option(help: "Requests per minute.")
-        var rpm: Int?
-        @Option(help: "Tokens per minute.")
-        var tpm: Int?
+        @OptionGroup var limits: TeamsCommand.Limits
         @Option(name: .customLong("tag"), help: "A cost-attribution tag, name=value (repeatable).")
         var tags: [String] = []
         @Option(help: "Expire after this many seconds.")
@@ -53,16 +44,7 @@ struct KeysCommand: AsyncParsableCommand {
             if !tools.isEmpty { body["tools"] = .array(tools.map { .string($0) }) }
             if !groups.isEmpty { body["groups"] = .array(groups.map { .string($0) }) }
             if let collections { body["collections"] = .string(collections) }
-            if let budgetUSD {
-                var budget: [String: JSONValue] = ["usd": .double(budgetUSD)]
-                if let period { budget["period"] = .string(period) }
-                if let mode { budget["mode"] = .string(mode) }
-                body["budget"] = .object(budget)
-            } else if period != nil || mode != nil {
-                throw ValidationError("--period and --mode go with --budget.")
-            }
-            if let rpm { body["rpm"] = .int(Int64(rpm)) }
-            if let tpm { body["tpm"] = .int(Int64(tpm)) }
+            body.merge(try limits.fields()) { _, limit in limit }
             if !tags.isEmpty {
                 var object: [String: JSONValue] = [:]
                 for tag in tags {
@@ -133,6 +115,7 @@ struct TeamsCommand: AsyncParsableCommand {
         commandName: "teams", abstract: "Create, change and list teams on a running gateway.",
         subcommands: [List.self, Create.self, Update.self], defaultSubcommand: List.self)
 
+    /// Budget and rate-limit options, shared by `teams create|update` and `keys create`.
     struct Limits: ParsableArguments {
         @Option(name: .customLong("budget"), help: "A budget in US dollars.")
         var budgetUSD: Double?

@@ -37,7 +37,11 @@ final class ResponseArchive: Sendable {
     /// Writes queued saves and deletes to the persistence, in order, until `finishWriting()`;
     /// run once, by `ResponseArchiveService`.
     func drain() async {
-        guard let persistence else { return }
+        guard let persistence else {
+            // Nothing to write, but a service that returns early ends its whole group: wait for shutdown.
+            for await _ in writes {}
+            return
+        }
         for await write in writes {
             do {
                 switch write {
