@@ -68,59 +68,39 @@ struct ChatCompletionsRoute: Sendable {
         let gateway = self.gateway
         let includeUsage = chat.includeUsage
         let body = ResponseBody { writer in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            var accounting = outcome.accounting
+            let encoder = StreamRelay.encoder()
             var lastChunk: ChatChunk?
-            var failure: (any Error)?
-            var clientGone = false
-            do {
-                for try await var chunk in outcome.chunks {
-                    accounting.observe(chunk)
-                    lastChunk = chunk
-                    if chunk.usage != nil {
-                        chunk.usage = nil  // the gateway sends its own usage chunk, with cost, at the end
-                        if chunk.choices.isEmpty { continue }
-                    }
-                    do {
-                        try await writer.write(SSE.data(chunk, encoder: encoder))
-                    } catch {
-                        clientGone = true
-                        throw CancellationError()
-                    }
+            try await StreamRelay.run(outcome, gateway: gateway, writer: &writer) { piece in
+                lastChunk = piece
+                var chunk = piece
+                if chunk.usage != nil {
+                    chunk.usage = nil  // the gateway sends its own usage chunk, with cost, at the end
+                    if chunk.choices.isEmpty { return nil }
                 }
-            } catch {
-                failure = error
+                return try SSE.data(chunk, encoder: encoder)
+            } end: { ending, accounting in
+                switch ending {
+                case .failed(let error):
+                    return try StreamRelay.openAIError(error, encoder: encoder)
+                case .finished(let usage, let cost):
+                    var buffer = ByteBuffer()
+                    if includeUsage {
+                        let final = ChatChunk(
+                            id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
+                            model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: usage,
+                            switchyard: accounting.extensionObject(cost: cost, usage: usage))
+                        buffer.writeImmutableBuffer(try SSE.data(final, encoder: encoder))
+                    } else if let citations = accounting.grounding?.citations {
+                        // Grounded: the citations arrive in a last chunk with no choices, like the usage chunk.
+                        let final = ChatChunk(
+                            id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
+                            model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: nil, switchyard: ["citations": citations])
+                        buffer.writeImmutableBuffer(try SSE.data(final, encoder: encoder))
+                    }
+                    buffer.writeImmutableBuffer(SSE.done)
+                    return buffer
+                }
             }
-            let (usage, cost) = gateway.finish(accounting, error: failure)
-            guard !clientGone else { return }
-            if let failure {
-                let error = ErrorResponses.normalize(failure)
-                let payload: JSONValue = [
-                    "error": [
-                        "message": .string(error.message), "type": .string(ErrorResponses.openAIType(status: error.status)),
-                        "param": .null, "code": .string(ErrorResponses.openAICode(error)),
-                    ]
-                ]
-                try await writer.write(SSE.data(payload, encoder: encoder))
-                try await writer.finish(nil)
-                return
-            }
-            if includeUsage {
-                let final = ChatChunk(
-                    id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
-                    model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: usage,
-                    switchyard: accounting.extensionObject(cost: cost, usage: usage))
-                try await writer.write(SSE.data(final, encoder: encoder))
-            } else if let citations = accounting.grounding?.citations {
-                // Grounded: the citations arrive in a last chunk with no choices, like the usage chunk.
-                let final = ChatChunk(
-                    id: lastChunk?.id ?? "", created: lastChunk?.created ?? Int(Date().timeIntervalSince1970),
-                    model: lastChunk?.model ?? outcome.model.upstream, choices: [], usage: nil, switchyard: ["citations": citations])
-                try await writer.write(SSE.data(final, encoder: encoder))
-            }
-            try await writer.write(SSE.done)
-            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }

@@ -83,60 +83,42 @@ struct CompletionsRoute: Sendable {
         let echo = completion.echo ? completion.prompts[0] : nil
         let includeUsage = completion.includeUsage
         let body = ResponseBody { writer in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            var accounting = outcome.accounting
-            var failure: (any Error)?
-            var clientGone = false
+            let encoder = StreamRelay.encoder()
             var created = Int(Date().timeIntervalSince1970)
             var model = outcome.model.upstream
-            func send(_ text: String, finish: FinishReason?) async throws {
+            func frame(_ text: String, finish: FinishReason?) throws -> ByteBuffer {
                 let chunk = TextCompletionWire.object(
                     id: id, created: created, model: model,
                     choices: [TextCompletionWire.choice(text: text, index: 0, finishReason: finish)], usage: nil)
-                do {
-                    try await writer.write(SSE.data(chunk, encoder: encoder))
-                } catch {
-                    clientGone = true
-                    throw CancellationError()
-                }
+                return try SSE.data(chunk, encoder: encoder)
             }
-            do {
-                if let echo { try await send(echo, finish: nil) }
-                for try await chunk in outcome.chunks {
-                    accounting.observe(chunk)
-                    created = chunk.created
-                    model = chunk.model
-                    for choice in chunk.choices where choice.index == 0 {
-                        let text = choice.delta.content ?? ""
-                        if !text.isEmpty || choice.finishReason != nil { try await send(text, finish: choice.finishReason) }
+            try await StreamRelay.run(outcome, gateway: gateway, writer: &writer) {
+                try echo.map { try frame($0, finish: nil) }
+            } chunk: { piece in
+                created = piece.created
+                model = piece.model
+                var buffer = ByteBuffer()
+                for choice in piece.choices where choice.index == 0 {
+                    let text = choice.delta.content ?? ""
+                    if !text.isEmpty || choice.finishReason != nil { buffer.writeImmutableBuffer(try frame(text, finish: choice.finishReason)) }
+                }
+                return buffer
+            } end: { ending, accounting in
+                switch ending {
+                case .failed(let error):
+                    return try StreamRelay.openAIError(error, encoder: encoder)
+                case .finished(let usage, let cost):
+                    var buffer = ByteBuffer()
+                    if includeUsage {
+                        let final = TextCompletionWire.object(
+                            id: id, created: created, model: model, choices: [], usage: usage,
+                            switchyard: accounting.extensionObject(cost: cost, usage: usage))
+                        buffer.writeImmutableBuffer(try SSE.data(final, encoder: encoder))
                     }
+                    buffer.writeImmutableBuffer(SSE.done)
+                    return buffer
                 }
-            } catch {
-                failure = error
             }
-            let (usage, cost) = gateway.finish(accounting, error: failure)
-            guard !clientGone else { return }
-            if let failure {
-                let error = ErrorResponses.normalize(failure)
-                let payload: JSONValue = [
-                    "error": [
-                        "message": .string(error.message), "type": .string(ErrorResponses.openAIType(status: error.status)),
-                        "param": .null, "code": .string(ErrorResponses.openAICode(error)),
-                    ]
-                ]
-                try await writer.write(SSE.data(payload, encoder: encoder))
-                try await writer.finish(nil)
-                return
-            }
-            if includeUsage {
-                let final = TextCompletionWire.object(
-                    id: id, created: created, model: model, choices: [], usage: usage,
-                    switchyard: accounting.extensionObject(cost: cost, usage: usage))
-                try await writer.write(SSE.data(final, encoder: encoder))
-            }
-            try await writer.write(SSE.done)
-            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }

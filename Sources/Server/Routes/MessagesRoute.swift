@@ -61,41 +61,25 @@ struct MessagesRoute: Sendable {
         let gateway = self.gateway
         let estimatedInput = TokenEstimator.estimate(chat)
         let body = ResponseBody { writer in
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
+            let encoder = StreamRelay.encoder()
             var translator = AnthropicStreamWriter(
                 messageID: context.requestID, model: publicModel, estimatedInputTokens: estimatedInput)
-            var accounting = outcome.accounting
-            var failure: (any Error)?
-            var clientGone = false
-            func send(_ events: [Anthropic.StreamEvent]) async throws {
-                guard !events.isEmpty else { return }
+            func frame(_ events: [Anthropic.StreamEvent]) throws -> ByteBuffer {
                 var buffer = ByteBuffer()
                 for event in events { buffer.writeImmutableBuffer(try SSE.event(event, encoder: encoder)) }
-                do {
-                    try await writer.write(buffer)
-                } catch {
-                    clientGone = true
-                    throw CancellationError()
+                return buffer
+            }
+            try await StreamRelay.run(outcome, gateway: gateway, writer: &writer) {
+                try frame(translator.start())
+            } chunk: { piece in
+                try frame(translator.add(piece))
+            } end: { ending, accounting in
+                switch ending {
+                case .failed(let error): return try frame([AnthropicStreamWriter.error(error)])
+                case .finished(let usage, let cost):
+                    return try frame(translator.finish(usage: usage, switchyard: accounting.extensionObject(cost: cost, usage: usage)))
                 }
             }
-            do {
-                try await send(translator.start())
-                for try await chunk in outcome.chunks {
-                    accounting.observe(chunk)
-                    try await send(translator.add(chunk))
-                }
-            } catch {
-                failure = error
-            }
-            let (usage, cost) = gateway.finish(accounting, error: failure)
-            guard !clientGone else { return }
-            if let failure {
-                try await send([AnthropicStreamWriter.error(ErrorResponses.normalize(failure))])
-            } else {
-                try await send(translator.finish(usage: usage, switchyard: accounting.extensionObject(cost: cost, usage: usage)))
-            }
-            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }

@@ -96,38 +96,20 @@ struct ResponsesRoute: Sendable {
         let body = ResponseBody { writer in
             let encoder = Self.encoder()
             var translator = ResponsesStreamWriter(responseID: turn.id, request: turn.request, createdAt: turn.createdAt)
-            var accounting = outcome.accounting
-            var failure: (any Error)?
-            var clientGone = false
-            func send(_ events: [JSONValue]) async throws {
-                guard !events.isEmpty else { return }
-                do {
-                    try await writer.write(Self.frame(events, encoder: encoder))
-                } catch {
-                    clientGone = true
-                    throw CancellationError()
+            try await StreamRelay.run(outcome, gateway: gateway, writer: &writer) {
+                try Self.frame(translator.start(), encoder: encoder)
+            } chunk: { piece in
+                try Self.frame(translator.add(piece), encoder: encoder)
+            } end: { ending, accounting in
+                let final: (events: [JSONValue], response: JSONValue)
+                switch ending {
+                case .failed(let error): final = translator.fail(error)
+                case .finished(let usage, let cost):
+                    final = translator.finish(usage: usage, switchyard: accounting.extensionObject(cost: cost, usage: usage))
                 }
+                turn.keep(final.response, in: gateway)
+                return try Self.frame(final.events, encoder: encoder)
             }
-            do {
-                try await send(translator.start())
-                for try await chunk in outcome.chunks {
-                    accounting.observe(chunk)
-                    try await send(translator.add(chunk))
-                }
-            } catch {
-                failure = error
-            }
-            let (usage, cost) = gateway.finish(accounting, error: failure)
-            let final: (events: [JSONValue], response: JSONValue)
-            if let failure {
-                final = translator.fail(ErrorResponses.normalize(failure))
-            } else {
-                final = translator.finish(usage: usage, switchyard: accounting.extensionObject(cost: cost, usage: usage))
-            }
-            turn.keep(final.response, in: gateway)
-            guard !clientGone else { return }
-            try await send(final.events)
-            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
     }
