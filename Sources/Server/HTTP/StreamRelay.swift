@@ -66,6 +66,18 @@ enum StreamRelay {
         return try SSE.data(payload, encoder: encoder)
     }
 
+    /// An event stream's head: SSE's headers and the `x-switchyard-*` ones known before the first byte.
+    static func headers(context: CallContext, outcome: StreamOutcome) -> HTTPFields {
+        var headers = SSE.headers
+        for field in ChatCompletionsRoute.headers(
+            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
+            similarity: outcome.cacheSimilarity, admission: outcome.admission)
+        {
+            headers.append(field)
+        }
+        return headers
+    }
+
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

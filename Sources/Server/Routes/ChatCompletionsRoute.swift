@@ -58,13 +58,7 @@ struct ChatCompletionsRoute: Sendable {
 
     private func stream(_ chat: ChatRequest, context: CallContext) async throws -> Response {
         let outcome = try await gateway.stream(chat, context: context)
-        var headers = SSE.headers
-        for field in Self.headers(
-            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity, admission: outcome.admission)
-        {
-            headers.append(field)
-        }
+        let headers = StreamRelay.headers(context: context, outcome: outcome)
         let gateway = self.gateway
         let includeUsage = chat.includeUsage
         let body = ResponseBody { writer in

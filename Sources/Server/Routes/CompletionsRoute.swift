@@ -71,13 +71,7 @@ struct CompletionsRoute: Sendable {
     private func stream(_ completion: TextCompletionRequest, context: CallContext) async throws -> Response {
         let chat = completion.chatRequest(prompt: 0)
         let outcome = try await gateway.stream(chat, context: context)
-        var headers = SSE.headers
-        for field in ChatCompletionsRoute.headers(
-            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity, admission: outcome.admission)
-        {
-            headers.append(field)
-        }
+        let headers = StreamRelay.headers(context: context, outcome: outcome)
         let gateway = self.gateway
         let id = "cmpl-" + context.requestID.dropFirst(4)
         let echo = completion.echo ? completion.prompts[0] : nil

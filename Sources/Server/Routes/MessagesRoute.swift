@@ -51,13 +51,7 @@ struct MessagesRoute: Sendable {
 
     private func stream(_ chat: ChatRequest, publicModel: String, context: CallContext) async throws -> Response {
         let outcome = try await gateway.stream(chat, context: context)
-        var headers = SSE.headers
-        for field in ChatCompletionsRoute.headers(
-            context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity, admission: outcome.admission)
-        {
-            headers.append(field)
-        }
+        let headers = StreamRelay.headers(context: context, outcome: outcome)
         let gateway = self.gateway
         let estimatedInput = TokenEstimator.estimate(chat)
         let body = ResponseBody { writer in
