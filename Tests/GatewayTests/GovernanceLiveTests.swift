@@ -397,6 +397,12 @@ struct GovernanceLiveTests {
             for _ in 0..<2 { #expect(try await client.send(.post, "/v1/embeddings", json: #"{"model": "e-openai", "input": "x"}"#, key: secret).status == .ok) }
             let third = try await client.send(.post, "/v1/chat/completions", json: Body.chat("m-openai", "x"), key: secret)
             #expect(third.status == .tooManyRequests && third.json?["error"]?["message"]?.stringValue?.contains("team") == true)
+            // A refused embeddings request is a line in the request log, as a refused chat request is.
+            let refusedEmbedding = try await client.send(.post, "/v1/embeddings", json: #"{"model": "e-openai", "input": "y"}"#, key: secret)
+            #expect(refusedEmbedding.status == .tooManyRequests)
+            let logged = try await client.send(.get, "/v1/switchyard/requests?limit=20", key: Self.adminKey)
+            let lines = logged.json?["data"]?.arrayValue ?? []
+            #expect(lines.contains { $0["endpoint"]?.stringValue == "embeddings" && $0["status"] == 429 })
 
             let tokens = try await client.send(.post, "/v1/switchyard/keys", json: #"{"name": "t", "tpm": 1000}"#, key: Self.adminKey)
             let tokenSecret = tokens.json?["key"]?.stringValue ?? ""

@@ -199,11 +199,29 @@ public final class Gateway: Sendable {
 
     // MARK: Embeddings
 
-    public func embed(_ request: EmbeddingRequest, context: CallContext) async throws -> EmbeddingResponse {
+    func newEmbeddingRecord(_ request: EmbeddingRequest, context: CallContext) -> RequestRecord {
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "embeddings", model: request.model)
         record.ledger(context.caller, user: request.user)
+        return record
+    }
+
+    /// Admits an embeddings request under its rate limits; a refusal is a line in the request log,
+    /// as for chat.
+    public func admitOrLog(_ request: EmbeddingRequest, context: CallContext) throws -> CallContext {
+        do {
+            return try admit(request, context: context)
+        } catch {
+            var record = newEmbeddingRecord(request, context: context)
+            record.fail(error, latencyMs: context.elapsedMilliseconds)
+            requestLog.record(record)
+            throw Self.annotate(error, record: record)
+        }
+    }
+
+    public func embed(_ request: EmbeddingRequest, context: CallContext) async throws -> EmbeddingResponse {
+        var record = newEmbeddingRecord(request, context: context)
         var reservation = Governor.Reservation.none
         do {
             let context = try admit(request, context: context)
