@@ -483,6 +483,10 @@ struct GovernanceLiveTests {
                 ("/v1/switchyard/keys", #"{"name": "x", "secret": "mine"}"#, "secret"),
                 ("/v1/switchyard/teams", #"{"name": "x", "budget": {"usd": NaN}}"#, ""),
                 ("/v1/switchyard/teams", #"{"name": "x", "budget": {"usd": -1}}"#, "budget.usd"),
+                ("/v1/switchyard/teams", #"{"name": "x", "budget": {"usd": 1e309}}"#, ""),
+                ("/v1/switchyard/teams", #"{"name": "x", "rpm": 9223372036854775808}"#, "rpm"),
+                ("/v1/switchyard/keys", "{\"name\": \"" + String(repeating: "n", count: 60_000) + "\"}", "name"),
+                ("/v1/switchyard/keys", #"{"name": "x", "tags": "# + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "}", ""),
             ]
             for (path, body, field) in cases {
                 let response = try await client.send(.post, path, json: body, key: Self.adminKey)
@@ -491,7 +495,13 @@ struct GovernanceLiveTests {
             }
             let team = try await client.send(.post, "/v1/switchyard/keys", json: #"{"name": "x", "team": "nowhere"}"#, key: Self.adminKey)
             #expect(team.status == .notFound && team.json?["error"]?["param"] == "team")
-            for query in ["group_by=colour", "since=yesterday", "group_by=tag:a%20b", "format=xml", "since=" + String(repeating: "9", count: 500)] {
+            let patched = try await client.send(.patch, "/v1/switchyard/keys/key_nope", json: #"{"rpm": 1e300}"#, key: Self.adminKey)
+            #expect(patched.status == .badRequest || patched.status == .notFound)
+            for query in ["limit=1e300", "limit=-1", "limit=" + String(repeating: "9", count: 400)] {
+                let audit = try await client.send(.get, "/v1/switchyard/audit?" + query, key: Self.adminKey)
+                #expect(audit.status == .badRequest || audit.status == .ok, "\(query): \(audit.text)")
+            }
+            for query in ["group_by=colour", "since=yesterday", "since=1e309", "group_by=tag:a%20b", "format=xml", "since=" + String(repeating: "9", count: 500)] {
                 let response = try await client.send(.get, "/v1/switchyard/spend?" + query, key: Self.adminKey)
                 #expect(response.status == .badRequest, "\(query): \(response.text)")
             }

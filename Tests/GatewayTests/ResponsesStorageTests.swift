@@ -59,6 +59,20 @@ struct ResponsesStorageTests {
         let id = created.withLock { $0 }
         #expect(id.hasPrefix("resp_"))
 
+        // Hostile ids and query strings: a clear 4xx, never a crash.
+        try await SwitchyardServer.makeApplication(gateway: first, host: "127.0.0.1", port: 0).test(.live) { client in
+            for query in ["limit=1e300", "limit=-1", "limit=0", "order=sideways", "after=nope", "limit=" + String(repeating: "9", count: 400)] {
+                let listed = try await client.execute(uri: "/v1/responses/\(id)/input_items?\(query)", method: .get)
+                #expect(listed.status == .badRequest, "\(query)")
+            }
+            let long = try await client.execute(uri: "/v1/responses/resp_" + String(repeating: "x", count: 5000), method: .get)
+            #expect(long.status == .notFound)
+            let chained = try await client.execute(
+                uri: "/v1/responses", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"model": "m", "input": "x", "previous_response_id": 1e309}"#))
+            #expect(chained.status == .badRequest)
+        }
+
         // A new process on the same file: the conversation is there.
         let second = try Self.gateway(database: database, mock: mock, clients: clients)
         let history = try await second.conversation(before: id, caller: .anonymous)

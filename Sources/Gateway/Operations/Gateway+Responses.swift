@@ -100,6 +100,9 @@ struct ResponseArchiveService: Service {
         } onGracefulShutdown: {
             archive.finishWriting()
         }
+        // A gateway served a second time finds its writer already finished: wait for this group's
+        // shutdown anyway, as a service that returns early ends its group.
+        try? await gracefulShutdown()
     }
 }
 
