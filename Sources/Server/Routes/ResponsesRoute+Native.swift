@@ -10,7 +10,7 @@ extension ResponsesRoute {
     /// served) is expanded into the input items, since the upstream never saw it.
     func native(_ body: JSONValue, target: NativeResponsesTarget, request: Request, caller: Caller, requestID: String) async throws -> Response {
         guard var object = body.objectValue else { throw SwitchyardError.invalidRequest("The request body must be a JSON object.") }
-        let reader = NativeFields(object: object)
+        let reader = FieldReader(object: object)
         let stream = try reader.bool("stream") ?? false
         let store = try reader.bool("store") ?? true
         var input = try Self.nativeInput(object["input"])
@@ -132,27 +132,6 @@ extension ResponsesRoute {
             return items
         default:
             throw SwitchyardError.invalidRequest("input is required: a string or a list of items.", param: "input")
-        }
-    }
-}
-
-/// Typed reads of the few fields a pass-through looks at.
-private struct NativeFields {
-    let object: [String: JSONValue]
-
-    func bool(_ key: String) throws -> Bool? {
-        switch object[key] {
-        case nil, .null?: return nil
-        case .bool(let value)?: return value
-        default: throw SwitchyardError.invalidRequest("\(key) must be true or false.", param: key)
-        }
-    }
-
-    func string(_ key: String) throws -> String? {
-        switch object[key] {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        default: throw SwitchyardError.invalidRequest("\(key) must be a string.", param: key)
         }
     }
 }

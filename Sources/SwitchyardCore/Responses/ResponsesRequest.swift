@@ -157,11 +157,16 @@ public struct ResponsesRequest: Sendable {
 }
 
 /// Reads typed fields from a JSON object with range checks, each error naming the field.
-struct FieldReader {
+public struct FieldReader: Sendable {
     let object: [String: JSONValue]
     var prefix = ""
 
-    func string(_ key: String) throws -> String? {
+    public init(object: [String: JSONValue], prefix: String = "") {
+        self.object = object
+        self.prefix = prefix
+    }
+
+    public func string(_ key: String) throws -> String? {
         switch object[key] {
         case nil, .null?: return nil
         case .string(let text)?: return text
@@ -169,7 +174,7 @@ struct FieldReader {
         }
     }
 
-    func bool(_ key: String) throws -> Bool? {
+    public func bool(_ key: String) throws -> Bool? {
         switch object[key] {
         case nil, .null?: return nil
         case .bool(let value)?: return value
@@ -177,7 +182,7 @@ struct FieldReader {
         }
     }
 
-    func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+    public func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = object[key], value != .null else { return nil }
         guard let number = value.doubleValue, number.isFinite, range.contains(number) else {
             throw SwitchyardError.invalidRequest(
@@ -187,7 +192,7 @@ struct FieldReader {
         return number
     }
 
-    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    public func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = object[key], value != .null else { return nil }
         let whole: Int?
         switch value {
