@@ -69,7 +69,10 @@ struct FaultInjectionTests {
     }
 
     @Test func timeoutsMoveOnToTheNextDeployment() async throws {
-        try await LiveHarness.run(timeoutMs: 1500, extra: Self.groups) { client, mock, _ in
+        // The two faulty deployments time out after 1.5 s; the healthy ones get 60 s, so a machine loaded by the rest
+        // of the suite cannot push the answer past its own timeout and on to the next deployment.
+        let timeouts = ["up-openai": 1500, "up-anthropic": 1500]
+        try await LiveHarness.run(timeoutMs: 60_000, timeouts: timeouts, extra: Self.groups) { client, mock, _ in
             await mock.setFault(model: "dep-a", fault: "delay: 3000", count: -1)
             await mock.setFault(model: "dep-b", fault: "hang", count: -1)
             for stream in [false, true] {

@@ -17,15 +17,20 @@ enum LiveHarness {
     static let upstreamSecrets = ["sk-upstream-secret-openai", "sk-upstream-secret-anthropic", "upstream-secret-gemini"]
     static let clientKey = "sk-switchyard-test"
 
-    static func configuration(mockURL: String, extra: String = "", timeoutMs: Int = 5000) throws -> SwitchyardConfiguration {
+    /// `timeouts` overrides `timeoutMs` per provider (`up-openai`, `up-anthropic`, `up-gemini`, `up-ollama`), so a
+    /// test can make the faulty deployments time out fast while the healthy ones keep a margin for a loaded machine.
+    static func configuration(
+        mockURL: String, extra: String = "", timeoutMs: Int = 5000, timeouts: [String: Int] = [:]
+    ) throws -> SwitchyardConfiguration {
+        func timeout(_ provider: String) -> Int { timeouts[provider] ?? timeoutMs }
         let yaml = """
             server: {max_body_bytes: 65536}
             storage: {sqlite: ":memory:"}
             providers:
-              - {name: up-openai, kind: openai, base_url: "\(mockURL)/v1", api_key: sk-upstream-secret-openai, timeout_ms: \(timeoutMs)}
-              - {name: up-anthropic, kind: anthropic, base_url: "\(mockURL)", api_key: sk-upstream-secret-anthropic, timeout_ms: \(timeoutMs)}
-              - {name: up-gemini, kind: gemini, base_url: "\(mockURL)", api_key: upstream-secret-gemini, timeout_ms: \(timeoutMs)}
-              - {name: up-ollama, kind: ollama, base_url: "\(mockURL)", timeout_ms: \(timeoutMs)}
+              - {name: up-openai, kind: openai, base_url: "\(mockURL)/v1", api_key: sk-upstream-secret-openai, timeout_ms: \(timeout("up-openai"))}
+              - {name: up-anthropic, kind: anthropic, base_url: "\(mockURL)", api_key: sk-upstream-secret-anthropic, timeout_ms: \(timeout("up-anthropic"))}
+              - {name: up-gemini, kind: gemini, base_url: "\(mockURL)", api_key: upstream-secret-gemini, timeout_ms: \(timeout("up-gemini"))}
+              - {name: up-ollama, kind: ollama, base_url: "\(mockURL)", timeout_ms: \(timeout("up-ollama"))}
               - {name: nowhere, kind: openai, base_url: "http://127.0.0.1:1/v1"}
             models:
               - {name: m-openai, provider: up-openai, upstream: gpt-4o-mini, price: {input: 0.15, output: 0.60, cached_input: 0.075}, capabilities: [tools, json, vision]}
@@ -50,7 +55,7 @@ enum LiveHarness {
 
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
-        timeoutMs: Int = 5000, extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
+        timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
         embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
@@ -60,7 +65,7 @@ enum LiveHarness {
                 geminiKey: "upstream-secret-gemini"))
         let clients = Gateway.makeUpstreamClients()
         do {
-            let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs)
+            let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs, timeouts: timeouts)
             let gateway = Gateway(
                 configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), localEmbedderFactory: embedder,
