@@ -86,6 +86,10 @@ let package = Package(
         // In memory on the request path; persisted through SwitchyardCore's GovernancePersistence.
         .target(name: "Governance", dependencies: ["SwitchyardCore", .product(name: "Crypto", package: "swift-crypto")]),
 
+        // Guards: prompt-injection and PII detection (patterns with checksums, heads on the native encoder),
+        // redaction, masking, policies. Pure: no I/O on the request path.
+        .target(name: "Guardrails", dependencies: ["SwitchyardCore", "Embeddings"]),
+
         // SQLite (GRDB) stores and migrations.
         .target(
             name: "Storage",
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -187,6 +191,7 @@ let package = Package(
         ),
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
+        .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Embeddings", "SwitchyardCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
         // Fuzzing: seeded mutations of real requests, upstream answers, streams and configs, run for a
         // time budget (SWITCHYARD_FUZZ_SECONDS per target), plus the corpus of inputs that found bugs.
