@@ -63,6 +63,9 @@ public final class RequestLogStore: Sendable {
             try db.create(index: "request_log_key_time", on: "request_log", columns: ["key_id", "created_at"])
             try db.create(index: "request_log_team_time", on: "request_log", columns: ["team", "created_at"])
         }
+        migrator.registerMigration("guardrails-v1-request-log") { db in
+            try db.alter(table: "request_log") { table in table.add(column: "guardrail", .text) }
+        }
         return migrator
     }
 
@@ -87,8 +90,8 @@ public final class RequestLogStore: Sendable {
                 INSERT OR REPLACE INTO request_log
                 (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
                  completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                 cache, saved_usd, tool_calls, retrieval, key_id, team, user, tags, budget_flag, served_model)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 cache, saved_usd, tool_calls, retrieval, key_id, team, user, tags, budget_flag, served_model, guardrail)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (index, record) in records.enumerated() {
             BackgroundWriter.yield(after: index)
@@ -107,6 +110,7 @@ public final class RequestLogStore: Sendable {
                 record.keyID, record.team, record.user,
                 record.tags.flatMap { $0.isEmpty ? nil : try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
                 record.budgetFlag, record.servedModel,
+                record.guardrail.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
             ])
         }
     }
@@ -206,6 +210,7 @@ public final class RequestLogStore: Sendable {
         record.tags = (row["tags"] as String?).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
         record.budgetFlag = row["budget_flag"]
         record.servedModel = row["served_model"]
+        record.guardrail = (row["guardrail"] as String?).flatMap { try? JSONDecoder().decode(GuardTrace.self, from: Data($0.utf8)) }
         return record
     }
 }

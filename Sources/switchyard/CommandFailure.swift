@@ -77,7 +77,8 @@ struct CommandFailure: Error, CustomStringConvertible {
         case .authentication, .permission: return .permission
         case .rateLimited, .budgetExceeded: return .temporary
         case .upstream, .upstreamTimeout, .upstreamUnreachable, .badUpstreamResponse: return .unavailable
-        case .invalidRequest, .payloadTooLarge: return .dataError
+        case .invalidRequest, .payloadTooLarge, .guardrailBlocked, .guardrailSchemaFailed: return .dataError
+        case .guardrailError: return .unavailable
         case .internal: return .software
         }
     }

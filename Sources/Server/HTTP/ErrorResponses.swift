@@ -83,8 +83,18 @@ enum ErrorResponses {
     }
 
     static func anthropicBody(_ error: SwitchyardError) -> Data {
-        (try? JSONEncoder().encode(Anthropic.ErrorBody(type: AnthropicErrorType.for(status: error.status), message: error.message)))
+        (try? JSONEncoder().encode(
+            Anthropic.ErrorBody(type: AnthropicErrorType.for(status: error.status), message: error.message, code: guardrailCode(error))))
             ?? Data()
+    }
+
+    /// The guardrail codes, which Anthropic's envelope carries in an extra `code` field (its `type`
+    /// alone cannot tell a blocked request from any other bad one).
+    static func guardrailCode(_ error: SwitchyardError) -> String? {
+        switch error.code {
+        case .guardrailBlocked, .guardrailError, .guardrailSchemaFailed: return error.code.rawValue
+        default: return nil
+        }
     }
 }
 

@@ -129,8 +129,16 @@ public struct AnthropicStreamWriter: Sendable {
             name: "error",
             payload: [
                 "type": "error",
-                "error": ["type": .string(AnthropicErrorType.for(status: error.status)), "message": .string(error.message)],
+                "error": errorDetail(error),
             ])
+    }
+
+    private static func errorDetail(_ error: SwitchyardError) -> JSONValue {
+        var detail: [String: JSONValue] = [
+            "type": .string(AnthropicErrorType.for(status: error.status)), "message": .string(error.message),
+        ]
+        if error.code.rawValue.hasPrefix("guardrail_") { detail["code"] = .string(error.code.rawValue) }
+        return .object(detail)
     }
 
     private func delta(_ delta: JSONValue) -> Anthropic.StreamEvent {

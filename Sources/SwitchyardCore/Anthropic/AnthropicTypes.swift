@@ -244,14 +244,16 @@ extension Anthropic {
         public struct Detail: Sendable, Hashable, Codable {
             public var type: String
             public var message: String
+            /// Switchyard's own error code where Anthropic's `type` is too coarse (`guardrail_blocked`).
+            public var code: String?
         }
 
         public var type: String
         public var error: Detail
 
-        public init(type: String, message: String) {
+        public init(type: String, message: String, code: String? = nil) {
             self.type = "error"
-            self.error = Detail(type: type, message: message)
+            self.error = Detail(type: type, message: message, code: code)
         }
     }
 }

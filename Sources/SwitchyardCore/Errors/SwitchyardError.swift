@@ -18,6 +18,12 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
         case badUpstreamResponse = "bad_upstream_response"
         case configuration
         case `internal`
+        /// A guardrail policy refused the request or ended the answer.
+        case guardrailBlocked = "guardrail_blocked"
+        /// A guardrail's detector could not run and the policy fails closed.
+        case guardrailError = "guardrail_error"
+        /// The answer did not match the request's JSON schema, even after the policy's re-asks.
+        case guardrailSchemaFailed = "guardrail_schema_failed"
     }
 
     public var code: Code

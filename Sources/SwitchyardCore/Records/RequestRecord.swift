@@ -44,6 +44,8 @@ public struct RequestRecord: Sendable, Hashable {
     public var tags: [String: String]?
     /// Set when a soft budget was passed (the request was allowed and flagged).
     public var budgetFlag: String?
+    /// What the guardrails saw and did; nil when no policy applied.
+    public var guardrail: GuardTrace?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
@@ -101,6 +103,7 @@ extension RequestRecord: Codable {
         case servedModel = "served_model"
         case team, user, tags
         case budgetFlag = "budget_flag"
+        case guardrail
     }
 
     public init(from decoder: any Decoder) throws {
@@ -131,6 +134,7 @@ extension RequestRecord: Codable {
         user = try c.decodeIfPresent(String.self, forKey: .user)
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
         budgetFlag = try c.decodeIfPresent(String.self, forKey: .budgetFlag)
+        guardrail = try c.decodeIfPresent(GuardTrace.self, forKey: .guardrail)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -164,5 +168,6 @@ extension RequestRecord: Codable {
         try c.encodeIfPresent(user, forKey: .user)
         if let tags, !tags.isEmpty { try c.encode(tags, forKey: .tags) }
         try c.encodeIfPresent(budgetFlag, forKey: .budgetFlag)
+        try c.encodeIfPresent(guardrail, forKey: .guardrail)
     }
 }
