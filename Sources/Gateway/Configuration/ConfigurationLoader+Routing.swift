@@ -8,7 +8,7 @@ import Yams
 /// learned routers.
 extension ConfigurationLoader {
     static func parseGroup(_ node: ConfigNode, models: [ModelSpec]) throws -> SwitchyardConfiguration.ModelGroup {
-        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "retrieval", "tools"])
+        try node.allowOnly(["name", "strategy", "deployments", "fallbacks", "context_fallback", "retry", "timeout_ms", "cache", "retrieval", "tools", "guardrails"])
         let name = try node.required("name").string()
         var group = SwitchyardConfiguration.ModelGroup(name: name, deployments: [])
         if let strategy = node["strategy"] {
@@ -45,7 +45,7 @@ extension ConfigurationLoader {
     }
 
     static func parseAutoRoute(_ node: ConfigNode, targets: Set<String>) throws -> SwitchyardConfiguration.AutoRoute {
-        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "retrieval", "tools"])
+        try node.allowOnly(["name", "classifier", "tiers", "constraints", "retry", "timeout_ms", "cache", "retrieval", "tools", "guardrails"])
         let name = try node.required("name").string()
         var rules: [RuleClassifier.Rule] = []
         var defaultTask = "chat"

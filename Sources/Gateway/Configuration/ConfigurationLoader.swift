@@ -33,7 +33,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -178,7 +178,7 @@ public enum ConfigurationLoader {
                     }
                     key = .init(key: value, name: "key-\(index + 1)")
                 } else {
-                    try entry.allowOnly(["key", "name", "models", "tools", "groups", "role", "collections", "budget", "rpm", "tpm", "tags"])
+                    try entry.allowOnly(["key", "name", "models", "tools", "groups", "role", "collections", "budget", "rpm", "tpm", "tags", "guardrails"])
                     guard entry["key"] != nil || unset["\(entry.path).key"] != nil else {
                         throw entry.error("needs `key:` with the secret clients send")
                     }
@@ -226,6 +226,7 @@ public enum ConfigurationLoader {
                 }
             }
         }
+        try parseGuardrails(reader, into: &configuration)
         return configuration
     }
 
@@ -268,7 +269,7 @@ public enum ConfigurationLoader {
     static func parseModel(_ node: ConfigNode, providers: Set<String>) throws -> ModelSpec {
         try node.allowOnly([
             "name", "provider", "upstream", "price", "context_window", "max_output_tokens", "capabilities", "tags", "type",
-            "cache", "retrieval", "tools", "batch_discount",
+            "cache", "retrieval", "tools", "batch_discount", "guardrails",
         ])
         let name = try node.required("name").string()
         let kindText = try node["type"]?.string() ?? "chat"

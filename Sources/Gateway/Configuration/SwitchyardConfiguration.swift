@@ -176,6 +176,8 @@ public struct SwitchyardConfiguration: Sendable {
     public var modelRetry = RetryPolicy(attempts: 1)
     /// MCP servers and the server-side tool loop.
     public var mcp = MCPConfiguration()
+    /// Guardrail policies and where they apply.
+    public var guardrails = GuardrailsConfiguration()
     /// MCP tools (glob patterns over exposed names) offered by a model, group or route name.
     public var toolPolicies: [String: [String]] = [:]
     /// Where the local embedding model lives (`nil`: the default cache folder).
