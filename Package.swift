@@ -208,7 +208,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings", "LearnedRouting", "Retrieval", "Tools", "Governance",
+                "Embeddings", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

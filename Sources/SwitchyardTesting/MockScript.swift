@@ -15,6 +15,12 @@ struct MockScript: Sendable {
     var noUsage = false
     var cachedTokens = 0
     var stopLength = false
+    /// `[[verbatim: text]]`: answer exactly this, even when the request asks for JSON or a tool.
+    var verbatim = false
+    /// `[[echo]]`: answer with the last user message, its directives taken out (what a guard did to it shows).
+    var echo = false
+    /// `[[piece-chars: N]]`: stream the text in pieces of N characters instead of words.
+    var pieceCharacters: Int?
 
     init(text: String, fault: String?, defaultChunkDelayMs: Int) {
         chunkDelayMs = defaultChunkDelayMs
@@ -100,6 +106,11 @@ struct MockScript: Sendable {
         case "usage": noUsage = value == "none"
         case "cached": cachedTokens = Int(value) ?? 0
         case "stop": stopLength = value == "length"
+        case "verbatim":
+            reply = value
+            verbatim = true
+        case "echo": echo = true
+        case "piece-chars": pieceCharacters = Int(value).map { max(1, $0) }
         default: break
         }
     }
@@ -129,11 +140,17 @@ struct MockAnswer {
     var cachedTokens: Int
     var stopLength: Bool
     var includeUsage: Bool
+    var pieceCharacters: Int?
 
     init(conversation: MockConversation, script: MockScript, protocolName: String, idPrefix: String) {
         var text = script.reply ?? "Mock reply from \(protocolName) model \(conversation.model)."
         var calls: [(String, String, String)] = []
-        if !conversation.toolResults.isEmpty {
+        if script.echo {
+            text = Self.withoutDirectives(conversation.lastUserText)
+        }
+        if script.verbatim || script.echo {
+            // As scripted, whatever the request asks for.
+        } else if !conversation.toolResults.isEmpty {
             text = "Tool results: " + conversation.toolResults.joined(separator: " | ")
         } else if !script.toolCalls.isEmpty {
             text = ""
@@ -153,11 +170,28 @@ struct MockAnswer {
         self.cachedTokens = min(script.cachedTokens, promptTokens)
         self.stopLength = script.stopLength
         self.includeUsage = !script.noUsage
+        self.pieceCharacters = script.pieceCharacters
+    }
+
+    /// `text` without its `[[directives]]`, trimmed.
+    static func withoutDirectives(_ text: String) -> String {
+        var output = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "[["), let end = rest[start.upperBound...].range(of: "]]") {
+            output += rest[..<start.lowerBound]
+            rest = rest[end.upperBound...]
+        }
+        output += rest
+        return output.trimmingCharacters(in: .whitespaces)
     }
 
     /// Stream pieces of the text: words with their leading spaces.
     var textPieces: [String] {
         guard !text.isEmpty else { return [] }
+        if let size = pieceCharacters {
+            let characters = Array(text)
+            return stride(from: 0, to: characters.count, by: size).map { String(characters[$0..<min(characters.count, $0 + size)]) }
+        }
         var pieces: [String] = []
         var current = ""
         for character in text {

@@ -41,6 +41,20 @@ struct ExplainCommand: AsyncParsableCommand {
                      record.completionTokens, record.usageEstimated ? " (estimated)" : "", record.costUSD, record.latencyMs,
                      record.ttftMs.map { String(format: ", first token %.1f ms", $0) } ?? ""))
         if let error = record.error { print("error: \(error)") }
+        if let guardrail = record.guardrail {
+            print("guardrail: \(guardrail.summary)")
+            for finding in guardrail.findings {
+                var line = "  \(finding.stage) \(finding.category)"
+                if let channel = finding.channel { line += " in \(channel)" }
+                line += ": \(finding.action)"
+                if let types = finding.types, !types.isEmpty {
+                    line += " " + types.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
+                }
+                if let score = finding.score { line += String(format: " (score %.2f)", score) }
+                if let detail = finding.detail { line += " — \(detail)" }
+                print(line)
+            }
+        }
         guard let route = record.route else { return }
         print("route: \(route.kind) '\(route.requested)'\(route.strategy.map { ", strategy \($0)" } ?? "")")
         if let features = route.features, let score = features["score"]?.doubleValue {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Gateway
+import Guardrails
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -57,6 +58,7 @@ enum LiveHarness {
     static func run(
         timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
         embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
+        guardDetector: (any GuardDetector)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
         let mock = try await MockUpstream.start(
@@ -69,7 +71,7 @@ enum LiveHarness {
             let gateway = Gateway(
                 configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), localEmbedderFactory: embedder,
-                clock: clock ?? { .now })
+                clock: clock ?? { .now }, guardDetector: guardDetector)
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in
                 try await body(client, mock, gateway)

@@ -1,6 +1,7 @@
 import Caching
 import Foundation
 import Governance
+import Guardrails
 import Logging
 import Providers
 import Routing
@@ -18,6 +19,8 @@ public struct CompletionOutcome: Sendable {
     public var cacheSimilarity: Double?
     /// The rate-limit admission (for the `x-ratelimit-*` headers).
     public var admission: RateLimitAdmission?
+    /// What the guardrails saw and did (the `x-switchyard-guard` header); nil when no policy applied.
+    public var guardrail: GuardTrace? = nil
 }
 
 /// A started stream (its first chunk already received) and its accounting.
@@ -30,12 +33,15 @@ public struct StreamOutcome: Sendable {
     public var admission: RateLimitAdmission? { accounting.context.admission }
     public var cache: String? { accounting.record.cache }
     public var cacheSimilarity: Double?
+    /// What the input guard saw and did (the output guard's verdicts reach the request log only).
+    public var guardrail: GuardTrace? { accounting.record.guardrail }
 }
 
 extension Gateway {
     /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
     /// cost and the `switchyard` extension filled in.
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        let asked = request
         let context = try admitOrLog(request, context: context, stream: false)
         if let offered = try await serverTools(for: request, caller: context.caller) {
             return try await completeWithTools(request, offered: offered, context: context)
@@ -43,12 +49,15 @@ extension Gateway {
         var record = newRecord(request, context: context, stream: false)
         var reservation = Governor.Reservation.none
         do {
-            let (request, grounding) = try await ground(request, context: context)
+            let (grounded, grounding) = try await ground(asked, context: context)
             record.retrieval = grounding?.trace
-            let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
+            var guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
+            let request = guarded?.request ?? grounded
+            let (plan, estimatedTokens, lookup) = try await begin(
+                request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
-                var response = answer.response
+                var response = Self.rehydrate(answer.response, with: guarded?.rehydrator)
                 response.id = "chatcmpl-" + context.requestID.dropFirst(4)
                 response.created = Int(Date().timeIntervalSince1970)
                 let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
@@ -59,7 +68,8 @@ extension Gateway {
                 requestLog.record(record)
                 return CompletionOutcome(
                     response: response, model: model, provider: "cache", costUSD: 0, trace: plan.trace,
-                    cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission)
+                    cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission,
+                    guardrail: record.guardrail)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -76,21 +86,39 @@ extension Gateway {
             health.end(step.model.name, outcome: .success(latencyMs: milliseconds(since: won.started), ttftMs: nil, tokens: usage.totalTokens))
             record.route?.attempts.append(attempt(step, provider: provider.name, retry: won.retry, status: 200, started: won.started))
             response.usage = usage
-            let cost = step.model.cost(of: usage, batch: context.batch)
+            // Stage 7, guard out: the schema (re-asks go to the same deployment) and personal data.
+            var guardFailure: (any Error)?
+            if var current = guarded {
+                do {
+                    response = try await guardOutput(response, guarded: &current, request: request) { reasked in
+                        try await provider.complete(
+                            upstreamRequest(reasked, model: step.model),
+                            options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
+                    }
+                } catch {
+                    guardFailure = error
+                }
+                guarded = current
+                record.guardrail = current.trace
+            }
+            let billed = response.usage ?? usage
+            let cost = step.model.cost(of: billed, batch: context.batch)
             governor.settle(reservation, actualUSD: cost)
             reservation = .none
             response.switchyard = Self.addCitations(grounding, to: Self.extensionObject(
-                context: context, model: step.model, provider: provider.name, cost: cost, usage: usage, trace: record.route))
+                context: context, model: step.model, provider: provider.name, cost: cost, usage: billed, trace: record.route))
             record.provider = provider.name
             record.upstreamModel = step.model.upstream
             record.servedModel = step.model.name
-            record.fill(usage: usage, cost: cost)
+            record.fill(usage: billed, cost: cost)
+            if let guardFailure { throw guardFailure }
             record.latencyMs = context.elapsedMilliseconds
             requestLog.record(record)
+            // The cache keeps the answer as it went upstream and came back: placeholders, not the client's values.
             if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
             return CompletionOutcome(
-                response: response, model: step.model, provider: provider.name, costUSD: cost,
-                trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission)
+                response: Self.rehydrate(response, with: guarded?.rehydrator), model: step.model, provider: provider.name, costUSD: cost,
+                trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission, guardrail: record.guardrail)
         } catch {
             governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -103,13 +131,17 @@ extension Gateway {
     /// to the next attempt invisibly; the returned stream already holds that first chunk. The
     /// caller drives the chunks, feeds them to `accounting`, and calls `finish`.
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
+        let asked = request
         let context = try admitOrLog(request, context: context, stream: true)
         var record = newRecord(request, context: context, stream: true)
         var reservation = Governor.Reservation.none
         do {
-            let (request, grounding) = try await ground(request, context: context)
+            let (grounded, grounding) = try await ground(asked, context: context)
             record.retrieval = grounding?.trace
-            let (plan, estimatedTokens, lookup) = try await begin(request, context: context, record: &record)
+            let guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
+            let request = guarded?.request ?? grounded
+            let (plan, estimatedTokens, lookup) = try await begin(
+                request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
                 let chunks = Self.replay(answer.response, id: "chatcmpl-" + context.requestID.dropFirst(4))
@@ -117,9 +149,12 @@ extension Gateway {
                     request: request, model: model, context: context, record: record, attemptStartedAt: .now)
                 accounting.cacheHit = answer
                 accounting.grounding = grounding
+                var replay = RoutedChunkStream(replay: chunks)
+                if let guarded, let rehydrator = guarded.rehydrator {
+                    replay = replay.guarded(by: GuardStreamFilter(rehydrator: rehydrator, policy: guarded.policy))
+                }
                 return StreamOutcome(
-                    chunks: RoutedChunkStream(replay: chunks), model: model, provider: "cache", accounting: accounting,
-                    cacheSimilarity: answer.similarity)
+                    chunks: replay, model: model, provider: "cache", accounting: accounting, cacheSimilarity: answer.similarity)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -158,7 +193,13 @@ extension Gateway {
             accounting.grounding = grounding
             accounting.reservation = reservation
             reservation = .none  // settled by `finish`
-            return StreamOutcome(chunks: won.result, model: step.model, provider: provider.name, accounting: accounting)
+            var chunks = won.result
+            if let guarded {
+                let filter = GuardStreamFilter(guarded: guarded, detector: guardDetector, window: configuration.guardrails.streamWindow)
+                chunks = chunks.guarded(by: filter)
+                accounting.guardFilter = chunks.outputGuard
+            }
+            return StreamOutcome(chunks: chunks, model: step.model, provider: provider.name, accounting: accounting)
         } catch {
             governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -183,6 +224,15 @@ extension Gateway {
         let cost = accounting.model.cost(of: usage, batch: accounting.context.batch)
         governor.settle(accounting.reservation, actualUSD: cost)
         var record = accounting.record
+        if let filter = accounting.guardFilter, var trace = record.guardrail {
+            for finding in filter.findings { trace.add(finding) }
+            if let verdict = filter.verdict {
+                trace.verdict = verdict
+            } else if trace.verdict == "pass", !filter.findings.isEmpty {
+                trace.verdict = "flagged"
+            }
+            record.guardrail = trace
+        }
         record.fill(usage: usage, cost: cost)
         record.latencyMs = accounting.context.elapsedMilliseconds
         record.ttftMs = accounting.timeToFirstTokenMs
@@ -201,6 +251,10 @@ extension Gateway {
         if error == nil, let fill = accounting.cacheFill {
             var response = accounting.accumulator.response
             response.usage = usage
+            // A masked request's answer is cached with its placeholders, as non-streamed answers are.
+            if let filter = accounting.guardFilter, filter.rehydrator != nil, !response.choices.isEmpty {
+                response.choices[0].message.content = .text(filter.cacheText)
+            }
             cache?.store(response, for: fill, costUSD: cost)
         }
         return (usage, cost)
@@ -230,10 +284,10 @@ extension Gateway {
     // MARK: Steps
 
     /// Validation, the route plan and the cache lookup: what both entry points do first.
-    private func begin(_ request: ChatRequest, context: CallContext, record: inout RequestRecord) async throws
+    private func begin(_ request: ChatRequest, context: CallContext, localOnly: Bool = false, record: inout RequestRecord) async throws
         -> (plan: RoutePlanner.Plan, estimatedTokens: Int, lookup: CacheLookup?)
     {
-        let (plan, estimatedTokens) = try await prepare(request, context: context)
+        let (plan, estimatedTokens) = try await prepare(request, context: context, localOnly: localOnly)
         record.route = plan.trace
         let lookup = try await cacheLookup(request, context: context)
         record.cache = lookup?.label
@@ -330,7 +384,7 @@ extension Gateway {
         return flag
     }
 
-    private func prepare(_ request: ChatRequest, context: CallContext) async throws -> (RoutePlanner.Plan, Int) {
+    private func prepare(_ request: ChatRequest, context: CallContext, localOnly: Bool = false) async throws -> (RoutePlanner.Plan, Int) {
         let caller = context.caller
         try ChatRequestValidator.validate(request)
         guard GlobPattern.allows(caller.allowedModels, request.model),
@@ -358,6 +412,8 @@ extension Gateway {
                 constraints = constraints.merged(with: try RouteConstraints.parse(route, field: "switchyard.route"))
             }
         }
+        // A guard's route-local: personal data may only go to models tagged `local`.
+        if localOnly { constraints = constraints.merged(with: RouteConstraints(privacy: "local")) }
         let estimatedTokens = TokenEstimator.estimate(request)
         return (try await planner.plan(request, estimatedTokens: estimatedTokens, constraints: constraints), estimatedTokens)
     }
@@ -429,52 +485,6 @@ func milliseconds(since start: ContinuousClock.Instant) -> Double {
     return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
 }
 
-/// The chunks of the chosen attempt: the first one (already received while choosing) and the rest.
-public struct RoutedChunkStream: AsyncSequence, Sendable {
-    public typealias Element = ChatChunk
-    private let prefix: [ChatChunk]
-    private let rest: IteratorBox
-
-    /// Holds the upstream iterator between the gateway and the one task that drains it.
-    /// `@unchecked Sendable`: the iterator is handed over once and then only touched by that task.
-    final class IteratorBox: @unchecked Sendable {
-        var iterator: ChatChunkStream.Iterator
-        init(_ iterator: ChatChunkStream.Iterator) { self.iterator = iterator }
-    }
-
-    init(prefix: [ChatChunk], rest: ChatChunkStream.Iterator) {
-        self.prefix = prefix
-        self.rest = IteratorBox(rest)
-    }
-
-    /// Chunks already in memory (a cache hit).
-    init(replay chunks: [ChatChunk]) {
-        self.prefix = chunks
-        self.rest = IteratorBox(ChatChunkStream(chunks: []).makeAsyncIterator())
-    }
-
-    public func makeAsyncIterator() -> Iterator { Iterator(prefix: prefix, box: rest) }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        var prefix: [ChatChunk]
-        var index = 0
-        let box: IteratorBox
-
-        init(prefix: [ChatChunk], box: IteratorBox) {
-            self.prefix = prefix
-            self.box = box
-        }
-
-        public mutating func next() async throws -> ChatChunk? {
-            if index < prefix.count {
-                defer { index += 1 }
-                return prefix[index]
-            }
-            return try await box.iterator.next()
-        }
-    }
-}
-
 extension ChatChunk {
     /// True when the chunk holds something the client must see: text, a tool call, a finish reason or usage.
     var carriesOutput: Bool {
@@ -501,6 +511,8 @@ public struct StreamAccounting: Sendable {
     /// The budget reservation `finish` settles to the real cost.
     var reservation = Governor.Reservation.none
     var accumulator = ChatStreamAccumulator()
+    /// The output guard the stream passes through (its findings go in the log; masked text in the cache).
+    var guardFilter: GuardStreamFilter?
     /// What grounding retrieved; its citations go in the final chunk or event.
     public internal(set) var grounding: Grounding?
 

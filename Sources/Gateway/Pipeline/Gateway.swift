@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Caching
 import Foundation
 import Governance
+import Guardrails
 import LearnedRouting
 import Logging
 import Providers
@@ -42,6 +43,9 @@ public final class Gateway: Sendable {
     let cancelRequested = Mutex<Set<String>>([])
     /// True while a `BatchRunner` runs over this gateway (there is one at a time).
     let batchRunnerActive = Mutex(false)
+    /// Finds prompt injections and personal data for the guardrail policies; nil when this build
+    /// has none, and then every request a policy covers fails closed (or open, with `on_error: allow`).
+    let guardDetector: (any GuardDetector)?
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -51,6 +55,8 @@ public final class Gateway: Sendable {
     ///     the caller shuts them down). The default is AsyncHTTPClient's process-wide client.
     ///   - localEmbedderFactory: loads a native embedding model by name at a precision; called once
     ///     per name and precision, on first use.
+    ///   - guardDetector: the detector guardrail policies run (see `GuardDetector`); made once, by the
+    ///     caller (`serve` passes the native one when the configuration has policies).
     public init(
         configuration: SwitchyardConfiguration, upstreamClients: UpstreamClients = .processWide,
         requestLog: RequestLog, localEmbedderFactory: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
@@ -61,9 +67,11 @@ public final class Gateway: Sendable {
         governancePersistence: (any GovernancePersistence)? = nil, now: @escaping @Sendable () -> Date = { Date() },
         responsePersistence: (any ResponsePersistence)? = nil,
         batchPersistence: (any BatchPersistence)? = nil,
+        guardDetector: (any GuardDetector)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
+        self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
         self.batchStore = batchPersistence ?? (try? BatchStore(path: ":memory:"))
         self.requestLog = requestLog

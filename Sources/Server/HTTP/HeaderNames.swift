@@ -12,6 +12,8 @@ extension HTTPField.Name {
     static let switchyardCacheSimilarity = Self("x-switchyard-cache-similarity")!
     static let switchyardCost = Self("x-switchyard-cost-usd")!
     static let switchyardUsageEstimated = Self("x-switchyard-usage-estimated")!
+    /// What the guardrails did: `strict; input=pii:redact(EMAIL_ADDRESS*2); injection=0.02; verdict=changed`.
+    static let switchyardGuard = Self("x-switchyard-guard")!
     static let apiKey = Self("x-api-key")!
     static let azureAPIKey = Self("api-key")!
     static let anthropicVersion = Self("anthropic-version")!

@@ -28,7 +28,7 @@ struct ChatCompletionsRoute: Sendable {
             let outcome = try await gateway.complete(chat, context: context)
             var headers = Self.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-                similarity: outcome.cacheSimilarity, admission: outcome.admission)
+                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(outcome.response, headers: headers)
@@ -39,7 +39,7 @@ struct ChatCompletionsRoute: Sendable {
 
     static func headers(
         context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
-        similarity: Double? = nil, admission: RateLimitAdmission? = nil
+        similarity: Double? = nil, admission: RateLimitAdmission? = nil, guardrail: GuardTrace? = nil
     ) -> HTTPFields {
         var fields: HTTPFields = [
             .switchyardRequestID: context.requestID, .switchyardAttempts: String(trace.attempts.count),
@@ -53,6 +53,10 @@ struct ChatCompletionsRoute: Sendable {
         if let cache { fields[.switchyardCache] = cache }
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
         fields.append(contentsOf: RateLimitFields.fields(admission))
+        if let summary = guardrail?.summary {
+            // Policy names are configured ones; the summary is ASCII, and bounded like the route's.
+            fields[.switchyardGuard] = summary.utf8.count <= HeaderValue.maximumBytes ? summary : String(summary.prefix(HeaderValue.maximumBytes - 3)) + "..."
+        }
         return fields
     }
 

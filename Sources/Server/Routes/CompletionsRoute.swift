@@ -62,7 +62,7 @@ struct CompletionsRoute: Sendable {
             choices: choices, usage: usage, switchyard: switchyard)
         var headers = ChatCompletionsRoute.headers(
             context: context, model: last.model, provider: last.provider, trace: last.trace, cache: last.cache,
-            similarity: last.cacheSimilarity, admission: last.admission)
+            similarity: last.cacheSimilarity, admission: last.admission, guardrail: last.guardrail)
         headers[.switchyardCost] = CostFormat.string(cost)
         if usage.estimated { headers[.switchyardUsageEstimated] = "true" }
         return try JSONBody.response(payload, headers: headers)

@@ -32,7 +32,7 @@ struct MessagesRoute: Sendable {
             response.switchyard = outcome.response.switchyard
             var headers = ChatCompletionsRoute.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace,
-                cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission)
+                cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return Self.marked(try JSONBody.response(response, headers: headers), cap)

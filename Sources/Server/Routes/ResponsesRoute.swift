@@ -43,7 +43,7 @@ struct ResponsesRoute: Sendable {
             turn.keep(response, in: gateway)
             var headers = ChatCompletionsRoute.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-                similarity: outcome.cacheSimilarity, admission: outcome.admission)
+                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(response, headers: headers)
