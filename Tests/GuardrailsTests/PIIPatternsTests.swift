@@ -170,6 +170,35 @@ struct PIIPatternsTests {
         #expect(values("London SW1A 1AA", .address) == ["SW1A 1AA"])
     }
 
+    // MARK: Frames
+
+    @Test func csvJSONAndLogFrames() {
+        let csv = found("Jane,Doe,4111111111111111,123-45-6789,1985-03-14,+1 555 234 5678")
+        #expect(csv.map(\.0) == ["4111111111111111", "123-45-6789", "1985-03-14", "+1 555 234 5678"])
+        #expect(csv.map(\.1) == [.creditCard, .usSSN, .dateTime, .phoneNumber])
+
+        let json = found(#"{"ssn":"123456789","phone":"+44 (0)20 7946 0958","dob":"14/03/1985"}"#)
+        #expect(json.map(\.0) == ["123456789", "+44 (0)20 7946 0958", "14/03/1985"])
+
+        // A port after an IPv4 address is not part of it.
+        let log = found("2024-05-01 12:00:03 INFO client 10.0.0.1:8080 connected from [2001:db8::1]:443")
+        #expect(log.map(\.0) == ["2024-05-01 12:00:03", "10.0.0.1", "2001:db8::1"])
+
+        #expect(found("SSN:123-45-6789 DOB:03/14/1985 Tel:0151 23456789").map(\.1) == [.usSSN, .dateTime, .phoneNumber])
+    }
+
+    @Test func oneLineAddressesExtendOverPostcodeAndCity() {
+        #expect(values("Visit 221B Baker Street, London NW1 6XE, today", .address) == ["221B Baker Street, London NW1 6XE"])
+        #expect(values("at 1600 Pennsylvania Avenue NW, Washington, DC 20500.", .address)
+            == ["1600 Pennsylvania Avenue NW, Washington, DC 20500"])
+        #expect(values("Adresse Hauptstraße 5, 10115 Berlin", .address) == ["Hauptstraße 5, 10115 Berlin"])
+    }
+
+    @Test func everydayNumbersAreNotPII() {
+        #expect(found("Call 911 now. Pages 123-456. Score 10-7. Years 1990-2000. Total $1,234,567.89. Take 0.5 mg 3 times.").isEmpty)
+        #expect(found("firmware v1.2.3.4 and version 10.2.3.4").isEmpty)
+    }
+
     // MARK: Offsets, order, hostile input
 
     @Test func offsetsCountCodePoints() {

@@ -127,15 +127,21 @@ extension PIIPatterns {
                     if let after = nameWord(t, next + 1, allowParticle: false), t[next] == 0x20,
                         streetSuffixes.contains(t.lowered(next + 1..<after))
                     {
-                        return after
+                        return directional(t, after: after)
                     }
                 }
-                return w
+                return directional(t, after: w)
             }
             guard t[w] == 0x20 else { break }
             k = w + 1
         }
         return nil
+    }
+
+    /// Extends "1600 Pennsylvania Avenue" over a compass suffix (" NW", " SE", " N").
+    private static func directional(_ t: ScalarText, after end: Int) -> Int {
+        guard t[end] == 0x20, let e = wordEnd(t, end + 1), e - end - 1 <= 2 else { return end }
+        return ["N", "S", "E", "W", "NE", "NW", "SE", "SW"].contains(String(decoding: (end + 1..<e).map { UInt8(truncatingIfNeeded: t[$0]) }, as: UTF8.self)) ? e : end
     }
 
     /// "Hauptstraße 5", "Willem Pijperstraat 79", "Via Pisanelli 104", "Rue de la Sarthe 45", "ul. Narewska 94".
@@ -179,7 +185,12 @@ extension PIIPatterns {
             if t[end] == 0x2D, t.digitsEnd(from: end + 1) == end + 5 { end += 5 }
             if t.numberEndClear(end) { return (e + 1, end) }
         }
-        // Outward code: 1–2 letters, a digit, an optional letter or digit; inward code: a digit and two letters.
+        return ukPostcode(t, i, e)
+    }
+
+    /// UK postcodes: outward code of 1–2 letters, a digit and an optional letter or digit; inward code of
+    /// a digit and two letters ("SW1A 1AA", "NW1 6XE", "SY9 1UU").
+    private static func ukPostcode(_ t: ScalarText, _ i: Int, _ e: Int) -> (Int, Int)? {
         var j = i
         while j < i + 2, t.isUpperASCII(j) { j += 1 }
         guard j > i, t.isDigit(j) else { return nil }
@@ -212,12 +223,12 @@ extension PIIPatterns {
                     guard !t.isAlnum(d) else { break }
                     segmentEnd = d
                     k = d
+                } else if let wEnd = wordEnd(t, k), let (_, pcEnd) = ukPostcode(t, k, wEnd) {
+                    segmentEnd = pcEnd
+                    k = pcEnd
                 } else if let w = nameWord(t, k, allowParticle: parts > 0) {
                     if t.isUpperLetter(k) { segmentEnd = w }
                     k = w
-                } else if let (_, pcEnd) = postcode(t, k, wordEnd(t, k) ?? k) {
-                    segmentEnd = pcEnd
-                    k = pcEnd
                 } else {
                     break
                 }

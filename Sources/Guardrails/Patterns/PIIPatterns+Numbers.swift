@@ -214,7 +214,9 @@ extension PIIPatterns {
                     j += 1
                 }
             }
-            if ok, t.numberEndClear(j), !looksLikeVersion(t, before: i) {
+            // A port may follow in logs and URLs ("10.0.0.1:8080"); the address ends before it.
+            let portFollows = t[j] == 0x3A && t.isDigit(j + 1) && !t.isHex(t.digitsEnd(from: j + 1)) && t[t.digitsEnd(from: j + 1)] != 0x3A
+            if ok, t.numberEndClear(j) || portFollows, !looksLikeVersion(t, before: i) {
                 found.append(Candidate(start: i, end: j, type: .ipAddress))
                 i = j
             } else {

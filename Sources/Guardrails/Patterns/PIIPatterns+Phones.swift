@@ -22,7 +22,8 @@ extension PIIPatterns {
         while i < t.count {
             let c = t[i]
             let startsRun = ((c == 0x2B || c == 0x28) && t.isDigit(i + 1)) || t.isDigit(i)
-            guard startsRun, t.numberStartClear(i), !(c == 0x2B && t.isAlnum(i - 1)) else { i += 1; continue }
+            // A digit right after "+" belongs to the run that starts at the "+".
+            guard startsRun, t.numberStartClear(i), t[i - 1] != 0x2B else { i += 1; continue }
             let run = readRun(t, from: i)
             // The whole run only: a prefix of a longer digit run (an IBAN's or a card's groups) is not a phone.
             var matched = false
@@ -90,6 +91,13 @@ extension PIIPatterns {
         }
 
         if isNANP(t, run, lengths) { return !hasNonPhoneContext(t, before: run.start) }
+
+        // "00" is the international prefix outside North America: "0049 30 1234567".
+        if t[run.start] == 0x30, t[run.start + 1] == 0x30, t[run.start + 2] != 0x30, lengths.count >= 2, lengths[0] >= 3,
+            digits >= 11, digits <= 17, !seps.contains(0x2E)
+        {
+            return !hasNonPhoneContext(t, before: run.start)
+        }
 
         // Shapes that are something else, whatever the context says: SSN-like 3-2-4, dotted version-like runs.
         if lengths == [3, 2, 4] { return false }

@@ -45,23 +45,26 @@ struct ScalarText {
 
     func isAlnum(_ i: Int) -> Bool { isDigit(i) || isLetter(i) }
 
-    /// A number may start at `i`: nothing alphanumeric glued to its left, and no `-`, `.`, `/` or `:` that
-    /// would make it the tail of a longer number ("ORD-2025-230781", "v3.10").
+    /// A number may start at `i`: nothing alphanumeric glued to its left, and no `-`, `.` or `/` after a
+    /// letter or digit that would make it the tail of a longer token ("ORD-2025-230781", "v3.10"), nor a
+    /// `:` right after a digit ("10:30"). Commas separate fields ("Doe,4111…,1985-03-14"), and a colon
+    /// after a word is a label ("SSN:123-45-6789").
     func numberStartClear(_ i: Int) -> Bool {
         if i <= 0 { return true }
         if isAlnum(i - 1) || self[i - 1] == 0x5F { return false }
         let c = self[i - 1]
-        if c == 0x2D || c == 0x2E || c == 0x2F || c == 0x3A || c == 0x2C, isAlnum(i - 2) { return false }
+        if c == 0x2D || c == 0x2E || c == 0x2F, isAlnum(i - 2) { return false }
+        if c == 0x3A, isDigit(i - 2) { return false }
         return true
     }
 
-    /// A number may end at `end` (exclusive): nothing alphanumeric glued to its right, and no separator
-    /// followed by another digit ("3.10.257.12", "6232,11").
+    /// A number may end at `end` (exclusive): nothing alphanumeric glued to its right, and no `-`, `.`,
+    /// `/` or `:` followed by another digit ("3.10.257.12", "12-34"). A comma may follow (CSV fields).
     func numberEndClear(_ end: Int) -> Bool {
         if end >= count { return true }
         if isAlnum(end) || self[end] == 0x5F { return false }
         let c = self[end]
-        if c == 0x2D || c == 0x2E || c == 0x2F || c == 0x3A || c == 0x2C, isDigit(end + 1) { return false }
+        if c == 0x2D || c == 0x2E || c == 0x2F || c == 0x3A, isDigit(end + 1) { return false }
         return true
     }
 
