@@ -128,7 +128,8 @@ enum InjectionKeywords {
     private static let instructionNouns = set(
         "instructions|instruction|rules|guidelines|directives|directions|prompt|prompts|restrictions|constraints"
             + "|programming|policies|commands|guardrails|safeguards|filters|system prompt|context|orders"
-            + "|anweisungen|anweisung|regeln|instruktionen|vorgaben|befehle"
+            + "|content policy|safety protocols|safety guidelines|safety rules|confidentiality policy|ethical guidelines"
+            + "|anweisungen|anweisung|regeln|instruktionen|vorgaben|befehle|richtlinien|sicherheitsrichtlinien"
             + "|consignes|règles|directives|instrucciones|reglas|indicaciones|normas|istruzioni|regole|direttive")
     private static let priorWords = set(
         "previous|prior|above|earlier|preceding|former|original|initial|all|any|every|your|the|system|those|these"
@@ -147,16 +148,28 @@ enum InjectionKeywords {
         Signal(steps: [set("developer mode|dev mode|god mode|jailbreak mode|unrestricted mode|entwicklermodus|mode développeur|modo desarrollador|modalità sviluppatore")], gap: 0, weight: 0.6),
         Signal(steps: [set("jailbroken|jailbreak|jailbreaking")], gap: 0, weight: 0.3),
         Signal(steps: [set("stay in character|stay in role|never break character|don't break character")], gap: 0, weight: 0.35),
-        Signal(steps: [set("no restrictions|without restrictions|without any restrictions|no limitations|without limitations|no filters|unfiltered|uncensored|no ethical|without ethics|not bound by|no longer bound|free from the typical confines")], gap: 0, weight: 0.35),
+        Signal(steps: [set("no restrictions|without restrictions|without any restrictions|no limitations|without limitations|without limits|no limits|no filters|unfiltered|uncensored|no ethical|without ethics|not bound by|no longer bound|free from the typical confines|safety protocols disabled|safety filters disabled|sin restricciones|sans restrictions|senza restrizioni|ohne einschränkungen|ohne einschraenkungen")], gap: 0, weight: 0.35),
+        // "ignore everything above", "disregard anything said before"
+        Signal(steps: [overrideVerbs, set("everything|anything|all"), set("above|before|prior|previous|earlier|said|else")], gap: 1, weight: 0.7),
+        // Rules declared void: "the safety rules do not apply here"
+        Signal(steps: [set("rules|reglas|regles|règles|regole|richtlinien|sicherheitsrichtlinien|guidelines|protocols|policies|restrictions"),
+            set("do not apply|don't apply|no longer apply|nicht gelten|no aplican|ne s'appliquent pas|non si applicano|are suspended|are lifted|are disabled")], gap: 4, weight: 0.55),
+        Signal(steps: [set("your real task|your actual task|your new task|your true task|your true purpose|your real purpose|your new role|your new instructions")], gap: 0, weight: 0.55),
         Signal(steps: [set("openai|anthropic"), set("policy|policies|content policy|guidelines")], gap: 3, weight: 0.3),
         // System prompt extraction: "print your system prompt", "reveal the instructions above"
         Signal(steps: [set("reveal|print|show|output|repeat|display|leak|tell|give|share|dump|disclose|write|verrate|zeige|gib|révèle|affiche|muestra|revela|mostra|rivela|stampa"),
-            set("system prompt|system message|initial prompt|hidden prompt|original prompt|your instructions|your prompt|your rules|the instructions above|the text above|everything above|the words above|systemprompt|system-prompt|prompt système|prompt del sistema|prompt di sistema")], gap: 5, weight: 0.7),
+            set("system prompt|system message|initial prompt|hidden prompt|original prompt|your instructions|your prompt|your rules|the instructions above|the text above|everything above|the words above|systemprompt|system-prompt|prompt système|prompt del sistema|prompt di sistema|initial instructions|starting instructions|system instructions|original instructions|hidden instructions|context window|instructions système|instrucciones del sistema|istruzioni di sistema|systemanweisungen")], gap: 5, weight: 0.7),
+        // The same objects asked about without a verb: "What are your initial instructions?"
+        Signal(steps: [set("your initial instructions|your starting instructions|your system instructions|your original instructions|your hidden instructions|your system prompt|the system prompt is|instructions you were given|what were you told|tes instructions système|tus instrucciones del sistema|le tue istruzioni di sistema|deine systemanweisungen")], gap: 0, weight: 0.45),
         Signal(steps: [set("new instructions|updated instructions|new rules|neue anweisungen|nouvelles instructions|nuevas instrucciones|nuove istruzioni")], gap: 0, weight: 0.45),
         // Notes addressed to a model reading a document
         Signal(steps: [set("if you are|if you're|wenn du|si tu es|si eres|se sei"), set("an ai|a language model|an llm|an assistant|an ai assistant|an agent|a chatbot|a bot|eine ki|un assistant|une ia|una ia|un'ia|un asistente|un assistente")], gap: 1, weight: 0.7),
         Signal(steps: [set("ai assistant|ai agent|language model|llm|assistant"), set("reading this|processing this|summarizing this|summarising this")], gap: 1, weight: 0.6),
-        Signal(steps: [set("note to|attention|message for|instructions for|instruction to"), set("ai|the ai|assistant|the assistant|llm|the model|ai agents|language models")], gap: 0, weight: 0.5),
+        Signal(steps: [set("note to|attention|message for|instructions for|instruction to|notice to|important for"),
+            set("ai|the ai|assistant|the assistant|llm|the model|ai agents|language models|the bot|any ai|ai systems|any ai system|the agent|ai coding agents")], gap: 0, weight: 0.5),
+        Signal(steps: [set("for ai agents|for ai coding agents|ai agents reading|ai agents integrating|ai agents processing|to any ai|any ai system|for llms|for language models")], gap: 0, weight: 0.45),
+        // Instructions planted in a document for the model's answer: "append the token … to every summary"
+        Signal(steps: [set("append|include|add|insert"), set("in your summary|to your summary|in your response|to your response|in your reply|to every summary|to every response|to every future summary|in every summary|in every response|to every answer")], gap: 8, weight: 0.3),
         Signal(steps: [set("instead|rather"), set("say|respond|reply|output|print|answer"), set("haha pwned|pwned|i have been pwned")], gap: 4, weight: 0.6),
     ]
 
@@ -166,6 +179,8 @@ enum InjectionKeywords {
         Marker(text: "</system>", weight: 0.4), Marker(text: "### system", weight: 0.4), Marker(text: "system override", weight: 0.6),
         Marker(text: "admin override", weight: 0.6), Marker(text: "[admin]", weight: 0.4), Marker(text: "[instruction]", weight: 0.4),
         Marker(text: "[[system", weight: 0.5), Marker(text: "<!-- ai", weight: 0.5), Marker(text: "[inst]", weight: 0.4),
-        Marker(text: "🔓", weight: 0.4),
+        Marker(text: "🔓", weight: 0.4), Marker(text: "override:", weight: 0.4), Marker(text: "end of user input", weight: 0.5),
+        Marker(text: "end of system prompt", weight: 0.5), Marker(text: "\nsystem:", weight: 0.4), Marker(text: "nota di sistema", weight: 0.5),
+        Marker(text: "note système", weight: 0.5), Marker(text: "nota del sistema", weight: 0.5), Marker(text: "systemhinweis", weight: 0.5),
     ]
 }
