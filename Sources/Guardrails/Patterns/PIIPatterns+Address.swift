@@ -38,24 +38,42 @@ extension PIIPatterns {
         return t.isLetter(e) ? nil : e
     }
 
+    /// Street types written as a word of their own after the name ("Grazer Strasse 10", "Alte Gasse 3").
+    static let standaloneStreetWords = wordSet(["Strasse", "Straße", "Str", "Gasse", "Weg", "Allee", "Platz", "Damm", "Ring"])
+
+    /// Start of the capitalised word before `i` when the street word at `i` is a standalone type.
+    private static func nameStart(_ t: ScalarText, before i: Int, word: String) -> Int {
+        guard standaloneStreetWords.contains(word), t[i - 1] == 0x20, t.isLetter(i - 2) else { return i }
+        var s = i - 2
+        while s > 0, t.isLetter(s - 1) || t[s - 1] == 0x2D { s -= 1 }
+        return t.isUpperLetter(s) && i - 1 - s >= 3 ? s : i
+    }
+
     static func scanAddresses(_ t: ScalarText, into found: inout [Candidate]) {
         var i = 0
+        // End of the last address found here, so a name word taken from before a street is never in it.
+        var lastEnd = 0
         while i < t.count {
             if t.isDigit(i), t.numberStartClear(i), let end = englishStreet(t, at: i) {
                 let full = lineExtension(t, after: end)
                 found.append(Candidate(start: i, end: full, type: .address, score: 0.8))
+                lastEnd = full
                 i = full
                 continue
             }
             if let e = wordEnd(t, i) {
                 if let end = unit(t, i, e) ?? europeanStreet(t, i, e) {
-                    let full = t.isDigit(end - 1) && !unitWords.contains(t.lowered(i..<e)) ? lineExtension(t, after: end) : end
-                    found.append(Candidate(start: i, end: full, type: .address, score: 0.8))
+                    let isUnit = unitWords.contains(t.lowered(i..<e))
+                    let full = t.isDigit(end - 1) && !isUnit ? lineExtension(t, after: end) : end
+                    let start = isUnit ? i : max(lastEnd, nameStart(t, before: i, word: t.lowered(i..<e)))
+                    found.append(Candidate(start: start, end: full, type: .address, score: 0.8))
+                    lastEnd = full
                     i = full
                     continue
                 }
                 if let (s, end) = postcode(t, i, e) {
                     found.append(Candidate(start: s, end: end, type: .address, score: 0.8))
+                    lastEnd = end
                     i = end
                     continue
                 }
@@ -69,6 +87,8 @@ extension PIIPatterns {
     /// "Apt. 12", "Suite 400", "Unit 5B", "Floor 11", "Room #919".
     private static func unit(_ t: ScalarText, _ i: Int, _ e: Int) -> Int? {
         guard t.isUpperLetter(i), unitWords.contains(t.lowered(i..<e)) else { return nil }
+        // "FL 1335" after a city is Florida (or a Dutch postcode), not a floor.
+        if e - i == 2, t.isUpperASCII(i + 1) { return nil }
         var j = e
         if t[j] == 0x2E { j += 1 }
         guard t[j] == 0x20 else { return nil }
@@ -90,7 +110,8 @@ extension PIIPatterns {
             return d + 2
         }
         guard let e = wordEnd(t, i) else { return nil }
-        if t.isUpperLetter(i) { return e }
+        // "Apt", "Suite"… start a unit, not another word of the street name.
+        if t.isUpperLetter(i) { return unitWords.contains(t.lowered(i..<e)) ? nil : e }
         return allowParticle && nameParticles.contains(t.lowered(i..<e)) ? e : nil
     }
 
@@ -138,8 +159,18 @@ extension PIIPatterns {
         return nil
     }
 
+    /// Canadian postal codes: "G0J 3H0", "T5J 2Z2" (letter digit letter, digit letter digit).
+    private static func canadianPostcode(_ t: ScalarText, _ i: Int) -> Int? {
+        guard !t.isAlnum(i - 1), t.isUpperASCII(i), t.isDigit(i + 1), t.isUpperASCII(i + 2), t[i + 3] == 0x20, t.isDigit(i + 4),
+            t.isUpperASCII(i + 5), t.isDigit(i + 6), !t.isAlnum(i + 7)
+        else { return nil }
+        return i + 7
+    }
+
     /// Extends "1600 Pennsylvania Avenue" over a compass suffix (" NW", " SE", " N").
     private static func directional(_ t: ScalarText, after end: Int) -> Int {
+        // "Trikoupi Str., 2600 Klirou", "Str.\n": the abbreviation's dot belongs to it before a comma or line end.
+        if t[end] == 0x2E, t[end + 1] == 0x2C || t[end + 1] == 0x0A || end + 1 >= t.count { return end + 1 }
         guard t[end] == 0x20, let e = wordEnd(t, end + 1), e - end - 1 <= 2 else { return end }
         return ["N", "S", "E", "W", "NE", "NW", "SE", "SW"].contains(String(decoding: (end + 1..<e).map { UInt8(truncatingIfNeeded: t[$0]) }, as: UTF8.self)) ? e : end
     }
@@ -214,7 +245,12 @@ extension PIIPatterns {
                 if t.isDigit(k) {
                     // Postcodes: "48020", "41-500", "388 61", "7570-198", "2711 CN"
                     var d = t.digitsEnd(from: k)
-                    guard d - k >= 3, d - k <= 5 else { break }
+                    // Polish "15-166": two digits, a dash, three digits.
+                    if d - k == 2, t[d] == 0x2D, t.digitsEnd(from: d + 1) == d + 4 {
+                        d += 4
+                    } else {
+                        guard d - k >= 3, d - k <= 5 else { break }
+                    }
                     if t[d] == 0x2D || t[d] == 0x20, t.isDigit(d + 1), t.digitsEnd(from: d + 1) - d - 1 <= 3, t.digitsEnd(from: d + 1) - d - 1 >= 2 {
                         d = t.digitsEnd(from: d + 1)
                     } else if t[d] == 0x20, t.isUpperASCII(d + 1), t.isUpperASCII(d + 2), !t.isAlnum(d + 3) {
@@ -223,6 +259,9 @@ extension PIIPatterns {
                     guard !t.isAlnum(d) else { break }
                     segmentEnd = d
                     k = d
+                } else if let pcEnd = canadianPostcode(t, k) {
+                    segmentEnd = pcEnd
+                    k = pcEnd
                 } else if let wEnd = wordEnd(t, k), let (_, pcEnd) = ukPostcode(t, k, wEnd) {
                     segmentEnd = pcEnd
                     k = pcEnd
