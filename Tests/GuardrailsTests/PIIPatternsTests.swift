@@ -72,6 +72,7 @@ struct PIIPatternsTests {
         #expect(values("from 192.168.1.20, then 10.0.0.1.", .ipAddress) == ["192.168.1.20", "10.0.0.1"])
         #expect(found("After upgrading to firmware 3.10.257.12 the Wi-Fi drops.").isEmpty)
         #expect(found("Build 1.2.3.4.5 and 300.1.1.1").isEmpty)
+        #expect(values("allow 10.0.0.0/8 and 192.168.1.0/24", .ipAddress) == ["10.0.0.0", "192.168.1.0"])
     }
 
     @Test func ipv6FullAndCompressed() {

@@ -214,9 +214,11 @@ extension PIIPatterns {
                     j += 1
                 }
             }
-            // A port may follow in logs and URLs ("10.0.0.1:8080"); the address ends before it.
-            let portFollows = t[j] == 0x3A && t.isDigit(j + 1) && !t.isHex(t.digitsEnd(from: j + 1)) && t[t.digitsEnd(from: j + 1)] != 0x3A
-            if ok, t.numberEndClear(j) || portFollows, !looksLikeVersion(t, before: i) {
+            // A port or a CIDR prefix length may follow ("10.0.0.1:8080", "10.0.0.0/8"); the address ends before it.
+            let suffixEnd = t.digitsEnd(from: j + 1)
+            let portFollows = t[j] == 0x3A && t.isDigit(j + 1) && !t.isHex(suffixEnd) && t[suffixEnd] != 0x3A
+            let prefixFollows = t[j] == 0x2F && suffixEnd - j - 1 <= 2 && t.number(j + 1..<suffixEnd) <= 32 && t.numberEndClear(suffixEnd)
+            if ok, t.numberEndClear(j) || portFollows || (t.isDigit(j + 1) && prefixFollows), !looksLikeVersion(t, before: i) {
                 found.append(Candidate(start: i, end: j, type: .ipAddress))
                 i = j
             } else {
