@@ -115,6 +115,13 @@ public final class MiniLMEmbedder: TextEmbedder {
 
     /// Embeds already tokenised inputs ([CLS] … [SEP] each, as `tokenize` returns them).
     public func embedTokenized(_ sequences: [[Int32]]) -> [[Float]] {
+        encodeChunked(sequences) { encoder, chunk in encoder.encode(chunk) }
+    }
+
+    var encoderHiddenSize: Int { encoder.configuration.hiddenSize }
+
+    /// Runs `pass` over chunks of the inputs (one forward pass each) under the model's lock; outputs in input order.
+    func encodeChunked(_ sequences: [[Int32]], pass: (BertEncoder, [[Int32]]) -> [[Float]]) -> [[Float]] {
         if sequences.isEmpty { return [] }
         // Sorting by length keeps each chunk's texts alike, so attention work is balanced.
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
@@ -133,8 +140,8 @@ public final class MiniLMEmbedder: TextEmbedder {
                 }
                 let chunk = Array(order[start..<end])
                 largestPass = max(largestPass, tokens)
-                let vectors = encoder.encode(chunk.map { sequences[$0] })
-                for (index, vector) in zip(chunk, vectors) { result[index] = vector }
+                let outputs = pass(encoder, chunk.map { sequences[$0] })
+                for (index, output) in zip(chunk, outputs) { result[index] = output }
                 start = end
             }
             // A large pass's workspace (tens of MB) would otherwise stay in malloc's free lists; a

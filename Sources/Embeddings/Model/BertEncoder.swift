@@ -71,6 +71,25 @@ struct BertEncoder: Sendable {
 
     /// Mean-pooled, L2-normalised embeddings of already tokenised texts ([CLS] … [SEP] each).
     func encode(_ sequences: [[Int32]]) -> [[Float]] {
+        run(sequences) { hidden, starts, lengths in
+            zip(starts, lengths).map { start, length in pool(hidden + start * configuration.hiddenSize, rows: length) }
+        }
+    }
+
+    /// The last layer's hidden state of every token (row-major, `length × hiddenSize` per text), for heads that
+    /// label tokens or pool them their own way.
+    func tokenStates(_ sequences: [[Int32]]) -> [[Float]] {
+        run(sequences) { hidden, starts, lengths in
+            let h = configuration.hiddenSize
+            return zip(starts, lengths).map { start, length in Array(UnsafeBufferPointer(start: hidden + start * h, count: length * h)) }
+        }
+    }
+
+    /// Runs the encoder over the packed texts and hands the final hidden rows to `output` before the workspace
+    /// is freed.
+    private func run<Result>(
+        _ sequences: [[Int32]], output: (UnsafeMutablePointer<Float>, [Int], [Int]) -> Result
+    ) -> Result {
         let nonEmpty = sequences.map { $0.isEmpty ? [Int32(0)] : $0 }
         let c = configuration
         let h = c.hiddenSize
@@ -130,7 +149,7 @@ struct BertEncoder: Sendable {
                 }
             }
         }
-        return zip(starts, lengths).map { start, length in pool(ws.hidden + start * h, rows: length) }
+        return output(ws.hidden, starts, lengths)
     }
 
     /// hidden = LayerNorm(word + position + token type 0).

@@ -2,10 +2,10 @@ import Foundation
 
 /// The character rules of BERT's uncased tokenizer (the Rust `BertNormalizer` + `BertPreTokenizer`
 /// that the reference library uses), as pure functions over Unicode scalars.
-enum BertCharacters {
+package enum BertCharacters {
     /// Removed before anything else: NUL, U+FFFD and "other" categories (Cc, Cf, Cn, Co, Cs),
     /// except tab, newline and carriage return, which count as whitespace.
-    static func isRemoved(_ s: Unicode.Scalar) -> Bool {
+    package static func isRemoved(_ s: Unicode.Scalar) -> Bool {
         let v = s.value
         if v == 0 || v == 0xFFFD { return true }
         if v == 0x09 || v == 0x0A || v == 0x0D { return false }
@@ -17,7 +17,7 @@ enum BertCharacters {
     }
 
     /// Rust's `char::is_whitespace` (the Unicode White_Space property) plus \t \n \r.
-    static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
+    package static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true
@@ -27,7 +27,7 @@ enum BertCharacters {
     }
 
     /// BERT's punctuation: every ASCII non-alphanumeric printable character, plus Unicode P*.
-    static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
+    package static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
         let v = s.value
         if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) {
             return true
@@ -43,7 +43,7 @@ enum BertCharacters {
     }
 
     /// The CJK ideograph blocks BERT splits into single-character words (Rust tokenizers' table).
-    static func isCJK(_ s: Unicode.Scalar) -> Bool {
+    package static func isCJK(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F,
              0x2B740...0x2B81F, 0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:

@@ -67,6 +67,14 @@ public struct WordPieceTokenizer: Sendable {
         return ids
     }
 
+    /// The word-piece ids of one word as the model sees it (normalised; punctuation inside it split off), without
+    /// [CLS]/[SEP]: for heads that label words, which tokenise word by word to keep each word's offsets.
+    public func pieces(ofWord word: Substring) -> [Int32] {
+        var out: [Int32] = []
+        for normalized in BertCharacters.words(String(word)) { wordPieces(normalized, into: &out) }
+        return out
+    }
+
     /// Greedy longest-match-first word-piecing; a word that cannot be fully covered is one [UNK].
     func wordPieces(_ word: [Unicode.Scalar], into out: inout [Int32]) {
         if word.count > Self.maxCharactersPerWord {
