@@ -68,6 +68,14 @@ public protocol GuardDetector: Sendable {
     func scanInjection(_ text: String, channel: GuardChannel) throws -> InjectionVerdict
     /// Personal data in `text`, sorted by start, never overlapping.
     func scanPII(_ text: String) throws -> [PIISpan]
+    /// Both at once; detectors that read a text once for both (the native one: one encoder pass) override it.
+    func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan])
+}
+
+extension GuardDetector {
+    public func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan]) {
+        (try scanInjection(text, channel: channel), try scanPII(text))
+    }
 }
 
 /// A detector that could not run (model missing, input it cannot read). Policies fail closed on it

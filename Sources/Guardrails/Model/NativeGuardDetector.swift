@@ -1,0 +1,136 @@
+import Embeddings
+import Foundation
+
+/// The shipped detector: one pass of the native MiniLM encoder per text feeds both heads — injection (windows and
+/// their sentences, the highest score wins) and PII (BIO labels per word, Viterbi-decoded) — and the pattern tier
+/// adds checksum-validated numbers, e-mail and IP addresses and secrets, and decodes hidden payloads (base64, hex,
+/// Unicode tags…) that are then scored like any other text.
+public final class NativeGuardDetector: GuardDetector {
+    /// Texts longer than this (in Unicode scalars) are refused rather than scanned for seconds.
+    public let maxScanScalars: Int
+    /// Injection scores at or above this are flagged.
+    public let injectionThreshold: Double
+
+    private let encoder: GuardEncoder
+    private let injectionHead: DenseHead
+    private let piiHead: DenseHead
+    private let decoder: BIODecoder
+    /// The types the PII head is trusted with; the pattern tier answers for the others (dates included: the head
+    /// also tags order numbers and amounts as dates, the date scanners do not).
+    static let modelTypes: Set<PIIType> = [.person, .location, .address]
+
+    /// The shipped default threshold, fixed on the dev set by grouped cross-validation.
+    public static let defaultInjectionThreshold = GuardWeights.injectionThreshold
+
+    public init(embedder: MiniLMEmbedder, injectionThreshold: Double? = nil, maxScanScalars: Int = 200_000) throws {
+        encoder = GuardEncoder(embedder: embedder)
+        injectionHead = try DenseHead(base64: GuardWeights.injection)
+        piiHead = try DenseHead(base64: GuardWeights.pii)
+        decoder = BIODecoder(labels: GuardWeights.piiLabels)
+        self.injectionThreshold = injectionThreshold ?? GuardWeights.injectionThreshold
+        self.maxScanScalars = maxScanScalars
+        guard injectionHead.inputWidth == embedder.hiddenSize, piiHead.inputWidth == embedder.hiddenSize + 3 * GuardWord.shapeWidth,
+            piiHead.outputWidth == decoder.labels.count
+        else { throw GuardrailError("the guard heads do not fit the encoder (\(injectionHead.inputWidth), \(piiHead.inputWidth))") }
+    }
+
+    /// Both verdicts from one encoder pass.
+    public func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan]) {
+        try checkLength(text)
+        let encoded = encoder.encode(text)
+        return (try injection(encoded, text: text), pii(encoded, text: text))
+    }
+
+    public func scanInjection(_ text: String, channel: GuardChannel) throws -> InjectionVerdict {
+        try checkLength(text)
+        return try injection(encoder.encode(text), text: text)
+    }
+
+    public func scanPII(_ text: String) throws -> [PIISpan] {
+        try checkLength(text)
+        return pii(encoder.encode(text), text: text)
+    }
+
+    private func checkLength(_ text: String) throws {
+        // utf8.count bounds the scalar count from above and is O(1) for native strings.
+        if text.utf8.count > maxScanScalars, text.unicodeScalars.count > maxScanScalars {
+            throw GuardrailError("the text is \(text.unicodeScalars.count) characters long; the guards scan at most \(maxScanScalars)")
+        }
+    }
+
+    private func injection(_ encoded: GuardEncoder.Encoded, text: String) throws -> InjectionVerdict {
+        var best = windowScore(encoded)
+        var reason = best.reason
+        for payload in InjectionHeuristics.decodedPayloads(in: text) {
+            let decoded = windowScore(encoder.encode(payload.text))
+            // Hidden instructions are themselves a signal: an encoded payload that reads as an injection counts in full.
+            if decoded.score > best.score {
+                best = decoded
+                reason = "encoded: \(payload.encoding)"
+            }
+        }
+        return InjectionVerdict(score: best.score, flagged: best.score >= injectionThreshold, reason: best.score >= injectionThreshold ? reason : nil)
+    }
+
+    private func windowScore(_ encoded: GuardEncoder.Encoded) -> (score: Double, reason: String?) {
+        var best = 0.0
+        var reason: String?
+        for w in encoded.windows.indices {
+            let p = Double(injectionHead.probabilities(encoded.pooled(window: w))[1])
+            if p > best { (best, reason) = (p, encoded.windows.count > 1 ? "window \(w + 1) of \(encoded.windows.count)" : nil) }
+        }
+        for segment in encoded.segments() {
+            let p = Double(injectionHead.probabilities(encoded.pooled(window: segment.window, rows: segment.rows))[1])
+            if p > best { (best, reason) = (p, "sentence at \(encoded.words[segment.words.lowerBound].start)") }
+        }
+        return (best, reason)
+    }
+
+    private func pii(_ encoded: GuardEncoder.Encoded, text: String) -> [PIISpan] {
+        let probabilities = encoded.wordFeatures().map(piiHead.probabilities)
+        let modelSpans = decoder.spans(words: encoded.words.map { ($0.start, $0.end) }, probabilities: probabilities)
+            .filter { Self.modelTypes.contains($0.type) }
+        let scalars = Array(text.unicodeScalars)
+        let plausible = Self.joinAddresses(modelSpans, in: scalars).filter { Self.isPlausible($0, in: scalars) }
+        return Self.merge(patterns: PIIPatterns.find(in: text), model: plausible)
+    }
+
+    /// A name or a place has letters, and a name or a town starts with a capital (the encoder is uncased, so the
+    /// head cannot see that itself); a run of digits is a number, which the pattern tier judges.
+    static func isPlausible(_ span: PIISpan, in scalars: [Unicode.Scalar]) -> Bool {
+        guard span.start >= 0, span.start < span.end, span.end <= scalars.count else { return false }
+        let value = scalars[span.start..<span.end]
+        guard value.contains(where: { $0.properties.isAlphabetic }) else { return false }
+        if span.type == .person || span.type == .location, let first = value.first, first.properties.isLowercase { return false }
+        return true
+    }
+
+    /// A street address followed by its postcode, town or country is one address: the head often labels the
+    /// parts apart ("Via Rota 130" + "12083 Frabosa"), and a redaction should cover the line as one value.
+    static func joinAddresses(_ spans: [PIISpan], in scalars: [Unicode.Scalar]) -> [PIISpan] {
+        guard spans.count > 1 else { return spans }
+        var joined: [PIISpan] = []
+        for span in spans.sorted(by: { $0.start < $1.start }) {
+            if var last = joined.last, last.type == .address, span.type == .address || span.type == .location,
+                last.end <= span.start, span.start <= scalars.count,
+                scalars[last.end..<span.start].allSatisfy({ $0 == " " || $0 == "," })
+            {
+                last.end = span.end
+                last.score = min(last.score, span.score)
+                joined[joined.count - 1] = last
+            } else {
+                joined.append(span)
+            }
+        }
+        return joined
+    }
+
+    /// Pattern spans win where the two overlap (they are checksum-validated or exact); model spans fill the rest.
+    static func merge(patterns: [PIISpan], model: [PIISpan]) -> [PIISpan] {
+        var result = patterns
+        for span in model where !patterns.contains(where: { $0.start < span.end && span.start < $0.end }) {
+            result.append(span)
+        }
+        return result.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+    }
+}
