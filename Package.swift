@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails",
+                "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails", "Embeddings",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +156,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
-                "Governance",
+                "Governance", "Guardrails",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),

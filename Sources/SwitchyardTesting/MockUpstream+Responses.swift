@@ -55,7 +55,7 @@ extension MockUpstream {
             "output_tokens": answer.completionTokens, "output_tokens_details": ["reasoning_tokens": 0],
             "total_tokens": answer.promptTokens + answer.completionTokens,
         ]
-        var response: [String: Any] = [
+        let response: [String: Any] = [
             "id": id, "object": "response", "created_at": 1_700_000_000, "status": answer.stopLength ? "incomplete" : "completed",
             "model": model, "output": output, "usage": usage, "error": NSNull(), "incomplete_details": NSNull(),
             "parallel_tool_calls": true, "tool_choice": body["tool_choice"] ?? "auto", "tools": body["tools"] ?? [] as [Any],

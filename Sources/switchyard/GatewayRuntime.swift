@@ -36,7 +36,8 @@ struct GatewayRuntime {
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
             governancePersistence: governanceStore, responsePersistence: responseStore,
-            batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration), logger: logger)
+            batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration, embedder: { try localModel.embedder(precision: .float32) }),
+            logger: logger)
         do {
             try gateway.restoreGovernance()
             try gateway.cache?.restore()

@@ -67,6 +67,7 @@ extension ConfigurationLoader {
             let items = try channels.list()
             guard !items.isEmpty else { throw channels.error("must list at least one of user, tool_output, memory") }
             policy.channels = Set(try items.map { try choice($0, GuardChannel.allCases) })
+            policy.channelsExplicit = true
         }
         if let input = node["input"] {
             try input.allowOnly(["injection", "pii", "pii_types", "injection_threshold"])

@@ -51,16 +51,20 @@ extension Gateway {
                 guard policy.channels.contains(channel) else { continue }
                 let place = index == contextIndex ? "the retrieved context" : Self.place(of: messages[index].role)
                 var message = messages[index]
-                if policy.input.injection != .allow, message.role != .assistant {
-                    try Self.forEachText(of: &message) { text in
-                        try checkInjection(text, channel: channel, place: place, detector: detector, guarded: &guarded)
-                        return text
-                    }
-                }
-                if policy.input.pii != .allow {
-                    try Self.forEachText(of: &message) { text in
-                        try applyPII(text, channel: channel, place: place, detector: detector, masker: &masker, guarded: &guarded)
-                    }
+                // System and developer messages are the operator's own: read for personal data, not for injections
+                // (an instruction there is the point), unless the policy lists the memory channel itself.
+                let injection = policy.input.injection != .allow && message.role != .assistant
+                    && (channel != .memory || policy.channelsExplicit)
+                let pii = policy.input.pii != .allow
+                guard injection || pii else { continue }
+                try Self.forEachText(of: &message) { text in
+                    guard !text.isEmpty else { return text }
+                    // One read of the text for both checks (the native detector runs its encoder once).
+                    let found: (injection: InjectionVerdict, pii: [PIISpan]) = injection && pii
+                        ? try detector.scan(text, channel: channel)
+                        : (injection ? (try detector.scanInjection(text, channel: channel), []) : (InjectionVerdict(score: 0, flagged: false), try detector.scanPII(text)))
+                    if injection { try checkInjection(found.injection, channel: channel, place: place, guarded: &guarded) }
+                    return pii ? try applyPII(text, spans: found.pii, channel: channel, place: place, masker: &masker, guarded: &guarded) : text
                 }
                 messages[index] = message
             }
@@ -92,10 +96,8 @@ extension Gateway {
     }
 
     private func checkInjection(
-        _ text: String, channel: GuardChannel, place: String, detector: any GuardDetector, guarded: inout GuardedRequest
+        _ verdict: InjectionVerdict, channel: GuardChannel, place: String, guarded: inout GuardedRequest
     ) throws {
-        guard !text.isEmpty else { return }
-        let verdict = try detector.scanInjection(text, channel: channel)
         let score = verdict.score.isFinite ? min(max(verdict.score, 0), 1) : 1
         guarded.trace.injectionScore = max(guarded.trace.injectionScore ?? 0, score)
         let flagged = guarded.policy.input.injectionThreshold.map { score >= $0 } ?? verdict.flagged
@@ -112,12 +114,11 @@ extension Gateway {
     }
 
     private func applyPII(
-        _ text: String, channel: GuardChannel, place: String, detector: any GuardDetector, masker: inout Masker,
+        _ text: String, spans found: [PIISpan], channel: GuardChannel, place: String, masker: inout Masker,
         guarded: inout GuardedRequest
     ) throws -> String {
-        guard !text.isEmpty else { return text }
         let policy = guarded.policy
-        let spans = try detector.scanPII(text).filter { policy.inputCounts($0.type) }
+        let spans = found.filter { policy.inputCounts($0.type) }
         guard !spans.isEmpty else { return text }
         let action = policy.input.pii
         guarded.trace.add(.init(stage: "input", category: "pii", channel: channel.rawValue, action: action.rawValue, types: Self.counts(spans)))

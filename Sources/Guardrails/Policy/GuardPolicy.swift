@@ -63,6 +63,9 @@ public struct GuardPolicy: Sendable, Hashable {
     public var onError: ErrorHandling = .block
     /// Where the input checks look.
     public var channels: Set<GuardChannel> = Set(GuardChannel.allCases)
+    /// `channels` was written in the policy: then system and developer messages (the memory channel) are read for
+    /// injections too; by default they are the operator's own instructions and only read for personal data.
+    public var channelsExplicit = false
     public var input = Input()
     public var output = Output()
 
