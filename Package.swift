@@ -88,7 +88,11 @@ let package = Package(
 
         // Guards: prompt-injection and PII detection (patterns with checksums, heads on the native encoder),
         // redaction, masking, policies. Pure: no I/O on the request path.
-        .target(name: "Guardrails", dependencies: ["SwitchyardCore", "Embeddings"]),
+        .target(
+            name: "Guardrails", dependencies: ["SwitchyardCore", "Embeddings"],
+            // Scanners and heads run on every guarded request; unoptimised they are ~20x slower, also in tests.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
 
         // SQLite (GRDB) stores and migrations.
         .target(

@@ -119,6 +119,7 @@ public final class MiniLMEmbedder: TextEmbedder {
     }
 
     var encoderHiddenSize: Int { encoder.configuration.hiddenSize }
+    var encoderLayerCount: Int { encoder.configuration.layerCount }
 
     /// Runs `pass` over chunks of the inputs (one forward pass each) under the model's lock; outputs in input order.
     func encodeChunked(_ sequences: [[Int32]], pass: (BertEncoder, [[Int32]]) -> [[Float]]) -> [[Float]] {

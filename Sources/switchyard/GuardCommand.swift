@@ -64,10 +64,21 @@ struct GuardFeaturesCommand: AsyncParsableCommand {
     @Option(name: .customLong("model-dir"), help: "Model folder (default: $SWITCHYARD_MODEL_DIR or the model cache).")
     var modelDirectory: String?
 
+    @Option(name: .customLong("injection-layer"), help: "Encoder layer (1-6) the window vectors are pooled from (default: the shipped head's).")
+    var injectionLayer: Int?
+
+    @Option(name: .customLong("pii-layer"), help: "Encoder layer (1-6) the word rows are read from (default: the shipped head's).")
+    var piiLayer: Int?
+
     func run() async throws {
         let rows = try GuardInput.read(file)
         let embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
-        try GuardFeatureExport(embedder: embedder).write(rows: rows.map { ($0.id, $0.text) }, prefix: output)
+        let layers = (injectionLayer ?? NativeGuardDetector.injectionLayer, piiLayer ?? NativeGuardDetector.piiLayer)
+        guard (1...embedder.layerCount).contains(layers.0), (1...embedder.layerCount).contains(layers.1) else {
+            throw CommandFailure("--injection-layer and --pii-layer must be from 1 to \(embedder.layerCount)", .dataError)
+        }
+        try GuardFeatureExport(embedder: embedder, injectionLayer: layers.0, piiLayer: layers.1)
+            .write(rows: rows.map { ($0.id, $0.text) }, prefix: output)
         print("wrote \(output).windows.* and \(output).words.* for \(rows.count) rows")
     }
 }

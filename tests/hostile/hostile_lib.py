@@ -468,6 +468,8 @@ def retry_group(fault: str, kind: str, stream: bool = False) -> str:
 OK = {k: model("ok", k) for k in KINDS}
 OK_EMBED = {k: embed_model("ok", k) for k in EMBED_KINDS}
 OK_GROUP = "g-ok"
+GUARDED_GROUP = "g-guarded"
+MASKED_GROUP = "g-masked"
 OK_ROUTE = "r-ok"
 FLAKY_GROUP = "g-flaky"
 COLLECTION = "docs"
@@ -499,6 +501,9 @@ def write_config(path: Path, workdir: Path, gateway_port: int, upstream_port: in
                        retry=dict(FLAKY_RETRY)))
     groups.append(dict(name=OK_GROUP, strategy="priority", deployments=[OK["openai"], OK["gemini"]],
                        retry=dict(attempts=2, backoff_ms=10, max_backoff_ms=100)))
+    # Guardrails (issue 20): the contract's two policies in front of healthy upstreams.
+    groups.append(dict(name=GUARDED_GROUP, deployments=[OK["openai"]], guardrails="strict"))
+    groups.append(dict(name=MASKED_GROUP, deployments=[OK["anthropic"]], guardrails="private"))
     routes = [dict(name=OK_ROUTE,
                    classifier=dict(rules=[dict(name="hard", keywords=["prove"], task="reasoning", difficulty=3)]),
                    tiers=[dict(name="cheap", groups=[OK["ollama"], OK["gemini"]], max_difficulty=1),
@@ -511,6 +516,10 @@ def write_config(path: Path, workdir: Path, gateway_port: int, upstream_port: in
         groups=groups,
         routes=routes,
         retrieval=dict(embedding_model=OK_EMBED["openai"], top_k=4, max_context_tokens=500),
+        guardrails=dict(policies=[
+            dict(name="strict", input=dict(injection="block", pii="redact"), output=dict(pii="redact", schema=dict(reasks=1))),
+            dict(name="private", input=dict(pii="mask")),
+        ]),
         # routing: defaults on purpose (the breaker's default settings are part of what is tested).
     )
     import yaml

@@ -76,19 +76,40 @@ struct BertEncoder: Sendable {
         }
     }
 
-    /// The last layer's hidden state of every token (row-major, `length × hiddenSize` per text), for heads that
-    /// label tokens or pool them their own way.
-    func tokenStates(_ sequences: [[Int32]]) -> [[Float]] {
-        run(sequences) { hidden, starts, lengths in
-            let h = configuration.hiddenSize
-            return zip(starts, lengths).map { start, length in Array(UnsafeBufferPointer(start: hidden + start * h, count: length * h)) }
+    /// Every token's hidden state after each of `layers` layers (1-based; the encoder stops after the largest),
+    /// per text concatenated in the order of `layers`: `layers.count × length × hiddenSize` floats, row-major. For heads
+    /// that label tokens or pool them their own way, each from the layer that suits it, in one pass.
+    func tokenStates(_ sequences: [[Int32]], layers: [Int]) -> [[Float]] {
+        let h = configuration.hiddenSize
+        let wanted = layers.map { min(configuration.layerCount, max(1, $0)) }
+        var captured = [[Float]](repeating: [], count: sequences.count)
+        return run(sequences, layers: wanted.max() ?? configuration.layerCount, snapshot: { done, hidden, starts, lengths in
+            for _ in wanted.filter({ $0 == done }) {
+                for (s, (start, length)) in zip(starts, lengths).enumerated() {
+                    captured[s].append(contentsOf: UnsafeBufferPointer(start: hidden + start * h, count: length * h))
+                }
+            }
+        }) { _, _, _ in
+            // Snapshots arrive in layer order; put them in the order asked for.
+            let order = wanted.enumerated().sorted { ($0.element, $0.offset) < ($1.element, $1.offset) }.map(\.offset)
+            guard order != Array(wanted.indices) else { return captured }
+            return captured.map { flat in
+                let size = flat.count / max(1, wanted.count)
+                var reordered = [Float](repeating: 0, count: flat.count)
+                for (position, original) in order.enumerated() {
+                    reordered.replaceSubrange(original * size..<(original + 1) * size, with: flat[position * size..<(position + 1) * size])
+                }
+                return reordered
+            }
         }
     }
 
     /// Runs the encoder over the packed texts and hands the final hidden rows to `output` before the workspace
     /// is freed.
     private func run<Result>(
-        _ sequences: [[Int32]], output: (UnsafeMutablePointer<Float>, [Int], [Int]) -> Result
+        _ sequences: [[Int32]], layers: Int? = nil,
+        snapshot: ((Int, UnsafeMutablePointer<Float>, [Int], [Int]) -> Void)? = nil,
+        output: (UnsafeMutablePointer<Float>, [Int], [Int]) -> Result
     ) -> Result {
         let nonEmpty = sequences.map { $0.isEmpty ? [Int32(0)] : $0 }
         let c = configuration
@@ -115,9 +136,10 @@ struct BertEncoder: Sendable {
                 projectQKV(layer: weights.layers[0], rows: 0..<total, columns: Parallel.slice(w, of: workers, total: h, multipleOf: 32), worker: w, ws: ws)
             }
         }
-        for index in 0..<c.layerCount {
+        let layerCount = min(c.layerCount, max(1, layers ?? c.layerCount))
+        for index in 0..<layerCount {
             let layer = weights.layers[index]
-            let next = index + 1 < c.layerCount ? weights.layers[index + 1] : nil
+            let next = index + 1 < layerCount ? weights.layers[index + 1] : nil
             attention(starts: starts, lengths: lengths, ws: ws, workers: workers)
             if rowSplit {
                 Parallel.run(workers) { w in
@@ -148,6 +170,8 @@ struct BertEncoder: Sendable {
                     }
                 }
             }
+            // The next layer's Q/K/V are already projected, but `hidden` still holds this layer's output.
+            snapshot?(index + 1, ws.hidden, starts, lengths)
         }
         return output(ws.hidden, starts, lengths)
     }

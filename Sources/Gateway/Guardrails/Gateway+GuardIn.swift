@@ -151,11 +151,12 @@ extension Gateway {
             guarded.detectorFailed = true
             return (guarded, nil)
         }
+        let tooLarge = (error as? GuardrailError)?.isInputTooLarge == true
         var failure = SwitchyardError(
             code: .guardrailError,
             message: "guardrail '\(guarded.policy.name)' could not check the request (\(reason.prefix(300))), and it fails closed; "
-                + "set `on_error: allow` on the policy to let requests through unchecked.",
-            status: 503)
+                + (tooLarge ? "send shorter messages." : "set `on_error: allow` on the policy to let requests through unchecked."),
+            status: tooLarge ? 413 : 503)
         failure.headers["x-switchyard-guard"] = guarded.trace.summary
         return (guarded, failure)
     }

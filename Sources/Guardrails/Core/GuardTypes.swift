@@ -82,6 +82,11 @@ extension GuardDetector {
 /// unless they say `on_error: allow`.
 public struct GuardrailError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The input, not the detector, is at fault (a text longer than the detector scans): a client error.
+    public var isInputTooLarge = false
+    public init(_ message: String, isInputTooLarge: Bool = false) {
+        self.message = message
+        self.isInputTooLarge = isInputTooLarge
+    }
     public var description: String { message }
 }

@@ -7,6 +7,11 @@ struct GuardEncoder: Sendable {
     /// Word-pieces per window, [CLS] and [SEP] excluded. Windows hold whole words and end at a sentence end when
     /// one falls in their second half, so a name or an instruction is rarely cut in two.
     var maxPieces = 126
+    /// The layer whose token states the injection head pools (the last: sentence meaning).
+    var injectionLayer = 6
+    /// The layer whose token states the PII head labels (an early one: word identity and shape survive there better
+    /// than in the last layer, tuned for sentence similarity; measured on the dev set, and cheaper).
+    var piiLayer = 2
 
     /// One window: a run of words and the ids the encoder is fed for them.
     struct Window: Sendable {
@@ -20,8 +25,10 @@ struct GuardEncoder: Sendable {
     struct Encoded: Sendable {
         var words: [GuardWord]
         var windows: [Window]
-        /// Per window, the last layer's states, `ids.count × hidden` row-major.
+        /// Per window, the injection layer's states, `ids.count × hidden` row-major.
         var states: [[Float]]
+        /// Per window, the PII layer's states, the same shape.
+        var wordStates: [[Float]]
         var hidden: Int
     }
 
@@ -41,11 +48,15 @@ struct GuardEncoder: Sendable {
             perText.append((words, windows))
             sequences.append(contentsOf: windows.map(\.ids))
         }
-        let states = embedder.tokenStates(sequences)
+        // One pass; each window's floats hold the injection layer's rows, then the PII layer's.
+        let both = embedder.tokenStates(sequences, layers: [injectionLayer, piiLayer])
+        let states = both.map { Array($0[..<($0.count / 2)]) }
+        let wordStates = both.map { Array($0[($0.count / 2)...]) }
         var cursor = 0
         return perText.map { words, windows in
             defer { cursor += windows.count }
-            return Encoded(words: words, windows: windows, states: Array(states[cursor..<cursor + windows.count]), hidden: embedder.hiddenSize)
+            let range = cursor..<cursor + windows.count
+            return Encoded(words: words, windows: windows, states: Array(states[range]), wordStates: Array(wordStates[range]), hidden: embedder.hiddenSize)
         }
     }
 
@@ -142,7 +153,7 @@ extension GuardEncoder.Encoded {
         for (w, window) in windows.enumerated() {
             for (k, wordIndex) in window.words.enumerated() {
                 let position = window.firstPiece[k]
-                var row = Array(states[w][position * hidden..<(position + 1) * hidden])
+                var row = Array(wordStates[w][position * hidden..<(position + 1) * hidden])
                 row += words[wordIndex].shape
                 row += wordIndex > 0 ? words[wordIndex - 1].shape : empty
                 row += wordIndex + 1 < words.count ? words[wordIndex + 1].shape : empty

@@ -7,8 +7,9 @@ import Foundation
 public struct GuardFeatureExport {
     let encoder: GuardEncoder
 
-    public init(embedder: MiniLMEmbedder) {
-        encoder = GuardEncoder(embedder: embedder)
+    /// - Parameters: injectionLayer, piiLayer: the encoder layers (1-based) the windows and the words are read from.
+    public init(embedder: MiniLMEmbedder, injectionLayer: Int, piiLayer: Int) {
+        encoder = GuardEncoder(embedder: embedder, injectionLayer: injectionLayer, piiLayer: piiLayer)
     }
 
     /// Encodes `rows` (id, text) in batches and writes `prefix.windows.{f32,jsonl}` and `prefix.words.{f32,jsonl}`.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Checks streamed text for personal data as it passes, in windows: it holds back a tail of
 /// `window` scalars so a value split across deltas (`bob@exa` + `mple.com`) is seen whole, and lets
-/// everything before that tail go. It never holds more than `window` scalars plus one delta.
+/// everything before that tail go. It never holds more than `2 × window` scalars plus one delta.
 public struct OutputWindow: Sendable {
     /// How the found values leave the window.
     public enum Treatment: Sendable, Hashable {
@@ -27,7 +27,9 @@ public struct OutputWindow: Sendable {
     /// Adds a delta; returns the text that may go now and the values found in it.
     public mutating func feed(_ delta: String, scan: (String) throws -> [PIISpan]) rethrows -> (text: String, found: [PIISpan]) {
         pending.append(contentsOf: delta.unicodeScalars)
-        guard pending.count > window else { return ("", []) }
+        // Scan once a whole window has gathered beyond the tail, not on every delta: a detector pass per token would
+        // cost more than the model's own answer takes to arrive; this way each scalar is scanned about twice.
+        guard pending.count >= 2 * window else { return ("", []) }
         let buffer = Self.string(pending[...])
         let spans = SpanText.normalized(try scan(buffer).filter { Self.counts($0, types: types) }, scalarCount: pending.count)
         var cut = pending.count - window
