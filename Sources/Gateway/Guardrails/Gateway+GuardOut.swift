@@ -33,10 +33,23 @@ extension Gateway {
         let policy = guarded.policy
         do {
             guard let detector = guardDetector else { throw GuardrailError("no guard detector is available in this build") }
+            // Every text of the answer scanned in one batch, off the event loop; then applied in the same order.
+            var items: [GuardScanItem] = []
+            for index in current.choices.indices {
+                var message = current.choices[index].message
+                Self.forEachText(of: &message) { text in
+                    items.append(GuardScanItem(text: text, channel: .user, injection: false, pii: true))
+                    return text
+                }
+            }
+            let found = try await detector.scan(items)
+            var cursor = 0
             for index in current.choices.indices {
                 var message = current.choices[index].message
                 try Self.forEachText(of: &message) { text in
-                    let spans = try detector.scanPII(text).filter { policy.outputCounts($0.type) }
+                    guard cursor < found.count else { return text }
+                    let spans = found[cursor].pii.filter { policy.outputCounts($0.type) }
+                    cursor += 1
                     guard !spans.isEmpty else { return text }
                     guarded.trace.add(.init(stage: "output", category: "pii", action: policy.output.pii.rawValue, types: Self.counts(spans)))
                     guard guarded.enforcing else { return text }

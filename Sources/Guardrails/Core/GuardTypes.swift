@@ -76,6 +76,34 @@ extension GuardDetector {
     public func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan]) {
         (try scanInjection(text, channel: channel), try scanPII(text))
     }
+
+    /// Scans every item, in order, without blocking the caller's thread for long: the default runs the
+    /// synchronous checks here; the native detector overrides it to batch the texts through its encoder on a queue
+    /// of its own, off the server's event loops.
+    public func scan(_ items: [GuardScanItem]) async throws -> [(injection: InjectionVerdict, pii: [PIISpan])] {
+        try items.map { item in
+            switch (item.injection, item.pii) {
+            case (true, true): return try scan(item.text, channel: item.channel)
+            case (true, false): return (try scanInjection(item.text, channel: item.channel), [])
+            default: return (InjectionVerdict(score: 0, flagged: false), item.pii ? try scanPII(item.text) : [])
+            }
+        }
+    }
+}
+
+/// One text to scan, and which checks it needs.
+public struct GuardScanItem: Sendable {
+    public var text: String
+    public var channel: GuardChannel
+    public var injection: Bool
+    public var pii: Bool
+
+    public init(text: String, channel: GuardChannel, injection: Bool, pii: Bool) {
+        self.text = text
+        self.channel = channel
+        self.injection = injection
+        self.pii = pii
+    }
 }
 
 /// A detector that could not run (model missing, input it cannot read). Policies fail closed on it

@@ -52,6 +52,26 @@ public final class NativeGuardDetector: GuardDetector {
         return (try injection(encoded, text: text), pii(encoded, text: text))
     }
 
+    /// All items through the encoder in one batch, on the detector's queue (one scan already uses every core).
+    public func scan(_ items: [GuardScanItem]) async throws -> [(injection: InjectionVerdict, pii: [PIISpan])] {
+        guard !items.isEmpty else { return [] }
+        for item in items { try checkLength(item.text) }
+        return try await withCheckedThrowingContinuation { continuation in
+            Self.queue.async {
+                continuation.resume(with: Result {
+                    let encoded = self.encoder.encode(batch: items.map(\.text))
+                    return try zip(items, encoded).map { item, encoded in
+                        (item.injection ? try self.injection(encoded, text: item.text) : InjectionVerdict(score: 0, flagged: false),
+                         item.pii ? self.pii(encoded, text: item.text) : [])
+                    }
+                })
+            }
+        }
+    }
+
+    /// Where batched scans run: serial, since one forward pass already uses every core.
+    private static let queue = DispatchQueue(label: "switchyard.guards", qos: .userInitiated)
+
     public func scanInjection(_ text: String, channel: GuardChannel) throws -> InjectionVerdict {
         try checkLength(text)
         return try injection(encoder.encode(text), text: text)
