@@ -1,5 +1,21 @@
-"""A small numpy MLP (one hidden ReLU layer, or none) trained with Adam; enough for the guard heads."""
+"""A small numpy MLP (one hidden ReLU layer, or none) trained with Adam, and grouped folds; enough for the guard heads."""
+from collections import defaultdict
+
 import numpy as np
+
+
+def grouped_folds(groups, folds, seed):
+    """Fold index per group: whole groups go to one fold, largest first, each to the emptiest fold (ties at random)."""
+    rng = np.random.default_rng(seed)
+    size_of = defaultdict(int)
+    for g in groups:
+        size_of[g] += 1
+    fold_of, sizes = {}, [0] * folds
+    for g in sorted(size_of, key=lambda g: (-size_of[g], rng.random())):
+        f = int(np.argmin(sizes))
+        fold_of[g] = f
+        sizes[f] += size_of[g]
+    return fold_of
 
 
 def init(sizes, rng):

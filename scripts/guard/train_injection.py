@@ -85,17 +85,8 @@ def auc(scores, y):
     return (ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * (len(y) - positives))
 
 
-# Grouped folds: whole clusters go to one fold, assigned greedily to balance sizes.
-rng = np.random.default_rng(7)
-cluster_members = defaultdict(list)
-for i, c in enumerate(clusters):
-    cluster_members[c].append(i)
-fold_of = {}
-sizes = [0] * args.folds
-for c in sorted(cluster_members, key=lambda c: (-len(cluster_members[c]), rng.random())):
-    f = int(np.argmin(sizes))
-    fold_of[c] = f
-    sizes[f] += len(cluster_members[c])
+# Grouped folds: near-copies (a cluster) never sit on both sides.
+fold_of = nn.grouped_folds(clusters, args.folds, seed=7)
 oof = np.zeros(len(ids))
 for f in range(args.folds):
     train_ids = [t for t, c in zip(ids, clusters) if fold_of[c] != f]
@@ -132,6 +123,6 @@ for (source, label), values in sorted(by_source.items()):
 if args.write:
     model = fit(ids + synthetic_ids, seed=0)
     out = {"layers": [{"weights": w.astype(np.float32).tolist(), "bias": b.astype(np.float32).tolist()} for w, b in model],
-           "threshold": threshold, "cv": {"auc": auc(oof, labels)}}
+           "threshold": threshold, "target_fpr": args.target_fpr, "cv": {"auc": auc(oof, labels)}}
     json.dump(out, open(args.write, "w"))
     print("wrote", args.write)

@@ -103,15 +103,7 @@ def group_of(t):
 
 
 groups = [group_of(t) for t in order]
-members = defaultdict(list)
-for t, g in zip(order, groups):
-    members[g].append(t)
-rng = np.random.default_rng(11)
-fold_of, sizes = {}, [0] * args.folds
-for g in sorted(members, key=lambda g: (-len(members[g]), rng.random())):
-    f = int(np.argmin(sizes))
-    fold_of[g] = f
-    sizes[f] += len(members[g])
+fold_of = nn.grouped_folds(groups, args.folds, seed=11)
 
 predictions = {}
 for f in range(args.folds):
