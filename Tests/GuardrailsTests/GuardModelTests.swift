@@ -64,6 +64,30 @@ struct GuardModelTests {
     }
 }
 
+@Suite("What the PII head proposes must look like a value")
+struct PlausibleSpanTests {
+    func plausible(_ text: String, _ value: String, _ type: PIIType) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        let start = Array(text.unicodeScalars).indices.first { Array(scalars[$0...]).starts(with: Array(value.unicodeScalars)) } ?? 0
+        return NativeGuardDetector.isPlausible(PIISpan(start: start, end: start + value.unicodeScalars.count, type: type), in: scalars)
+    }
+
+    @Test func identifiersTitlesAndLowercaseWordsAreNotPersonalData() {
+        #expect(!plausible("Where is my order ORD-2025-230781?", "ORD", .location))
+        #expect(!plausible("Where is my order A-69025-2?", "A", .person))
+        #expect(!plausible("Excuse me, Sir bot", "Sir", .person))
+        #expect(!plausible("after upgrading the firmware it broke", "firmware", .address))
+        #expect(!plausible("call maria tomorrow", "maria", .person))
+        #expect(!plausible("code 12345 here", "12345", .address))
+        #expect(plausible("Tanya's address is Gosposka ulica 61, 3331 Nazarje", "Tanya", .person))
+        #expect(plausible("Meet me at Via Roma 12, Milano", "Via Roma 12, Milano", .address))
+        #expect(plausible("He lives on the north side of Plattebaan.", "Plattebaan", .address))
+        // Spans the detector did not make are refused, not trapped on.
+        #expect(!NativeGuardDetector.isPlausible(PIISpan(start: 5, end: 99, type: .person), in: Array("short".unicodeScalars)))
+        #expect(!NativeGuardDetector.isPlausible(PIISpan(start: -1, end: 2, type: .person), in: Array("short".unicodeScalars)))
+    }
+}
+
 @Suite("The native detector on the real model", modelTestsEnabledForGuards)
 struct NativeGuardDetectorTests {
     static let detector: Result<NativeGuardDetector, any Error> = Result {

@@ -128,15 +128,40 @@ public final class NativeGuardDetector: GuardDetector {
         return Self.merge(patterns: PIIPatterns.find(in: text), model: plausible)
     }
 
-    /// A name or a place has letters, and a name or a town starts with a capital (the encoder is uncased, so the
-    /// head cannot see that itself); a run of digits is a number, which the pattern tier judges.
+    /// What the head proposes must look like a value (measured on the dev set's PII-free rows: 8 % of them got a
+    /// span before these rules, 4 % after, with recall unchanged): a name or a place has letters and starts with a
+    /// capital (the encoder is uncased, so the head cannot see that itself); a span glued to letters, digits or a
+    /// hyphen is part of an identifier (`ORD-2025-230781`, `A-69025-2`); an address without a digit has a capitalised
+    /// word; a person is more than a title or a letter. Runs of digits are numbers, which the pattern tier judges.
     static func isPlausible(_ span: PIISpan, in scalars: [Unicode.Scalar]) -> Bool {
         guard span.start >= 0, span.start < span.end, span.end <= scalars.count else { return false }
         let value = scalars[span.start..<span.end]
+        func isWordCharacter(_ s: Unicode.Scalar) -> Bool { s.properties.isAlphabetic || s.properties.numericType != nil || s == "_" }
         guard value.contains(where: { $0.properties.isAlphabetic }) else { return false }
-        if span.type == .person || span.type == .location, let first = value.first, first.properties.isLowercase { return false }
+        if span.start > 0, isWordCharacter(scalars[span.start - 1]) || scalars[span.start - 1] == "-" { return false }
+        if span.end < scalars.count {
+            let next = scalars[span.end]
+            if isWordCharacter(next) { return false }
+            if next == "-", span.end + 1 < scalars.count, isWordCharacter(scalars[span.end + 1]) { return false }
+        }
+        let words = String(String.UnicodeScalarView(value)).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        func capitalised(_ word: Substring) -> Bool { word.unicodeScalars.first?.properties.isUppercase == true }
+        switch span.type {
+        case .person, .location:
+            if let first = value.first, first.properties.isLowercase { return false }
+            if span.type == .person {
+                let bare = String(String.UnicodeScalarView(value)).lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+                if value.count < 2 || Self.titles.contains(bare) { return false }
+            }
+        case .address:
+            if !value.contains(where: { $0.properties.numericType != nil }), !words.contains(where: capitalised) { return false }
+        default:
+            break
+        }
         return true
     }
+
+    private static let titles: Set<String> = ["sir", "madam", "mr", "mrs", "ms", "dr", "miss", "mister"]
 
     /// A street address followed by its postcode, town or country is one address: the head often labels the
     /// parts apart ("Via Rota 130" + "12083 Frabosa"), and a redaction should cover the line as one value.
