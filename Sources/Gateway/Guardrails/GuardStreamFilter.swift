@@ -16,7 +16,7 @@ final class GuardStreamFilter: @unchecked Sendable {
     let rehydrator: Rehydrator?
     let validator: JSONSchemaValidator?
     private let windowSize: Int
-    private var scansPII: Bool
+    private(set) var scansPII: Bool
     private var windows: [Int: OutputWindow] = [:]
     private var streams: [Int: Rehydrator.Stream] = [:]
     private var flushed: Set<Int> = []

@@ -64,11 +64,21 @@ public struct RoutedChunkStream: AsyncSequence, Sendable {
                 if !released.isEmpty { return released.removeFirst() }
                 if ended { return nil }
                 if let chunk = try await nextUnfiltered() {
-                    released = try filter.process(chunk)
+                    released = try await Self.run(filter) { try $0.process(chunk) }
                 } else {
                     ended = true
-                    released = try filter.finish()
+                    released = try await Self.run(filter) { try $0.finish() }
                 }
+            }
+        }
+
+        /// A filter that scans for personal data runs off the event loop (a window's scan is milliseconds of encoder
+        /// work); one that only rehydrates placeholders is cheap and runs here. The iterator calls it one chunk at a
+        /// time, so the filter is never used from two threads at once.
+        static func run(_ filter: GuardStreamFilter, _ body: @escaping @Sendable (GuardStreamFilter) throws -> [ChatChunk]) async throws -> [ChatChunk] {
+            guard filter.scansPII else { return try body(filter) }
+            return try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global(qos: .userInitiated).async { continuation.resume(with: Result { try body(filter) }) }
             }
         }
 
