@@ -40,7 +40,7 @@ enum GuardWeights {{
 {literal(blob(injection))}
         """
 
-    /// Default injection threshold: out-of-fold FPR {injection.get("target_fpr", 0.02):.0%} on the dev set (grouped CV).
+    /// Default injection threshold: out-of-fold FPR {100 * injection.get("target_fpr", 0.02):.1f} % on the dev set (grouped CV); strong keyword scores map above it.
     static let injectionThreshold: Double = {injection["threshold"]:.6f}
 
     /// PII head: word row (384 + 3 × shape) -> BIO labels.

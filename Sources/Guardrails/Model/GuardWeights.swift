@@ -1112,8 +1112,8 @@ enum GuardWeights {
         I79BCxk+QQsZvg==
         """
 
-    /// Default injection threshold: out-of-fold FPR 2% on the dev set (grouped CV).
-    static let injectionThreshold: Double = 0.985000
+    /// Default injection threshold: out-of-fold FPR 1.8 % on the dev set (grouped CV); strong keyword scores map above it.
+    static let injectionThreshold: Double = 0.990000
 
     /// PII head: word row (384 + 3 × shape) -> BIO labels.
     static let pii = """
