@@ -678,6 +678,10 @@ def guard_cases() -> list:
     # Over the detector's limit (200,000 characters per text): a client error, never a crash or a 5xx.
     out.append(Case("guard.chat.too_long", "POST", "/v1/chat/completions",
                     j({"model": hl.GUARDED_GROUP, "messages": [{"role": "user", "content": "a " * 110000}]}), check="short"))
+    # Many long messages: the budget is per request, so this is refused at once rather than scanned for minutes.
+    out.append(Case("guard.chat.many_long_messages", "POST", "/v1/chat/completions",
+                    j({"model": hl.GUARDED_GROUP, "messages": [{"role": "user", "content": "word " * 30000}] * 15}),
+                    check="short"))
     # 3,000 text parts in one message.
     parts = [{"type": "text", "text": f"part {i} bob{i}@example.com"} for i in range(3000)]
     out.append(Case("guard.chat.many_parts", "POST", "/v1/chat/completions",

@@ -38,11 +38,16 @@ struct GuardEncoder: Sendable {
 
     /// Encodes several texts in one set of forward passes.
     func encode(batch texts: [String]) -> [Encoded] {
+        encode(wordLists: texts.map(GuardWord.split))
+    }
+
+    /// Encodes runs of words (each with its offsets in its own text) in one set of forward passes. The states of
+    /// every window are kept until the heads have read them, so callers bound the words per call.
+    func encode(wordLists: [[GuardWord]]) -> [Encoded] {
         let tokenizer = embedder.tokenizer
         var perText: [(words: [GuardWord], windows: [Window])] = []
         var sequences: [[Int32]] = []
-        for text in texts {
-            let words = GuardWord.split(text)
+        for words in wordLists {
             let pieces = words.map { Array(tokenizer.pieces(ofWord: $0.text).prefix(maxPieces)) }
             let windows = Self.windows(words: words, pieces: pieces, maxPieces: maxPieces, classID: tokenizer.classID, separatorID: tokenizer.separatorID)
             perText.append((words, windows))

@@ -7,7 +7,7 @@ import Foundation
 /// adds checksum-validated numbers, e-mail and IP addresses and secrets, and decodes hidden payloads (base64, hex,
 /// Unicode tags…) that are then scored like any other text.
 public final class NativeGuardDetector: GuardDetector {
-    /// Texts longer than this (in Unicode scalars) are refused rather than scanned for seconds.
+    /// Calls whose texts are longer than this in all (in Unicode scalars) are refused rather than scanned for seconds.
     public let maxScanScalars: Int
     /// Injection scores at or above this are flagged.
     public let injectionThreshold: Double
@@ -47,25 +47,15 @@ public final class NativeGuardDetector: GuardDetector {
 
     /// Both verdicts from one encoder pass.
     public func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan]) {
-        try checkLength(text)
-        let encoded = encoder.encode(text)
-        return (try injection(encoded, text: text), pii(encoded, text: text))
+        try scanAll([GuardScanItem(text: text, channel: channel, injection: true, pii: true)])[0]
     }
 
-    /// All items through the encoder in one batch, on the detector's queue (one scan already uses every core).
+    /// All items through the encoder in batches, on the detector's queue (one scan already uses every core).
     public func scan(_ items: [GuardScanItem]) async throws -> [(injection: InjectionVerdict, pii: [PIISpan])] {
         guard !items.isEmpty else { return [] }
-        for item in items { try checkLength(item.text) }
+        try checkLength(items)
         return try await withCheckedThrowingContinuation { continuation in
-            Self.queue.async {
-                continuation.resume(with: Result {
-                    let encoded = self.encoder.encode(batch: items.map(\.text))
-                    return try zip(items, encoded).map { item, encoded in
-                        (item.injection ? try self.injection(encoded, text: item.text) : InjectionVerdict(score: 0, flagged: false),
-                         item.pii ? self.pii(encoded, text: item.text) : [])
-                    }
-                })
-            }
+            Self.queue.async { continuation.resume(with: Result { try self.scanAll(items) }) }
         }
     }
 
@@ -73,26 +63,69 @@ public final class NativeGuardDetector: GuardDetector {
     private static let queue = DispatchQueue(label: "switchyard.guards", qos: .userInitiated)
 
     public func scanInjection(_ text: String, channel: GuardChannel) throws -> InjectionVerdict {
-        try checkLength(text)
-        return try injection(encoder.encode(text), text: text)
+        try scanAll([GuardScanItem(text: text, channel: channel, injection: true, pii: false)])[0].injection
     }
 
     public func scanPII(_ text: String) throws -> [PIISpan] {
-        try checkLength(text)
-        return pii(encoder.encode(text), text: text)
+        try scanAll([GuardScanItem(text: text, channel: .user, injection: false, pii: true)])[0].pii
     }
 
-    private func checkLength(_ text: String) throws {
-        // utf8.count bounds the scalar count from above and is O(1) for native strings.
-        if text.utf8.count > maxScanScalars, text.unicodeScalars.count > maxScanScalars {
+    /// Words per encoder call: small texts share a call, long ones are cut into runs of this many words, so the
+    /// states held at once stay a few MB however large the request (a 10 MB body would otherwise hold gigabytes).
+    static let wordsPerPass = 2048
+
+    private func scanAll(_ items: [GuardScanItem]) throws -> [(injection: InjectionVerdict, pii: [PIISpan])] {
+        try checkLength(items)
+        var best = [(score: Double, reason: String?)](repeating: (0, nil), count: items.count)
+        var modelSpans = [[PIISpan]](repeating: [], count: items.count)
+        var batch: [(item: Int, words: [GuardWord])] = []
+        var batchWords = 0
+        func flush() {
+            guard !batch.isEmpty else { return }
+            for (unit, encoded) in zip(batch, encoder.encode(wordLists: batch.map(\.words))) {
+                if items[unit.item].injection {
+                    let found = windowScore(encoded)
+                    if found.score > best[unit.item].score { best[unit.item] = found }
+                }
+                if items[unit.item].pii { modelSpans[unit.item] += headSpans(encoded) }
+            }
+            batch.removeAll()
+            batchWords = 0
+        }
+        for (index, item) in items.enumerated() where item.injection || item.pii {
+            let words = GuardWord.split(item.text)
+            var start = 0
+            repeat {
+                let run = Array(words[start..<min(words.count, start + Self.wordsPerPass)])
+                if batchWords + run.count > Self.wordsPerPass { flush() }
+                batch.append((index, run))
+                batchWords += run.count
+                start += Self.wordsPerPass
+            } while start < words.count
+        }
+        flush()
+        return try items.indices.map { index in
+            let item = items[index]
+            let injection = item.injection ? try verdict(best[index], text: item.text) : InjectionVerdict(score: 0, flagged: false)
+            return (injection, item.pii ? pii(modelSpans[index], text: item.text) : [])
+        }
+    }
+
+    /// The scan budget is per call — one request's texts together — so a large body cannot buy seconds of encoder
+    /// time per text. utf8.count bounds the scalar count from above and is O(1) for native strings.
+    private func checkLength(_ items: [GuardScanItem]) throws {
+        guard items.reduce(0, { $0 + $1.text.utf8.count }) > maxScanScalars else { return }
+        let total = items.reduce(0) { $0 + $1.text.unicodeScalars.count }
+        if total > maxScanScalars {
             throw GuardrailError(
-                "a text is \(text.unicodeScalars.count) characters long; the guards scan at most \(maxScanScalars) per text",
+                "the texts to check are \(total) characters long; the guards scan at most \(maxScanScalars) per request",
                 isInputTooLarge: true)
         }
     }
 
-    private func injection(_ encoded: GuardEncoder.Encoded, text: String) throws -> InjectionVerdict {
-        var best = windowScore(encoded)
+    /// The head's best window, then hidden payloads and the keyword tier.
+    private func verdict(_ found: (score: Double, reason: String?), text: String) throws -> InjectionVerdict {
+        var best = found
         var reason = best.reason
         var keywords = InjectionHeuristics.keywordScore(text)
         for payload in InjectionHeuristics.decodedPayloads(in: text) {
@@ -132,10 +165,14 @@ public final class NativeGuardDetector: GuardDetector {
         return (best, reason)
     }
 
-    private func pii(_ encoded: GuardEncoder.Encoded, text: String) -> [PIISpan] {
+    /// The head's spans in one encoded run of words (absolute offsets), before plausibility and merging.
+    private func headSpans(_ encoded: GuardEncoder.Encoded) -> [PIISpan] {
         let probabilities = encoded.wordFeatures().map(piiHead.probabilities)
-        let modelSpans = decoder.spans(words: encoded.words.map { ($0.start, $0.end) }, probabilities: probabilities)
+        return decoder.spans(words: encoded.words.map { ($0.start, $0.end) }, probabilities: probabilities)
             .filter { Self.modelTypes.contains($0.type) }
+    }
+
+    private func pii(_ modelSpans: [PIISpan], text: String) -> [PIISpan] {
         let scalars = Array(text.unicodeScalars)
         let plausible = Self.joinAddresses(modelSpans, in: scalars).filter { Self.isPlausible($0, in: scalars) }
         return Self.merge(patterns: PIIPatterns.find(in: text), model: plausible)
