@@ -137,11 +137,21 @@ struct NativeGuardDetectorTests {
         #expect(!batched[1].injection.flagged && batched[1].pii.isEmpty)
     }
 
-    @Test func refusesTextsLongerThanItsLimit() throws {
+    @Test func refusesTextsLongerThanItsLimit() async throws {
         let detector = try NativeGuardDetector(
             embedder: MiniLMEmbedder.load(from: ModelStore.defaultDirectory(for: ModelCatalog.miniLM)), maxScanScalars: 100)
         #expect(throws: GuardrailError.self) { try detector.scanPII(String(repeating: "a", count: 101)) }
         #expect(try detector.scanPII(String(repeating: "a ", count: 50)).isEmpty)
+        // The budget counts word-pieces too: 90 characters of brackets are 90 pieces.
+        let pieces = try NativeGuardDetector(
+            embedder: MiniLMEmbedder.load(from: ModelStore.defaultDirectory(for: ModelCatalog.miniLM)), maxScanPieces: 80)
+        #expect(throws: GuardrailError.self) { try pieces.scanPII(String(repeating: "[", count: 90)) }
+        #expect(try pieces.scanPII(String(repeating: "a ", count: 40)).isEmpty)
+        // And it is per request: two texts under it alone, over it together.
+        let items = [GuardScanItem(text: String(repeating: "[", count: 50), channel: .user, injection: true, pii: true),
+                     GuardScanItem(text: String(repeating: "]", count: 50), channel: .user, injection: true, pii: true)]
+        _ = try await pieces.scan([items[0]])
+        await #expect(throws: GuardrailError.self) { try await pieces.scan(items) }
     }
 }
 

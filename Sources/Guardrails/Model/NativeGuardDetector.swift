@@ -9,6 +9,10 @@ import Foundation
 public final class NativeGuardDetector: GuardDetector {
     /// Calls whose texts are longer than this in all (in Unicode scalars) are refused rather than scanned for seconds.
     public let maxScanScalars: Int
+    /// Calls whose texts are more word-pieces than this in all are refused (the encoder's cost is per piece: ~3 s of
+    /// both cores at the default, in bf16).
+    public let maxScanPieces: Int
+    private let tokenizer: WordPieceTokenizer
     /// Injection scores at or above this are flagged.
     public let injectionThreshold: Double
 
@@ -31,9 +35,12 @@ public final class NativeGuardDetector: GuardDetector {
     ///   CPUs with AVX512_BF16 and is float32 elsewhere. The heads were trained on float32 states; the two differ by
     ///   less than the heads can tell (cosine ≥ 0.9999 on the reference texts).
     public init(
-        embedder: MiniLMEmbedder, injectionThreshold: Double? = nil, maxScanScalars: Int = 200_000, precision: EmbeddingPrecision = .bfloat16
+        embedder: MiniLMEmbedder, injectionThreshold: Double? = nil, maxScanScalars: Int = 200_000, maxScanPieces: Int = 32_768,
+        precision: EmbeddingPrecision = .bfloat16
     ) throws {
         let embedder = try embedder.withPrecision(precision)
+        tokenizer = embedder.tokenizer
+        self.maxScanPieces = maxScanPieces
         encoder = GuardEncoder(embedder: embedder, injectionLayer: GuardWeights.injectionLayer, piiLayer: GuardWeights.piiLayer)
         injectionHead = try DenseHead(base64: GuardWeights.injection)
         piiHead = try DenseHead(base64: GuardWeights.pii)
@@ -114,11 +121,19 @@ public final class NativeGuardDetector: GuardDetector {
     /// The scan budget is per call — one request's texts together — so a large body cannot buy seconds of encoder
     /// time per text. utf8.count bounds the scalar count from above and is O(1) for native strings.
     private func checkLength(_ items: [GuardScanItem]) throws {
-        guard items.reduce(0, { $0 + $1.text.utf8.count }) > maxScanScalars else { return }
-        let total = items.reduce(0) { $0 + $1.text.unicodeScalars.count }
-        if total > maxScanScalars {
+        if items.reduce(0, { $0 + $1.text.utf8.count }) > maxScanScalars {
+            let total = items.reduce(0) { $0 + $1.text.unicodeScalars.count }
+            if total > maxScanScalars {
+                throw GuardrailError(
+                    "the texts to check are \(total) characters long; the guards scan at most \(maxScanScalars) per request",
+                    isInputTooLarge: true)
+            }
+        }
+        // What the encoder costs is word-pieces, and punctuation- or base64-heavy text has several per character.
+        let pieces = items.reduce(0) { $0 + tokenizer.pieceCount($1.text) }
+        if pieces > maxScanPieces {
             throw GuardrailError(
-                "the texts to check are \(total) characters long; the guards scan at most \(maxScanScalars) per request",
+                "the texts to check are \(pieces) word-pieces long; the guards scan at most \(maxScanPieces) per request",
                 isInputTooLarge: true)
         }
     }
@@ -128,14 +143,21 @@ public final class NativeGuardDetector: GuardDetector {
         var best = found
         var reason = best.reason
         var keywords = InjectionHeuristics.keywordScore(text)
-        for payload in InjectionHeuristics.decodedPayloads(in: text) {
-            let decoded = windowScore(encoder.encode(payload.text))
+        // Distinct payloads only (a repeated blob decodes to the same text), and a bounded amount of decoded text
+        // through the encoder: the keyword tier still reads every payload.
+        var seen = Set<String>()
+        var encoderBudget = Self.decodedScalarsPerText
+        for payload in InjectionHeuristics.decodedPayloads(in: text) where seen.insert(payload.text).inserted {
+            keywords = max(keywords, InjectionHeuristics.keywordScore(payload.text))
+            guard encoderBudget > 0 else { continue }
+            let read = String(String.UnicodeScalarView(payload.text.unicodeScalars.prefix(encoderBudget)))
+            encoderBudget -= read.unicodeScalars.count
+            let decoded = windowScore(encoder.encode(read))
             // Hidden instructions are themselves a signal: an encoded payload that reads as an injection counts in full.
             if decoded.score > best.score {
                 best = decoded
                 reason = "encoded: \(payload.encoding)"
             }
-            keywords = max(keywords, InjectionHeuristics.keywordScore(payload.text))
         }
         // The keyword tier catches phrasings the head has seen too little of (CV on the dev set: recall 0.846 -> 0.905
         // at the same FPR 0.018); a strong keyword score is put just above the threshold, a weak one well below it.
@@ -147,6 +169,9 @@ public final class NativeGuardDetector: GuardDetector {
         let flagged = best.score >= injectionThreshold
         return InjectionVerdict(score: best.score, flagged: flagged, reason: flagged ? reason : nil)
     }
+
+    /// Decoded hidden text read by the encoder per scanned text (the rest is read by the keyword tier only).
+    static let decodedScalarsPerText = 8192
 
     /// Keyword scores from here on flag a text whatever the head says.
     static let keywordFlag = 0.5
