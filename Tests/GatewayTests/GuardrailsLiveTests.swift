@@ -337,3 +337,49 @@ struct GuardrailsLiveTests {
         }
     }
 }
+
+/// Counts how the gateway reaches the detector: a request's texts must arrive as one batched, asynchronous call
+/// (which the native detector runs off the event loops), never as one synchronous scan per text.
+final class CountingDetector: GuardDetector, @unchecked Sendable {
+    // @unchecked Sendable: the counters are behind the lock.
+    private let lock = NSLock()
+    private var batches: [[GuardScanItem]] = []
+    private var synchronous = 0
+    let inner = PhraseDetector()
+
+    func scanInjection(_ text: String, channel: GuardChannel) throws -> InjectionVerdict {
+        lock.withLock { synchronous += 1 }
+        return try inner.scanInjection(text, channel: channel)
+    }
+
+    func scanPII(_ text: String) throws -> [PIISpan] {
+        lock.withLock { synchronous += 1 }
+        return try inner.scanPII(text)
+    }
+
+    func scan(_ items: [GuardScanItem]) async throws -> [(injection: InjectionVerdict, pii: [PIISpan])] {
+        lock.withLock { batches.append(items) }
+        return try items.map { (try inner.scanInjection($0.text, channel: $0.channel), try inner.scanPII($0.text)) }
+    }
+
+    var counts: (batches: [[GuardScanItem]], synchronous: Int) { lock.withLock { (batches, synchronous) } }
+}
+
+@Suite("Guardrails reach the detector in one batch")
+struct GuardrailsBatchTests {
+    @Test func aRequestsTextsAreScannedInOneBatchedCall() async throws {
+        let detector = CountingDetector()
+        try await LiveHarness.run(extra: GuardrailsLiveTests.extra, guardDetector: detector) { client, _, _ in
+            let body = Body.chat("g-strict", "Mail alice@example.com please", system: "You are a support bot for Alice's shop.")
+            let response = try await client.post("/v1/chat/completions", json: body)
+            #expect(response.status == .ok)
+            let (batches, synchronous) = detector.counts
+            // Input (system + user) in one batch, the answer in another; nothing one text at a time.
+            #expect(synchronous == 0)
+            #expect(batches.count == 2)
+            #expect(batches.first?.map(\.text) == ["You are a support bot for Alice's shop.", "Mail alice@example.com please"])
+            // The system message is read for personal data only; the user turn for both.
+            #expect(batches.first?.map(\.injection) == [false, true])
+        }
+    }
+}

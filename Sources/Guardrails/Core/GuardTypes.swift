@@ -70,6 +70,9 @@ public protocol GuardDetector: Sendable {
     func scanPII(_ text: String) throws -> [PIISpan]
     /// Both at once; detectors that read a text once for both (the native one: one encoder pass) override it.
     func scan(_ text: String, channel: GuardChannel) throws -> (injection: InjectionVerdict, pii: [PIISpan])
+    /// Several texts, as one request's checks (a requirement, so the native detector's batched, off-loop version is
+    /// the one called through `any GuardDetector`).
+    func scan(_ items: [GuardScanItem]) async throws -> [(injection: InjectionVerdict, pii: [PIISpan])]
 }
 
 extension GuardDetector {
