@@ -180,4 +180,20 @@ struct GuardScanLine: Encodable {
     var pii: [Span]?
     var redacted: String?
     var error: String?
+
+    private enum CodingKeys: String, CodingKey { case id, injection, pii, redacted, error, score, flagged, spans }
+
+    /// The contract's fields, plus `score`, `flagged` and `spans` at the top level: the names
+    /// `../shared/data/guardrails/score.py` reads, so a scan's output can be scored as it is.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encodeIfPresent(injection, forKey: .injection)
+        try container.encodeIfPresent(pii, forKey: .pii)
+        try container.encodeIfPresent(redacted, forKey: .redacted)
+        try container.encodeIfPresent(error, forKey: .error)
+        try container.encodeIfPresent(injection?.score, forKey: .score)
+        try container.encodeIfPresent(injection?.flagged, forKey: .flagged)
+        try container.encodeIfPresent(pii, forKey: .spans)
+    }
 }

@@ -30,6 +30,9 @@ def test_scan_lines_follow_the_contract(tmp_path):
     assert [line["id"] for line in lines] == ["inj", "7", "plain"]
     for line in lines:
         assert set(line) >= {"id", "injection", "pii", "redacted"}
+        # score.py's names too, so the output can be scored as it is.
+        assert line["score"] == line["injection"]["score"] and line["flagged"] == line["injection"]["flagged"]
+        assert line["spans"] == line["pii"]
         assert isinstance(line["injection"]["score"], float) and 0 <= line["injection"]["score"] <= 1
         assert isinstance(line["injection"]["flagged"], bool)
     assert lines[0]["injection"]["flagged"] and not lines[2]["injection"]["flagged"]
