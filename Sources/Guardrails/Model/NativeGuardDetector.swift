@@ -85,13 +85,14 @@ public final class NativeGuardDetector: GuardDetector {
         try checkLength(items)
         var best = [(score: Double, reason: String?)](repeating: (0, nil), count: items.count)
         var modelSpans = [[PIISpan]](repeating: [], count: items.count)
+        var textWords = [Int](repeating: 0, count: items.count)
         var batch: [(item: Int, words: [GuardWord])] = []
         var batchWords = 0
         func flush() {
             guard !batch.isEmpty else { return }
             for (unit, encoded) in zip(batch, encoder.encode(wordLists: batch.map(\.words))) {
                 if items[unit.item].injection {
-                    let found = windowScore(encoded)
+                    let found = windowScore(encoded, textWords: textWords[unit.item])
                     if found.score > best[unit.item].score { best[unit.item] = found }
                 }
                 if items[unit.item].pii { modelSpans[unit.item] += headSpans(encoded) }
@@ -101,6 +102,7 @@ public final class NativeGuardDetector: GuardDetector {
         }
         for (index, item) in items.enumerated() where item.injection || item.pii {
             let words = GuardWord.split(item.text)
+            textWords[index] = Self.contentWords(words)
             var start = 0
             repeat {
                 let run = Array(words[start..<min(words.count, start + Self.wordsPerPass)])
@@ -152,7 +154,8 @@ public final class NativeGuardDetector: GuardDetector {
             guard encoderBudget > 0 else { continue }
             let read = String(String.UnicodeScalarView(payload.text.unicodeScalars.prefix(encoderBudget)))
             encoderBudget -= read.unicodeScalars.count
-            let decoded = windowScore(encoder.encode(read))
+            let encodedPayload = encoder.encode(read)
+            let decoded = windowScore(encodedPayload, textWords: Self.contentWords(encodedPayload.words))
             // Hidden instructions are themselves a signal: an encoded payload that reads as an injection counts in full.
             if decoded.score > best.score {
                 best = decoded
@@ -176,7 +179,22 @@ public final class NativeGuardDetector: GuardDetector {
     /// Keyword scores from here on flag a text whatever the head says.
     static let keywordFlag = 0.5
 
-    private func windowScore(_ encoded: GuardEncoder.Encoded) -> (score: Double, reason: String?) {
+    /// Texts of at most this many words are left to the keyword tier: the head has never seen a short injection
+    /// (the dev set has none under five words) and reads a bare greeting as the opening of a jailbreak
+    /// ("hello", "ok" and "yes" scored ≥ 0.99 before this rule).
+    static let fewestWordsForTheHead = 5
+
+    /// Words with a letter or digit (punctuation marks are words of their own to the encoder).
+    static func contentWords(_ words: some Sequence<GuardWord>) -> Int {
+        words.reduce(0) { count, word in
+            count + (word.text.unicodeScalars.contains { $0.properties.isAlphabetic || $0.properties.numericType != nil } ? 1 : 0)
+        }
+    }
+
+    /// The head's best window or sentence; `textWords` counts the whole text's content words (a long text is
+    /// encoded in runs, and a short last run is still part of a long text).
+    private func windowScore(_ encoded: GuardEncoder.Encoded, textWords: Int) -> (score: Double, reason: String?) {
+        guard textWords >= Self.fewestWordsForTheHead else { return (0, nil) }
         var best = 0.0
         var reason: String?
         for w in encoded.windows.indices {
