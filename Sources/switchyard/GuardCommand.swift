@@ -13,8 +13,33 @@ struct GuardCommand: AsyncParsableCommand {
 
 /// Reads `{"id", "text", "channel"?}` rows from a JSON Lines file; a bad line is an error naming its number.
 enum GuardInput {
+    /// A row's id as its JSON value.
+    enum RowID: Encodable, Equatable {
+        case string(String)
+        case integer(Int64)
+        case number(Double)
+
+        /// The id as text (the feature files' index).
+        var text: String {
+            switch self {
+            case .string(let value): return value
+            case .integer(let value): return String(value)
+            case .number(let value): return String(value)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let value): try container.encode(value)
+            case .integer(let value): try container.encode(value)
+            case .number(let value): try container.encode(value)
+            }
+        }
+    }
+
     struct Row {
-        var id: String
+        var id: RowID
         var text: String
         var channel: GuardChannel
     }
@@ -31,10 +56,19 @@ enum GuardInput {
                 throw CommandFailure("\(path):\(number + 1): not a JSON object")
             }
             guard let text = object["text"] as? String else { throw CommandFailure("\(path):\(number + 1): 'text' must be a string") }
-            let id: String
+            // The id goes back as it came (a number stays a number), so the output joins to the input by value.
+            let id: RowID
             switch object["id"] {
-            case let value as String: id = value
-            case let value as NSNumber: id = value.stringValue
+            case let value as String: id = .string(value)
+            // JSON booleans arrive as NSNumbers of type "c"; integers are "q", other numbers "d".
+            case let value as NSNumber where String(cString: value.objCType) != "c":
+                if let integer = Int64(exactly: value.doubleValue), value.stringValue == String(integer) {
+                    id = .integer(integer)
+                } else if value.doubleValue.isFinite {
+                    id = .number(value.doubleValue)
+                } else {
+                    throw CommandFailure("\(path):\(number + 1): 'id' must be a finite number")
+                }
             default: throw CommandFailure("\(path):\(number + 1): 'id' must be a string or a number")
             }
             var channel = GuardChannel.user
@@ -78,7 +112,7 @@ struct GuardFeaturesCommand: AsyncParsableCommand {
             throw CommandFailure("--injection-layer and --pii-layer must be from 1 to \(embedder.layerCount)", .dataError)
         }
         try GuardFeatureExport(embedder: embedder, injectionLayer: layers.0, piiLayer: layers.1)
-            .write(rows: rows.map { ($0.id, $0.text) }, prefix: output)
+            .write(rows: rows.map { ($0.id.text, $0.text) }, prefix: output)
         print("wrote \(output).windows.* and \(output).words.* for \(rows.count) rows")
     }
 }
@@ -175,7 +209,7 @@ struct GuardScanLine: Encodable {
         var type: String
     }
 
-    var id: String
+    var id: GuardInput.RowID
     var injection: Injection?
     var pii: [Span]?
     var redacted: String?

@@ -27,7 +27,7 @@ def test_scan_lines_follow_the_contract(tmp_path):
     result = scan(tmp_path, rows, "--output", str(out))
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [line["id"] for line in lines] == ["inj", "7", "plain"]
+    assert [line["id"] for line in lines] == ["inj", 7, "plain"]  # ids come back as they went in
     for line in lines:
         assert set(line) >= {"id", "injection", "pii", "redacted"}
         # score.py's names too, so the output can be scored as it is.
@@ -65,3 +65,30 @@ def test_bad_input_is_named_not_a_trace(tmp_path):
     result = scan(tmp_path, [{"id": "long", "text": "a " * 110000}, {"id": "short", "text": "hello"}])
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 0 and "error" in lines[0] and "200000" in lines[0]["error"] and "injection" in lines[1]
+
+
+def test_hostile_rows_are_refused_by_line_or_scanned_never_a_crash(tmp_path):
+    def run(line: str) -> subprocess.CompletedProcess:
+        source = tmp_path / "h.jsonl"
+        source.write_text(line + "\n")
+        return subprocess.run([BIN, "guard", "scan", str(source)], capture_output=True, text=True, timeout=120)
+
+    for line in ("[" * 100000 + "]" * 100000,                               # deep nesting
+                 '{"id": "d", "text": "x", "extra": ' + "[" * 5000 + "]" * 5000 + "}",
+                 '{"id": 1e309, "text": "a"}',                               # not a finite number
+                 '{"id": true, "text": "a"}',
+                 '{"id": "c", "text": "a", "channel": "' + "x" * 1000000 + '"}'):
+        result = run(line)
+        assert result.returncode != 0 and "h.jsonl:1" in result.stderr, (line[:60], result.stderr[-300:])
+        assert "Fatal error" not in result.stderr and len(result.stderr) < 2000
+    for raw, expected in (('{"id": 1e300, "text": "a"}', 1e300), ('{"id": -1, "text": "a"}', -1), ('{"id": 3.5, "text": "a"}', 3.5)):
+        result = run(raw)
+        assert result.returncode == 0 and json.loads(result.stdout)["id"] == expected
+    huge = run(json.dumps({"id": "big", "text": "x " * 500000}))  # 1 MB of text: over the scan budget, said on its line
+    assert huge.returncode == 0 and "at most 200000" in json.loads(huge.stdout)["error"]
+
+
+def test_greetings_are_not_injections(tmp_path):
+    rows = [{"id": i, "text": t} for i, t in enumerate(["hello", "Hello", "hey", "ok", "yes", "Hello, how are you?", "thanks!"])]
+    lines = [json.loads(line) for line in scan(tmp_path, rows).stdout.splitlines()]
+    assert [line["flagged"] for line in lines] == [False] * len(rows), lines
