@@ -42,7 +42,7 @@ struct BenchGuardCommand: AsyncParsableCommand {
         guard iterations >= 1, iterations <= 1_000_000, lengths.allSatisfy({ (1...1_000_000).contains($0) }) else {
             throw CommandFailure("--iterations and --lengths must be from 1 to 1000000", .dataError)
         }
-        let embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.load(modelDirectory: modelDirectory)
         let detector = try NativeGuardDetector(embedder: embedder)
         print("guard scan per prompt, \(iterations) scans each, backend \(embedder.computeBackend)")
         print("length  tokens  scan p50 ms  scan p99 ms  patterns p50 µs  patterns p99 µs")

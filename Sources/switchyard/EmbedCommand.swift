@@ -29,8 +29,7 @@ struct EmbedCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let loadStart = clock.now
         let embedder: MiniLMEmbedder
-        embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0), precision: precision) }
-            ?? MiniLMEmbedder.loadDefault(precision: precision)
+        embedder = try MiniLMEmbedder.load(modelDirectory: modelDirectory, precision: precision)
         let loadTime = clock.now - loadStart
         let start = clock.now
         let batch = try await embedder.embed(texts)

@@ -48,7 +48,7 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
 
         let clock = ContinuousClock()
         var start = clock.now
-        let embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.load(modelDirectory: modelDirectory)
         let texts = dataset.corpus.map(\.indexedText)
         let cacheURL = cacheFile(texts: texts, model: embedder.modelName)
         let passageVectors: [[Float]]

@@ -106,7 +106,7 @@ struct GuardFeaturesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let rows = try GuardInput.read(file)
-        let embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.load(modelDirectory: modelDirectory)
         let layers = (injectionLayer ?? NativeGuardDetector.injectionLayer, piiLayer ?? NativeGuardDetector.piiLayer)
         guard (1...embedder.layerCount).contains(layers.0), (1...embedder.layerCount).contains(layers.1) else {
             throw CommandFailure("--injection-layer and --pii-layer must be from 1 to \(embedder.layerCount)", .dataError)
@@ -149,7 +149,7 @@ struct GuardScanCommand: AsyncParsableCommand {
             throw CommandFailure("--threshold must be a number from 0 to 1", .dataError)
         }
         let rows = try GuardInput.read(file)
-        let embedder = try modelDirectory.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        let embedder = try MiniLMEmbedder.load(modelDirectory: modelDirectory)
         let detector = try NativeGuardDetector(embedder: embedder, injectionThreshold: threshold)
         var out = Data()
         let encoder = JSONEncoder()

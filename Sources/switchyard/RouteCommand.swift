@@ -22,7 +22,7 @@ struct EmbeddingOptions: ParsableArguments {
     var embeddingCache: String?
 
     func embedder() throws -> MiniLMEmbedder {
-        try modelDir.map { try MiniLMEmbedder.load(from: URL(fileURLWithPath: $0)) } ?? MiniLMEmbedder.loadDefault()
+        try MiniLMEmbedder.load(modelDirectory: modelDir)
     }
 
     var cachePath: String {
