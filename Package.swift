@@ -94,6 +94,17 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
+        // Evals: promptfoo-format suites, assertions and judges, the result cache, reports (JSON, CSV, HTML).
+        // Calls go through an `EvalCompleter` (the gateway in process, or over HTTP), so this stays free of I/O stacks.
+        .target(
+            name: "Evaluation",
+            dependencies: [
+                "SwitchyardCore", "Guardrails",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // SQLite (GRDB) stores and migrations.
         .target(
             name: "Storage",
@@ -160,7 +171,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
-                "Governance", "Guardrails",
+                "Governance", "Guardrails", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -196,6 +207,7 @@ let package = Package(
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Embeddings", "SwitchyardCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Embeddings", "SwitchyardCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
         // Fuzzing: seeded mutations of real requests, upstream answers, streams and configs, run for a
         // time budget (SWITCHYARD_FUZZ_SECONDS per target), plus the corpus of inputs that found bugs.
