@@ -77,7 +77,7 @@ public enum Template {
         case .string(let text): return text
         case .null: return ""
         case .int(let number): return String(number)
-        case .double(let number): return JSONValue.plain(number)
+        case .double(let number): return NumberText.plain(number)
         case .bool(let flag): return flag ? "true" : "false"
         case .array, .object: return value.jsonString()
         }
