@@ -1,0 +1,83 @@
+import Foundation
+import SwitchyardCore
+import Yams
+
+/// A YAML (or JSON) file read into `JSONValue`s, remembering the line each value started on, so an
+/// error can name `file:line` as well as the field.
+struct YAMLDocument: Sendable {
+    let root: JSONValue
+    let file: String
+    private let lines: [String: Int]
+
+    /// Nesting deeper than this is refused: a suite has no reason for it, and the walk is recursive.
+    static let maximumDepth = 128
+
+    init(text: String, file: String) throws {
+        self.file = file
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw EvalSuiteError("\(file): not valid YAML: \(error)")
+        }
+        var lines: [String: Int] = [:]
+        root = try node.map { try Self.convert($0, path: "", depth: 0, file: file, lines: &lines) } ?? .null
+        self.lines = lines
+    }
+
+    /// `file:line: field` for a path like `tests[2].assert[0]`.
+    func location(_ path: String) -> String {
+        var probe = path
+        while !probe.isEmpty, lines[probe] == nil {
+            guard let cut = probe.lastIndex(where: { $0 == "." || $0 == "[" }) else { probe = ""; break }
+            probe = String(probe[..<cut])
+        }
+        let line = lines[probe].map { ":\($0)" } ?? ""
+        return path.isEmpty ? "\(file)\(line)" : "\(file)\(line): `\(path)`"
+    }
+
+    private static func convert(_ node: Node, path: String, depth: Int, file: String, lines: inout [String: Int]) throws -> JSONValue {
+        guard depth < maximumDepth else { throw EvalSuiteError("\(file): `\(path)` is nested more than \(maximumDepth) levels deep.") }
+        if let mark = node.mark { lines[path] = mark.line }
+        switch node {
+        case .scalar(let scalar):
+            return scalarValue(scalar, tag: node.tag)
+        case .sequence(let sequence):
+            var items: [JSONValue] = []
+            for (index, item) in sequence.enumerated() {
+                items.append(try convert(item, path: "\(path)[\(index)]", depth: depth + 1, file: file, lines: &lines))
+            }
+            return .array(items)
+        case .mapping(let mapping):
+            var object: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw EvalSuiteError("\(file): `\(path)` has a key that is not a plain string.")
+                }
+                let name = keyScalar.string
+                let childPath = path.isEmpty ? name : "\(path).\(name)"
+                object[name] = try convert(value, path: childPath, depth: depth + 1, file: file, lines: &lines)
+            }
+            return .object(object)
+        case .alias:
+            throw EvalSuiteError("\(file): `\(path)`: YAML aliases are not supported; repeat the value (or use defaultTest).")
+        }
+    }
+
+    private static func scalarValue(_ scalar: Node.Scalar, tag: Tag) -> JSONValue {
+        let text = scalar.string
+        switch Tag.Name(rawValue: tag.rawValue) {
+        case .null: return .null
+        case .bool: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(text)
+        case .int:
+            if let number = Int64(text) { return .int(number) }
+            if let number = Int.construct(from: scalar) { return .int(Int64(number)) }
+            return Double(text).flatMap { $0.isFinite ? JSONValue.double($0) : nil } ?? .string(text)
+        case .float:
+            // `.inf` and `.nan` stay text: no JSON number holds them, and every number a suite gives is checked where it is used.
+            if let number = Double.construct(from: scalar), number.isFinite { return .double(number) }
+            return .string(text)
+        default: return .string(text)
+        }
+    }
+}
