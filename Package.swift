@@ -102,7 +102,9 @@ let package = Package(
                 "SwitchyardCore", "Guardrails",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            // Suites of tens of thousands of cells are parsed, rendered and graded here: optimised in debug builds too.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
         // SQLite (GRDB) stores and migrations.

@@ -34,3 +34,17 @@ public final class EvalProgress: Sendable {
     public func cellFinished(_ row: EvalResultRow) {}
     public func finish() {}
 }
+
+public struct EvalResultRecord: Sendable {
+    public var testIndex: Int
+    public var promptIndex: Int
+    public var providerID: String
+    public var providerLabel: String?
+    public var vars: [String: JSONValue]
+    public var prompt: String
+    public var success: Bool
+    public var score: Double
+    public var metadata: [String: JSONValue]
+    public var description: String?
+    public var error: String?
+}

@@ -11,6 +11,9 @@ struct YAMLDocument: Sendable {
 
     /// Nesting deeper than this is refused: a suite has no reason for it, and the walk is recursive.
     static let maximumDepth = 128
+    /// Most values one document may hold once aliases are expanded (a few aliases of aliases can
+    /// otherwise stand for billions of values).
+    static let maximumValues = 1_000_000
 
     init(text: String, file: String) throws {
         self.file = file
@@ -21,7 +24,8 @@ struct YAMLDocument: Sendable {
             throw EvalSuiteError("\(file): not valid YAML: \(error)")
         }
         var lines: [String: Int] = [:]
-        root = try node.map { try Self.convert($0, path: "", depth: 0, file: file, lines: &lines) } ?? .null
+        var budget = Self.maximumValues
+        root = try node.map { try Self.convert($0, path: "", depth: 0, file: file, lines: &lines, budget: &budget) } ?? .null
         self.lines = lines
     }
 
@@ -36,16 +40,20 @@ struct YAMLDocument: Sendable {
         return path.isEmpty ? "\(file)\(line)" : "\(file)\(line): `\(path)`"
     }
 
-    private static func convert(_ node: Node, path: String, depth: Int, file: String, lines: inout [String: Int]) throws -> JSONValue {
+    private static func convert(_ node: Node, path: String, depth: Int, file: String, lines: inout [String: Int], budget: inout Int) throws -> JSONValue {
         guard depth < maximumDepth else { throw EvalSuiteError("\(file): `\(path)` is nested more than \(maximumDepth) levels deep.") }
-        if let mark = node.mark { lines[path] = mark.line }
+        budget -= 1
+        guard budget >= 0 else { throw EvalSuiteError("\(file): more than \(maximumValues) values once aliases are expanded; write the suite out or split it.") }
+        // Errors name fields a few levels down (`tests[3].assert[1].value`); deeper values need no line or path of their own.
+        let tracked = depth <= 6
+        if tracked, let mark = node.mark { lines[path] = mark.line }
         switch node {
         case .scalar(let scalar):
             return scalarValue(scalar, tag: node.tag)
         case .sequence(let sequence):
             var items: [JSONValue] = []
             for (index, item) in sequence.enumerated() {
-                items.append(try convert(item, path: "\(path)[\(index)]", depth: depth + 1, file: file, lines: &lines))
+                items.append(try convert(item, path: tracked ? "\(path)[\(index)]" : path, depth: depth + 1, file: file, lines: &lines, budget: &budget))
             }
             return .array(items)
         case .mapping(let mapping):
@@ -55,8 +63,8 @@ struct YAMLDocument: Sendable {
                     throw EvalSuiteError("\(file): `\(path)` has a key that is not a plain string.")
                 }
                 let name = keyScalar.string
-                let childPath = path.isEmpty ? name : "\(path).\(name)"
-                object[name] = try convert(value, path: childPath, depth: depth + 1, file: file, lines: &lines)
+                let childPath = !tracked ? path : path.isEmpty ? name : "\(path).\(name)"
+                object[name] = try convert(value, path: childPath, depth: depth + 1, file: file, lines: &lines, budget: &budget)
             }
             return .object(object)
         case .alias:
