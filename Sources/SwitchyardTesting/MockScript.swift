@@ -22,8 +22,12 @@ struct MockScript: Sendable {
     /// `[[piece-chars: N]]`: stream the text in pieces of N characters instead of words.
     var pieceCharacters: Int?
 
-    init(text: String, fault: String?, defaultChunkDelayMs: Int) {
+    /// The upstream model asked, for `[[reply-for MODEL: TEXT]]`.
+    var model: String?
+
+    init(text: String, fault: String?, defaultChunkDelayMs: Int, model: String? = nil) {
         chunkDelayMs = defaultChunkDelayMs
+        self.model = model?.lowercased()
         // A fault is directive text; it may be bare (`error: 500`) or already bracketed (`[[delay: 10]] [[error: 500]]`).
         let faultDirectives = fault.map { $0.contains("[[") ? Self.directives(in: $0) : Self.directives(in: "[[\($0)]]") } ?? []
         for directive in Self.directives(in: text) + faultDirectives {
@@ -85,6 +89,9 @@ struct MockScript: Sendable {
     mutating func apply(_ name: String, _ value: String) {
         switch name {
         case "reply": reply = value
+        case _ where name.hasPrefix("reply-for "):
+            // `[[reply-for MODEL: TEXT]]`: only MODEL answers TEXT, so one prompt can tell models apart (evals).
+            if name.dropFirst("reply-for ".count).trimmingCharacters(in: .whitespaces) == model { reply = value }
         case "tool":
             let trimmed = value.trimmingCharacters(in: .whitespaces)
             if let space = trimmed.firstIndex(where: { $0 == " " || $0 == "{" }) {

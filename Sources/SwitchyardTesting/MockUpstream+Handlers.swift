@@ -40,7 +40,7 @@ extension MockUpstream {
         let conversation = wire.conversation(body, pathModel: pathModel, streamAction: streamAction)
         let script = MockScript(
             text: conversation.lastUserText, fault: takeFault(for: conversation.model),
-            defaultChunkDelayMs: configuration.defaultChunkDelayMs)
+            defaultChunkDelayMs: configuration.defaultChunkDelayMs, model: conversation.model)
         if let early = try await scriptedPrelude(wire, request, script) { return early }
         let serial = nextSerial()
         let answer = MockAnswer(conversation: conversation, script: script, protocolName: wire.rawValue, idPrefix: wire.toolIDPrefix)

@@ -31,7 +31,7 @@ extension MockUpstream {
             items += body["input"] as? [[String: Any]] ?? []
         }
         let conversation = Self.responsesConversation(items, body: body, model: model)
-        let script = MockScript(text: conversation.lastUserText, fault: takeFault(for: model), defaultChunkDelayMs: configuration.defaultChunkDelayMs)
+        let script = MockScript(text: conversation.lastUserText, fault: takeFault(for: model), defaultChunkDelayMs: configuration.defaultChunkDelayMs, model: model)
         if let early = try await scriptedPrelude(.openai, request, script) { return early }
         let serial = nextSerial()
         let answer = MockAnswer(conversation: conversation, script: script, protocolName: "openai-responses", idPrefix: "call_mock_")

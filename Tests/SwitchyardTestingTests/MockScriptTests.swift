@@ -12,6 +12,13 @@ struct MockScriptTests {
         #expect(directives[2].value == #"f {"grid": [[1, 2], [3]], "s": "]]"}"#)
     }
 
+    @Test func replyForAnswersOnlyForThatModel() {
+        let text = "[[reply: everyone]] [[reply-for Big-1: only big]]"
+        #expect(MockScript(text: text, fault: nil, defaultChunkDelayMs: 0, model: "big-1").reply == "only big")
+        #expect(MockScript(text: text, fault: nil, defaultChunkDelayMs: 0, model: "small-1").reply == "everyone")
+        #expect(MockScript(text: text, fault: nil, defaultChunkDelayMs: 0).reply == "everyone")
+    }
+
     @Test func unbalancedTextFallsBackToTheFirstClose() {
         let directives = MockScript.directives(in: #"[[reply: a { b]] [[stop: length]]"#)
         #expect(directives.map(\.name) == ["reply", "stop"])
