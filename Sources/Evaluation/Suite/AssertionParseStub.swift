@@ -1,25 +1,6 @@
 // TEMPORARY until the assertions branch merges: the parser's two entry points.
 import SwitchyardCore
 
-extension Assertion {
-    static func parse(_ json: JSONValue, field: String) throws -> Assertion {
-        guard let type = json["type"]?.stringValue else { throw EvalSuiteError("\(field).type: required") }
-        let negated = type.hasPrefix("not-")
-        return Assertion(type: negated ? String(type.dropFirst(4)) : type, negated: negated, value: json["value"], threshold: json["threshold"]?.finiteDoubleValue, raw: json)
-    }
-
-    static func fromExpected(_ text: String, field: String) throws -> Assertion {
-        Assertion(type: "equals", value: .string(text), raw: .object(["type": "equals", "value": .string(text)]))
-    }
-}
-
-enum AssertionGrader {
-    static func gradeTest(_ assertions: [Assertion], threshold: Double?, context: AssertionContext) async -> GradingResult {
-        let pass = assertions.allSatisfy { $0.type != "contains" || context.output.contains($0.value?.stringValue ?? "") != $0.negated }
-        return GradingResult(pass: pass, score: pass ? 1 : 0, reason: "")
-    }
-}
-
 public enum EvalReport {
     public static func json(_ run: EvalRun) -> JSONValue { .null }
     public static func csv(_ run: EvalRun) -> String { "" }
