@@ -219,3 +219,25 @@ def test_bad_suites_fail_with_the_field_named(setup, suite_text, expected):
 def test_bad_output_name_is_a_usage_error(setup):
     result = eval_run(setup, "suite.json", "--config", str(setup["config"]), "--output", "results.xlsx")
     assert result.returncode == 64 and ".xlsx" in result.stderr
+
+
+def test_calibrate_judge_reports_cohens_kappa(setup):
+    # The judge (the mock) answers whatever verdict the output carries; humans agree on 5 of 6:
+    # κ = (5/6 − 1/2) / (1 − 1/2) = 2/3.
+    verdicts = [(JUDGE_PASS, True), (JUDGE_PASS, True), (JUDGE_PASS, True), (JUDGE_FAIL, True), (JUDGE_FAIL, False), (JUDGE_FAIL, False)]
+    labels = setup["work"] / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"id": i, "output": f"answer {i} {o}", "rubric": "is polite", "label": h}) + "\n"
+                              for i, (o, h) in enumerate(verdicts)))
+    out = setup["work"] / "calibration.json"
+    result = subprocess.run([BIN, "eval", "calibrate-judge", str(labels), "--judge", "openai:chat:judge", "--config", str(setup["config"]),
+                             "--output", str(out)], cwd=setup["work"], env=setup["env"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0.667" in result.stdout
+    report = json.loads(out.read_text())
+    assert abs(report["kappa"] - 2 / 3) < 1e-9 and report["graded"] == 6
+    assert report["confusion"]["judge_fail_human_pass"] == 1
+    bad = setup["work"] / "bad-labels.jsonl"
+    bad.write_text('{"output": "x", "rubric": "y", "label": "maybe"}\n')
+    result = subprocess.run([BIN, "eval", "calibrate-judge", str(bad), "--judge", "judge", "--config", str(setup["config"])],
+                            cwd=setup["work"], env=setup["env"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 65 and ":1" in result.stderr and "label" in result.stderr
