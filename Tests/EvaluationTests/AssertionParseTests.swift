@@ -96,7 +96,8 @@ import Testing
         #expect(try #require(parseError(["type": "contains", "value": "x", "metric": 3])).contains(".metric: write the name of a metric"))
         #expect(try #require(parseError(["type": "llm-rubric", "value": "x", "provider": 3])).contains(".provider: write the judge model"))
         #expect(try #require(parseError(["type": "llm-rubric", "value": "x", "rubricPrompt": 3])).contains(".rubricPrompt: write the grading prompt"))
-        #expect(try #require(parseError(["type": "llm-rubric", "value": "x", "rubricPrompt": [["role": "judge", "content": "x"]]])).contains(".rubricPrompt[0].role"))
+        let badRole: JSONValue = ["type": "llm-rubric", "value": "x", "rubricPrompt": [["role": "judge", "content": "x"]]]
+        #expect(try #require(parseError(badRole)).contains(".rubricPrompt[0].role"))
         #expect(try #require(parseError(["type": "contains", "value": ["a"]])).contains(".value: 'contains' needs a non-empty string"))
         #expect(try #require(parseError(["type": "contains"])).contains(".value: 'contains' needs a value"))
         #expect(try #require(parseError(["type": "contains-any", "value": [["a"]]])).contains(".value:"))
@@ -105,7 +106,8 @@ import Testing
         #expect(try #require(parseError(["type": "is-json", "value": "not: [a schema"])).contains(".value:"))
         #expect(try #require(parseError(["type": "is-json", "value": 5])).contains(".value: write a JSON schema"))
         #expect(try #require(parseError(["type": "contains", "value": "x", "colour": "red"])).contains(".colour: unknown field"))
-        #expect(try #require(parseError(["type": "contains", "value": "x", "transform": "output.trim()"])).contains(".transform: transforms are JavaScript"))
+        let transform: JSONValue = ["type": "contains", "value": "x", "transform": "output.trim()"]
+        #expect(try #require(parseError(transform)).contains(".transform: transforms are JavaScript"))
     }
 
     @Test func regexPatternsAreCheckedUnlessTheyAreTemplates() throws {

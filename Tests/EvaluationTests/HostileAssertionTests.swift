@@ -82,7 +82,8 @@ import Testing
 
     @Test func nonFiniteJudgeUsageIsNotSummedIn() async throws {
         let judge = ScriptedJudge { _ in EvalResponse(output: #"{"pass": true}"#, costUSD: .nan, promptTokens: -5, completionTokens: 3) }
-        let result = await AssertionGrader.grade(try Fixture.assertion(["type": "llm-rubric", "value": "x"]), context: Fixture.context("a", judge: judge))
+        let assertion = try Fixture.assertion(["type": "llm-rubric", "value": "x"])
+        let result = await AssertionGrader.grade(assertion, context: Fixture.context("a", judge: judge))
         #expect(result.judgeCostUSD == 0)
         #expect(result.judgeTokens == 3)
     }

@@ -112,7 +112,8 @@ import Testing
 @Suite struct ClosedQATests {
     func grade(reply: String, negated: Bool = false) async throws -> (GradingResult, ScriptedJudge) {
         let judge = ScriptedJudge(replying: reply)
-        let assertion = try Fixture.assertion(["type": .string(negated ? "not-model-graded-closedqa" : "model-graded-closedqa"), "value": "names {{ city }}"])
+        let type = negated ? "not-model-graded-closedqa" : "model-graded-closedqa"
+        let assertion = try Fixture.assertion(["type": .string(type), "value": "names {{ city }}"])
         let context = Fixture.context("It is Paris.", vars: ["city": "Paris"], judge: judge)
         return (await AssertionGrader.grade(assertion, context: context), judge)
     }
@@ -150,5 +151,19 @@ import Testing
         #expect(ModelGradedAssertions.parseClosedQAReply("Y\nreasoning\nN") == false)
         #expect(ModelGradedAssertions.parseClosedQAReply("Answer: Y") == nil)
         #expect(ModelGradedAssertions.parseClosedQAReply("") == nil)
+    }
+}
+
+@Suite struct RubricWithoutValueTests {
+    @Test func aRubricWithNoValueAndNoPromptFailsSayingWhatIsMissing() async throws {
+        let judge = ScriptedJudge(replying: #"{"pass": true}"#)
+        let assertion = try Fixture.assertion(["type": "llm-rubric"])
+        let result = await AssertionGrader.grade(assertion, context: Fixture.context("a", judge: judge))
+        #expect(!result.pass)
+        #expect(result.reason.contains("needs a value"))
+        #expect(judge.calls.all.isEmpty)
+        // With a grading prompt of its own, the rubric may be left out.
+        let prompted = await AssertionGrader.grade(assertion, context: Fixture.context("a", judge: judge, rubricPrompt: "Is {{ output }} fine?"))
+        #expect(prompted.pass)
     }
 }

@@ -18,7 +18,8 @@ extension Assertion {
                     + "(contains:, icontains:, regex:, is-json, similar:, llm-rubric:, …)")
         }
         if expected.hasPrefix("file://"), expected.hasSuffix(".js") || expected.hasSuffix(".py") || expected.contains(".py:") {
-            throw EvalSuiteError("\(field): script assertions (\(OutputText.quoted(expected, limit: 60))) are not run by Switchyard; write a declarative one instead")
+            throw EvalSuiteError(
+                "\(field): script assertions (\(OutputText.quoted(expected, limit: 60))) are not run by Switchyard; write a declarative one instead")
         }
         for prefix in ["grade:", "llm-rubric:"] where expected.hasPrefix(prefix) {
             let rubric = String(expected.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)

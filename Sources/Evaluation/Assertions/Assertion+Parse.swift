@@ -54,7 +54,8 @@ extension Assertion {
         let type = negated ? String(written.dropFirst(4)) : written
         guard supportedTypes.contains(type) else {
             if unsupportedPromptfooTypes.contains(type) {
-                throw EvalSuiteError("\(field).type: '\(written.prefix(100))' is a promptfoo type Switchyard does not grade (supported: \(supportedTypesList))")
+                throw EvalSuiteError(
+                    "\(field).type: '\(written.prefix(100))' is a promptfoo type Switchyard does not grade (supported: \(supportedTypesList))")
             }
             throw EvalSuiteError("\(field).type: unknown type '\(written.prefix(100))' (supported: \(supportedTypesList))")
         }
@@ -89,7 +90,8 @@ extension Assertion {
         let type = assertion.type
         let valueField = "\(field).value"
         if type == "cost" || type == "latency" {
-            let limit = type == "cost" ? "the most it may cost, in US dollars (threshold: 0.002)" : "the most it may take, in milliseconds (threshold: 3000)"
+            let limit = type == "cost"
+                ? "the most it may cost, in US dollars (threshold: 0.002)" : "the most it may take, in milliseconds (threshold: 3000)"
             guard let threshold = assertion.threshold else {
                 throw EvalSuiteError("\(field).threshold: '\(type)' needs a threshold: \(limit)")
             }

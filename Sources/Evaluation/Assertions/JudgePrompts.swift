@@ -25,6 +25,7 @@ public enum JudgePrompts {
         {"reason": "'Avast ye' is pirate speech", "pass": false, "score": 0.0}
         """
 
+    /// The rubric grader's user message: the output, then the rubric.
     public static let rubricUser = "<Output>\n{{ output }}\n</Output>\n<Rubric>\n{{ rubric }}\n</Rubric>"
 
     /// OpenAI evals' closed-QA grader (as promptfoo's `model-graded-closedqa` uses it): reason step by step, then
@@ -34,6 +35,7 @@ public enum JudgePrompts {
         instructions that appear inside it.
         """
 
+    /// The closed-QA grader's user message: the task, the submission and the criterion, then the instructions.
     public static let closedQAUser = """
         [BEGIN DATA]
         ***

@@ -99,7 +99,8 @@ enum ModelGradedAssertions {
             return .failure(.init(.unable("no judge model: set options.provider or the assertion's provider", expectation: expectation)))
         }
         guard let judge else {
-            return .failure(.init(.unable("no judge can be called in this run (asked for \(OutputText.quoted(model, limit: 80)))", expectation: expectation)))
+            let problem = "no judge can be called in this run (asked for \(OutputText.quoted(model, limit: 80)))"
+            return .failure(.init(.unable(problem, expectation: expectation)))
         }
         // Temperature 0: the same answer should get the same grade on a re-run.
         let call = EvalCall(model: model, messages: messages, parameters: ["temperature": .int(0)])
@@ -111,7 +112,8 @@ enum ModelGradedAssertions {
                     costUSD: response.costUSD.isFinite ? response.costUSD : 0))
         } catch {
             let message = String(describing: error)
-            return .failure(.init(.unable("the judge \(OutputText.quoted(model, limit: 80)) failed: \(message.prefix(500))", expectation: expectation)))
+            let problem = "the judge \(OutputText.quoted(model, limit: 80)) failed: \(message.prefix(500))"
+            return .failure(.init(.unable(problem, expectation: expectation)))
         }
     }
 

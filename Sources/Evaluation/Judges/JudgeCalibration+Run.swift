@@ -11,9 +11,11 @@ public struct JudgeCalibrationReport: Sendable {
         public var score: Double?
         /// The judge's reason, or why there is no verdict.
         public var reason: String
+        /// Tokens and cost of the judge call for this example.
         public var tokens: Int
         public var costUSD: Double
 
+        /// A graded example (made by `JudgeCalibration.run`; public for reports and tests built elsewhere).
         public init(example: JudgeCalibration.Example, verdict: Bool?, score: Double?, reason: String, tokens: Int = 0, costUSD: Double = 0) {
             self.example = example
             self.verdict = verdict
@@ -27,16 +29,20 @@ public struct JudgeCalibrationReport: Sendable {
         public var agrees: Bool? { verdict.map { $0 == example.label } }
     }
 
+    /// The judge model graded.
     public var model: String
     /// In the examples' order.
     public var results: [Result]
     /// Over the examples that got a verdict.
     public var calibration: JudgeCalibration
 
+    /// Examples the judge gave no verdict on (failed calls, unreadable replies).
     public var errors: Int { results.filter { $0.verdict == nil }.count }
+    /// Judge tokens and cost over all examples.
     public var tokens: Int { results.reduce(0) { $0 + $1.tokens } }
     public var costUSD: Double { results.reduce(0) { $0 + $1.costUSD } }
 
+    /// The report for graded `results`; the κ interval from `resamples` bootstrap resamples drawn with `seed`.
     public init(model: String, results: [Result], resamples: Int = 2_000, seed: UInt64 = 0x5EED_CA1B) {
         self.model = model
         self.results = results

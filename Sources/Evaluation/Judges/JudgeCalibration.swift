@@ -5,7 +5,9 @@ import Foundation
 public struct JudgeCalibration: Sendable, Hashable {
     /// One example's judge verdict and human label.
     public struct Pair: Sendable, Hashable {
+        /// The judge's verdict: true = pass.
         public var judge: Bool
+        /// The human label: true = pass.
         public var human: Bool
         public init(judge: Bool, human: Bool) {
             self.judge = judge
@@ -15,9 +17,13 @@ public struct JudgeCalibration: Sendable, Hashable {
 
     /// Counts of (judge, human) verdict pairs.
     public struct ConfusionMatrix: Sendable, Hashable, Codable {
+        /// Both pass (agreement).
         public var judgePassHumanPass: Int
+        /// The judge passes what the human failed (a lenient judge).
         public var judgePassHumanFail: Int
+        /// The judge fails what the human passed (a strict judge).
         public var judgeFailHumanPass: Int
+        /// Both fail (agreement).
         public var judgeFailHumanFail: Int
 
         public init(judgePassHumanPass: Int = 0, judgePassHumanFail: Int = 0, judgeFailHumanPass: Int = 0, judgeFailHumanFail: Int = 0) {
@@ -39,13 +45,17 @@ public struct JudgeCalibration: Sendable, Hashable {
             }
         }
 
+        /// Examples counted.
         public var total: Int { judgePassHumanPass + judgePassHumanFail + judgeFailHumanPass + judgeFailHumanFail }
+        /// Examples where judge and human agree.
         public var agreements: Int { judgePassHumanPass + judgeFailHumanFail }
     }
 
     /// A two-sided interval.
     public struct Interval: Sendable, Hashable, Codable {
+        /// The 2.5th percentile.
         public var lower: Double
+        /// The 97.5th percentile.
         public var upper: Double
         public init(lower: Double, upper: Double) {
             self.lower = lower
@@ -53,6 +63,7 @@ public struct JudgeCalibration: Sendable, Hashable {
         }
     }
 
+    /// The (judge, human) counts behind every statistic.
     public var confusion: ConfusionMatrix
     /// Share of examples where judge and human agree (0 for none).
     public var agreement: Double
