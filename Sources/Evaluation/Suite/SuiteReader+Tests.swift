@@ -58,7 +58,11 @@ extension SuiteReader {
         if let list = object["assert"] {
             guard let assertions = list.arrayValue else { throw fail("\(path).assert", "must be a list of assertions ({type, value}).") }
             test.assertions = try assertions.enumerated().map { index, assertion in
-                do { return try Assertion.parse(assertion, field: "\(path).assert[\(index)]") } catch let error as EvalSuiteError {
+                do {
+                    var parsed = try Assertion.parse(assertion, field: "\(path).assert[\(index)]")
+                    parsed.provider = parsed.provider.map { ProviderID.model(for: $0) }  // a judge named the promptfoo way
+                    return parsed
+                } catch {
                     throw EvalSuiteError("\(document.file): \(error.message)")
                 }
             }
