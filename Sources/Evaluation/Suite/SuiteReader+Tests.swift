@@ -63,7 +63,7 @@ extension SuiteReader {
                     parsed.provider = parsed.provider.map { ProviderID.model(for: $0) }  // a judge named the promptfoo way
                     return parsed
                 } catch {
-                    throw EvalSuiteError("\(document.file): \(error.message)")
+                    throw EvalSuiteError("\(document.file): \((error as? EvalSuiteError)?.message ?? "\(error)")")
                 }
             }
         }
