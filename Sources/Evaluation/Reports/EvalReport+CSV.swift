@@ -52,12 +52,13 @@ extension EvalReport {
         return (byteOrderMark ? "\u{FEFF}" : "") + lines.joined()
     }
 
-    /// promptfoo's cell text: the verdict, then why it failed, then what the model said.
+    /// promptfoo's cell text: the verdict, then why it failed (several reasons joined by ` --- `, as
+    /// promptfoo joins them), then what the model said.
     static func csvCellText(_ row: EvalResultRow) -> String {
         let output = row.response.map(outputText) ?? ""
         switch row.failureReason {
         case .none: return "[PASS] \(output)"
-        case .assertion: return "[FAIL] \(failureReasons(row).joined(separator: "; "))\n---\n\(output)"
+        case .assertion: return "[FAIL] \(failureReasons(row).joined(separator: " --- "))\n---\n\(output)"
         case .error: return "[ERROR] \(row.error ?? "")"
         }
     }
