@@ -11,7 +11,7 @@ extension EvalReport {
         /// Full outputs kept on the whole page; past it, cells show only their preview.
         public var pageBytes: Int
 
-        public init(previewBytes: Int = 400, cellBytes: Int = 20_000, pageBytes: Int = 12_000_000) {
+        public init(previewBytes: Int = 300, cellBytes: Int = 20_000, pageBytes: Int = 12_000_000) {
             self.previewBytes = previewBytes
             self.cellBytes = cellBytes
             self.pageBytes = pageBytes
