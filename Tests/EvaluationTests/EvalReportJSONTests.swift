@@ -57,7 +57,8 @@ import Testing
     @Test func everyResultHasPromptfoosFields() throws {
         let results = try #require(report["results"]?["results"]?.arrayValue)
         for result in results {
-            #expect(result["id"]?.stringValue?.count == 36)
+            let id = try #require(result["id"]?.stringValue)
+            #expect(UUID(uuidString: id) != nil && Array(id)[14] == "8" && "89ab".contains(Array(id)[19]))
             #expect(isInteger(result["promptIdx"]) && isInteger(result["testIdx"]))
             #expect(result["testCase"]?["vars"]?.objectValue != nil)
             #expect(result["testCase"]?["assert"]?.arrayValue?.isEmpty == false)
@@ -91,6 +92,7 @@ import Testing
                 }
             }
         }
+        #expect(Set(results.compactMap { $0["id"]?.stringValue }).count == results.count)
         let stats = try #require(report["results"]?["stats"])
         #expect(stats["successes"] == 4 && stats["failures"] == 1 && stats["errors"] == 1)
         #expect(stats["durationMs"] == 1234)

@@ -59,9 +59,12 @@ extension EvalReport {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// A UUID-shaped id that is the same for the same eval and cell (promptfoo's are random UUIDs).
+    /// A UUID that is the same for the same eval and cell (promptfoo's are random v4 UUIDs): a
+    /// name-based version 8 UUID (RFC 9562), so tools that check UUIDs accept it.
     static func resultID(evalId: String, testIdx: Int, promptIdx: Int) -> String {
-        let hex = Array(sha256Hex("\(evalId)|\(testIdx)|\(promptIdx)").prefix(32))
+        var hex = Array(sha256Hex("\(evalId)|\(testIdx)|\(promptIdx)").prefix(32))
+        hex[12] = "8"
+        hex[16] = Array("89ab")[Int(String(hex[16]), radix: 16).map { $0 & 3 } ?? 0]
         let groups = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }
         return groups.joined(separator: "-")
     }
