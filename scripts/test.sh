@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # System packages the build or tests need, installed only when missing.
 need=()
-for pkg in libsqlite3-dev libopenblas-dev poppler-utils; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+for pkg in libsqlite3-dev libopenblas-dev poppler-utils chromium chromium-driver; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"

@@ -57,11 +57,14 @@ public struct EvalResultRow: Sendable, Hashable {
     public var error: String?
     /// Nil when the call failed.
     public var grading: GradingResult?
+    /// The test's assertions as written (the report's `testCase.assert`); kept apart from `grading`
+    /// because a cell whose call failed has no verdicts to recover them from. Empty when not recorded.
+    public var assertions: [JSONValue]
 
     public init(
         testIndex: Int, promptIndex: Int, repeatIndex: Int = 0, provider: EvalProvider, prompt: EvalPrompt, renderedPrompt: String,
         vars: [String: JSONValue], description: String? = nil, metadata: [String: JSONValue] = [:], response: EvalResponse?,
-        error: String? = nil, grading: GradingResult?
+        error: String? = nil, grading: GradingResult?, assertions: [JSONValue] = []
     ) {
         self.testIndex = testIndex
         self.promptIndex = promptIndex
@@ -75,6 +78,7 @@ public struct EvalResultRow: Sendable, Hashable {
         self.response = response
         self.error = error
         self.grading = grading
+        self.assertions = assertions
     }
 
     public var success: Bool { error == nil && (grading?.pass ?? false) }
