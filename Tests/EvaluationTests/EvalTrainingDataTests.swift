@@ -7,8 +7,18 @@ import Testing
     func record(_ test: Int, _ provider: String, label: String? = nil, score: Double, success: Bool? = nil, error: String? = nil,
                 vars: [String: JSONValue] = [:], prompt: String? = nil, prompt index: Int = 0) -> EvalResultRecord {
         EvalResultRecord(
-            testIndex: test, promptIndex: index, providerID: provider, providerLabel: label, vars: vars, prompt: prompt ?? "Question \(test)?",
-            success: success ?? (score >= 1), score: score, metadata: [:], description: nil, error: error)
+            testIdx: test, promptIdx: index, providerID: provider, providerLabel: label, vars: vars.isEmpty ? ["t": .int(Int64(test))] : vars,
+            prompt: prompt ?? "Question \(test)?", output: nil, success: success ?? (score >= 1), score: score,
+            failureReason: error != nil ? .error : (success ?? (score >= 1)) ? .none : .assertion, error: error, cost: 0, latencyMs: 0,
+            metadata: [:], description: nil)
+    }
+
+    @Test func aFailedAssertionWithAnErrorTextIsStillAVerdict() {
+        // promptfoo writes the grading reason into `error` for failed assertions too; only failureReason 2 is an error.
+        var failed = record(0, "a", score: 0)
+        failed.error = "Expected output to contain cat"
+        let derived = EvalTrainingData.derive([failed, record(0, "b", score: 1)])
+        #expect(derived.erroredCells == 0 && derived.examples[0].outcomes == ["a": 0, "b": 1])
     }
 
     @Test func oneExamplePerTestWithEachModelsMeanOutcome() {
@@ -41,7 +51,8 @@ import Testing
 
     @Test func severalPromptsMakeSeveralExamplesPerTest() {
         let derived = EvalTrainingData.derive([record(0, "a", score: 1, prompt: "x", prompt: 0), record(0, "a", score: 0, prompt: "y", prompt: 1)])
-        #expect(derived.examples.map(\.id) == ["test-0#p0", "test-0#p1"])
+        #expect(derived.examples.map(\.id) == ["test-0", "test-1"])
+        #expect(derived.examples.map(\.prompt) == ["x", "y"])
     }
 
     @Test func nonFiniteOrOutOfRangeScoresAreClamped() {

@@ -105,7 +105,8 @@ public struct EvalRunner: Sendable {
         let call = EvalCall(model: provider.model, messages: messages, parameters: provider.parameters)
         var row = EvalResultRow(
             testIndex: cell.testIndex, promptIndex: cell.promptIndex, repeatIndex: cell.repeatIndex, provider: provider, prompt: prompt,
-            renderedPrompt: rendered, vars: test.vars, description: test.description, metadata: test.metadata, response: nil, grading: nil)
+            renderedPrompt: rendered, vars: test.vars, description: test.description, metadata: test.metadata, response: nil, grading: nil,
+            assertions: test.assertions.map(\.raw))
         let answerer: any EvalCompleter = cache.map { CachingCompleter(base: completer, cache: $0, sample: cell.repeatIndex, refresh: refreshCache) } ?? completer
         let response: EvalResponse
         do {

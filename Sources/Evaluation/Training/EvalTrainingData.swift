@@ -31,23 +31,25 @@ public enum EvalTrainingData {
         public var erroredCells: Int
     }
 
-    /// One example per (test, prompt), in test order; each provider's outcome is the mean over its
-    /// repeats. The model name is the provider's label when one was given, else the Switchyard name its
-    /// id asks for (`openai:chat:gpt-4o` → `gpt-4o`). The example's `id` and `source` come from the
-    /// test's vars or metadata (`id`, `source`), so cross-validation can group by source.
+    /// One example per distinct (rendered prompt, vars), in the order they first appear; each
+    /// provider's outcome is the mean over its repeats. (promptfoo numbers cells per provider × prompt
+    /// column and per repeat, so its indices cannot group them.) The model name is the provider's label
+    /// when one was given, else the Switchyard name its id asks for (`openai:chat:gpt-4o` → `gpt-4o`).
+    /// The example's `id` and `source` come from the test's vars or metadata (`id`, `source`), so
+    /// cross-validation can group by source.
     public static func derive(_ records: [EvalResultRecord], outcome: Outcome = .score) -> Derivation {
-        struct Key: Hashable { var test: Int; var prompt: Int }
+        struct Key: Hashable { var prompt: String; var vars: String }
         var order: [Key] = []
         var first: [Key: EvalResultRecord] = [:]
         var sums: [Key: [String: (total: Double, count: Int)]] = [:]
         var errored = 0
         for record in records {
-            let key = Key(test: record.testIndex, prompt: record.promptIndex)
+            let key = Key(prompt: record.prompt, vars: JSONValue.object(record.vars).jsonString())
             if first[key] == nil {
                 first[key] = record
                 order.append(key)
             }
-            guard record.error == nil else {
+            guard record.failureReason != .error else {
                 errored += 1
                 continue
             }
@@ -58,14 +60,15 @@ public enum EvalTrainingData {
             entry.count += 1
             sums[key, default: [:]][model] = entry
         }
-        let multiplePrompts = Set(order.map(\.prompt)).count > 1
-        let examples: [EvalTrainingExample] = order.compactMap { key in
+        var seenIDs: [String: Int] = [:]
+        let examples: [EvalTrainingExample] = order.enumerated().compactMap { position, key in
             guard let record = first[key], let scores = sums[key], !scores.isEmpty else { return nil }
-            let text = lastUserText(record.prompt)
-            let baseID = field("id", record) ?? "test-\(key.test)"
+            var id = field("id", record) ?? "test-\(position)"
+            seenIDs[id, default: 0] += 1
+            if seenIDs[id]! > 1 { id += "#\(seenIDs[id]!)" }  // the same test under several prompts
             return EvalTrainingExample(
-                id: multiplePrompts ? "\(baseID)#p\(key.prompt)" : baseID, source: field("source", record) ?? record.description,
-                prompt: text, outcomes: scores.mapValues { $0.total / Double($0.count) })
+                id: id, source: field("source", record) ?? record.description, prompt: lastUserText(record.prompt),
+                outcomes: scores.mapValues { $0.total / Double($0.count) })
         }
         return Derivation(examples: examples, erroredCells: errored)
     }
