@@ -86,7 +86,7 @@ models:
 
 
 def mock_calls(setup) -> int:
-    body = json.loads(http("GET", setup["mock"] + "/_mock/requests")[1])
+    body = json.loads(http("GET", setup["mock"] + "/_mock/requests")[2])
     return len(body if isinstance(body, list) else body.get("requests", body.get("data", [])))
 
 
@@ -124,7 +124,7 @@ def test_every_assertion_type_gets_the_right_verdict_per_model(setup):
                       "--output", str(setup["work"] / "results.csv"), "--output", str(setup["work"] / "report.html"))
     assert result.returncode == 100, result.stdout + result.stderr  # some tests fail: promptfoo's CI status
     first_calls = mock_calls(setup) - before
-    assert first_calls >= 2 * len(CASES)
+    assert first_calls > len(CASES)  # identical prompts (the three "hello" tests) are asked once
     data = json.loads(out.read_text())
     rows = data["results"]["results"]
     assert len(rows) == 2 * len(CASES)
@@ -133,13 +133,14 @@ def test_every_assertion_type_gets_the_right_verdict_per_model(setup):
         for provider, expected in (("openai:chat:small", small), ("big", big)):
             row = verdicts[(description, provider)]
             assert row["success"] is expected, (description, provider, row["gradingResult"], row["response"])
-            assert row["error"] is None
+            assert row["failureReason"] in (0, 1)  # a verdict, not an error
     stats = data["results"]["stats"]
     assert stats["successes"] == sum(c[3] for c in CASES) + sum(c[4] for c in CASES)
     assert stats["failures"] == 2 * len(CASES) - stats["successes"] and stats["errors"] == 0
     for row in rows:  # promptfoo's per-cell fields
         assert set(row) >= {"success", "score", "provider", "vars", "response", "gradingResult", "cost", "latencyMs"}
-        assert isinstance(row["response"]["output"], str) and isinstance(row["latencyMs"], (int, float))
+        # Text, or (promptfoo's way) the tool calls when the answer is only tool calls.
+        assert isinstance(row["response"]["output"], (str, list)) and isinstance(row["latencyMs"], (int, float))
     weighted = verdicts[("weighted", "openai:chat:small")]
     assert abs(weighted["score"] - 0.75) < 1e-9 and weighted["namedScores"]["animal"] == pytest.approx(0.75)
     assert abs(verdicts[("weighted", "big")]["score"] - 0.25) < 1e-9
@@ -240,4 +241,4 @@ def test_calibrate_judge_reports_cohens_kappa(setup):
     bad.write_text('{"output": "x", "rubric": "y", "label": "maybe"}\n')
     result = subprocess.run([BIN, "eval", "calibrate-judge", str(bad), "--judge", "judge", "--config", str(setup["config"])],
                             cwd=setup["work"], env=setup["env"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 65 and ":1" in result.stderr and "label" in result.stderr
+    assert result.returncode == 65 and "line 1" in result.stderr and "label" in result.stderr
