@@ -242,3 +242,8 @@ def test_calibrate_judge_reports_cohens_kappa(setup):
     result = subprocess.run([BIN, "eval", "calibrate-judge", str(bad), "--judge", "judge", "--config", str(setup["config"])],
                             cwd=setup["work"], env=setup["env"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 65 and "line 1" in result.stderr and "label" in result.stderr
+
+
+def test_the_readme_shows_the_example_suite_as_it_is_in_the_repository():
+    from test_first_hour import REPO
+    assert (REPO / "examples" / "evals" / "demo-suite.yaml").read_text() in (REPO / "README.md").read_text()
