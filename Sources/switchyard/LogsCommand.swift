@@ -49,7 +49,20 @@ struct LogsCommand: AsyncParsableCommand {
                     String(format: "%.1f", record.latencyMs).padding(11), record.ttftMs.map { String(format: "%.1f", $0) } ?? "-",
                 ].joined(separator: " "))
             if let error = record.error { print("    error: \(error)") }
+            if let summary = Self.feedbackSummary(record) { print("    feedback: \(summary)") }
         }
+    }
+
+    /// `helpful=1 (2), rating=4`: the newest value per metric, and how many were given when more than one.
+    static func feedbackSummary(_ record: RequestRecord) -> String? {
+        guard let feedback = record.feedback, !feedback.isEmpty else { return nil }
+        var latest: [String: (value: FeedbackValue, count: Int)] = [:]
+        for item in feedback.sorted(by: { $0.createdAt < $1.createdAt }) {
+            latest[item.metric] = (item.value, (latest[item.metric]?.count ?? 0) + 1)
+        }
+        return latest.sorted { $0.key < $1.key }.map { metric, entry in
+            "\(metric)=\(entry.value.json.jsonString())" + (entry.count > 1 ? " (\(entry.count))" : "")
+        }.joined(separator: ", ")
     }
 }
 
