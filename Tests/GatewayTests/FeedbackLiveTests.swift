@@ -97,9 +97,16 @@ struct FeedbackLiveTests {
 
     @Test func nonFiniteAndMalformedBodiesAre400s() async throws {
         try await LiveHarness.run { client, _, _ in
-            for body in [#"{"request_id": "req_1", "metric": "m", "value": 1e309}"#, #"{"request_id": "req_1", "metric": "m", "value": -1e400}"#, "[1]", "nope", ""] {
+            // Numbers no Double holds: 400s that still name the field.
+            for value in ["1e309", "-1e400"] {
+                let response = try await client.post("/v1/switchyard/feedback", json: #"{"request_id": "req_1", "metric": "m", "value": \#(value)}"#)
+                #expect(response.status == .badRequest && response.json?["error"]?["param"] == "value", "\(value.prefix(20)): \(response.text)")
+            }
+            // Not an object, not JSON, or nested past the decoder's depth limit (found while parsing, before any field).
+            let deep = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+            for body in ["[1]", "nope", "", "{\"request_id\": \"req_1\", \"metric\": \"m\"", #"{"request_id": "req_1", "metric": "m", "value": \#(deep)}"#] {
                 let response = try await client.post("/v1/switchyard/feedback", json: body)
-                #expect(response.status == .badRequest, "\(body): \(response.text)")
+                #expect(response.status == .badRequest && response.json?["error"]?["param"] == .null, "\(body): \(response.text)")
             }
             // A comment of exactly 4 KB is fine (the target is then what fails: a 404).
             let edge = try await client.post(

@@ -1,6 +1,8 @@
 import Foundation
 import Gateway
 import Hummingbird
+import NIOCore
+import NIOFoundationCompat
 import SwitchyardCore
 
 /// `POST /v1/switchyard/feedback` (feedback on a logged request or an episode) and
@@ -40,7 +42,7 @@ struct FeedbackRoutes: Sendable {
     }
 
     private func create(_ call: Call) async throws -> JSONValue {
-        let input = try Self.parse(try await call.body())
+        let input = try Self.parse(try Self.object(try await call.request.collectBody(limit: maxBodyBytes)))
         let feedback = try await gateway.recordFeedback(input, caller: call.caller)
         return try JSONValue.parse(Data(JSONBody.encode(feedback).readableBytesView)) ?? .null
     }
@@ -57,6 +59,26 @@ struct FeedbackRoutes: Sendable {
                 ]
             }),
         ]
+    }
+
+    /// The body as a JSON object. Decoded field by field, so that a value Foundation cannot hold
+    /// (1e309, nesting past its depth limit) is a 400 naming the field it is in, not the whole body.
+    static func object(_ buffer: ByteBuffer) throws -> JSONValue {
+        guard buffer.readableBytes > 0 else { throw SwitchyardError.invalidRequest("The request body is empty; send a JSON object.") }
+        do {
+            return .object(try JSONDecoder().decode([String: JSONValue].self, from: buffer))
+        } catch let error as DecodingError {
+            let failure = SwitchyardError.decoding(error)
+            guard let field = failure.param?.split(separator: ".").first.map(String.init), !field.isEmpty, !field.hasPrefix("[") else {
+                throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
+            }
+            if field == "value" {
+                throw SwitchyardError.invalidRequest("value must be true, false or a finite number.", param: "value")
+            }
+            throw SwitchyardError.invalidRequest(failure.message, param: field)
+        } catch {
+            throw SwitchyardError.invalidRequest("The request body must be a JSON object.")
+        }
     }
 
     /// The body, checked field by field; unknown fields are ignored (clients add their own).
