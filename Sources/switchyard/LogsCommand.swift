@@ -74,7 +74,8 @@ enum RequestLogSource {
             let reply = try await GatewayClient(url: running.url, key: key).call(.GET, "/v1/switchyard/requests?limit=\(limit)")
             return try decode([RequestRecord].self, from: reply["data"] ?? [])
         }
-        return try await store(config: config, db: db).recent(limit: limit)
+        let store = try store(config: config, db: db)
+        return try await withFeedback(try await store.recent(limit: limit), store: store)
     }
 
     static func record(id: String, config: String?, db: String?, key: String?) async throws -> RequestRecord? {
@@ -87,7 +88,19 @@ enum RequestLogSource {
                 return nil
             }
         }
-        return try await store(config: config, db: db).record(id: id)
+        let store = try store(config: config, db: db)
+        guard let record = try await store.record(id: id) else { return nil }
+        return try await withFeedback([record], store: store).first
+    }
+
+    /// The feedback on each record and its episode, as the API attaches it.
+    private static func withFeedback(_ records: [RequestRecord], store: RequestLogStore) async throws -> [RequestRecord] {
+        let feedback = try await store.feedback(for: records)
+        return records.map { record in
+            var record = record
+            record.feedback = feedback[record.id] ?? []
+            return record
+        }
     }
 
     private static func store(config: String?, db: String?) throws -> RequestLogStore {

@@ -61,6 +61,21 @@ extension Gateway {
         return feedback
     }
 
+    /// Prompt capture, for training routers from traffic: the last user turn as it went upstream,
+    /// for the log, when `request_log.store_prompts` is on. Never the client's own text where a guard found personal data and left it in (flag, shadow
+    /// mode, route-local) or could not look (a detector error under `on_error: allow`): then nothing.
+    func loggedPrompt(_ request: ChatRequest, guarded: GuardedRequest?) -> String? {
+        guard configuration.requestLog.storePrompts else { return nil }
+        if let guarded {
+            if guarded.detectorFailed { return nil }
+            let leftIn = guarded.trace.findings.contains { finding in
+                finding.stage == "input" && finding.category == "pii" && (!guarded.enforcing || !["redact", "mask"].contains(finding.action))
+            }
+            if leftIn { return nil }
+        }
+        return PromptCapture.capture(request.messages)
+    }
+
     /// `records` with the feedback on each and on its episode.
     func withFeedback(_ records: [RequestRecord], store: RequestLogStore) async throws -> [RequestRecord] {
         let feedback = try await store.feedback(for: records)

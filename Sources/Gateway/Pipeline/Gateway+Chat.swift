@@ -369,21 +369,6 @@ extension Gateway {
         return record
     }
 
-    /// The last user turn as it went upstream, for the log, when `request_log.store_prompts` is on.
-    /// Never the client's own text where a guard found personal data and left it in (flag, shadow
-    /// mode, route-local) or could not look (a detector error under `on_error: allow`): then nothing.
-    func loggedPrompt(_ request: ChatRequest, guarded: GuardedRequest?) -> String? {
-        guard configuration.requestLog.storePrompts else { return nil }
-        if let guarded {
-            if guarded.detectorFailed { return nil }
-            let leftIn = guarded.trace.findings.contains { finding in
-                finding.stage == "input" && finding.category == "pii" && (!guarded.enforcing || !["redact", "mask"].contains(finding.action))
-            }
-            if leftIn { return nil }
-        }
-        return PromptCapture.capture(request.messages)
-    }
-
     /// Admits the request under its rate limits (once); a refusal is logged like any failed request.
     private func admitOrLog(_ request: ChatRequest, context: CallContext, stream: Bool) throws -> CallContext {
         do {
