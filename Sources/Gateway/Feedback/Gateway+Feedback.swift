@@ -86,9 +86,4 @@ extension Gateway {
             return record
         }
     }
-
-    /// Training rows for `route train --from-log`: requests with a stored prompt and feedback on `metric`.
-    public static func outcomeObservations(metric: String, store: RequestLogStore) async throws -> [OutcomeObservation] {
-        try await store.outcomeObservations(metric: metric)
-    }
 }

@@ -21,9 +21,9 @@ extension Gateway {
         guard let store = requestLog.store else { return nil }
         await requestLog.flush()
         guard let record = try await store.record(id: id, scope: caller.ledgerScope) else { return nil }
-        var withFeedback = try await withFeedback([record], store: store)[0]
-        if withFeedback.feedback == nil { withFeedback.feedback = [] }
-        return withFeedback
+        var shown = try await withFeedback([record], store: store)[0]
+        if shown.feedback == nil { shown.feedback = [] }
+        return shown
     }
 
     /// Cache counters; a 404 when caching is off.
