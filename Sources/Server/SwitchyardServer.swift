@@ -51,6 +51,7 @@ public enum SwitchyardServer {
         router.delete("/v1/switchyard/cache") { request, context in await info.clearCache(request, caller: context.caller) }
         CollectionsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         GovernanceRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        FeedbackRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         // --- Batches (issue 19): OpenAI Files + Batch API, Anthropic Message Batches. ---
         FilesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         BatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)

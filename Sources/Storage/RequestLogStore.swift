@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// The request log in SQLite. Written in batches by a background service, read by the API and CLI.
 public final class RequestLogStore: Sendable {
-    private let database: any DatabaseWriter
+    let database: any DatabaseWriter
 
     /// Opens (creating if needed) the SQLite file at `path`; `:memory:` keeps it in memory.
     public init(path: String) throws {
@@ -66,6 +66,7 @@ public final class RequestLogStore: Sendable {
         migrator.registerMigration("guardrails-v1-request-log") { db in
             try db.alter(table: "request_log") { table in table.add(column: "guardrail", .text) }
         }
+        registerFeedbackMigrations(&migrator)
         return migrator
     }
 
@@ -90,8 +91,9 @@ public final class RequestLogStore: Sendable {
                 INSERT OR REPLACE INTO request_log
                 (id, created_at, caller, protocol, endpoint, model, provider, upstream_model, stream, prompt_tokens,
                  completion_tokens, cached_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, status, error, route,
-                 cache, saved_usd, tool_calls, retrieval, key_id, team, user, tags, budget_flag, served_model, guardrail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 cache, saved_usd, tool_calls, retrieval, key_id, team, user, tags, budget_flag, served_model, guardrail,
+                 episode_id, prompt, variant)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (index, record) in records.enumerated() {
             BackgroundWriter.yield(after: index)
@@ -111,6 +113,7 @@ public final class RequestLogStore: Sendable {
                 record.tags.flatMap { $0.isEmpty ? nil : try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
                 record.budgetFlag, record.servedModel,
                 record.guardrail.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) },
+                record.episodeID, record.prompt, record.variant,
             ])
         }
     }
@@ -138,7 +141,7 @@ public final class RequestLogStore: Sendable {
         }
     }
 
-    private static func filter(_ scope: LedgerScope) -> (String, [DatabaseValue]) {
+    static func filter(_ scope: LedgerScope) -> (String, [DatabaseValue]) {
         switch scope {
         case .all: return ("", [])
         case .team(let team): return ("team = ?", [team.databaseValue])
@@ -179,12 +182,16 @@ public final class RequestLogStore: Sendable {
             GROUP BY grp ORDER BY cost DESC, grp
             """
         let finalArguments = arguments
+        let finalConditions = conditions
         return try await database.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArguments)).map { row in
+            var rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArguments)).map { row in
                 SpendRow(
                     group: (row["grp"] as String?) ?? "", name: groupBy == .key ? row["name"] : nil, costUSD: row["cost"],
                     requests: row["requests"], promptTokens: row["prompt"], completionTokens: row["completion"])
             }
+            let feedback = try Self.feedbackStats(db, column: column, conditions: finalConditions, arguments: finalArguments)
+            for index in rows.indices { rows[index].feedback = feedback[rows[index].group] ?? [:] }
+            return rows
         }
     }
 
@@ -211,6 +218,9 @@ public final class RequestLogStore: Sendable {
         record.budgetFlag = row["budget_flag"]
         record.servedModel = row["served_model"]
         record.guardrail = (row["guardrail"] as String?).flatMap { try? JSONDecoder().decode(GuardTrace.self, from: Data($0.utf8)) }
+        record.episodeID = row["episode_id"]
+        record.prompt = row["prompt"]
+        record.variant = row["variant"]
         return record
     }
 }

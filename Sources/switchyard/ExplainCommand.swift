@@ -41,6 +41,21 @@ struct ExplainCommand: AsyncParsableCommand {
                      record.completionTokens, record.usageEstimated ? " (estimated)" : "", record.costUSD, record.latencyMs,
                      record.ttftMs.map { String(format: ", first token %.1f ms", $0) } ?? ""))
         if let error = record.error { print("error: \(error)") }
+        if let episode = record.episodeID { print("episode: \(episode)") }
+        if let variant = record.variant { print("experiment: \(variant) (variant of the experiment the request asked for)") }
+        if let prompt = record.prompt {
+            let line = prompt.split(whereSeparator: \.isNewline).joined(separator: " ")
+            print("prompt (as sent upstream): \(line.count > 200 ? String(line.prefix(200)) + "…" : line)")
+        }
+        for feedback in record.feedback ?? [] {
+            let on = feedback.requestID != nil ? "request" : "episode \(feedback.episodeID ?? "-")"
+            var line = "feedback \(feedback.metric) = \(feedback.value.json.jsonString()) on the \(on) at \(ISO8601DateFormatter().string(from: feedback.createdAt))"
+            if let comment = feedback.comment, !comment.isEmpty {
+                let flat = comment.split(whereSeparator: \.isNewline).joined(separator: " ")
+                line += " — \(flat.count > 160 ? String(flat.prefix(160)) + "…" : flat)"
+            }
+            print(line)
+        }
         if let guardrail = record.guardrail {
             print("guardrail: \(guardrail.summary)")
             for finding in guardrail.findings {

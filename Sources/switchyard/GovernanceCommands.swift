@@ -228,13 +228,13 @@ struct SpendCommand: AsyncParsableCommand {
                         + "\(row["requests"]?.intValue ?? 0),\(row["prompt_tokens"]?.intValue ?? 0),\(row["completion_tokens"]?.intValue ?? 0)")
             }
         default:
-            print("\(field.padding(24)) \(field == "key" ? "name".padding(20) + " " : "")\("cost_usd".padding(14)) \("requests".padding(9)) \("prompt".padding(10)) completion")
+            print("\(field.padding(24)) \(field == "key" ? "name".padding(20) + " " : "")\("cost_usd".padding(14)) \("requests".padding(9)) \("prompt".padding(10)) \("completion".padding(11)) feedback")
             for row in rows {
                 let name = field == "key" ? (row["name"]?.stringValue ?? "-").padding(20) + " " : ""
                 print(
                     "\((row[field]?.stringValue ?? "-").padding(24)) \(name)\(String(format: "%.6f", row["cost_usd"]?.finiteDoubleValue ?? 0).padding(14)) "
                         + "\(String(row["requests"]?.intValue ?? 0).padding(9)) \(String(row["prompt_tokens"]?.intValue ?? 0).padding(10)) "
-                        + "\(row["completion_tokens"]?.intValue ?? 0)")
+                        + "\(String(row["completion_tokens"]?.intValue ?? 0).padding(11)) \(Self.feedback(row["feedback"]))")
             }
             print(String(format: "total: $%.6f", report["total_cost_usd"]?.finiteDoubleValue ?? 0))
         }
@@ -242,6 +242,14 @@ struct SpendCommand: AsyncParsableCommand {
 
     static func encode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", ".", "~", ":"])) ?? text
+    }
+
+    /// `helpful 0.72 (n=25), rating 4.1 (n=8)`, or `-`.
+    static func feedback(_ value: JSONValue?) -> String {
+        guard let metrics = value?.objectValue, !metrics.isEmpty else { return "-" }
+        return metrics.sorted { $0.key < $1.key }.map { metric, stat in
+            "\(metric) " + String(format: "%.2f", stat["mean"]?.finiteDoubleValue ?? 0) + " (n=\(stat["count"]?.intValue ?? 0))"
+        }.joined(separator: ", ")
     }
 }
 

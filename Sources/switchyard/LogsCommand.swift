@@ -49,7 +49,20 @@ struct LogsCommand: AsyncParsableCommand {
                     String(format: "%.1f", record.latencyMs).padding(11), record.ttftMs.map { String(format: "%.1f", $0) } ?? "-",
                 ].joined(separator: " "))
             if let error = record.error { print("    error: \(error)") }
+            if let summary = Self.feedbackSummary(record) { print("    feedback: \(summary)") }
         }
+    }
+
+    /// `helpful=1 (2), rating=4`: the newest value per metric, and how many were given when more than one.
+    static func feedbackSummary(_ record: RequestRecord) -> String? {
+        guard let feedback = record.feedback, !feedback.isEmpty else { return nil }
+        var latest: [String: (value: FeedbackValue, count: Int)] = [:]
+        for item in feedback.sorted(by: { $0.createdAt < $1.createdAt }) {
+            latest[item.metric] = (item.value, (latest[item.metric]?.count ?? 0) + 1)
+        }
+        return latest.sorted { $0.key < $1.key }.map { metric, entry in
+            "\(metric)=\(entry.value.json.jsonString())" + (entry.count > 1 ? " (\(entry.count))" : "")
+        }.joined(separator: ", ")
     }
 }
 
@@ -61,7 +74,8 @@ enum RequestLogSource {
             let reply = try await GatewayClient(url: running.url, key: key).call(.GET, "/v1/switchyard/requests?limit=\(limit)")
             return try decode([RequestRecord].self, from: reply["data"] ?? [])
         }
-        return try await store(config: config, db: db).recent(limit: limit)
+        let store = try store(config: config, db: db)
+        return try await withFeedback(try await store.recent(limit: limit), store: store)
     }
 
     static func record(id: String, config: String?, db: String?, key: String?) async throws -> RequestRecord? {
@@ -74,7 +88,19 @@ enum RequestLogSource {
                 return nil
             }
         }
-        return try await store(config: config, db: db).record(id: id)
+        let store = try store(config: config, db: db)
+        guard let record = try await store.record(id: id) else { return nil }
+        return try await withFeedback([record], store: store).first
+    }
+
+    /// The feedback on each record and its episode, as the API attaches it.
+    private static func withFeedback(_ records: [RequestRecord], store: RequestLogStore) async throws -> [RequestRecord] {
+        let feedback = try await store.feedback(for: records)
+        return records.map { record in
+            var record = record
+            record.feedback = feedback[record.id] ?? []
+            return record
+        }
     }
 
     private static func store(config: String?, db: String?) throws -> RequestLogStore {

@@ -1,18 +1,44 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import LearnedRouting
+import Storage
+import SwitchyardCore
 
 /// `switchyard route train`: fits the candidate routers, picks one by cross-validation grouped by
-/// source, retrains it on everything and saves it.
+/// source, retrains it on everything and saves it. The data comes from a file (`--data`), from the
+/// gateway's own traffic (`--from-log --metric M`: logged prompts and their feedback) or from an
+/// eval's results (`--from-eval`).
 struct RouteTrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train a learned router on recorded outcomes (model chosen by cross-validation grouped by source).")
 
     @Option(help: "Training data (JSON Lines: prompt or messages; weak_correct/strong_correct or outcomes).")
-    var data: String
+    var data: String?
+
+    @Flag(name: .customLong("from-log"), help: "Learn from the request log: prompts kept with `request_log: {store_prompts: true}` and their feedback on --metric.")
+    var fromLog = false
+
+    @Option(name: .customLong("from-eval"), help: "Learn from an eval run's results (file).")
+    var fromEval: String?
+
+    @Option(help: "With --from-log: the feedback metric that scores the answers (e.g. helpful).")
+    var metric: String?
+
+    @Option(name: .shortAndLong, help: "With --from-log: configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
+    var config: String?
+
+    @Option(help: "With --from-log: path of the SQLite file (instead of --config).")
+    var db: String?
+
+    @Option(help: "With --from-eval: each cell's outcome is its score (the weighted assertion score) or its verdict (pass: 1 or 0).")
+    var outcome: EvalTrainingData.Outcome = .score
+
+    @Option(help: "Also write the derived training data here (JSON Lines, the --data format); without --out, only that.")
+    var writeData: String?
 
     @Option(help: "Where to write the router file.")
-    var out: String
+    var out: String?
 
     @Option(help: "The weak model's name in `outcomes` (default: `weak`, or the lower-scoring of two).")
     var weak: String?
@@ -37,8 +63,36 @@ struct RouteTrainCommand: AsyncParsableCommand {
 
     @OptionGroup var embedding: EmbeddingOptions
 
+    func validate() throws {
+        let sources = [data != nil ? "--data" : nil, fromLog ? "--from-log" : nil, fromEval != nil ? "--from-eval" : nil].compactMap { $0 }
+        guard sources.count == 1 else {
+            throw ValidationError(
+                sources.isEmpty
+                    ? "Give the training data: --data FILE, --from-log --metric M, or --from-eval FILE."
+                    : "Give exactly one of --data, --from-log and --from-eval (got \(sources.joined(separator: ", "))).")
+        }
+        if fromLog {
+            guard let metric else { throw ValidationError("--from-log needs --metric: the feedback metric that scores the answers.") }
+            guard Feedback.isValidMetric(metric) else {
+                throw ValidationError("--metric must be 1 to 64 letters, digits, '_', '.', ':' or '-'.")
+            }
+        } else if metric != nil {
+            throw ValidationError("--metric goes with --from-log.")
+        }
+        if data != nil, writeData != nil { throw ValidationError("--write-data saves data derived with --from-log or --from-eval; --data is already a file.") }
+        guard out != nil || writeData != nil else { throw ValidationError("Give --out (the router file to write), or --write-data to only write the derived data.") }
+    }
+
     func run() async throws {
-        let dataset = try RouteOutput.loadData(data)
+        let dataset: RoutingDataset
+        if let data {
+            dataset = try RouteOutput.loadData(data)
+        } else if fromLog {
+            dataset = try derive(try await logObservations(), from: "the request log")
+        } else {
+            dataset = try evalDataset(fromEval ?? "")
+        }
+        guard let out else { return }
         let pair: (weak: String, strong: String)
         do { pair = try dataset.pair(weak: weak, strong: strong) } catch let error as RoutingDataError { throw CommandFailure(error.message, .dataError) }
         let sources = Set(dataset.examples.compactMap(\.source))
@@ -64,3 +118,93 @@ struct RouteTrainCommand: AsyncParsableCommand {
         print("wrote \(out)")
     }
 }
+
+extension RouteTrainCommand {
+    /// The request log's prompts with feedback on `--metric`, read from the database file.
+    func logObservations() async throws -> [OutcomeObservation] {
+        let path = try ConfigurationFinder.databasePath(db: db, config: config)
+        guard path != ":memory:" else {
+            throw CommandFailure("The gateway keeps its database in memory: there is no request log to learn from.", .configuration)
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)
+        }
+        let observations = try await RequestLogStore(path: path).outcomeObservations(metric: metric ?? "")
+        guard !observations.isEmpty else {
+            throw CommandFailure(
+                "No logged request in \(path) has both a stored prompt and feedback on '\(metric ?? "")'. Prompts are kept only with "
+                    + "`request_log: {store_prompts: true}`; feedback comes from POST /v1/switchyard/feedback.", .dataError)
+        }
+        return observations
+    }
+
+    /// Groups observed outcomes into examples (`RoutingDataset.derived`), says what was left out,
+    /// and writes them to `--write-data` when asked. `--from-log` and `--from-eval` share it.
+    func derive(_ observations: [OutcomeObservation], from origin: String) throws -> RoutingDataset {
+        let pair = weak.flatMap { weak in strong.map { (weak: weak, strong: $0) } }
+        let dataset: RoutingDataset
+        let derivation: RoutingDataset.Derivation
+        do {
+            (dataset, derivation) = try RoutingDataset.derived(from: observations, pair: pair)
+        } catch let error as RoutingDataset.DerivationError {
+            throw CommandFailure(error.message, .dataError)
+        }
+        RouteOutput.log(
+            "\(derivation.observations) observations from \(origin): \(derivation.prompts) prompts, \(derivation.examples) examples; models "
+                + derivation.models.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
+        if derivation.singleModelPrompts > 0 {
+            RouteOutput.log("\(derivation.singleModelPrompts) prompts answered by one model only were left out; use experiments or evals to get both")
+        }
+        if derivation.missingPairPrompts > 0 {
+            RouteOutput.log("\(derivation.missingPairPrompts) prompts without both \(pair?.weak ?? "-") and \(pair?.strong ?? "-") were left out")
+        }
+        try save(dataset)
+        return dataset
+    }
+
+    /// Writes derived data to `--write-data`, when asked.
+    func save(_ dataset: RoutingDataset) throws {
+        guard let writeData else { return }
+        do {
+            try dataset.jsonLines().write(toFile: writeData, atomically: true, encoding: .utf8)
+        } catch {
+            throw CommandFailure("Cannot write '\(writeData)': \(error.localizedDescription)", .failure)
+        }
+        RouteOutput.log("wrote \(dataset.examples.count) examples to \(writeData)")
+    }
+
+    /// Eval results (`eval run --output results.json`, or promptfoo's) as training data: one example
+    /// per test and prompt, each provider's score (or verdict, `--outcome pass`) as its outcome.
+    /// Unlike the log, two tests with the same prompt stay two examples: they are two measurements.
+    func evalDataset(_ path: String) throws -> RoutingDataset {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= 1 << 30 else { throw CommandFailure("\(path) is \(size >> 20) MB; eval results over 1 GB are refused.", .dataError) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("Cannot read '\(path)': it does not exist or is not readable.", .notFound)
+        }
+        let records: [EvalResultRecord]
+        do {
+            records = try EvalReport.readResults(data)
+        } catch {
+            throw CommandFailure("\(path): \(error)", .dataError)
+        }
+        let derived = EvalTrainingData.derive(records, outcome: outcome)
+        let usable = derived.examples.filter { $0.outcomes.count >= 2 }
+        RouteOutput.log(
+            "\(records.count) cells from \(path): \(derived.examples.count) prompts, \(usable.count) answered by two or more models"
+                + (derived.erroredCells > 0 ? "; \(derived.erroredCells) errored cells left out (an error is no verdict)" : ""))
+        if usable.count < derived.examples.count {
+            RouteOutput.log("\(derived.examples.count - usable.count) prompts answered by one model only were left out")
+        }
+        guard usable.count >= RoutingDataset.minimumDerivedExamples else {
+            throw CommandFailure(
+                "\(path): only \(usable.count) prompts were answered by two or more models; a router needs at least \(RoutingDataset.minimumDerivedExamples). Run the suite against both models.",
+                .dataError)
+        }
+        let dataset = RoutingDataset(examples: usable.map { RoutingExample(id: $0.id, source: $0.source, prompt: $0.prompt, outcomes: $0.outcomes) })
+        try save(dataset)
+        return dataset
+    }
+}
+
+extension EvalTrainingData.Outcome: ExpressibleByArgument {}

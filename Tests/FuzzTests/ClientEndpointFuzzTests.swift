@@ -61,6 +61,13 @@ struct ClientEndpointFuzzTests {
             ["documents": [["id": "d1", "text": "The wifi password is swordfish.", "title": "t", "metadata": ["year": 2021], "allowed": ["hr"], "format": "markdown"]]],
         ]),
         Endpoint(method: .post, path: "/v1/switchyard/collections", envelope: .openai, seeds: [["name": "fz", "embedding_model": "e-openai"]]),
+        Endpoint(method: .post, path: "/v1/switchyard/feedback", envelope: .openai, seeds: [
+            ["request_id": "req_000000000000000000000000", "metric": "helpful", "value": true, "comment": "c"],
+            ["episode_id": "ep-1", "metric": "rating:stars", "value": 4.5],
+        ]),
+        Endpoint(method: .post, path: "/v1/chat/completions", envelope: .openai, seeds: [
+            ["model": "ab", "user": "u-1", "messages": [["role": "user", "content": "hi"]]],
+        ], headers: [HTTPField.Name("x-switchyard-episode-id")!: "ep-1"]),
         Endpoint(method: .post, path: "/mcp", envelope: .jsonRPC, seeds: [
             ["jsonrpc": "2.0", "id": 1, "method": "initialize", "params": ["protocolVersion": "2025-06-18", "capabilities": [:], "clientInfo": ["name": "f", "version": "1"]]],
             ["jsonrpc": "2.0", "id": 2, "method": "tools/list"],
@@ -72,6 +79,7 @@ struct ClientEndpointFuzzTests {
     /// Requests with query strings and path parameters.
     static let getPaths = [
         "/v1/switchyard/requests?limit=", "/v1/switchyard/requests/", "/v1/switchyard/collections/", "/v1/models?x=", "/v1/models/",
+        "/v1/switchyard/experiments/",
     ]
 
     static func configuration(mockURL: String) throws -> SwitchyardConfiguration {
@@ -96,6 +104,9 @@ struct ClientEndpointFuzzTests {
               - {name: fast, strategy: least-latency, deployments: [m-openai, m-gemini], fallbacks: [m-anthropic], retry: {attempts: 2, backoff_ms: 1, max_backoff_ms: 5}}
             cache: {exact: true}
             retrieval: {embedding_model: e-openai, sync_s: 0}
+            request_log: {store_prompts: true}
+            experiments:
+              - {name: ab, variants: [{name: a, target: m-openai}, {name: b, target: fast, weight: 2}]}
             """, source: "<fuzz>")
     }
 

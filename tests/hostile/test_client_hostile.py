@@ -690,8 +690,33 @@ def guard_cases() -> list:
     return out
 
 
+def feedback_cases() -> list:
+    """`POST /v1/switchyard/feedback` and the episode header (issue 21): bad values are 400s naming the field."""
+    p = "/v1/switchyard/feedback"
+    base = b'{"request_id": "req_000000000000000000000000", "metric": "helpful", "value": '
+    return [
+        Case("feedback.value.1e309", "POST", p, base + b"1e309}", names=("value",)),
+        Case("feedback.value.-1e309", "POST", p, base + b"-1e309}", names=("value",)),
+        Case("feedback.value.NaN", "POST", p, base + b"NaN}"),
+        Case("feedback.value.string", "POST", p, base + b'"1"}', names=("value",)),
+        Case("feedback.value.deep", "POST", p, base + deep() + b"}"),
+        Case("feedback.value.deep5000", "POST", p, base + deep(5000) + b"}"),
+        Case("feedback.body.deep_objects", "POST", p, b'{"a":' * DEEP + b"1" + b"}" * DEEP),
+        Case("feedback.comment.1MB", "POST", p, base + b'1, "comment": "' + b"c" * MB + b'"}', names=("comment",),
+             check="short"),
+        Case("feedback.metric.1MB", "POST", p, base.replace(b'"helpful"', b'"' + b"m" * MB + b'"') + b"1}",
+             names=("metric",), check="short"),
+        Case("feedback.request_id.1MB", "POST", p, b'{"request_id": "' + b"r" * MB + b'", "metric": "m", "value": 1}',
+             check="short"),
+        Case("feedback.episode_header.1MB", "POST", "/v1/chat/completions", CHAT_BODY,
+             headers=[("x-switchyard-episode-id", "e" * MB)], envelope=None),
+        Case("feedback.episode_header.long", "POST", "/v1/chat/completions", CHAT_BODY,
+             headers=[("x-switchyard-episode-id", "e" * 129)], names=("x-switchyard-episode-id",)),
+    ]
+
+
 CASES = guard_cases() + hologram_cases() + deep_cases() + name_cases() + body_cases() + message_shape_cases() + header_cases() \
-    + framing_cases()
+    + framing_cases() + feedback_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -33,7 +33,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails", "experiments", "request_log"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -106,6 +106,7 @@ public enum ConfigurationLoader {
             }
             configuration.autoRoutes.append(parsed)
         }
+        try parseExperiments(reader, into: &configuration)
         if let routing = reader["routing"] {
             try routing.allowOnly(["circuit_breaker", "retry"])
             if let breaker = routing["circuit_breaker"] {

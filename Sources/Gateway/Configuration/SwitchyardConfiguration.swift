@@ -24,6 +24,14 @@ public struct SwitchyardConfiguration: Sendable {
         public init() {}
     }
 
+    /// What the request log keeps beyond accounting.
+    public struct RequestLogSettings: Sendable {
+        /// Keep each chat request's last user turn (as it went upstream, after the input guard; at
+        /// most 8 KB) for training routers from traffic. Off by default: prompts are user data.
+        public var storePrompts = false
+        public init() {}
+    }
+
     /// An API key clients present; plain strings in the config are unrestricted keys.
     public struct APIKey: Sendable, Hashable {
         public let key: String
@@ -168,6 +176,9 @@ public struct SwitchyardConfiguration: Sendable {
     public var keys: [APIKey] = []
     public var groups: [ModelGroup] = []
     public var autoRoutes: [AutoRoute] = []
+    /// Traffic splits between variants (models, groups or routes), asked for by their names.
+    public var experiments: [Experiment] = []
+    public var requestLog = RequestLogSettings()
     public var cache = Cache()
     /// Collections, indexes, packing, and grounding per model name.
     public var retrieval = RetrievalConfiguration()

@@ -9,6 +9,10 @@ public typealias RateLimitStatus = RateCell.Status
 /// place; operations below also scope what they return to the caller.
 public enum Permission: String, Sendable, CaseIterable {
     case useModels, readRequestLog, readCollections, writeCollections, readCache, clearCache, manageKeys, readTeams, manageTeams, readSpend, readAudit
+    /// Feedback on the requests the key may read (its scope is checked by the operation).
+    case giveFeedback
+    /// Experiment reports: admins only (they cover every key's traffic).
+    case readExperiments
 }
 
 extension Caller {
@@ -17,10 +21,10 @@ extension Caller {
     public func may(_ permission: Permission) -> Bool {
         if role == .admin { return true }
         switch permission {
-        case .useModels, .readRequestLog, .readCollections, .readSpend: return true
+        case .useModels, .readRequestLog, .readCollections, .readSpend, .giveFeedback: return true
         case .writeCollections: return collectionWrite
         case .manageKeys, .readTeams: return role == .teamAdmin
-        case .readCache, .clearCache, .manageTeams, .readAudit: return false
+        case .readCache, .clearCache, .manageTeams, .readAudit, .readExperiments: return false
         }
     }
 

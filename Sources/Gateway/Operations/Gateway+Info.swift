@@ -12,14 +12,18 @@ extension Gateway {
     public func recentRequests(limit: Int, caller: Caller) async throws -> [RequestRecord] {
         guard let store = requestLog.store else { return [] }
         await requestLog.flush()
-        return try await store.recent(limit: limit, scope: caller.ledgerScope)
+        return try await withFeedback(try await store.recent(limit: limit, scope: caller.ledgerScope), store: store)
     }
 
-    /// One request's record (with its route decision), or nil — also when the caller may not see it.
+    /// One request's record (with its route decision and the feedback on it and on its episode), or
+    /// nil — also when the caller may not see it.
     public func requestRecord(id: String, caller: Caller) async throws -> RequestRecord? {
         guard let store = requestLog.store else { return nil }
         await requestLog.flush()
-        return try await store.record(id: id, scope: caller.ledgerScope)
+        guard let record = try await store.record(id: id, scope: caller.ledgerScope) else { return nil }
+        var shown = try await withFeedback([record], store: store)[0]
+        if shown.feedback == nil { shown.feedback = [] }
+        return shown
     }
 
     /// Cache counters; a 404 when caching is off.

@@ -86,6 +86,11 @@ public struct CallContext: Sendable {
     /// True for a request of a batch (`/v1/batches`, `/v1/messages/batches`): it is priced with the
     /// model's `batch_discount`.
     public var batch = false
+    /// The client's `x-switchyard-episode-id` (checked at the edge): recorded with the request, and
+    /// what feedback on the episode and sticky experiment assignment refer to.
+    public var episodeID: String?
+    /// The experiment variant this request was assigned (`Gateway.assignVariant`), once assigned.
+    public var experiment: ExperimentAssignment?
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,
@@ -124,4 +129,17 @@ public struct CallContext: Sendable {
         let elapsed = ContinuousClock.now - startedAt
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
+}
+
+/// A request's place in an experiment: which variant, and the target it stands for.
+public struct ExperimentAssignment: Sendable, Hashable {
+    public var experiment: String
+    public var variant: String
+    /// The model, group or route the request goes to instead of the experiment's name.
+    public var target: String
+    /// What stickiness was keyed by: `user`, `episode` or `request`.
+    public var unit: String
+
+    /// `EXPERIMENT/VARIANT`: the request log's `variant` and the `x-switchyard-variant` header.
+    public var label: String { experiment + "/" + variant }
 }

@@ -21,6 +21,8 @@ public struct CompletionOutcome: Sendable {
     public var admission: RateLimitAdmission?
     /// What the guardrails saw and did (the `x-switchyard-guard` header); nil when no policy applied.
     public var guardrail: GuardTrace? = nil
+    /// The prompt the request log kept (`request_log.store_prompts`), for the tool loop's own line.
+    var prompt: String? = nil
 }
 
 /// A started stream (its first chunk already received) and its accounting.
@@ -41,8 +43,9 @@ extension Gateway {
     /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
     /// cost and the `switchyard` extension filled in.
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        let (request, assigned) = assignVariant(request, context: context)
         let asked = request
-        let context = try admitOrLog(request, context: context, stream: false)
+        let context = try admitOrLog(request, context: assigned, stream: false)
         if let offered = try await serverTools(for: request, caller: context.caller) {
             return try await completeWithTools(request, offered: offered, context: context)
         }
@@ -53,6 +56,7 @@ extension Gateway {
             record.retrieval = grounding?.trace
             var guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
             let request = guarded?.request ?? grounded
+            record.prompt = loggedPrompt(request, guarded: guarded)
             let (plan, estimatedTokens, lookup) = try await begin(
                 request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
             if case .hit(let answer)? = lookup {
@@ -69,7 +73,7 @@ extension Gateway {
                 return CompletionOutcome(
                     response: response, model: model, provider: "cache", costUSD: 0, trace: plan.trace,
                     cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission,
-                    guardrail: record.guardrail)
+                    guardrail: record.guardrail, prompt: record.prompt)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -118,7 +122,8 @@ extension Gateway {
             if let fill = lookup?.fill { cache?.store(response, for: fill, costUSD: cost) }
             return CompletionOutcome(
                 response: Self.rehydrate(response, with: guarded?.rehydrator), model: step.model, provider: provider.name, costUSD: cost,
-                trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission, guardrail: record.guardrail)
+                trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission, guardrail: record.guardrail,
+                prompt: record.prompt)
         } catch {
             governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -131,8 +136,9 @@ extension Gateway {
     /// to the next attempt invisibly; the returned stream already holds that first chunk. The
     /// caller drives the chunks, feeds them to `accounting`, and calls `finish`.
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
+        let (request, assigned) = assignVariant(request, context: context)
         let asked = request
-        let context = try admitOrLog(request, context: context, stream: true)
+        let context = try admitOrLog(request, context: assigned, stream: true)
         var record = newRecord(request, context: context, stream: true)
         var reservation = Governor.Reservation.none
         do {
@@ -140,6 +146,7 @@ extension Gateway {
             record.retrieval = grounding?.trace
             let guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
             let request = guarded?.request ?? grounded
+            record.prompt = loggedPrompt(request, guarded: guarded)
             let (plan, estimatedTokens, lookup) = try await begin(
                 request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
             if case .hit(let answer)? = lookup {
@@ -358,6 +365,7 @@ extension Gateway {
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name,
             clientProtocol: context.clientProtocol.rawValue, endpoint: "chat", model: request.model, stream: stream)
         record.ledger(context.caller, user: request.user)
+        record.mark(context)
         return record
     }
 
@@ -387,14 +395,15 @@ extension Gateway {
     private func prepare(_ request: ChatRequest, context: CallContext, localOnly: Bool = false) async throws -> (RoutePlanner.Plan, Int) {
         let caller = context.caller
         try ChatRequestValidator.validate(request)
-        guard GlobPattern.allows(caller.allowedModels, request.model),
+        // An experiment's variant may aim at a target the key could not name itself (as a route's tiers may).
+        guard GlobPattern.allows(caller.allowedModels, request.model) || context.experiment?.target == request.model,
             planner.isRoute(request.model) || models[request.model]?.kind == .chat
         else {
             if models[request.model]?.kind == .embedding, GlobPattern.allows(caller.allowedModels, request.model) {
                 throw SwitchyardError.invalidRequest(
                     "The model '\(request.model)' is an embedding model and cannot serve chat requests.", param: "model")
             }
-            let names = availableRoutes(for: caller).map(\.name) + availableGroups(for: caller).map(\.name) + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
+            let names = availableExperiments(for: caller).map(\.name) + availableRoutes(for: caller).map(\.name) + availableGroups(for: caller).map(\.name) + availableModels(for: caller).filter { $0.kind == .chat }.map(\.name)
             throw SwitchyardError.modelNotFound(request.model, available: names)
         }
         var constraints = RouteConstraints()

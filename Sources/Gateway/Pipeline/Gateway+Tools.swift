@@ -93,7 +93,7 @@ extension Gateway {
                 outcome.response.switchyard = Self.addCitations(grounding, to: Self.withToolTrace(outcome.response.switchyard, loop: loop))
                 recordLoop(
                     request, context: context, stream: false, loop: loop, model: outcome.model, provider: outcome.provider,
-                    trace: outcome.trace, grounding: grounding)
+                    trace: outcome.trace, grounding: grounding, prompt: outcome.prompt)
                 return outcome
             }
             conversation.messages.append(ChatMessage(role: .assistant, content: outcome.response.message?.content, toolCalls: calls))
@@ -111,7 +111,8 @@ extension Gateway {
         _ request: ChatRequest, offered: [ToolDescriptor], context: CallContext,
         emit: @escaping @Sendable (ToolLoopEvent) async throws -> Void
     ) async throws -> ToolLoopSummary {
-        let context = try admit(request, context: context)
+        let (request, assigned) = assignVariant(request, context: context)
+        let context = try admit(request, context: assigned)
         // Ground once for the whole loop: every turn answers the same question from the same context.
         let (grounded, grounding) = try await ground(request, context: context)
         var conversation = Self.loopRequest(grounded, offered: offered, grounded: grounding != nil)
@@ -150,7 +151,7 @@ extension Gateway {
                     trace: outcome.trace)
                 recordLoop(
                     request, context: context, stream: true, loop: loop, model: outcome.model, provider: outcome.provider,
-                    trace: outcome.trace, grounding: grounding)
+                    trace: outcome.trace, grounding: grounding, prompt: outcome.accounting.record.prompt)
                 return ToolLoopSummary(
                     usage: loop.usage, costUSD: loop.cost, model: outcome.model, provider: outcome.provider, lastChunk: lastChunk,
                     extensionObject: Self.addCitations(grounding, to: Self.withToolTrace(object, loop: loop)) ?? [:])
@@ -267,7 +268,7 @@ extension Gateway {
     /// writes in queue order with INSERT OR REPLACE) and the log holds the totals and the trace.
     func recordLoop(
         _ request: ChatRequest, context: CallContext, stream: Bool, loop: LoopState, model: ModelSpec, provider: String,
-        trace: RouteTrace, grounding: Grounding?
+        trace: RouteTrace, grounding: Grounding?, prompt: String?
     ) {
         // Arguments can hold what users typed; the log keeps them only when redaction is off.
         let logged = loop.trace.map { call -> JSONValue in
@@ -281,6 +282,8 @@ extension Gateway {
             upstreamModel: model.upstream, stream: stream, route: trace, toolCalls: .array(logged))
         record.retrieval = grounding?.trace
         record.ledger(context.caller, user: request.user)
+        record.mark(context)
+        record.prompt = prompt
         record.servedModel = model.name
         record.fill(usage: loop.usage, cost: loop.cost)
         record.latencyMs = context.elapsedMilliseconds

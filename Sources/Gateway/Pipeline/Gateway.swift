@@ -357,6 +357,16 @@ extension RequestRecord {
         tags = caller.tags.isEmpty ? nil : caller.tags
     }
 
+    /// The request's episode and experiment variant; under an experiment, `model` is the
+    /// experiment's name (what the client asked for), not the variant's target.
+    mutating func mark(_ context: CallContext) {
+        episodeID = context.episodeID
+        if let assignment = context.experiment {
+            variant = assignment.label
+            model = assignment.experiment
+        }
+    }
+
     mutating func fill(usage: Usage, cost: Double) {
         promptTokens = usage.promptTokens
         completionTokens = usage.completionTokens

@@ -79,8 +79,8 @@ enum EndpointPolicy {
         Rule(method: .get, pattern: ["models", "**"], permission: .useModels),
     ]
 
-    /// Every rule: the table above and those of features kept in their own files (batches).
-    static let allRules: [Rule] = rules + batchRules
+    /// Every rule: the table above and those of features kept in their own files (batches, feedback).
+    static let allRules: [Rule] = rules + batchRules + feedbackRules
 
     static let publicPaths: Set<String> = ["/health"]
 
@@ -144,6 +144,8 @@ struct AuthorizationMiddleware: RouterMiddleware {
         case .manageTeams: return "manage teams (admins only)"
         case .readSpend: return "read spend"
         case .readAudit: return "read the audit log (admins only)"
+        case .giveFeedback: return "give feedback"
+        case .readExperiments: return "read experiment reports (admins only)"
         }
     }
 

@@ -26,6 +26,10 @@ extension HTTPField.Name {
     static let switchyardTokensEstimated = Self("x-switchyard-tokens-estimated")!
     /// `<asked>-><sent>` when an Anthropic request's `max_tokens` was lowered to what the model allows.
     static let switchyardMaxTokensCapped = Self("x-switchyard-max-tokens-capped")!
+    /// Sent by clients: ties requests into an episode (feedback, sticky experiment variants).
+    static let switchyardEpisodeID = Self("x-switchyard-episode-id")!
+    /// `EXPERIMENT/VARIANT` on answers to a request that was part of an experiment.
+    static let switchyardVariant = Self("x-switchyard-variant")!
 }
 
 /// OpenAI's `x-ratelimit-*` headers for a request admitted under a key's or team's limits.

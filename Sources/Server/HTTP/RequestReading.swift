@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Hummingbird
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import SwitchyardCore
@@ -14,6 +15,24 @@ extension Request {
             return trimmed
         }
         return headers[.apiKey] ?? headers[.azureAPIKey]
+    }
+
+    /// The context of a model-serving request: its route and cache headers as sent, and its
+    /// `x-switchyard-episode-id`, checked (1 to 128 printable ASCII characters, else a 400 naming it).
+    func servingContext(requestID: String, caller: Caller, protocol clientProtocol: ClientProtocol, logger: Logger) throws -> CallContext {
+        var context = CallContext(
+            requestID: requestID, caller: caller, clientProtocol: clientProtocol, routeHeader: headers[.switchyardRoute],
+            cacheHeader: headers[.switchyardCache], logger: logger)
+        if let episode = headers[.switchyardEpisodeID] {
+            guard Feedback.isValidEpisodeID(episode) else {
+                throw SwitchyardError.invalidRequest(
+                    "The x-switchyard-episode-id header must be 1 to \(Feedback.maximumEpisodeIDLength) printable ASCII characters "
+                        + "(\(episode.utf8.count) bytes were sent).",
+                    param: "x-switchyard-episode-id")
+            }
+            context.episodeID = episode
+        }
+        return context
     }
 
     /// Reads the body up to `limit` bytes; a larger body is a 413, not a crash or a hang.

@@ -46,6 +46,7 @@ extension ChatCompletionsRoute {
     func streamWithTools(_ chat: ChatRequest, offered: [ToolDescriptor], context: CallContext) -> Response {
         var headers = SSE.headers
         headers[.switchyardRequestID] = context.requestID
+        if let label = context.experiment?.label { headers[.switchyardVariant] = label }
         let gateway = self.gateway
         let includeUsage = chat.includeUsage
         let body = ResponseBody { writer in

@@ -15,10 +15,9 @@ struct ChatCompletionsRoute: Sendable {
         let requestID = CallContext.newRequestID()
         do {
             let body = try await request.collectBody(limit: maxBodyBytes)
-            let chat = try JSONBody.decode(ChatRequest.self, from: body)
-            let context = CallContext(
-                requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
-                cacheHeader: request.headers[.switchyardCache], logger: logger)
+            let (chat, context) = gateway.assignVariant(
+                try JSONBody.decode(ChatRequest.self, from: body),
+                context: try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger))
             if chat.stream {
                 if let offered = try await gateway.serverTools(for: chat, caller: caller) {
                     return streamWithTools(chat, offered: offered, context: context)
@@ -53,6 +52,7 @@ struct ChatCompletionsRoute: Sendable {
         if let cache { fields[.switchyardCache] = cache }
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
         fields.append(contentsOf: RateLimitFields.fields(admission))
+        if let label = context.experiment?.label { fields[.switchyardVariant] = label }  // checked names, ASCII
         if let summary = guardrail?.summary {
             // Policy names are configured ones; the summary is ASCII, and bounded like the route's.
             fields[.switchyardGuard] = summary.utf8.count <= HeaderValue.maximumBytes ? summary : String(summary.prefix(HeaderValue.maximumBytes - 3)) + "..."

@@ -18,21 +18,23 @@ struct CompletionsRoute: Sendable {
         do {
             let body = try await request.collectBody(limit: maxBodyBytes)
             let completion = try JSONBody.decode(TextCompletionRequest.self, from: body)
-            func context(_ id: String) -> CallContext {
-                CallContext(
-                    requestID: id, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
-                    cacheHeader: request.headers[.switchyardCache], logger: logger)
+            func context(_ id: String) throws -> CallContext {
+                try request.servingContext(requestID: id, caller: caller, protocol: .openai, logger: logger)
             }
             if completion.stream {
                 return try await stream(completion, context: context(requestID))
             }
-            // One pipeline call per prompt, each with its own request id in the log.
+            // One pipeline call per prompt, each with its own request id in the log (and, in an
+            // experiment without a user or episode, its own draw; the headers name the first's).
             var outcomes: [CompletionOutcome] = []
+            var firstContext = try context(requestID)
             for index in completion.prompts.indices {
                 let id = index == 0 ? requestID : CallContext.newRequestID()
-                outcomes.append(try await gateway.complete(completion.chatRequest(prompt: index), context: context(id)))
+                let (chat, assigned) = gateway.assignVariant(completion.chatRequest(prompt: index), context: try context(id))
+                if index == 0 { firstContext = assigned }
+                outcomes.append(try await gateway.complete(chat, context: assigned))
             }
-            return try answer(completion, outcomes: outcomes, context: context(requestID))
+            return try answer(completion, outcomes: outcomes, context: firstContext)
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
@@ -69,7 +71,7 @@ struct CompletionsRoute: Sendable {
     }
 
     private func stream(_ completion: TextCompletionRequest, context: CallContext) async throws -> Response {
-        let chat = completion.chatRequest(prompt: 0)
+        let (chat, context) = gateway.assignVariant(completion.chatRequest(prompt: 0), context: context)
         let outcome = try await gateway.stream(chat, context: context)
         let headers = StreamRelay.headers(context: context, outcome: outcome)
         let gateway = self.gateway

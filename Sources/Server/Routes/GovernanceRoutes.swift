@@ -227,6 +227,8 @@ struct GovernanceRoutes: Sendable {
             "requests": .int(Int64(row.requests)), "prompt_tokens": .int(Int64(row.promptTokens)),
             "completion_tokens": .int(Int64(row.completionTokens)),
         ]
+        // Quality beside cost: per feedback metric, how much feedback the group's requests got and its mean.
+        object["feedback"] = .object(row.feedback.mapValues(\.json))
         if case .tag(let name) = grouping { object["tag_name"] = .string(name) }
         if grouping == .key { object["name"] = row.name.map { .string($0) } ?? .null }
         return .object(object)

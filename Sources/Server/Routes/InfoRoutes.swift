@@ -65,7 +65,13 @@ struct InfoRoutes: Sendable {
                 ],
             ])
         }
-        return (routes + groups + models).map { (id: $0.0, entry: $0.1) }
+        let experiments: [(String, JSONValue)] = gateway.availableExperiments(for: caller).map { experiment in
+            (experiment.name, [
+                "id": .string(experiment.name), "object": "model", "created": 0, "owned_by": "switchyard",
+                "switchyard": ["type": "experiment", "variants": .array(experiment.variants.map { .string($0.name) })],
+            ])
+        }
+        return (experiments + routes + groups + models).map { (id: $0.0, entry: $0.1) }
     }
 
     /// `GET /v1/models/{id}`: one entry of the list, in the same shape (Anthropic's when

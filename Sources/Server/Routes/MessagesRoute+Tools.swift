@@ -11,6 +11,7 @@ extension MessagesRoute {
     func streamWithTools(_ chat: ChatRequest, offered: [ToolDescriptor], publicModel: String, context: CallContext) -> Response {
         var headers = SSE.headers
         headers[.switchyardRequestID] = context.requestID
+        if let label = context.experiment?.label { headers[.switchyardVariant] = label }
         let gateway = self.gateway
         let estimatedInput = TokenEstimator.estimate(chat)
         let body = ResponseBody { writer in

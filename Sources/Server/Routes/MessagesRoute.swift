@@ -16,11 +16,12 @@ struct MessagesRoute: Sendable {
         do {
             let body = try await request.collectBody(limit: maxBodyBytes)
             let anthropic = try JSONBody.decode(Anthropic.Request.self, from: body)
+            // An experiment's variant first: the cap is the target's.
+            let (translated, context) = gateway.assignVariant(
+                try AnthropicTranslator.chatRequest(from: anthropic),
+                context: try request.servingContext(requestID: requestID, caller: caller, protocol: .anthropic, logger: logger))
             // A max_tokens past what the model allows is lowered, not refused (see `OutputTokenCap`).
-            let (chat, cap) = gateway.capOutputTokens(try AnthropicTranslator.chatRequest(from: anthropic))
-            let context = CallContext(
-                requestID: requestID, caller: caller, clientProtocol: .anthropic, routeHeader: request.headers[.switchyardRoute],
-                cacheHeader: request.headers[.switchyardCache], logger: logger)
+            let (chat, cap) = gateway.capOutputTokens(translated)
             if chat.stream {
                 if let offered = try await gateway.serverTools(for: chat, caller: caller) {
                     return Self.marked(streamWithTools(chat, offered: offered, publicModel: anthropic.model, context: context), cap)

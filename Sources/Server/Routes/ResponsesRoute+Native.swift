@@ -24,9 +24,7 @@ extension ResponsesRoute {
         object["input"] = .array(input)
         let items = input
         let forwarded = JSONValue.object(object)
-        let context = CallContext(
-            requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
-            cacheHeader: request.headers[.switchyardCache], logger: logger)
+        let context = try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger)
         let call = try gateway.beginNativeResponse(forwarded, target: target, context: context, stream: stream)
         let createdAt = Date()
         let keep: @Sendable (JSONValue) -> Void = { [gateway] response in

@@ -26,10 +26,9 @@ struct ResponsesRoute: Sendable {
             let parsed = try ResponsesRequest.parse(json)
             var history: [JSONValue] = []
             if let previous = parsed.previousResponseID { history = try await gateway.conversation(before: previous, caller: caller) }
-            let chat = try ResponsesTranslator.chatRequest(parsed, history: history)
-            let context = CallContext(
-                requestID: requestID, caller: caller, clientProtocol: .openai, routeHeader: request.headers[.switchyardRoute],
-                cacheHeader: request.headers[.switchyardCache], logger: logger)
+            let (chat, context) = gateway.assignVariant(
+                try ResponsesTranslator.chatRequest(parsed, history: history),
+                context: try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger))
             let turn = Turn(id: ResponsesTranslator.responseID(requestID: requestID), request: parsed, createdAt: Date(), owner: caller.id)
             if parsed.stream {
                 if let offered = try await gateway.serverTools(for: chat, caller: caller) {
@@ -113,6 +112,7 @@ struct ResponsesRoute: Sendable {
     private func streamWithTools(_ chat: ChatRequest, offered: [ToolDescriptor], turn: Turn, context: CallContext) -> Response {
         var headers = SSE.headers
         headers[.switchyardRequestID] = context.requestID
+        if let label = context.experiment?.label { headers[.switchyardVariant] = label }
         let gateway = self.gateway
         let body = ResponseBody { writer in
             let encoder = Self.encoder()

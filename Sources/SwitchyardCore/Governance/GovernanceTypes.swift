@@ -221,6 +221,8 @@ public struct SpendRow: Sendable, Hashable {
     public var requests: Int
     public var promptTokens: Int
     public var completionTokens: Int
+    /// Feedback on the group's requests (and their episodes) per metric: how much, and its mean.
+    public var feedback: [String: FeedbackStat] = [:]
 
     public init(group: String, name: String? = nil, costUSD: Double, requests: Int, promptTokens: Int, completionTokens: Int) {
         self.group = group

@@ -46,6 +46,15 @@ public struct RequestRecord: Sendable, Hashable {
     public var budgetFlag: String?
     /// What the guardrails saw and did; nil when no policy applied.
     public var guardrail: GuardTrace?
+    /// The client's `x-switchyard-episode-id`: requests it ties together (a conversation, an agent run).
+    public var episodeID: String?
+    /// The last user turn as it went upstream (after the input guard), when `request_log.store_prompts`
+    /// is on; at most 8 KB, ending in `PromptCapture.cutMarker` when cut.
+    public var prompt: String?
+    /// `EXPERIMENT/VARIANT` when the request was part of an experiment.
+    public var variant: String?
+    /// Feedback on the request and on its episode, when read through the API (never stored on the row).
+    public var feedback: [Feedback]?
 
     public init(
         id: String, createdAt: Date, caller: String, clientProtocol: String, endpoint: String, model: String,
@@ -104,6 +113,8 @@ extension RequestRecord: Codable {
         case team, user, tags
         case budgetFlag = "budget_flag"
         case guardrail
+        case episodeID = "episode_id"
+        case prompt, variant, feedback
     }
 
     public init(from decoder: any Decoder) throws {
@@ -135,6 +146,10 @@ extension RequestRecord: Codable {
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags)
         budgetFlag = try c.decodeIfPresent(String.self, forKey: .budgetFlag)
         guardrail = try c.decodeIfPresent(GuardTrace.self, forKey: .guardrail)
+        episodeID = try c.decodeIfPresent(String.self, forKey: .episodeID)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        variant = try c.decodeIfPresent(String.self, forKey: .variant)
+        feedback = try c.decodeIfPresent([Feedback].self, forKey: .feedback)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -169,5 +184,37 @@ extension RequestRecord: Codable {
         if let tags, !tags.isEmpty { try c.encode(tags, forKey: .tags) }
         try c.encodeIfPresent(budgetFlag, forKey: .budgetFlag)
         try c.encodeIfPresent(guardrail, forKey: .guardrail)
+        try c.encodeIfPresent(episodeID, forKey: .episodeID)
+        try c.encodeIfPresent(prompt, forKey: .prompt)
+        try c.encodeIfPresent(variant, forKey: .variant)
+        try c.encodeIfPresent(feedback, forKey: .feedback)
+    }
+}
+
+/// The prompt text the request log keeps when `request_log.store_prompts` is on.
+public enum PromptCapture {
+    /// At most this many UTF-8 bytes of the turn are kept.
+    public static let maximumBytes = 8192
+    /// Ends a prompt that was cut.
+    public static let cutMarker = " [cut by Switchyard]"
+
+    /// The last user turn's text, cut at a character boundary to fit `maximumBytes` with the marker.
+    public static func capture(_ messages: [ChatMessage]) -> String? {
+        guard let text = messages.last(where: { $0.role == .user })?.text, !text.isEmpty else { return nil }
+        return cut(text)
+    }
+
+    public static func cut(_ text: String) -> String {
+        guard text.utf8.count > maximumBytes else { return text }
+        let budget = maximumBytes - cutMarker.utf8.count
+        var kept = ""
+        var bytes = 0
+        for character in text {
+            let size = character.utf8.count
+            if bytes + size > budget { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + cutMarker
     }
 }
