@@ -152,7 +152,7 @@ import Testing
     }
 
     @Test func csvParsesQuotesCommasAndNewlines() {
-        let rows = CSVTable.parse("a,b\n\"1,2\",\"x\"\"y\"\n\"multi\nline\",\n")
+        let rows = CSVParser.rows("a,b\n\"1,2\",\"x\"\"y\"\n\"multi\nline\",\n")
         #expect(rows == [["a", "b"], ["1,2", "x\"y"], ["multi\nline", ""]])
     }
 }

@@ -163,7 +163,7 @@ extension SuiteReader {
     /// promptfoo's CSV: one column per var, plus `__expected` (an assertion in shorthand; also
     /// `__expected1`…), `__description`, `__threshold`, `__metric` and `__metadata:NAME` columns.
     private func csvTests(_ content: String, file: String) throws -> [RawTest] {
-        let rows = CSVTable.parse(content)
+        let rows = CSVParser.rows(content)
         guard let header = rows.first else { throw EvalSuiteError("\(file): the CSV file is empty.") }
         var tests: [RawTest] = []
         for (offset, row) in rows.dropFirst().enumerated() {
