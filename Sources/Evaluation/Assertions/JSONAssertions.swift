@@ -111,55 +111,23 @@ enum JSONAssertions {
 
     /// The deepest bracket nesting in `text` (brackets inside strings not counted).
     static func nestingDepth(_ text: String) -> Int {
-        var depth = 0
+        var brackets = BracketDepth()
         var deepest = 0
-        var inString = false
-        var escaped = false
         for byte in text.utf8 {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
-                depth += 1
-                deepest = max(deepest, depth)
-            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                depth -= 1
-            }
+            brackets.advance(byte)
+            deepest = max(deepest, brackets.depth)
         }
         return deepest
     }
 
     /// The index of the bracket closing the one at `start` (ignoring brackets inside strings), and the bytes walked.
     private static func matchingClose(_ bytes: [UInt8], from start: Int, budget: Int) -> (Int?, Int) {
-        var depth = 0
-        var inString = false
-        var escaped = false
+        var brackets = BracketDepth()
         var index = start
         while index < bytes.count, index - start < budget {
-            let byte = bytes[index]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
-                depth += 1
-            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                depth -= 1
-                if depth == 0 { return (index, index - start + 1) }
-            }
+            let before = brackets.depth
+            brackets.advance(bytes[index])
+            if brackets.depth == 0, before == 1 { return (index, index - start + 1) }
             index += 1
         }
         return (nil, index - start)
@@ -212,6 +180,31 @@ enum JSONAssertions {
             return .object(object)
         case .alias:
             return .null
+        }
+    }
+}
+
+/// Bracket depth through JSON text, one byte at a time; brackets inside strings do not count.
+struct BracketDepth {
+    private(set) var depth = 0
+    private var inString = false
+    private var escaped = false
+
+    mutating func advance(_ byte: UInt8) {
+        if inString {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            }
+        } else if byte == UInt8(ascii: "\"") {
+            inString = true
+        } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+            depth += 1
+        } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+            depth -= 1
         }
     }
 }
