@@ -13,6 +13,8 @@ struct EvalTarget {
     let knownModels: Set<String>
     private let runtime: GatewayRuntime?
     private let client: HTTPClient?
+    /// The MCP servers the config names, running while the suite does (in process), as under `serve`.
+    private var tools: Task<Void, any Error>?
 
     static func open(config: String?, url: String?, key: String?, logger: Logger) async throws -> EvalTarget {
         if let url {
@@ -23,10 +25,10 @@ struct EvalTarget {
                 known = Set((listing["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
             }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            return EvalTarget(completer: HTTPEvalCompleter(url: base, key: key, client: client), knownModels: known, runtime: nil, client: client)
+            return EvalTarget(completer: HTTPEvalCompleter(url: base, key: key, client: client), knownModels: known, runtime: nil, client: client, tools: nil)
         }
         guard let configuration = try ConfigurationFinder.load(config) else {
-            throw CommandFailure(ConfigurationFinder.noConfiguration + " (or give --url to run against a gateway)", .configuration)
+            throw CommandFailure("No configuration: give --config FILE, put a switchyard.yaml in this folder, start a gateway (`switchyard serve`), or give --url to run against one.", .configuration)
         }
         let runtime = try GatewayRuntime(configuration: configuration, logger: logger)
         let gateway = runtime.gateway
@@ -42,15 +44,21 @@ struct EvalTarget {
             // The operator runs the suite in process, with the config's whole gateway; --key narrows it to that key.
             caller = gateway.requiresAuth ? Caller(name: "eval", role: .admin) : .anonymous
         }
-        return finish(runtime, caller: caller)
+        return await finish(runtime, caller: caller)
     }
 
-    private static func finish(_ runtime: GatewayRuntime, caller: Caller) -> EvalTarget {
+    private static func finish(_ runtime: GatewayRuntime, caller: Caller) async -> EvalTarget {
         let gateway = runtime.gateway
+        // Models may call the gateway's MCP tools (the server-side tool loop): start them as `serve` would.
+        let tools = gateway.tools.map { manager in Task { try await manager.run() } }
+        let missing = await gateway.tools?.waitUntilReady(timeout: .seconds(15)) ?? [:]
+        for (server, reason) in missing.sorted(by: { $0.key < $1.key }) {
+            FileHandle.standardError.write(Data("warning: MCP server '\(server)' is not ready: \(reason)\n".utf8))
+        }
         let names = gateway.availableModels(for: caller).map(\.name) + gateway.availableGroups(for: caller).map(\.name)
             + gateway.availableRoutes(for: caller).map(\.name)
         return EvalTarget(
-            completer: GatewayEvalCompleter(gateway: gateway, caller: caller), knownModels: Set(names), runtime: runtime, client: nil)
+            completer: GatewayEvalCompleter(gateway: gateway, caller: caller), knownModels: Set(names), runtime: runtime, client: nil, tools: tools)
     }
 
     /// Every provider names something the gateway serves (when it said what it serves).
@@ -65,6 +73,8 @@ struct EvalTarget {
     }
 
     func close() async {
+        tools?.cancel()
+        _ = await tools?.result
         await runtime?.shutdown()
         try? await client?.shutdown()
     }
