@@ -12,15 +12,16 @@ struct GatewayEvalCompleter: EvalCompleter {
     let caller: Caller
 
     func complete(_ call: EvalCall) async throws -> EvalResponse {
-        let chat: ChatRequest
+        let decoded: ChatRequest
         do {
-            chat = try JSONDecoder().decode(ChatRequest.self, from: Data(call.body.jsonString().utf8))
+            decoded = try JSONDecoder().decode(ChatRequest.self, from: Data(call.body.jsonString().utf8))
         } catch let error as SwitchyardError {
             throw EvalCallError("the request is invalid: \(error.message)")
         } catch {
             throw EvalCallError("the request is invalid: \(error)")
         }
-        let context = CallContext(caller: caller, clientProtocol: .openai)
+        // An experiment's variant is assigned here (as the HTTP route does) so the results can say which one answered.
+        let (chat, context) = gateway.assignVariant(decoded, context: CallContext(caller: caller, clientProtocol: .openai))
         let clock = ContinuousClock()
         let start = clock.now
         let outcome: CompletionOutcome
@@ -39,7 +40,7 @@ struct GatewayEvalCompleter: EvalCompleter {
             output: message?.text ?? "", toolCalls: toolCalls, finishReason: outcome.response.choices.first?.finishReason?.rawValue,
             costUSD: outcome.costUSD, latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000,
             promptTokens: outcome.response.usage?.promptTokens ?? 0, completionTokens: outcome.response.usage?.completionTokens ?? 0,
-            servedModel: outcome.model.name, requestID: context.requestID)
+            servedModel: outcome.model.name, requestID: context.requestID, variant: context.experiment?.label)
     }
 }
 
@@ -84,7 +85,8 @@ struct HTTPEvalCompleter: EvalCompleter {
             output: Self.text(message["content"]), toolCalls: toolCalls, finishReason: choice["finish_reason"]?.stringValue,
             costUSD: cost, latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000,
             promptTokens: json["usage"]?["prompt_tokens"]?.intValue ?? 0, completionTokens: json["usage"]?["completion_tokens"]?.intValue ?? 0,
-            servedModel: response.headers.first(name: "x-switchyard-model"), requestID: response.headers.first(name: "x-switchyard-request-id"))
+            servedModel: response.headers.first(name: "x-switchyard-model"), requestID: response.headers.first(name: "x-switchyard-request-id"),
+            variant: response.headers.first(name: "x-switchyard-variant"))
     }
 
     private static func text(_ content: JSONValue?) -> String {

@@ -9,7 +9,7 @@ import SwitchyardCore
 /// so a suite naming a model the gateway lacks fails before any call.
 struct EvalTarget {
     let completer: any EvalCompleter
-    /// Models, groups and routes the caller may use (empty when a remote gateway would not list them).
+    /// Models, groups, routes and experiments the caller may use (empty when a remote gateway would not list them).
     let knownModels: Set<String>
     private let runtime: GatewayRuntime?
     private let client: HTTPClient?
@@ -56,7 +56,7 @@ struct EvalTarget {
             FileHandle.standardError.write(Data("warning: MCP server '\(server)' is not ready: \(reason)\n".utf8))
         }
         let names = gateway.availableModels(for: caller).map(\.name) + gateway.availableGroups(for: caller).map(\.name)
-            + gateway.availableRoutes(for: caller).map(\.name)
+            + gateway.availableRoutes(for: caller).map(\.name) + gateway.availableExperiments(for: caller).map(\.name)
         return EvalTarget(
             completer: GatewayEvalCompleter(gateway: gateway, caller: caller), knownModels: Set(names), runtime: runtime, client: nil, tools: tools)
     }

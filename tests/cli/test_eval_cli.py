@@ -67,6 +67,11 @@ models:
   - {{name: small, provider: mock, upstream: small-1, price: {{input: 0.01, output: 0.01}}}}
   - {{name: big, provider: mock, upstream: big-1, price: {{input: 100, output: 400}}}}
   - {{name: judge, provider: mock, upstream: judge-1, price: {{input: 0.1, output: 0.1}}}}
+experiments:
+  - name: ab
+    variants:
+      - {{name: control, target: small, weight: 1}}
+      - {{name: treat, target: big, weight: 1}}
 """)
     mock = subprocess.Popen([BIN, "mock", "--port", str(mock_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     mock_url = f"http://127.0.0.1:{mock_port}"
@@ -247,3 +252,19 @@ def test_calibrate_judge_reports_cohens_kappa(setup):
 def test_the_readme_shows_the_example_suite_as_it_is_in_the_repository():
     from test_first_hour import REPO
     assert (REPO / "examples" / "evals" / "demo-suite.yaml").read_text() in (REPO / "README.md").read_text()
+
+
+def test_an_experiment_as_provider_records_each_cells_variant(setup):
+    suite = setup["work"] / "experiment.yaml"
+    suite.write_text("prompts: [\"Q{{n}} [[reply-for small-1: yes]] [[reply-for big-1: no]]\"]\nproviders: [ab]\n"
+                     "tests: [" + ", ".join("{vars: {n: %d}, assert: [{type: contains, value: 'yes'}]}" % i for i in range(24)) + "]\n")
+    out = setup["work"] / "experiment.json"
+    result = eval_run(setup, str(suite), "--config", str(setup["config"]), "--output", str(out))
+    assert result.returncode == 100, result.stdout + result.stderr
+    rows = json.loads(out.read_text())["results"]["results"]
+    variants = {r["response"]["metadata"]["switchyard_variant"] for r in rows}
+    assert variants == {"ab/control", "ab/treat"}  # each request is its own unit: 24 cells see both (p of not ≈ 1e-7)
+    for row in rows:  # the variant's target answered, and the verdict follows it
+        control = row["response"]["metadata"]["switchyard_variant"] == "ab/control"
+        assert row["response"]["metadata"]["served_model"] == ("small" if control else "big")
+        assert row["success"] is control

@@ -53,13 +53,16 @@ public struct EvalResponse: Sendable, Hashable, Codable {
     public var servedModel: String?
     /// The gateway's request id (for feedback and `explain`).
     public var requestID: String?
+    /// `EXPERIMENT/VARIANT` when the provider is an experiment (`x-switchyard-variant`).
+    public var variant: String?
     /// True when this answer came from the eval's result cache: no provider was called.
     public var cached: Bool
 
     public init(
         output: String, toolCalls: JSONValue? = nil, finishReason: String? = nil, costUSD: Double = 0, latencyMs: Double = 0,
-        promptTokens: Int = 0, completionTokens: Int = 0, servedModel: String? = nil, requestID: String? = nil, cached: Bool = false
+        promptTokens: Int = 0, completionTokens: Int = 0, servedModel: String? = nil, requestID: String? = nil, variant: String? = nil, cached: Bool = false
     ) {
+        self.variant = variant
         self.output = output
         self.toolCalls = toolCalls
         self.finishReason = finishReason

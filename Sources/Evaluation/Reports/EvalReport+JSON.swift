@@ -228,6 +228,7 @@ extension EvalReport {
             "metadata": [
                 "switchyard_request_id": response.requestID.map { .string($0) } ?? .null,
                 "served_model": response.servedModel.map { .string($0) } ?? .null,
+                "switchyard_variant": response.variant.map { .string($0) } ?? .null,
             ],
         ]
         if let reason = response.finishReason { json["finishReason"] = .string(reason) }
