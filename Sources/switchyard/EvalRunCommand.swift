@@ -66,11 +66,22 @@ struct EvalRunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The suite first: a broken one fails before a gateway (and its MCP servers) starts.
+        var loaded: EvalSuite
+        do {
+            loaded = try EvalSuite.load(path: suite)
+        } catch let error as EvalSuiteError {
+            throw CommandFailure(error.message, .dataError)
+        }
         var logger = Logger(label: "switchyard.eval")
         logger.logLevel = .error
         let target = try await EvalTarget.open(config: config, url: url, key: key, logger: logger)
+        // A provider id that is itself a name the gateway serves (`vendor:thing`) keeps it whole.
+        for index in loaded.providers.indices where target.knownModels.contains(loaded.providers[index].id) {
+            loaded.providers[index].model = loaded.providers[index].id
+        }
         do {
-            try await run(on: target)
+            try await run(loaded, on: target)
         } catch {
             await target.close()
             throw error
@@ -78,13 +89,7 @@ struct EvalRunCommand: AsyncParsableCommand {
         await target.close()
     }
 
-    private func run(on target: EvalTarget) async throws {
-        let loaded: EvalSuite
-        do {
-            loaded = try EvalSuite.load(path: suite, knownModels: target.knownModels)
-        } catch let error as EvalSuiteError {
-            throw CommandFailure(error.message, .dataError)
-        }
+    private func run(_ loaded: EvalSuite, on target: EvalTarget) async throws {
         if !loaded.ignoredKeys.isEmpty {
             FileHandle.standardError.write(Data("note: not used by switchyard: \(loaded.ignoredKeys.joined(separator: ", "))\n".utf8))
         }
