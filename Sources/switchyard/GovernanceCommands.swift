@@ -220,12 +220,14 @@ struct SpendCommand: AsyncParsableCommand {
         case "json":
             print(report.jsonString())
         case "csv":
-            print("\(field),\(field == "key" ? "name," : "")cost_usd,requests,prompt_tokens,completion_tokens")
+            print("\(field),\(field == "key" ? "name," : "")cost_usd,requests,prompt_tokens,completion_tokens,feedback")
             for row in rows {
-                let name = field == "key" ? (row["name"]?.stringValue ?? "") + "," : ""
+                let name = field == "key" ? Self.csvField(row["name"]?.stringValue ?? "") + "," : ""
+                let feedback = row["feedback"]?.objectValue?.isEmpty == false ? Self.feedback(row["feedback"]) : ""
                 print(
-                    "\(row[field]?.stringValue ?? ""),\(name)\(String(format: "%.10f", row["cost_usd"]?.finiteDoubleValue ?? 0)),"
-                        + "\(row["requests"]?.intValue ?? 0),\(row["prompt_tokens"]?.intValue ?? 0),\(row["completion_tokens"]?.intValue ?? 0)")
+                    "\(Self.csvField(row[field]?.stringValue ?? "")),\(name)\(String(format: "%.10f", row["cost_usd"]?.finiteDoubleValue ?? 0)),"
+                        + "\(row["requests"]?.intValue ?? 0),\(row["prompt_tokens"]?.intValue ?? 0),\(row["completion_tokens"]?.intValue ?? 0),"
+                        + Self.csvField(feedback))
             }
         default:
             print("\(field.padding(24)) \(field == "key" ? "name".padding(20) + " " : "")\("cost_usd".padding(14)) \("requests".padding(9)) \("prompt".padding(10)) \("completion".padding(11)) feedback")
@@ -238,6 +240,13 @@ struct SpendCommand: AsyncParsableCommand {
             }
             print(String(format: "total: $%.6f", report["total_cost_usd"]?.finiteDoubleValue ?? 0))
         }
+    }
+
+    /// One RFC 4180 field: quoted when it holds a comma, a quote or a line break (group values are
+    /// user-chosen: a `user` or a tag may hold any of them).
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     static func encode(_ text: String) -> String {

@@ -125,3 +125,23 @@ def test_keys_teams_spend_and_audit_round_trip(gateway):
     broken = run(gateway, "audit", "verify", "--config", str(gateway["config"]))
     assert broken.returncode == 65
     assert "entry 2" in broken.stderr
+
+
+def test_spend_csv_quotes_user_values_and_carries_feedback(gateway):
+    status, headers, _ = http("POST", gateway["url"] + "/v1/chat/completions",
+                              {"model": "m", "user": 'doe, "jane"', "messages": [{"role": "user", "content": "hi"}]},
+                              {"authorization": f"Bearer {ADMIN}"})
+    assert status == 200
+    request_id = {k.lower(): v for k, v in headers.items()}["x-switchyard-request-id"]
+    status, _, body = http("POST", gateway["url"] + "/v1/switchyard/feedback",
+                           {"request_id": request_id, "metric": "helpful", "value": True}, {"authorization": f"Bearer {ADMIN}"})
+    assert status == 201, body
+    deadline = time.time() + 10
+    while True:
+        rows = list(csv.DictReader(io.StringIO(run(gateway, "spend", "--by", "user", "--format", "csv").stdout)))
+        mine = [row for row in rows if row["user"] == 'doe, "jane"']
+        if mine and mine[0]["feedback"] or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert mine and mine[0]["requests"] == "1"  # the comma and quotes stayed inside one field
+    assert mine[0]["feedback"] == "helpful 1.00 (n=1)"
