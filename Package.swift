@@ -107,6 +107,10 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
+        // Declarative multi-step workflows: specs, templates, the engine and its checkpoints. Model calls go through a
+        // `WorkflowStepRunner` the gateway implements, so this stays free of the pipeline and of I/O stacks.
+        .target(name: "Workflows", dependencies: ["SwitchyardCore", "Evaluation"]),
+
         // SQLite (GRDB) stores and migrations.
         .target(
             name: "Storage",
@@ -136,6 +140,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails", "Embeddings",
+                "Workflows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,6 +214,7 @@ let package = Package(
         .testTarget(name: "CachingTests", dependencies: ["Caching", "Embeddings"]),
         .testTarget(name: "EmbeddingsTests", dependencies: ["Embeddings"]),
         .testTarget(name: "GuardrailsTests", dependencies: ["Guardrails", "Embeddings", "SwitchyardCore"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Evaluation", "Storage", "SwitchyardCore"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Embeddings", "SwitchyardCore"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Storage", "SwitchyardCore", "Embeddings"]),
         // Fuzzing: seeded mutations of real requests, upstream answers, streams and configs, run for a
@@ -226,7 +232,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Providers", "Storage", "Server", "SwitchyardTesting", "Routing", "Caching",
-                "Embeddings", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails",
+                "Embeddings", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails", "Workflows",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

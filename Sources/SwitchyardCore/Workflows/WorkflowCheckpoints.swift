@@ -1,0 +1,100 @@
+import Foundation
+
+// Workflow run records and the checkpoint store protocol live in Core so that Storage can implement the
+// store without depending on the workflow engine (as GovernancePersistence does for Governance).
+
+public enum WorkflowRunStatus: String, Sendable, Hashable, Codable {
+    case running, waiting, completed, failed
+}
+
+public enum WorkflowStepStatus: String, Sendable, Hashable, Codable {
+    case completed, skipped, failed
+}
+
+/// A run as the checkpoint store keeps it. `costUSD`, `stepsDone` and `createdAt` are what the limits are held
+/// to, so they survive a restart.
+public struct WorkflowRunRecord: Sendable, Hashable {
+    public var id: String
+    public var workflow: String
+    public var status: WorkflowRunStatus
+    public var input: JSONValue
+    public var output: JSONValue?
+    public var error: String?
+    public var costUSD: Double
+    public var stepsDone: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// The key (or caller) that started the run; a resumed run's steps are called as it.
+    public var callerID: String?
+
+    public init(
+        id: String, workflow: String, status: WorkflowRunStatus = .running, input: JSONValue, output: JSONValue? = nil,
+        error: String? = nil, costUSD: Double = 0, stepsDone: Int = 0, createdAt: Date, updatedAt: Date? = nil, callerID: String? = nil
+    ) {
+        self.id = id
+        self.workflow = workflow
+        self.status = status
+        self.input = input
+        self.output = output
+        self.error = error
+        self.costUSD = costUSD
+        self.stepsDone = stepsDone
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+        self.callerID = callerID
+    }
+}
+
+/// One finished step: written once, when it finishes (a step is never half-recorded).
+public struct WorkflowStepRecord: Sendable, Hashable {
+    public var runID: String
+    public var stepID: String
+    public var status: WorkflowStepStatus
+    /// What the step was asked (the rendered prompt, or the items a `parallel` step mapped over).
+    public var input: JSONValue
+    public var output: JSONValue?
+    public var error: String?
+    public var costUSD: Double
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var ms: Double
+    public var attempts: Int
+    public var startedAt: Date
+    public var finishedAt: Date
+
+    public init(
+        runID: String, stepID: String, status: WorkflowStepStatus, input: JSONValue = .null, output: JSONValue? = nil,
+        error: String? = nil, costUSD: Double = 0, promptTokens: Int = 0, completionTokens: Int = 0, ms: Double = 0, attempts: Int = 0,
+        startedAt: Date, finishedAt: Date
+    ) {
+        self.runID = runID
+        self.stepID = stepID
+        self.status = status
+        self.input = input
+        self.output = output
+        self.error = error
+        self.costUSD = costUSD
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.ms = ms
+        self.attempts = attempts
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// Where runs are checkpointed. `recordStep` writes the step and the run's running totals together, so a crash
+/// leaves either both or neither.
+public protocol WorkflowCheckpointStore: Sendable {
+    func createRun(_ run: WorkflowRunRecord) async throws
+    func run(id: String) async throws -> WorkflowRunRecord?
+    /// The run's recorded steps, in the order they finished.
+    func steps(runID: String) async throws -> [WorkflowStepRecord]
+    func recordStep(_ step: WorkflowStepRecord, runCostUSD: Double, stepsDone: Int) async throws
+    func finishRun(id: String, status: WorkflowRunStatus, output: JSONValue?, error: String?, at: Date) async throws
+    /// Runs in `status`, oldest first (start-up resumes those left `running`).
+    func runs(status: WorkflowRunStatus, limit: Int) async throws -> [WorkflowRunRecord]
+    /// The newest runs of one workflow.
+    func runs(workflow: String, limit: Int) async throws -> [WorkflowRunRecord]
+}
+
