@@ -57,6 +57,7 @@ public enum SwitchyardServer {
         BatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         MessageBatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         // --- end batches ---
+        WorkflowsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }

@@ -25,6 +25,8 @@ struct GatewayRuntime {
         let governanceStore = try GovernanceStore(path: configuration.storage.sqlitePath)
         let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
         let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
+        // Workflow runs and their step checkpoints: the same file, so a run outlives a crash of the gateway.
+        let workflowStore = try WorkflowRunStore(path: configuration.storage.sqlitePath)
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
@@ -37,7 +39,7 @@ struct GatewayRuntime {
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
             governancePersistence: governanceStore, responsePersistence: responseStore,
             batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration, embedder: { try localModel.embedder(precision: .float32) }),
-            logger: logger)
+            workflowPersistence: workflowStore, logger: logger)
         do {
             try gateway.restoreGovernance()
             try gateway.cache?.restore()

@@ -33,7 +33,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails", "experiments", "request_log"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails", "experiments", "request_log", "workflows"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -228,6 +228,7 @@ public enum ConfigurationLoader {
             }
         }
         try parseGuardrails(reader, into: &configuration)
+        try parseWorkflows(reader, into: &configuration)
         return configuration
     }
 

@@ -5,6 +5,7 @@ import LearnedRouting
 import Routing
 import SwitchyardCore
 import Tools
+import Workflows
 
 /// Everything Switchyard runs with, as read from one YAML file.
 public struct SwitchyardConfiguration: Sendable {
@@ -218,6 +219,8 @@ public struct SwitchyardConfiguration: Sendable {
         public init() {}
     }
     public var auth = AuthSettings()
+    /// `workflows:`, checked at load; clients call each as the model `workflow/NAME`.
+    public var workflows: [WorkflowSpec] = []
 
     /// `${VAR}`s that were unset or empty, by the config path of the value they were in
     /// (`providers[0].api_key` → `["OPENAI_API_KEY"]`), so warnings and errors can name them.

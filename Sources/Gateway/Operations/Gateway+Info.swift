@@ -58,6 +58,7 @@ extension Gateway {
             services.append(CollectionSyncService(collections: collections, interval: interval))
         }
         if let tools { services.append(tools) }
+        if !configuration.workflows.isEmpty { services.append(WorkflowService(gateway: self, logger: logger)) }
         return services
     }
 }

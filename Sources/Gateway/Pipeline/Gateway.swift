@@ -12,6 +12,7 @@ import Storage
 import SwitchyardCore
 import Synchronization
 import Tools
+import Workflows
 
 /// The request pipeline, independent of HTTP: the server, the CLI, workflows and evaluations call it.
 public final class Gateway: Sendable {
@@ -46,6 +47,16 @@ public final class Gateway: Sendable {
     /// Finds prompt injections and personal data for the guardrail policies; nil when this build
     /// has none, and then every request a policy covers fails closed (or open, with `on_error: allow`).
     let guardDetector: (any GuardDetector)?
+    /// Workflow runs and their checkpoints (the SQLite file under `serve`; in memory otherwise).
+    let workflowRuns: any WorkflowCheckpointStore
+    /// Workflows by name.
+    let workflows: [String: WorkflowSpec]
+    /// Runs started through the runs API, waiting for the `WorkflowService`.
+    let workflowQueue = WorkflowQueue()
+    /// Runs this process is executing: a run is never executed twice at once (start-up resumes and new runs race).
+    let activeWorkflowRuns = Mutex<Set<String>>([])
+    /// True while a `WorkflowService` runs over this gateway: the queue has one reader.
+    let workflowServiceActive = Mutex(false)
 
     /// The name the native embedding model is served under.
     public static let localEmbeddingModel = "local/all-minilm-l6-v2"
@@ -68,9 +79,12 @@ public final class Gateway: Sendable {
         responsePersistence: (any ResponsePersistence)? = nil,
         batchPersistence: (any BatchPersistence)? = nil,
         guardDetector: (any GuardDetector)? = nil,
+        workflowPersistence: (any WorkflowCheckpointStore)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
+        self.workflowRuns = workflowPersistence ?? InMemoryWorkflowCheckpointStore()
+        self.workflows = Dictionary(configuration.workflows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
         self.batchStore = batchPersistence ?? (try? BatchStore(path: ":memory:"))

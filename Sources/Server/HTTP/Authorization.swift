@@ -80,7 +80,7 @@ enum EndpointPolicy {
     ]
 
     /// Every rule: the table above and those of features kept in their own files (batches, feedback).
-    static let allRules: [Rule] = rules + batchRules + feedbackRules
+    static let allRules: [Rule] = rules + batchRules + feedbackRules + workflowRules
 
     static let publicPaths: Set<String> = ["/health"]
 

@@ -11,6 +11,8 @@ extension HTTPField.Name {
     static let switchyardCache = Self("x-switchyard-cache")!
     static let switchyardCacheSimilarity = Self("x-switchyard-cache-similarity")!
     static let switchyardCost = Self("x-switchyard-cost-usd")!
+    /// The workflow run behind a `workflow/NAME` answer (see `GET /v1/switchyard/workflows/NAME/runs/ID`).
+    static let switchyardWorkflowRun = Self("x-switchyard-workflow-run")!
     static let switchyardUsageEstimated = Self("x-switchyard-usage-estimated")!
     /// What the guardrails did: `strict; input=pii:redact(EMAIL_ADDRESS*2); injection=0.02; verdict=changed`.
     static let switchyardGuard = Self("x-switchyard-guard")!

@@ -18,6 +18,9 @@ struct ChatCompletionsRoute: Sendable {
             let (chat, context) = gateway.assignVariant(
                 try JSONBody.decode(ChatRequest.self, from: body),
                 context: try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger))
+            if chat.model.hasPrefix(ConfigurationLoader.workflowModelPrefix) {
+                return try await workflow(chat, context: context)
+            }
             if chat.stream {
                 if let offered = try await gateway.serverTools(for: chat, caller: caller) {
                     return streamWithTools(chat, offered: offered, context: context)
