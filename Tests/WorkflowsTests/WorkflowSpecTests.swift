@@ -50,6 +50,8 @@ import Workflows
         (#"{"name": "w", "steps": [{"id": "a", "validate": {"step": "a", "assert": [{"type": "nope"}]}}]}"#, "steps[0].validate.step", "earlier"),
         (#"{"name": "w", "steps": [{"id": "a", "llm": {"model": "m", "prompt": "x"}}, {"id": "b", "validate": {"step": "a", "assert": [{"type": "nope"}]}}]}"#,
          "steps[1].validate.assert[0]", "unknown type"),
+        (#"{"name": "w", "steps": [{"id": "a", "llm": {"model": "m", "prompt": "x"}}, {"id": "b", "validate": {"step": "a", "assert": [{"type": "llm-rubric", "value": "polite"}]}}]}"#,
+         "steps[1].validate.assert[0].type", "cannot be checked in a validate step"),
         (#"{"name": "w", "steps": []}"#, "steps", "at least one step"),
         (#"{"name": "bad name", "steps": [{"id": "a", "llm": {"model": "m", "prompt": "x"}}]}"#, "name", "usable name"),
     ])

@@ -156,11 +156,18 @@ extension WorkflowSpec {
         let assertField = try field.required("assert")
         var assertions: [Assertion] = []
         for (index, item) in try assertField.list().enumerated() {
+            let assertion: Assertion
             do {
-                assertions.append(try Assertion.parse(item.value, field: "assert[\(index)]"))
+                assertion = try Assertion.parse(item.value, field: "assert[\(index)]")
             } catch {
                 throw item.error(error.message)
             }
+            guard !unavailableInValidate.contains(assertion.type) else {
+                throw item.child("type").error(
+                    "'\(assertion.type)' cannot be checked in a validate step yet (it needs a judge, an embedder or the call's metrics); "
+                        + "use text or JSON assertions such as contains, regex or is-json")
+            }
+            assertions.append(assertion)
         }
         guard !assertions.isEmpty else { throw assertField.error("write at least one assertion, such as {type: contains, value: Paris}") }
         var validation = Validation(step: checked, assertions: assertions, retries: 0, escalate: nil)
@@ -171,6 +178,11 @@ extension WorkflowSpec {
         }
         return validation
     }
+
+    /// Assertion types a validate step cannot grade: it has no judge, no embedding model and no per-call metrics.
+    static let unavailableInValidate: Set<String> = [
+        "llm-rubric", "model-graded-closedqa", "similar", "is-valid-openai-tools-call", "cost", "latency",
+    ]
 
     /// Refuses template paths other than `input…`, `steps.EARLIER.output…` and the `extra` roots.
     private static func checkReferences(
