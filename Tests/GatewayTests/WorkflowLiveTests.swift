@@ -119,4 +119,26 @@ struct WorkflowLiveTests {
             #expect(answer.text.hasSuffix("data: [DONE]\n\n"))
         }
     }
+
+    @Test func messagesAPIRunsWorkflowsStreamedAndNot() async throws {
+        try await LiveHarness.run(extra: Self.extra) { client, _, _ in
+            let version: HTTPFields = [HTTPField.Name("anthropic-version")!: "2023-06-01"]
+            let answer = try await client.post(
+                "/v1/messages", json: Body.messages("workflow/draft-and-check", "why is the sky blue?"), headers: version)
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(answer.json?["content"]?.arrayValue?.first?["text"]?.stringValue == Self.expected)
+            #expect(answer.json?["model"] == "workflow/draft-and-check")
+            #expect((answer.json?["usage"]?["input_tokens"]?.intValue ?? 0) > 0)
+            #expect(answer.header("x-switchyard-workflow-run") != nil)
+
+            let streamed = try await client.post(
+                "/v1/messages", json: Body.messages("workflow/draft-and-check", "why is the sky blue?", stream: true), headers: version)
+            #expect(streamed.status == .ok)
+            #expect(streamed.text.split(separator: "\n").filter { $0.hasPrefix(": switchyard.workflow_step ") }.count == 3)
+            let text = streamed.events.filter { $0.event == "content_block_delta" }
+                .compactMap { JSONValue.parse($0.data)?["delta"]?["text"]?.stringValue }.joined()
+            #expect(text == Self.expected)
+            #expect(streamed.events.last?.event == "message_stop")
+        }
+    }
 }

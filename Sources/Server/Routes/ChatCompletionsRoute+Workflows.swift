@@ -22,17 +22,8 @@ extension ChatCompletionsRoute {
         let includeUsage = chat.includeUsage
         let body = ResponseBody { writer in
             let encoder = StreamRelay.encoder()
-            let steps = AsyncStream<ByteBuffer>.makeStream()
-            // Step comments are written by this task as the run reports them; the run goes on beside it.
-            async let completion = {
-                defer { steps.continuation.finish() }
-                return try await gateway.completeWorkflow(prepared, request: chat, context: context) { step in
-                    steps.continuation.yield(Self.stepComment(step))
-                }
-            }()
-            for await comment in steps.stream { try await writer.write(comment) }
-            do {
-                let response = try await completion.response
+            switch try await WorkflowStreaming.run(prepared, request: chat, context: context, gateway: gateway, writer: &writer) {
+            case .success(let response):
                 let chunks = [
                     ChatChunk(
                         id: response.id, created: response.created, model: response.model,
@@ -49,13 +40,37 @@ extension ChatCompletionsRoute {
                     try await writer.write(try SSE.data(final, encoder: encoder))
                 }
                 try await writer.write(SSE.done)
-            } catch {
-                let failure = (error as? SwitchyardError) ?? SwitchyardError.internal("The workflow run failed: \(error)")
+            case .failure(let failure):
                 try await writer.write(try StreamRelay.openAIError(failure, encoder: encoder))
             }
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+}
+
+/// A `workflow/NAME` stream's common part: the run, with an SSE comment line per step as it finishes.
+enum WorkflowStreaming {
+    /// Runs `prepared`, writing each finished step's comment; the answer, or why the run failed.
+    static func run(
+        _ prepared: PreparedWorkflowRun, request: ChatRequest, context: CallContext, gateway: Gateway,
+        writer: inout any ResponseBodyWriter
+    ) async throws -> Result<ChatResponse, SwitchyardError> {
+        let steps = AsyncStream<ByteBuffer>.makeStream()
+        // The run goes on beside this task, which writes the step comments as the run reports them.
+        async let completion = {
+            defer { steps.continuation.finish() }
+            return try await gateway.completeWorkflow(prepared, request: request, context: context) { step in
+                steps.continuation.yield(stepComment(step))
+            }
+        }()
+        for await comment in steps.stream { try await writer.write(comment) }
+        do {
+            return .success(try await completion.response)
+        } catch {
+            return .failure((error as? SwitchyardError) ?? SwitchyardError.internal("The workflow run failed: \(error)"))
+        }
     }
 
     /// `: switchyard.workflow_step {"id", "status", "cost_usd", "ms", "attempts"}` and a blank line.

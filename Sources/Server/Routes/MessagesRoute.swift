@@ -20,6 +20,9 @@ struct MessagesRoute: Sendable {
             let (translated, context) = gateway.assignVariant(
                 try AnthropicTranslator.chatRequest(from: anthropic),
                 context: try request.servingContext(requestID: requestID, caller: caller, protocol: .anthropic, logger: logger))
+            if translated.model.hasPrefix(ConfigurationLoader.workflowModelPrefix) {
+                return try await workflow(translated, publicModel: anthropic.model, context: context)
+            }
             // A max_tokens past what the model allows is lowered, not refused (see `OutputTokenCap`).
             let (chat, cap) = gateway.capOutputTokens(translated)
             if chat.stream {
