@@ -47,13 +47,7 @@ struct CollectionsRoutes: Sendable {
     }
 
     private func handle(_ request: Request, caller: Caller, _ body: (Call) async throws -> JSONValue) async -> Response {
-        let requestID = CallContext.newRequestID()
-        do {
-            let result = try await body(Call(request: request, caller: caller, maxBodyBytes: maxBodyBytes))
-            return try JSONBody.response(result, headers: [.switchyardRequestID: requestID])
-        } catch {
-            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
-        }
+        await JSONRoute.respond(request, caller: caller, maxBodyBytes: maxBodyBytes, body)
     }
 
     // MARK: Collections

@@ -30,15 +30,7 @@ struct FeedbackRoutes: Sendable {
     private func handle(
         _ request: Request, caller: Caller, created: Bool = false, _ body: (Call) async throws -> JSONValue
     ) async -> Response {
-        let requestID = CallContext.newRequestID()
-        do {
-            let result = try await body(Call(request: request, caller: caller, maxBodyBytes: maxBodyBytes))
-            var response = try JSONBody.response(result, headers: [.switchyardRequestID: requestID, .cacheControl: "no-store"])
-            if created { response.status = .created }
-            return response
-        } catch {
-            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
-        }
+        await JSONRoute.respond(request, caller: caller, maxBodyBytes: maxBodyBytes, status: created ? .created : .ok, body)
     }
 
     private func create(_ call: Call) async throws -> JSONValue {

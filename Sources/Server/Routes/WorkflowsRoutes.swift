@@ -72,14 +72,6 @@ struct WorkflowsRoutes: Sendable {
     private func handle(
         _ request: Request, caller: Caller, status: HTTPResponse.Status = .ok, _ body: (CollectionsRoutes.Call) async throws -> JSONValue
     ) async -> Response {
-        let requestID = CallContext.newRequestID()
-        do {
-            let result = try await body(CollectionsRoutes.Call(request: request, caller: caller, maxBodyBytes: maxBodyBytes))
-            var response = try JSONBody.response(result, headers: [.switchyardRequestID: requestID, .cacheControl: "no-store"])
-            response.status = status
-            return response
-        } catch {
-            return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
-        }
+        await JSONRoute.respond(request, caller: caller, maxBodyBytes: maxBodyBytes, status: status, body)
     }
 }
