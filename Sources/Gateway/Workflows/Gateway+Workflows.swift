@@ -16,6 +16,8 @@ public struct WorkflowRunView: Sendable {
     public var steps: [WorkflowStepRecord]
     /// The tokens of every step.
     public var usage: Usage
+    /// Why the run stopped, when it failed in the execution that made this view.
+    public var failure: WorkflowRunError? = nil
 }
 
 extension Gateway {
@@ -54,7 +56,7 @@ extension Gateway {
         guard claimWorkflowRun(runID) else { throw SwitchyardError.internal("workflow run \(runID) is already executing") }
         defer { releaseWorkflowRun(runID) }
         let outcome = try await workflowEngine(caller: context.caller, logger: context.logger).execute(prepared.spec, runID: runID, onStep: onStep)
-        return WorkflowRunView(run: outcome.run, steps: outcome.steps, usage: outcome.usage)
+        return WorkflowRunView(run: outcome.run, steps: outcome.steps, usage: outcome.usage, failure: outcome.failure)
     }
 
     /// Records a run and hands it to the `WorkflowService` (the runs API: `202` at once, the run in the background).
@@ -180,8 +182,12 @@ extension Gateway {
         let view = try await executeWorkflowRun(prepared, context: context, onStep: onStep)
         let run = view.run
         guard run.status == .completed else {
-            var error = SwitchyardError(
-                code: .upstream, message: "The workflow run \(run.id) failed: \(run.error ?? "it did not finish")", status: 502)
+            let message = "The workflow run \(run.id) failed: \(run.error ?? "it did not finish")"
+            var error = SwitchyardError(code: .upstream, message: message, status: 502)
+            if let cause = view.failure?.stepError, (400..<500).contains(cause.status) {
+                // The client's own request could not be served (too long, blocked, over budget): its status, not a 502.
+                error = SwitchyardError(code: cause.code, message: message, status: cause.status, param: cause.param, retryAfter: cause.retryAfter)
+            }
             error.model = request.model
             error.headers[Self.workflowRunHeader] = run.id
             throw error

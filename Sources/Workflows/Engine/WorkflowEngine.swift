@@ -29,6 +29,8 @@ public struct WorkflowEngine: Sendable {
         public var steps: [WorkflowStepRecord]
         /// The tokens of every step, including those finished before a resume.
         public var usage: Usage
+        /// Why the run stopped, when it failed in this execution.
+        public var failure: WorkflowRunError? = nil
     }
 
     /// Checks the input against the spec's schema and records a new run (not yet executed).
@@ -56,6 +58,7 @@ public struct WorkflowEngine: Sendable {
             throw WorkflowRunError(.notFound, "no workflow run '\(runID.prefix(80))'")
         }
         var records = try await store.steps(runID: runID)
+        var runFailure: WorkflowRunError?
         guard run.status == .running || run.status == .waiting else {
             return Outcome(run: run, steps: records, usage: Self.usage(of: records))
         }
@@ -124,7 +127,7 @@ public struct WorkflowEngine: Sendable {
                     records.append(record)
                     await onStep?(record)
                     if let timeout = failure as? WorkflowRunError, timeout.code == .timeout { throw timeout }
-                    throw WorkflowRunError(.stepFailed, "workflow '\(spec.name)': \(message)")
+                    throw WorkflowRunError(.stepFailed, "workflow '\(spec.name)': \(message)", stepError: failure as? SwitchyardError)
                 }
                 stepsDone += 1
                 try await store.recordStep(record, runCostUSD: cost, stepsDone: stepsDone)
@@ -145,10 +148,11 @@ public struct WorkflowEngine: Sendable {
             try await store.finishRun(id: runID, status: .failed, output: nil, error: error.message, at: now())
             run.status = .failed
             run.error = error.message
+            runFailure = error
         }
         run.costUSD = cost
         run.stepsDone = stepsDone
-        return Outcome(run: run, steps: records, usage: Self.usage(of: records))
+        return Outcome(run: run, steps: records, usage: Self.usage(of: records), failure: runFailure)
     }
 
     /// Limits checked before each step, from the totals recorded so far.

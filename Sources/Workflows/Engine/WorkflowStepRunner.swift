@@ -46,10 +46,14 @@ public struct WorkflowRunError: Error, CustomStringConvertible, Sendable, Hashab
     }
     public var code: Code
     public var message: String
+    /// The gateway's error behind a failed step, when there was one: a step refused for the client's own
+    /// reason (a prompt too long, a guard's block, a budget) keeps that status instead of becoming a 502.
+    public var stepError: SwitchyardError?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, stepError: SwitchyardError? = nil) {
         self.code = code
         self.message = message
+        self.stepError = stepError
     }
 
     public var description: String { message }
