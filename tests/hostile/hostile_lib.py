@@ -469,6 +469,8 @@ OK = {k: model("ok", k) for k in KINDS}
 OK_EMBED = {k: embed_model("ok", k) for k in EMBED_KINDS}
 OK_GROUP = "g-ok"
 GUARDED_GROUP = "g-guarded"
+EXPERIMENT = "x-split"
+WORKFLOW = "w-one"
 MASKED_GROUP = "g-masked"
 OK_ROUTE = "r-ok"
 FLAKY_GROUP = "g-flaky"
@@ -521,6 +523,10 @@ def write_config(path: Path, workdir: Path, gateway_port: int, upstream_port: in
             dict(name="private", input=dict(pii="mask")),
         ]),
         # routing: defaults on purpose (the breaker's default settings are part of what is tested).
+        # Issue 21/22: an experiment and a one-step workflow over a healthy upstream.
+        experiments=[dict(name=EXPERIMENT, variants=[dict(name="a", target=OK["openai"], weight=1),
+                                                     dict(name="b", target=OK["anthropic"], weight=1)])],
+        workflows=[dict(name=WORKFLOW, max_cost_usd=1, steps=[dict(id="a", llm=dict(model=OK["openai"], prompt="{{input}}"))])],
     )
     import yaml
     path.write_text(yaml.safe_dump(config, sort_keys=False))

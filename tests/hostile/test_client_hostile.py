@@ -715,8 +715,32 @@ def feedback_cases() -> list:
     ]
 
 
+def workflow_cases() -> list:
+    """Workflows as a model and their runs API, and experiments (issues 21, 22): refused or answered, never echoed."""
+    runs = f"/v1/switchyard/workflows/{hl.WORKFLOW}/runs"
+    chat = lambda **fields: j({"model": f"workflow/{hl.WORKFLOW}", "messages": [{"role": "user", "content": "hi"}], **fields})
+    return [
+        Case("workflow.runs.input.1e309", "POST", runs, b'{"input": 1e309}'),
+        Case("workflow.runs.input.deep5000", "POST", runs, b'{"input": ' + deep(5000) + b"}"),
+        Case("workflow.runs.unknown_field", "POST", runs, b'{"input": "x", "extra": 1}', names=("extra",)),
+        Case("workflow.runs.not_object", "POST", runs, b'[1, 2]'),
+        Case("workflow.runs.name.10KB", "POST", "/v1/switchyard/workflows/" + "w" * 10240 + "/runs", b'{"input": "x"}',
+             expect="4xx_or_closed", check="short"),
+        Case("workflow.run.id.10KB", "GET", runs + "/" + "r" * 10240, None, check="short"),
+        Case("workflow.chat.max_tokens.1e300", "POST", "/v1/chat/completions", chat(max_tokens=1e300), names=("max_tokens",)),
+        Case("workflow.chat.max_tokens.-1", "POST", "/v1/chat/completions", chat(max_tokens=-1), names=("max_tokens",)),
+        Case("workflow.chat.content.1MB", "POST", "/v1/chat/completions",
+             j({"model": f"workflow/{hl.WORKFLOW}", "messages": [{"role": "user", "content": "a" * MB}]}), expect="any", check="short"),
+        Case("workflow.chat.name.1MB", "POST", "/v1/chat/completions",
+             j({"model": "workflow/" + "w" * MB, "messages": [{"role": "user", "content": "hi"}]}), check="short"),
+        Case("experiment.user.1MB", "POST", "/v1/chat/completions",
+             j({"model": hl.EXPERIMENT, "user": "u" * MB, "messages": [{"role": "user", "content": "hi"}]}), expect="any",
+             check="short"),
+    ]
+
+
 CASES = guard_cases() + hologram_cases() + deep_cases() + name_cases() + body_cases() + message_shape_cases() + header_cases() \
-    + framing_cases() + feedback_cases()
+    + framing_cases() + feedback_cases() + workflow_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
