@@ -137,7 +137,7 @@ struct WorkflowStepsLiveTests {
     }
 
     @Test func subWorkflowRunsAsAStep() async throws {
-        try await LiveHarness.run(extra: Self.extra) { client, _, _ in
+        try await LiveHarness.run(extra: Self.extra) { client, _, gateway in
             let answer = try await client.post("/v1/chat/completions", json: Body.chat("workflow/nested", "hi"))
             #expect(answer.status == .ok, "\(answer.text)")
             #expect(answer.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "wrapped LOUD hi!")
@@ -147,6 +147,10 @@ struct WorkflowStepsLiveTests {
             let parent = try await client.get("/v1/switchyard/workflow-runs/\(id)")
             let inner = parent.json?["steps"]?.arrayValue?.first
             #expect(inner?["cost_usd"] == child.json?["cost_usd"])
+            // Both model calls are logged with the top run as their episode.
+            await gateway.requestLog.flush()
+            let logged = try #require(try await gateway.requestLog.store?.recent(limit: 20)).filter { $0.episodeID == id }
+            #expect(logged.map(\.model).sorted() == ["m-anthropic", "m-openai"], "\(logged.map(\.model))")
             // Sub-runs are not listed among the child workflow's own runs.
             #expect(try await client.get("/v1/switchyard/workflows/shout/runs").json?["data"]?.arrayValue?.isEmpty == true)
         }

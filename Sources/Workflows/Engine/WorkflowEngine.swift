@@ -110,7 +110,7 @@ public struct WorkflowEngine: Sendable {
                     run.stepsDone = stepsDone
                     return Outcome(run: run, steps: records, usage: Self.usage(of: records))
                 }
-                let meter = StepMeter()
+                let meter = StepMeter(runID: runID, stepID: step.id)
                 let current = run
                 var attempts = 0
                 var result: StepResult?
