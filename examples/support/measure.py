@@ -125,6 +125,8 @@ def figures(results: dict) -> dict:
             "escalated_after_failed_check": sum(r == "routine" and cost > 0 for r, cost in zip(routes, costs)) / n,
             "handoff_rate": sum(r == "person" for r in routes) / n,
             "cost_per_ticket_usd": sum(costs) / n,
+            "prompt_tokens_per_ticket": sum((c.get("tokenUsage") or {}).get("prompt", 0) for c in cells) / n,
+            "completion_tokens_per_ticket": sum((c.get("tokenUsage") or {}).get("completion", 0) for c in cells) / n,
             "cost_total_usd": sum(costs),
             "passed": sum(bool(c.get("success")) for c in cells) / n,
             "errors": errors[:5],
