@@ -15,7 +15,6 @@ public enum WorkflowTemplate {
     public static func value(_ template: String, vars: [String: JSONValue]) -> JSONValue {
         let trimmed = template.trimmingCharacters(in: .whitespaces)
         if let path = singleExpression(trimmed), !path.contains("|") {
-            if let comparison = Comparison(path) { return .bool(comparison.holds(vars: vars)) }
             return Template.lookup(path, vars: vars) ?? .null
         }
         return .string(render(template, vars: vars))
@@ -27,20 +26,15 @@ public enum WorkflowTemplate {
         return !["", "false", "0", "null", "no"].contains(text)
     }
 
-    /// The variable paths a template reads (`steps.draft.output`), filters removed; both sides of a comparison
-    /// (`{{steps.triage.output.label == 'urgent'}}`), literals left out.
+    /// The variable paths a template reads (`steps.draft.output`), filters removed.
     static func references(in template: String) -> [String] {
         var paths: [String] = []
         var rest = Substring(template)
         while let open = rest.range(of: "{{") {
             guard let close = rest[open.upperBound...].range(of: "}}") else { break }
             let expression = rest[open.upperBound..<close.lowerBound]
-            let path = (expression.split(separator: "|", omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
-            if let comparison = Comparison(path) {
-                paths += comparison.paths
-            } else {
-                paths.append(path)
-            }
+            let path = expression.split(separator: "|", omittingEmptySubsequences: false).first ?? ""
+            paths.append(path.trimmingCharacters(in: .whitespaces))
             rest = rest[close.upperBound...]
         }
         return paths
