@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0"),
     ],
     targets: [
         // Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module (static inline C, no
@@ -111,7 +113,7 @@ let package = Package(
 
         // Declarative multi-step workflows: specs, templates, the engine and its checkpoints. Model calls go through a
         // `WorkflowStepRunner` the gateway implements, so this stays free of the pipeline and of I/O stacks.
-        .target(name: "Workflows", dependencies: ["SwitchyardCore", "Evaluation"]),
+        .target(name: "Workflows", dependencies: ["SwitchyardCore", "Evaluation", .product(name: "Tracing", package: "swift-distributed-tracing")]),
 
         // SQLite (GRDB) stores and migrations.
         .target(
@@ -146,6 +148,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -184,6 +187,8 @@ let package = Package(
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
                 "Governance", "Guardrails", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,8 @@ import SwitchyardCore
 /// The HTTP face of Switchyard: builds the Hummingbird application over a `Gateway`.
 public enum SwitchyardServer {
     /// The router with every route, for in-process tests and for `makeApplication`.
-    public static func makeRouter(gateway: Gateway, logger: Logger) -> Router<SwitchyardRequestContext> {
+    /// - Parameter tracing: a server span per request (W3C `traceparent` honoured) through the bootstrapped tracer.
+    public static func makeRouter(gateway: Gateway, logger: Logger, tracing: Bool = false) -> Router<SwitchyardRequestContext> {
         let limit = gateway.configuration.server.maxBodyBytes
         let chat = ChatCompletionsRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
         let messages = MessagesRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
@@ -19,6 +20,7 @@ public enum SwitchyardServer {
         let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
 
         let router = Router(context: SwitchyardRequestContext.self)
+        if tracing { router.add(middleware: TracingMiddleware()) }
         router.add(middleware: UnknownRouteMiddleware())
         // Who is calling and whether it may: once, for every route (see `EndpointPolicy`).
         router.add(middleware: AuthorizationMiddleware(gateway: gateway))
@@ -94,10 +96,10 @@ public enum SwitchyardServer {
     /// The application, with the request log flusher as a service beside the HTTP server.
     public static func makeApplication(
         gateway: Gateway, host: String? = nil, port: Int? = nil, services: [any Service] = [],
-        logger: Logger = Logger(label: "switchyard"),
+        logger: Logger = Logger(label: "switchyard"), tracing: Bool = false,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = makeRouter(gateway: gateway, logger: logger)
+        let router = makeRouter(gateway: gateway, logger: logger, tracing: tracing)
         let configuration = ApplicationConfiguration(
             address: .hostname(host ?? gateway.configuration.server.host, port: port ?? gateway.configuration.server.port),
             serverName: "switchyard")

@@ -43,9 +43,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log lines as text or json (one object per line; default: $SWITCHYARD_LOG_FORMAT, else text).")
+    var logFormat: String?
+
     func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let formatName = logFormat ?? ProcessInfo.processInfo.environment["SWITCHYARD_LOG_FORMAT"] ?? "text"
+        guard let format = ServeTelemetry.LogFormat(rawValue: formatName.lowercased()) else {
+            throw ValidationError("--log-format is text or json, not '\(formatName.prefix(40))'")
+        }
+        let tracing = ServeTelemetry.tracingRequested()
+        ServeTelemetry.bootstrapLogging(format: format, tracing: tracing, level: level)
         var logger = Logger(label: "switchyard")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = level
+        // Before the gateway makes its HTTP clients: they pick up the tracer (and send `traceparent` upstream).
+        let tracingService: (any Service)? = tracing ? try ServeTelemetry.startTracing(logger: logger) : nil
 
         var mock: MockUpstream?
         var demoSetup: DemoConfiguration?
@@ -96,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         let requestedPort = port ?? configuration.server.port
         let registered = Mutex<Int?>(nil)
         let app = SwitchyardServer.makeApplication(
-            gateway: runtime.gateway, host: host, port: port, logger: logger,
+            gateway: runtime.gateway, host: host, port: port, logger: logger, tracing: tracing,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? requestedPort
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
@@ -115,7 +127,9 @@ struct ServeCommand: AsyncParsableCommand {
                 fflush(nil)
             })
         var serviceConfiguration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+            // The exporter first: services stop in reverse order, so it flushes the server's last spans.
+            services: (tracingService.map { [$0] } ?? []) + [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger)
         // In-flight requests get ten seconds to finish (a stream an upstream keeps open must not
         // hold a shutdown for the provider's whole timeout); then they are cancelled.
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)

@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import Tracing
 import Governance
 import Guardrails
 import Logging
@@ -43,6 +44,15 @@ extension Gateway {
     /// A non-streamed completion over the planned deployments, with retries and fallbacks; usage,
     /// cost and the `switchyard` extension filled in.
     public func complete(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
+        try await withSpan(Self.spanName(request), ofKind: .internal) { span in
+            Self.describe(request, context: context, on: span)
+            let outcome = try await completeUntraced(request, context: context)
+            Self.describe(outcome, on: span)
+            return outcome
+        }
+    }
+
+    private func completeUntraced(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
         let (request, assigned) = assignVariant(request, context: context)
         let asked = request
         let context = try admitOrLog(request, context: assigned, stream: false)
@@ -52,13 +62,19 @@ extension Gateway {
         var record = newRecord(request, context: context, stream: false)
         var reservation = Governor.Reservation.none
         do {
-            let (grounded, grounding) = try await ground(asked, context: context)
+            let (grounded, grounding) = try await withSpan("switchyard.ground") { _ in try await ground(asked, context: context) }
             record.retrieval = grounding?.trace
-            var guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
+            var guarded = try await withSpan("switchyard.guard") { _ in
+                try await guardInput(grounded, original: asked, context: context, record: &record)
+            }
             let request = guarded?.request ?? grounded
             record.prompt = loggedPrompt(request, guarded: guarded)
-            let (plan, estimatedTokens, lookup) = try await begin(
-                request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
+            let (plan, estimatedTokens, lookup) = try await withSpan("switchyard.route_and_cache") { span in
+                let begun = try await begin(request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
+                span.attributes["switchyard.cache"] = begun.lookup?.label ?? "off"
+                span.attributes["switchyard.route.deployments"] = begun.plan.steps.map(\.model.name).joined(separator: ",")
+                return begun
+            }
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
                 var response = Self.rehydrate(answer.response, with: guarded?.rehydrator)
@@ -136,19 +152,37 @@ extension Gateway {
     /// to the next attempt invisibly; the returned stream already holds that first chunk. The
     /// caller drives the chunks, feeds them to `accounting`, and calls `finish`.
     public func stream(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
+        // The span covers the stream's start (to its first chunk that carries output); the log record has the rest.
+        try await withSpan(Self.spanName(request), ofKind: .internal) { span in
+            Self.describe(request, context: context, on: span)
+            span.attributes["gen_ai.request.stream"] = true
+            let outcome = try await streamUntraced(request, context: context)
+            span.attributes["gen_ai.provider.name"] = outcome.provider
+            span.attributes["gen_ai.response.model"] = outcome.model.upstream ?? outcome.model.name
+            return outcome
+        }
+    }
+
+    private func streamUntraced(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
         let (request, assigned) = assignVariant(request, context: context)
         let asked = request
         let context = try admitOrLog(request, context: assigned, stream: true)
         var record = newRecord(request, context: context, stream: true)
         var reservation = Governor.Reservation.none
         do {
-            let (grounded, grounding) = try await ground(asked, context: context)
+            let (grounded, grounding) = try await withSpan("switchyard.ground") { _ in try await ground(asked, context: context) }
             record.retrieval = grounding?.trace
-            let guarded = try await guardInput(grounded, original: asked, context: context, record: &record)
+            let guarded = try await withSpan("switchyard.guard") { _ in
+                try await guardInput(grounded, original: asked, context: context, record: &record)
+            }
             let request = guarded?.request ?? grounded
             record.prompt = loggedPrompt(request, guarded: guarded)
-            let (plan, estimatedTokens, lookup) = try await begin(
-                request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
+            let (plan, estimatedTokens, lookup) = try await withSpan("switchyard.route_and_cache") { span in
+                let begun = try await begin(request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
+                span.attributes["switchyard.cache"] = begun.lookup?.label ?? "off"
+                span.attributes["switchyard.route.deployments"] = begun.plan.steps.map(\.model.name).joined(separator: ",")
+                return begun
+            }
             if case .hit(let answer)? = lookup {
                 let model = cacheModel(plan, request: request, answer: answer, record: &record)
                 let chunks = Self.replay(answer.response, id: "chatcmpl-" + context.requestID.dropFirst(4))
@@ -337,7 +371,17 @@ extension Gateway {
                 }
                 let started = ContinuousClock.now
                 do {
-                    return (try await attempt(step, provider), step, provider, retry, started)
+                    // One client span per upstream attempt (GenAI conventions); the HTTP client's span and the
+                    // `traceparent` it sends upstream are its children.
+                    let result = try await withSpan("chat \(step.model.upstream ?? step.model.name)", ofKind: .client) { span in
+                        span.attributes["gen_ai.operation.name"] = "chat"
+                        span.attributes["gen_ai.provider.name"] = provider.name
+                        span.attributes["gen_ai.request.model"] = step.model.upstream ?? step.model.name
+                        span.attributes["switchyard.deployment"] = step.model.name
+                        span.attributes["switchyard.retry"] = retry
+                        return try await attempt(step, provider)
+                    }
+                    return (result, step, provider, retry, started)
                 } catch {
                     let failure = settle(error, step: step, provider: provider.name, retry: retry, started: started, record: &record)
                     lastError = failure

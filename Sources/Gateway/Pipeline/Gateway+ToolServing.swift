@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Logging
 import Retrieval
 import SwitchyardCore
@@ -35,7 +36,12 @@ extension Gateway {
             provider: Self.builtInTools.contains(name) || workflowName(ofTool: name) != nil ? "switchyard" : tools?.tool(named: name)?.server)
         record.ledger(context.caller, user: nil)
         do {
-            let result = try await runServedTool(name, arguments: arguments, context: context, meta: meta)
+            let result = try await withSpan("execute_tool \(name.prefix(64))") { span in
+                span.attributes["gen_ai.operation.name"] = "execute_tool"
+                span.attributes["gen_ai.tool.name"] = name
+                span.attributes["switchyard.request_id"] = context.requestID
+                return try await runServedTool(name, arguments: arguments, context: context, meta: meta)
+            }
             entry["ok"] = .bool(!result.isError)
             if result.isError { record.error = String(result.text.prefix(500)) }
             entry["ms"] = .double(context.elapsedMilliseconds.rounded())

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Logging
 import SwitchyardCore
 import Tools
@@ -225,7 +226,12 @@ extension Gateway {
                         guard let parsed = arguments.isEmpty ? JSONValue.object([:]) : JSONValue.parse(arguments) else {
                             throw ToolError(.invalidArguments, "The arguments are not valid JSON: \(arguments.prefix(200))")
                         }
-                        let result = try await tools.call(call.function.name, arguments: parsed, timeout: timeout)
+                        let result = try await withSpan("execute_tool \(call.function.name.prefix(64))") { span in
+                            span.attributes["gen_ai.operation.name"] = "execute_tool"
+                            span.attributes["gen_ai.tool.name"] = call.function.name
+                            span.attributes["gen_ai.tool.call.id"] = call.id
+                            return try await tools.call(call.function.name, arguments: parsed, timeout: timeout)
+                        }
                         content = result.isError ? "Tool error: " + result.text : result.text
                         trace["ok"] = .bool(!result.isError)
                         if result.isError { trace["error"] = .string(String(result.text.prefix(500))) }

@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Governance
 import Logging
+import Tracing
 import SwitchyardCore
 import Workflows
 
@@ -62,7 +63,15 @@ extension Gateway {
         let runID = prepared.run.id
         guard claimWorkflowRun(runID) else { throw SwitchyardError.internal("workflow run \(runID) is already executing") }
         defer { releaseWorkflowRun(runID) }
-        let outcome = try await workflowEngine(caller: context.caller, logger: context.logger).execute(prepared.spec, runID: runID, onStep: onStep)
+        let outcome = try await withSpan("workflow \(prepared.spec.name)") { span in
+            span.attributes["switchyard.workflow"] = prepared.spec.name
+            span.attributes["switchyard.workflow_run"] = runID
+            span.attributes["switchyard.request_id"] = context.requestID
+            let outcome = try await workflowEngine(caller: context.caller, logger: context.logger).execute(prepared.spec, runID: runID, onStep: onStep)
+            span.attributes["switchyard.workflow_status"] = outcome.run.status.rawValue
+            span.attributes["switchyard.cost_usd"] = outcome.run.costUSD
+            return outcome
+        }
         return { var view = WorkflowRunView(run: outcome.run, steps: outcome.steps, usage: outcome.usage); view.failure = outcome.failure; return view }()
     }
 

@@ -1,6 +1,7 @@
 import Evaluation
 import Foundation
 import SwitchyardCore
+import Tracing
 
 /// Runs workflows step by step, checkpointing each finished step, so a run that was interrupted resumes from the
 /// first unfinished step and never repeats a finished one. The limits (`max_cost_usd`, `max_steps`, `timeout_s`)
@@ -118,8 +119,14 @@ public struct WorkflowEngine: Sendable {
                 while attempts < step.retry.attempts {
                     attempts += 1
                     do {
-                        result = try await withDeadline(spec, createdAt: run.createdAt) {
-                            try await self.perform(step, spec: spec, run: current, vars: vars, meter: meter)
+                        result = try await withSpan("workflow.step \(step.id)") { span in
+                            span.attributes["switchyard.workflow"] = spec.name
+                            span.attributes["switchyard.workflow_run"] = runID
+                            span.attributes["switchyard.workflow_step"] = step.id
+                            span.attributes["switchyard.attempt"] = attempts
+                            return try await withDeadline(spec, createdAt: run.createdAt) {
+                                try await self.perform(step, spec: spec, run: current, vars: vars, meter: meter)
+                            }
                         }
                         break
                     } catch let error as WorkflowRunError where error.code == .timeout {
