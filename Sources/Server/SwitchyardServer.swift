@@ -33,8 +33,13 @@ public enum SwitchyardServer {
         router.get("/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/health") { request, _ in await info.health(request) }
         router.get("/metrics") { _, _ in
+            guard gateway.configuration.observability.metrics else {
+                return ErrorResponses.response(
+                    SwitchyardError(code: .notFound, message: "Metrics are off (observability.metrics: false).", status: 404, param: "path"),
+                    protocol: .openai, requestID: CallContext.newRequestID())
+            }
             // Prometheus' text exposition format, version 0.0.4.
-            Response(
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: gateway.metricsExposition())))
         }

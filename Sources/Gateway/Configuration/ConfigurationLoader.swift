@@ -108,7 +108,11 @@ public enum ConfigurationLoader {
         }
         try parseExperiments(reader, into: &configuration)
         if let observability = reader["observability"] {
-            try observability.allowOnly(["metrics_token"])
+            try observability.allowOnly(["metrics_token", "metrics"])
+            if let metrics = observability["metrics"] {
+                guard let value = metrics.node.bool else { throw metrics.error("must be true or false") }
+                configuration.observability.metrics = value
+            }
             if let token = observability["metrics_token"] {
                 let value = try token.string()
                 guard value.count >= 16, value.count <= 512 else {

@@ -29,6 +29,8 @@ public struct SwitchyardConfiguration: Sendable {
     public struct Observability: Sendable {
         /// A bearer token that may read `GET /metrics` (besides admin keys), for a Prometheus scraper.
         public var metricsToken: String?
+        /// False turns the metrics off (nothing is counted; `/metrics` is a 404).
+        public var metrics = true
         public init() {}
     }
 

@@ -170,7 +170,7 @@ public final class Gateway: Sendable {
             models: models, groups: Dictionary(configuration.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             autoRoutes: Dictionary(configuration.autoRoutes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             learned: learned, health: health, modelRetry: configuration.modelRetry)
-        requestLog.observe { metrics.observe($0) }
+        if configuration.observability.metrics { requestLog.observe { metrics.observe($0) } }
         let tools = self.tools
         metrics.isKnownTool = { name in tools?.tool(named: name) != nil }
     }
