@@ -80,7 +80,7 @@ struct IngestCommand: AsyncParsableCommand {
         }
         let options = DocumentLoader.Options(
             field: field, allowed: allowed.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
-        var progress = ProgressBar(total: files.count, enabled: !quiet)
+        let progress: TaskProgress? = quiet ? nil : TaskProgress("ingest", total: files.count, unit: "files")
         var totals = UpsertSummary()
         var documents = 0
         var words = 0
@@ -116,7 +116,8 @@ struct IngestCommand: AsyncParsableCommand {
                 failures.append("\(error)")
             }
             if pending.count >= batch { try await flush() }
-            progress.update(done: index + 1, seconds: started.secondsElapsed, documents: documents, words: words)
+            let pages = Double(words) / 500 / max(started.secondsElapsed, 0.001)
+            progress?.update(done: index + 1, detail: String(format: "%d docs  %.1f pages/s", documents, pages))
         }
         try await flush()
         var removed = 0
@@ -130,7 +131,7 @@ struct IngestCommand: AsyncParsableCommand {
             }
         }
         try service.saveIndexes()
-        progress.finish()
+        progress?.finish()
         let seconds = max(started.secondsElapsed, 1e-9)
         let pages = Double(words) / 500
         print(
@@ -149,33 +150,6 @@ struct IngestCommand: AsyncParsableCommand {
         }
         for failure in failures { print("skipped: \(failure)") }
         if !failures.isEmpty && documents == 0 { throw ExitCode.failure }
-    }
-}
-
-/// A one-line progress bar on stderr with throughput.
-struct ProgressBar {
-    let total: Int
-    let enabled: Bool
-    private var lastDraw = -1.0
-
-    init(total: Int, enabled: Bool) {
-        self.total = total
-        self.enabled = enabled && isatty(2) != 0
-    }
-
-    mutating func update(done: Int, seconds: Double, documents: Int, words: Int) {
-        guard enabled, seconds - lastDraw >= 0.1 || done == total else { return }
-        lastDraw = seconds
-        let width = 30
-        let filled = total == 0 ? width : width * done / total
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let rate = seconds > 0 ? Double(words) / 500 / seconds : 0
-        let line = String(format: "\r%@ %d/%d files  %d docs  %.1f pages/s ", bar, done, total, documents, rate)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
 

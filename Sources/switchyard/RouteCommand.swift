@@ -34,15 +34,12 @@ struct EmbeddingOptions: ParsableArguments {
         let embedder = try embedder()
         var cache = EmbeddingCache(path: cachePath, model: embedder.modelName, dimensions: embedder.dimensions)
         let texts = prompts.map { LearnedRouter.truncate($0, maxWords: maxWords, cut: cut) }
-        let clock = ContinuousClock()
-        let start = clock.now
-        var lastReport = start
+        var progress: TaskProgress?
         let matrix = try await cache.embed(texts, with: embedder) { done, total in
-            if clock.now - lastReport > .seconds(10) || done == total {
-                lastReport = clock.now
-                RouteOutput.log("  embedded \(done)/\(total) new prompts (\(Int((clock.now - start) / .seconds(1))) s)")
-            }
+            if progress == nil { progress = TaskProgress("route: embedding new prompts", total: total, unit: "prompts") }
+            progress?.update(done: done)
         }
+        progress?.finish()
         return matrix
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+import SwitchyardCore
+import Testing
+
+@Suite struct TaskProgressTests {
+    final class Sink: Sendable {
+        let text = Mutex("")
+        func write(_ part: String) { text.withLock { $0 += part } }
+    }
+
+    /// Not a terminal (CI logs): one plain line per tenth of the way, with the rate, and nothing more at the end.
+    @Test func plainLinesAtEachTenth() {
+        let sink = Sink()
+        let clock = Mutex(0.0)
+        let progress = TaskProgress(
+            "ingest", total: 20, unit: "files", isTerminal: false, elapsed: { clock.withLock { $0 } }, write: sink.write)
+        for done in 1...20 {
+            clock.withLock { $0 = Double(done) / 2 }
+            progress.update(done: done, detail: "\(done * 3) docs")
+        }
+        progress.finish()
+        let lines = sink.text.withLock { $0 }.split(separator: "\n")
+        #expect(lines.count == 10)
+        #expect(lines.first == "ingest: 2/20 files (10%), 6 docs, 1.0 s, 2.0 files/s, ~9 s left")
+        #expect(lines.last == "ingest: 20/20 files (100%), 60 docs, 10.0 s, 2.0 files/s")
+        #expect(!sink.text.withLock { $0 }.contains("\r"))
+    }
+
+    /// On a terminal: redrawn in place at most ten times a second, the last state always drawn, one newline at the end.
+    @Test func terminalRedrawsInPlace() {
+        let sink = Sink()
+        let clock = Mutex(0.0)
+        let progress = TaskProgress(
+            "route", total: 1_000, unit: "prompts", isTerminal: true, elapsed: { clock.withLock { $0 } }, write: sink.write)
+        for done in 1...1_000 {
+            clock.withLock { $0 = Double(done) / 1_000 }  // one second in all
+            progress.advance()
+        }
+        progress.finish()
+        progress.update(done: 5)  // after finish: ignored
+        let text = sink.text.withLock { $0 }
+        let draws = text.split(separator: "\r").count
+        #expect(draws >= 10 && draws <= 13, "\(draws) redraws")
+        #expect(text.hasSuffix("1000/1000 prompts (100%)  1.0 s  1000.0 prompts/s\u{1B}[K\n"))
+        #expect(text.filter { $0 == "\n" }.count == 1)
+    }
+}
