@@ -178,7 +178,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
-                "Governance", "Guardrails", "Evaluation",
+                "Governance", "Guardrails", "Evaluation", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,4 @@
-"""`switchyard workflow list|run|show|resume`, `switchyard explain wfr_…`
+"""`switchyard workflow list|run|show|resume`, `switchyard explain wfr_…` and `switchyard bench workflow`
 against a live gateway with the mock upstream: what a person reads, and the exit statuses scripts rely on
 (0 done, 1 a failed run, 64 usage, 65 refused, 66 not found, 69 no gateway)."""
 
@@ -294,3 +294,24 @@ def test_explain_through_the_running_gateway(stack):
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.startswith(f"run {run_id} of draft-and-check: completed")
     assert f"output: {ANSWER}" in explained.stdout.splitlines()
+
+
+# --- the benchmark --------------------------------------------------------------------------------------
+
+def test_bench_workflow_runs_with_tiny_numbers(tmp_path):
+    result = subprocess.run([BIN, "bench", "workflow", "--steps", "3", "--runs", "4", "--passes", "2", "--gateway-calls", "3"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "workflow engine: 3 llm steps a run" in out
+    header = next(line for line in out.splitlines() if "in-memory" in line and "SQLite" in line)
+    assert header.index("in-memory") < header.index("SQLite")
+    for label in ("per-step overhead p50 µs", "per-step overhead p99 µs", "runs/s", "steps/s"):
+        line = next(line for line in out.splitlines() if line.startswith(label))
+        assert len(line[44:].split()) >= 2, line
+    assert "rows written per step" in out and "2 (1 workflow_steps insert + 1 workflow_runs update)" in out
+    assert "1 create + 1 finish" in out
+    # Every timed run left its rows: 1 warm-up + 2 passes × 4 runs, 3 steps each, plus the untimed row-count run.
+    assert "30 / 30 = 1.00" in out
+    assert "a step's overhead beyond its model call (p50 difference)" in out
+    assert not list(tmp_path.iterdir()), "the benchmark leaves no files behind"
