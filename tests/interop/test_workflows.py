@@ -140,13 +140,15 @@ def test_openai_streamed(oai, http):
 
 
 def test_openai_stream_helper_accumulates_the_answer(oai, http):
-    q = question()
+    q, before = question(), newest_log_ids(http)
     with oai.chat.completions.stream(model=MODEL, messages=[{"role": "user", "content": q}],
                                      stream_options={"include_usage": True}) as stream:
         deltas = [e.delta for e in stream if e.type == "content.delta"]
         final = stream.get_final_completion()
     assert "".join(deltas) == final.choices[0].message.content == expected_workflow_answer(q)
-    assert final.usage.prompt_tokens > 0 and final.usage.completion_tokens > 0
+    logged = step_log_records(http, before)  # the helper hides the response headers, so not the run's id
+    assert (final.usage.prompt_tokens, final.usage.completion_tokens) == \
+        (sum(r["prompt_tokens"] for r in logged), sum(r["completion_tokens"] for r in logged))
 
 
 def test_openai_unknown_workflow_is_not_found(oai):
@@ -194,13 +196,18 @@ def test_anthropic_streamed(ant, http):
     assert text == run["steps"][-1]["output"]
 
 
-def test_anthropic_stream_helper_accumulates_the_answer(ant):
+def test_anthropic_stream_helper_accumulates_the_answer(ant, http):
     q = question()
     with ant.messages.stream(model=MODEL, max_tokens=MAX, messages=[{"role": "user", "content": q}]) as stream:
+        run_id = stream.response.headers.get("x-switchyard-workflow-run")
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == final.content[0].text == expected_workflow_answer(q)
-    assert final.usage.output_tokens > 0
+    # The helper takes input_tokens from message_delta, so the final message has the run's real usage, not
+    # message_start's estimate.
+    run = fetch_run(http, run_id)
+    assert (final.usage.input_tokens, final.usage.output_tokens) == \
+        (run["usage"]["prompt_tokens"], run["usage"]["completion_tokens"])
 
 
 def test_anthropic_unknown_workflow_is_not_found(ant):
