@@ -140,7 +140,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "SwitchyardCore", "Providers", "Storage", "Routing", "Caching", "LearnedRouting", "Retrieval", "Tools", "Governance", "Guardrails", "Embeddings",
-                "Workflows",
+                "Workflows", "Evaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -80,17 +80,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     public func recordStep(_ step: WorkflowStepRecord, runCostUSD: Double, stepsDone: Int) async throws {
         try await BackgroundWriter.shared.write(database) { db in
             // A failed step may be recorded again when its run is retried: the latest attempt replaces it.
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO workflow_steps (run_id, step_id, status, input, output, error, cost_usd, prompt_tokens,
-                        completion_tokens, ms, attempts, started_at, finished_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    step.runID, step.stepID, step.status.rawValue, step.input.jsonString(), step.output?.jsonString(), step.error,
-                    step.costUSD, step.promptTokens, step.completionTokens, step.ms, step.attempts, step.startedAt.timeIntervalSince1970,
-                    step.finishedAt.timeIntervalSince1970,
-                ])
+            try Self.insert(step, db)
             try db.execute(
                 sql: "UPDATE workflow_runs SET cost_usd = ?, steps_done = ?, updated_at = ? WHERE id = ?",
                 arguments: [runCostUSD, stepsDone, step.finishedAt.timeIntervalSince1970, step.runID])
@@ -102,6 +92,29 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
             try db.execute(
                 sql: "UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated_at = ? WHERE id = ?",
                 arguments: [status.rawValue, output?.jsonString(), error, date.timeIntervalSince1970, id])
+        }
+    }
+
+    public func transition(id: String, from: Set<WorkflowRunStatus>, to: WorkflowRunStatus, at date: Date) async throws -> Bool {
+        let allowed = from.map(\.rawValue).sorted()
+        let marks = allowed.map { _ in "?" }.joined(separator: ", ")
+        return try await BackgroundWriter.shared.write(database) { db in
+            try db.execute(
+                sql: "UPDATE workflow_runs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status IN (\(marks))",
+                arguments: StatementArguments([to.rawValue, date.timeIntervalSince1970, id] as [any DatabaseValueConvertible] + allowed))
+            return db.changesCount > 0
+        }
+    }
+
+    public func supplyInput(_ step: WorkflowStepRecord, stepsDone: Int) async throws -> Bool {
+        try await BackgroundWriter.shared.write(database) { db in
+            // The status change first: when the run was not waiting, nothing is written.
+            try db.execute(
+                sql: "UPDATE workflow_runs SET status = 'running', error = NULL, steps_done = ?, updated_at = ? WHERE id = ? AND status = 'waiting'",
+                arguments: [stepsDone, step.finishedAt.timeIntervalSince1970, step.runID])
+            guard db.changesCount > 0 else { return false }
+            try Self.insert(step, db)
+            return true
         }
     }
 
@@ -133,6 +146,20 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     /// Rows changed in this database connection's lifetime by writes (SQLite's `total_changes()`).
     public func totalChanges() async throws -> Int {
         try await BackgroundWriter.shared.write(database) { db in try Int.fetchOne(db, sql: "SELECT total_changes()") ?? 0 }
+    }
+
+    private static func insert(_ step: WorkflowStepRecord, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO workflow_steps (run_id, step_id, status, input, output, error, cost_usd, prompt_tokens,
+                    completion_tokens, ms, attempts, started_at, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                step.runID, step.stepID, step.status.rawValue, step.input.jsonString(), step.output?.jsonString(), step.error,
+                step.costUSD, step.promptTokens, step.completionTokens, step.ms, step.attempts, step.startedAt.timeIntervalSince1970,
+                step.finishedAt.timeIntervalSince1970,
+            ])
     }
 
     private static func json(_ text: String?) -> JSONValue? {

@@ -77,7 +77,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         case .authentication, .permission: return .permission
         case .rateLimited, .budgetExceeded: return .temporary
         case .upstream, .upstreamTimeout, .upstreamUnreachable, .badUpstreamResponse: return .unavailable
-        case .invalidRequest, .payloadTooLarge, .guardrailBlocked, .guardrailSchemaFailed: return .dataError
+        case .invalidRequest, .payloadTooLarge, .guardrailBlocked, .guardrailSchemaFailed, .conflict: return .dataError
         case .guardrailError: return .unavailable
         case .internal: return .software
         }

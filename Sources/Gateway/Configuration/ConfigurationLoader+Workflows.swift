@@ -20,6 +20,7 @@ extension ConfigurationLoader {
     static func parseWorkflows(_ reader: ConfigNode, into configuration: inout SwitchyardConfiguration) throws {
         guard let section = reader["workflows"] else { return }
         var names: Set<String> = []
+        var subWorkflowNodes: [String: [(step: String, name: String, node: ConfigNode)]] = [:]
         let chatModels = configuration.models.filter { $0.kind == .chat }.map(\.name)
         let known = Set(chatModels + configuration.groups.map(\.name) + configuration.autoRoutes.map(\.name) + configuration.experiments.map(\.name))
         for node in try section.list() {
@@ -38,14 +39,49 @@ extension ConfigurationLoader {
                 for model in stepModels(step) where !known.contains(model) {
                     if model.hasPrefix(workflowModelPrefix) {
                         throw stepNode.error(
-                            "workflow '\(spec.name)' step '\(step.id)': a step cannot call another workflow ('\(model.prefix(80))') yet; name a model, group or route")
+                            "workflow '\(spec.name)' step '\(step.id)': an llm step calls a model, group or route; to run the workflow '\(model.dropFirst(workflowModelPrefix.count).prefix(80))' write a step {id: \(step.id), workflow: {name: \(model.dropFirst(workflowModelPrefix.count).prefix(80))}}")
                     }
                     throw stepNode.error(
                         "workflow '\(spec.name)' step '\(step.id)': the model '\(model.prefix(80))' is not a chat model, group, route or experiment of this config")
                 }
+                if case .workflow(let sub) = step.kind {
+                    subWorkflowNodes[spec.name, default: []].append((step.id, sub.name, stepNode))
+                }
             }
             configuration.workflows.append(spec)
         }
+        try checkSubWorkflows(configuration.workflows, references: subWorkflowNodes)
+    }
+
+    /// Every `workflow:` step names a declared workflow, no workflow reaches itself, and none run as a sub-workflow
+    /// pauses for a person (its parent could not be resumed through it).
+    private static func checkSubWorkflows(
+        _ workflows: [WorkflowSpec], references: [String: [(step: String, name: String, node: ConfigNode)]]
+    ) throws {
+        let byName = Dictionary(workflows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for (parent, steps) in references {
+            for (step, name, node) in steps {
+                guard let child = byName[name] else {
+                    throw node.error(
+                        "workflow '\(parent)' step '\(step)': there is no workflow '\(name)' in this config (workflows: \(byName.keys.sorted().prefix(20).joined(separator: ", ")))")
+                }
+                if let human = child.steps.first(where: { if case .human = $0.kind { true } else { false } }) {
+                    throw node.error(
+                        "workflow '\(parent)' step '\(step)': the workflow '\(name)' has a human step ('\(human.id)'), which cannot wait inside another run; put the human step in '\(parent)'")
+                }
+            }
+        }
+        // A cycle: depth-first over the references, with the path so far.
+        func visit(_ name: String, path: [String]) throws {
+            for (step, child, node) in references[name] ?? [] {
+                if let start = path.firstIndex(of: child) {
+                    let cycle = (path[start...] + [child]).joined(separator: " → ")
+                    throw node.error("workflow '\(name)' step '\(step)': workflows call each other in a cycle (\(cycle)); a run would never end")
+                }
+                try visit(child, path: path + [child])
+            }
+        }
+        for name in references.keys.sorted() { try visit(name, path: [name]) }
     }
 
     private static func stepModels(_ step: WorkflowStep) -> [String] {
@@ -53,7 +89,10 @@ extension ConfigurationLoader {
         case .llm(let call): return [call.model]
         case .validate(let validation): return validation.escalate.map { [$0] } ?? []
         case .parallel(let map): return [map.call.model]
-        case .classify(let classification): return [classification.model]
+        case .classify(let classification):
+            if case .model(let model) = classification.method { return [model] }
+            return []
+        case .retrieve, .tool, .human, .workflow: return []
         }
     }
 

@@ -12,26 +12,30 @@ extension Gateway {
     /// The name of the built-in retrieval tool.
     public static let searchToolName = "search_collection"
 
-    /// The tools a caller may see, in a stable order: Switchyard's own first, then each server's.
+    /// The tools a caller may see, in a stable order: Switchyard's own first, then its workflows, then each server's.
     public func servedTools(for caller: Caller) -> [ToolDescriptor] {
-        let builtIn = [chatTool(for: caller), searchTool()]
+        let builtIn = [chatTool(for: caller), searchTool()] + workflowTools(for: caller)
         return (builtIn + (tools?.tools ?? [])).filter { GlobPattern.allows(caller.allowedTools, $0.name) }
     }
 
     /// Calls a served tool for a caller. A tool the key may not use is refused exactly like an
     /// unknown one would be, but with its own code; the call is audit-logged either way, with its
     /// arguments redacted unless `mcp.redact_arguments` is off.
-    public func callServedTool(_ name: String, arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
+    /// `meta` goes to an MCP server's tool as the request's `_meta` (a workflow step's idempotency key).
+    public func callServedTool(
+        _ name: String, arguments: JSONValue?, context: CallContext, meta: [String: JSONValue]? = nil
+    ) async throws -> ToolResult {
         var entry: [String: JSONValue] = [
             "name": .string(name),
             "arguments": configuration.mcp.redactArguments ? "[redacted]" : .string((arguments ?? .null).jsonString()),
         ]
         var record = RequestRecord(
             id: context.requestID, createdAt: context.receivedAt, caller: context.caller.name, clientProtocol: "mcp",
-            endpoint: "mcp", model: name, provider: Self.builtInTools.contains(name) ? "switchyard" : tools?.tool(named: name)?.server)
+            endpoint: "mcp", model: name,
+            provider: Self.builtInTools.contains(name) || workflowName(ofTool: name) != nil ? "switchyard" : tools?.tool(named: name)?.server)
         record.ledger(context.caller, user: nil)
         do {
-            let result = try await runServedTool(name, arguments: arguments, context: context)
+            let result = try await runServedTool(name, arguments: arguments, context: context, meta: meta)
             entry["ok"] = .bool(!result.isError)
             if result.isError { record.error = String(result.text.prefix(500)) }
             entry["ms"] = .double(context.elapsedMilliseconds.rounded())
@@ -58,15 +62,16 @@ extension Gateway {
         }
     }
 
-    private func runServedTool(_ name: String, arguments: JSONValue?, context: CallContext) async throws -> ToolResult {
-        let known = Self.builtInTools.contains(name) || tools?.tool(named: name) != nil
+    private func runServedTool(_ name: String, arguments: JSONValue?, context: CallContext, meta: [String: JSONValue]?) async throws -> ToolResult {
+        let known = Self.builtInTools.contains(name) || tools?.tool(named: name) != nil || workflowName(ofTool: name) != nil
         guard GlobPattern.allows(context.caller.allowedTools, name) else {
             throw ToolError(.notAllowed, "The tool '\(name)' is not allowed for this key.")
         }
         guard known else { throw ToolError(.unknownTool, "There is no tool named '\(name)'.") }
         if name == Self.chatToolName { return try await chatToolCall(arguments, context: context) }
         if name == Self.searchToolName { return try await searchToolCall(arguments, context: context) }
-        return try await tools!.call(name, arguments: arguments)
+        if let workflow = workflowName(ofTool: name) { return try await workflowToolCall(workflow, arguments: arguments, context: context) }
+        return try await tools!.call(name, arguments: arguments, meta: meta)
     }
 
     private func chatTool(for caller: Caller) -> ToolDescriptor {

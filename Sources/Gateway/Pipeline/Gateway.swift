@@ -47,8 +47,13 @@ public final class Gateway: Sendable {
     /// Finds prompt injections and personal data for the guardrail policies; nil when this build
     /// has none, and then every request a policy covers fails closed (or open, with `on_error: allow`).
     let guardDetector: (any GuardDetector)?
-    /// Workflow runs and their checkpoints (the SQLite file under `serve`; in memory otherwise).
+    /// Workflow runs and their checkpoints (the SQLite file under `serve`; in memory otherwise), every write told
+    /// to `workflowEvents`.
     let workflowRuns: any WorkflowCheckpointStore
+    /// Step and status events of runs, for `GET …/runs/ID/events`.
+    public let workflowEvents = WorkflowEventHub()
+    /// Label centroids of `classify` steps by embedding.
+    let workflowCentroids = ClassifierCentroids()
     /// Workflows by name.
     let workflows: [String: WorkflowSpec]
     /// Runs started through the runs API, waiting for the `WorkflowService`.
@@ -83,7 +88,7 @@ public final class Gateway: Sendable {
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
-        self.workflowRuns = workflowPersistence ?? InMemoryWorkflowCheckpointStore()
+        self.workflowRuns = PublishingCheckpointStore(base: workflowPersistence ?? InMemoryWorkflowCheckpointStore(), hub: workflowEvents)
         self.workflows = Dictionary(configuration.workflows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Governance
 import Logging
@@ -18,6 +19,12 @@ public struct WorkflowRunView: Sendable {
     public var usage: Usage
     /// Why the run stopped, when it failed in the execution that made this view.
     public var failure: WorkflowRunError? = nil
+
+    public init(run: WorkflowRunRecord, steps: [WorkflowStepRecord] = [], usage: Usage = Usage(promptTokens: 0, completionTokens: 0)) {
+        self.run = run
+        self.steps = steps
+        self.usage = usage
+    }
 }
 
 extension Gateway {
@@ -56,7 +63,7 @@ extension Gateway {
         guard claimWorkflowRun(runID) else { throw SwitchyardError.internal("workflow run \(runID) is already executing") }
         defer { releaseWorkflowRun(runID) }
         let outcome = try await workflowEngine(caller: context.caller, logger: context.logger).execute(prepared.spec, runID: runID, onStep: onStep)
-        return WorkflowRunView(run: outcome.run, steps: outcome.steps, usage: outcome.usage, failure: outcome.failure)
+        return { var view = WorkflowRunView(run: outcome.run, steps: outcome.steps, usage: outcome.usage); view.failure = outcome.failure; return view }()
     }
 
     /// Records a run and hands it to the `WorkflowService` (the runs API: `202` at once, the run in the background).
@@ -74,18 +81,101 @@ extension Gateway {
     /// A run of `name` and its steps, if the caller may see it (its own runs; an admin's, every run).
     public func workflowRun(_ name: String, id: String, caller: Caller) async throws -> WorkflowRunView {
         _ = try workflow(named: name, caller: caller)
-        guard id.count <= 128, let run = try await workflowRuns.run(id: id), run.workflow == name,
-            caller.role == .admin || run.callerID == caller.id
-        else {
-            throw SwitchyardError(code: .notFound, message: "No run '\(id.quotedPrefix(80))' of workflow '\(name.quotedPrefix(80))'.", status: 404)
+        guard id.count <= 128, let run = try await workflowRuns.run(id: id), run.workflow == name, Self.maySee(run, caller) else {
+            throw SwitchyardError(code: .notFound, message: "No run '\(id.quotedPrefix(80))' of workflow '\(name.quotedPrefix(80))'.", status: 404, param: "id")
         }
         let steps = try await workflowRuns.steps(runID: id)
         return WorkflowRunView(run: run, steps: steps, usage: WorkflowEngineUsage.sum(steps))
     }
 
+    /// A run by its id alone (`explain`, `GET /v1/switchyard/workflow-runs/ID`), if the caller may see it.
+    public func workflowRun(id: String, caller: Caller) async throws -> WorkflowRunView {
+        guard id.count <= 128, let run = try await workflowRuns.run(id: id), Self.maySee(run, caller),
+            GlobPattern.allows(caller.allowedModels, ConfigurationLoader.workflowModelPrefix + run.workflow)
+        else {
+            throw SwitchyardError(code: .notFound, message: "No workflow run '\(id.quotedPrefix(80))'.", status: 404, param: "id")
+        }
+        let steps = try await workflowRuns.steps(runID: id)
+        return WorkflowRunView(run: run, steps: steps, usage: WorkflowEngineUsage.sum(steps))
+    }
+
+    /// The newest runs of `name` the caller may see (an admin: everyone's), without their steps.
+    public func workflowRuns(_ name: String, caller: Caller, limit: Int) async throws -> [WorkflowRunRecord] {
+        _ = try workflow(named: name, caller: caller)
+        let limit = max(1, min(limit, 1_000))
+        // Sub-workflow runs (`PARENT.STEP`) are their parents' business.
+        let runs = try await workflowRuns.runs(workflow: name, limit: caller.role == .admin ? limit * 2 : 10_000)
+        return Array(runs.filter { !$0.id.contains(".") && Self.maySee($0, caller) }.prefix(limit))
+    }
+
+    /// Its own runs; an admin's, every run.
+    static func maySee(_ run: WorkflowRunRecord, _ caller: Caller) -> Bool {
+        caller.role == .admin || run.callerID == caller.id
+    }
+
+    /// `POST …/runs/ID/resume`: a waiting run gets its `human` step's answer (`input`, checked against the step's
+    /// `input_schema`); a run left running by a crash, or one that failed, runs again from its first unfinished step
+    /// (its finished steps are not run again; its limits still hold). 409 for a completed run, or a waiting one
+    /// resumed without `input`. The run continues in the background.
+    public func resumeWorkflowRun(_ name: String, id: String, input: JSONValue?, caller: Caller) async throws -> WorkflowRunRecord {
+        let view = try await workflowRun(name, id: id, caller: caller)
+        var run = view.run
+        guard let spec = workflows[name] else { throw SwitchyardError.internal("workflow \(name) vanished") }
+        switch run.status {
+        case .completed:
+            throw SwitchyardError(code: .conflict, message: "The run \(run.id) has completed; there is nothing to resume.", status: 409)
+        case .waiting:
+            guard let waiting = view.steps.last(where: { $0.status == .waiting }), let step = spec.step(waiting.stepID),
+                case .human(let human) = step.kind
+            else {
+                throw SwitchyardError(code: .conflict, message: "The run \(run.id) is waiting but no step of it asks for input.", status: 409)
+            }
+            guard let input else {
+                throw SwitchyardError.invalidRequest(
+                    "The run \(run.id) waits for input at step '\(waiting.stepID)': send {\"input\": …}.", param: "input")
+            }
+            if let schema = human.inputSchema {
+                let text = input.jsonString()
+                let verdict = await AssertionGrader.grade(
+                    Assertion(type: "is-json", value: schema), context: AssertionContext(output: text, response: EvalResponse(output: text)))
+                guard verdict.pass else {
+                    throw SwitchyardError.invalidRequest(
+                        "The input does not meet step '\(waiting.stepID)''s input_schema: \(verdict.reason)", param: "input")
+                }
+            }
+            let now = Date()
+            var answered = waiting
+            answered.status = .completed
+            answered.output = input
+            answered.finishedAt = now
+            answered.ms = max(0, now.timeIntervalSince(waiting.startedAt) * 1000)
+            answered.attempts = 1
+            guard try await workflowRuns.supplyInput(answered, stepsDone: run.stepsDone + 1) else {
+                throw SwitchyardError(code: .conflict, message: "The run \(run.id) is no longer waiting (resumed already?).", status: 409)
+            }
+        case .running, .failed:
+            if input != nil {
+                throw SwitchyardError.invalidRequest(
+                    "The run \(run.id) is \(run.status.rawValue), not waiting for input; resume it without `input`.", param: "input")
+            }
+            guard !activeWorkflowRuns.withLock({ $0.contains(run.id) }) else {
+                throw SwitchyardError(code: .conflict, message: "The run \(run.id) is executing now.", status: 409)
+            }
+            guard try await workflowRuns.transition(id: run.id, from: [.running, .failed], to: .running, at: Date()) else {
+                throw SwitchyardError(code: .conflict, message: "The run \(run.id) changed while being resumed; read it again.", status: 409)
+            }
+        }
+        guard workflowQueue.enqueue(run.id) else {
+            throw SwitchyardError(code: .rateLimited, message: "Too many workflow runs are waiting; try again later.", status: 503)
+        }
+        run.status = .running
+        run.error = nil
+        return run
+    }
+
     /// Executes (or resumes) a recorded run as the key that started it. Never throws: a run that cannot continue
     /// is recorded as failed, and one this process is already executing is left alone.
-    func resumeWorkflowRun(_ runID: String) async {
+    func executeStoredRun(_ runID: String) async {
         guard claimWorkflowRun(runID) else { return }
         defer { releaseWorkflowRun(runID) }
         do {
@@ -110,7 +200,11 @@ extension Gateway {
     }
 
     func workflowEngine(caller: Caller, logger: Logger) -> WorkflowEngine {
-        WorkflowEngine(runner: GatewayStepRunner(gateway: self, caller: caller, logger: logger), store: workflowRuns)
+        var engine = WorkflowEngine(runner: GatewayStepRunner(gateway: self, caller: caller, logger: logger), store: workflowRuns)
+        let workflows = self.workflows
+        engine.resolveWorkflow = { workflows[$0] }
+        engine.centroids = workflowCentroids
+        return engine
     }
 
     private func start(_ spec: WorkflowSpec, input: JSONValue, engine: WorkflowEngine, caller: Caller) async throws -> WorkflowRunRecord {
@@ -181,7 +275,18 @@ extension Gateway {
     ) async throws -> WorkflowCompletion {
         let view = try await executeWorkflowRun(prepared, context: context, onStep: onStep)
         let run = view.run
-        guard run.status == .completed else {
+        var text: String
+        switch run.output ?? .null {
+        case .string(let output): text = output
+        case .null: text = ""
+        case let other: text = other.jsonString()
+        }
+        if run.status == .waiting {
+            // A person must answer before the run goes on: the answer is the question, and the run id says where to
+            // send the reply (`POST …/runs/ID/resume`).
+            text = view.steps.last(where: { $0.status == .waiting }).map { Template.plain($0.input) } ?? ""
+        }
+        guard run.status == .completed || run.status == .waiting else {
             let message = "The workflow run \(run.id) failed: \(run.error ?? "it did not finish")"
             var error = SwitchyardError(code: .upstream, message: message, status: 502)
             if let cause = view.failure?.stepError, (400..<500).contains(cause.status) {
@@ -192,17 +297,13 @@ extension Gateway {
             error.headers[Self.workflowRunHeader] = run.id
             throw error
         }
-        let text: String = switch run.output ?? .null {
-        case .string(let text): text
-        case .null: ""
-        case let other: other.jsonString()
-        }
         let response = ChatResponse(
             id: "chatcmpl-" + context.requestID.dropFirst(4), created: Int(Date().timeIntervalSince1970), model: request.model,
             choices: [ChatResponse.Choice(message: .assistant(text), finishReason: .stop)], usage: view.usage,
             switchyard: [
                 "request_id": .string(context.requestID), "cost_usd": .double(run.costUSD), "model": .string(request.model),
-                "workflow_run": .string(run.id), "steps": .int(Int64(view.steps.count)),
+                "workflow_run": .string(run.id), "workflow_status": .string(run.status.rawValue),
+                "steps": .int(Int64(view.steps.count)),
             ])
         return WorkflowCompletion(response: response, runID: run.id, costUSD: run.costUSD)
     }

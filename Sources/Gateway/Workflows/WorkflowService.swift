@@ -32,7 +32,8 @@ public struct WorkflowService: Service {
         let limit = concurrency
         let leftRunning: [WorkflowRunRecord]
         do {
-            leftRunning = try await gateway.workflowRuns.runs(status: .running, limit: 10_000)
+            // Sub-workflow runs (`PARENT.STEP`) resume with their parents, not on their own.
+            leftRunning = try await gateway.workflowRuns.runs(status: .running, limit: 10_000).filter { !$0.id.contains(".") }
         } catch {
             logger.error("could not read unfinished workflow runs", metadata: ["error": "\(error)"])
             leftRunning = []
@@ -49,7 +50,7 @@ public struct WorkflowService: Service {
                         inFlight -= 1
                     }
                     inFlight += 1
-                    group.addTask { await gateway.resumeWorkflowRun(id) }
+                    group.addTask { await gateway.executeStoredRun(id) }
                 }
                 for run in leftRunning { await add(run.id) }
                 for await id in gateway.workflowQueue.runs {

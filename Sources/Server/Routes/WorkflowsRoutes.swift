@@ -5,7 +5,8 @@ import NIOCore
 import SwitchyardCore
 
 /// `GET /v1/switchyard/workflows`, `POST /v1/switchyard/workflows/{name}/runs` (`202 {"id", "status"}`, the run in
-/// the background) and `GET /v1/switchyard/workflows/{name}/runs/{id}`, in OpenAI's error envelope.
+/// the background), `GET …/{name}/runs` (newest first), `GET …/{name}/runs/{id}`, `POST …/runs/{id}/resume`,
+/// `GET …/runs/{id}/events` (SSE) and `GET /v1/switchyard/workflow-runs/{id}`, in OpenAI's error envelope.
 struct WorkflowsRoutes: Sendable {
     let gateway: Gateway
     let maxBodyBytes: Int
@@ -25,6 +26,13 @@ struct WorkflowsRoutes: Sendable {
                 return ["id": .string(run.id), "object": "workflow.run", "status": .string(run.status.rawValue)]
             }
         }
+        router.get("/v1/switchyard/workflows/{name}/runs") { request, context in
+            await handle(request, caller: context.caller) { call in
+                let limit = try QueryValues.limit(request.uri.queryParameters["limit"].map(String.init), range: 1...1_000, default: 20)
+                let runs = try await gateway.workflowRuns(context.parameters.get("name") ?? "", caller: call.caller, limit: limit)
+                return ["object": "list", "data": .array(runs.map { Self.json(WorkflowRunView(run: $0), steps: false) })]
+            }
+        }
         router.get("/v1/switchyard/workflows/{name}/runs/{id}") { request, context in
             await handle(request, caller: context.caller) { call in
                 Self.json(
@@ -32,27 +40,55 @@ struct WorkflowsRoutes: Sendable {
                         context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", caller: call.caller))
             }
         }
+        router.get("/v1/switchyard/workflow-runs/{id}") { request, context in
+            await handle(request, caller: context.caller) { call in
+                Self.json(try await gateway.workflowRun(id: context.parameters.get("id") ?? "", caller: call.caller))
+            }
+        }
+        router.post("/v1/switchyard/workflows/{name}/runs/{id}/resume") { request, context in
+            await handle(request, caller: context.caller, status: .accepted) { call in
+                var request = call.request
+                let bytes = try await request.collectBody(limit: maxBodyBytes)
+                // No body (or `{}`) resumes an interrupted or failed run; `{"input": …}` answers a waiting one.
+                let body: JSONValue = bytes.readableBytes == 0 ? [:] : try FeedbackRoutes.object(bytes)
+                if let unknown = body.objectValue?.keys.sorted().first(where: { $0 != "input" }) {
+                    throw SwitchyardError.invalidRequest("Unknown field '\(unknown.quotedPrefix(64))'; resume takes {\"input\": …}.", param: unknown)
+                }
+                let run = try await gateway.resumeWorkflowRun(
+                    context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", input: body.objectValue?["input"],
+                    caller: call.caller)
+                return ["id": .string(run.id), "object": "workflow.run", "status": .string(run.status.rawValue)]
+            }
+        }
+        router.get("/v1/switchyard/workflows/{name}/runs/{id}/events") { request, context in
+            await WorkflowEventsStream(gateway: gateway).response(
+                name: context.parameters.get("name") ?? "", id: context.parameters.get("id") ?? "", caller: context.caller)
+        }
     }
 
-    /// A run as the API shows it.
-    static func json(_ view: WorkflowRunView) -> JSONValue {
+    /// A run as the API shows it (without `steps` in lists).
+    static func json(_ view: WorkflowRunView, steps withSteps: Bool = true) -> JSONValue {
         let run = view.run
         var object: [String: JSONValue] = [
             "id": .string(run.id), "object": "workflow.run", "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
             "input": run.input, "output": run.output ?? .null, "cost_usd": .double(run.costUSD), "steps_done": .int(Int64(run.stepsDone)),
             "created_at": .int(Int64(run.createdAt.timeIntervalSince1970.rounded(.down))),
             "usage": ["prompt_tokens": .int(Int64(view.usage.promptTokens)), "completion_tokens": .int(Int64(view.usage.completionTokens))],
-            "steps": .array(view.steps.map { step in
-                var item: [String: JSONValue] = [
-                    "id": .string(step.stepID), "status": .string(step.status.rawValue), "output": step.output ?? .null,
-                    "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
-                ]
-                if let error = step.error { item["error"] = .string(error) }
-                return .object(item)
-            }),
         ]
+        if withSteps { object["steps"] = .array(view.steps.map(Self.json)) }
         if let error = run.error { object["error"] = .string(error) }
         return .object(object)
+    }
+
+    /// A step as the API and the events stream show it.
+    static func json(_ step: WorkflowStepRecord) -> JSONValue {
+        var item: [String: JSONValue] = [
+            "id": .string(step.stepID), "status": .string(step.status.rawValue), "input": step.input, "output": step.output ?? .null,
+            "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
+            "usage": ["prompt_tokens": .int(Int64(step.promptTokens)), "completion_tokens": .int(Int64(step.completionTokens))],
+        ]
+        if let error = step.error { item["error"] = .string(error) }
+        return .object(item)
     }
 
     private func list(caller: Caller) -> JSONValue {

@@ -8,6 +8,8 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
         case authentication
         case permission
         case notFound = "not_found"
+        /// The thing is not in a state that allows this (a 409: resuming a completed workflow run).
+        case conflict
         case payloadTooLarge = "payload_too_large"
         case rateLimited = "rate_limited"
         /// A hard budget of the key or its team would be passed (a 429 with code `budget_exceeded`).

@@ -8,7 +8,16 @@ public enum WorkflowRunStatus: String, Sendable, Hashable, Codable {
 }
 
 public enum WorkflowStepStatus: String, Sendable, Hashable, Codable {
-    case completed, skipped, failed
+    /// `waiting`: a `human` step asked its question and waits for `resume` to supply the answer.
+    case completed, skipped, failed, waiting
+
+    /// Finished for good: a resumed run does not run it again.
+    public var isFinished: Bool { self == .completed || self == .skipped }
+}
+
+extension WorkflowRunStatus {
+    /// Completed or failed: nothing more happens unless the run is resumed.
+    public var isTerminal: Bool { self == .completed || self == .failed }
 }
 
 /// A run as the checkpoint store keeps it. `costUSD`, `stepsDone` and `createdAt` are what the limits are held
@@ -92,6 +101,12 @@ public protocol WorkflowCheckpointStore: Sendable {
     func steps(runID: String) async throws -> [WorkflowStepRecord]
     func recordStep(_ step: WorkflowStepRecord, runCostUSD: Double, stepsDone: Int) async throws
     func finishRun(id: String, status: WorkflowRunStatus, output: JSONValue?, error: String?, at: Date) async throws
+    /// Moves the run to `to` only if it is now in one of `from` (so two callers cannot both resume it); false if it
+    /// was not. Clears its error.
+    func transition(id: String, from: Set<WorkflowRunStatus>, to: WorkflowRunStatus, at: Date) async throws -> Bool
+    /// A waiting run's answer: records `step` (the `human` step, completed) and moves the run from `waiting` to
+    /// `running`, together; false (and nothing written) if the run was not waiting.
+    func supplyInput(_ step: WorkflowStepRecord, stepsDone: Int) async throws -> Bool
     /// Runs in `status`, oldest first (start-up resumes those left `running`).
     func runs(status: WorkflowRunStatus, limit: Int) async throws -> [WorkflowRunRecord]
     /// The newest runs of one workflow.

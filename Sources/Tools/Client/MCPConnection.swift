@@ -101,17 +101,18 @@ actor MCPConnection {
     }
 
     /// Calls a tool by its name on this server.
-    func call(_ tool: String, arguments: [String: Value]?, timeout: Duration) async throws -> ToolResult {
+    func call(_ tool: String, arguments: [String: Value]?, timeout: Duration, meta: [String: JSONValue]? = nil) async throws -> ToolResult {
         let session = try await readySession(within: min(timeout, configuration.timeout))
         let current = generation
         let client: Client
         switch session {
         case .legacy(let legacy): client = legacy
-        case .stateless(let stateless): return try await callStateless(stateless, tool, arguments: arguments, timeout: timeout, generation: current)
+        case .stateless(let stateless):
+            return try await callStateless(stateless, tool, arguments: arguments, timeout: timeout, generation: current, meta: meta)
         }
         let context: RequestContext<CallTool.Result>
         do {
-            context = try await client.callTool(name: tool, arguments: arguments)
+            context = try await client.callTool(name: tool, arguments: arguments, meta: meta.map { Metadata(additionalFields: $0.mapValues(ValueBridge.value)) })
         } catch {
             throw ToolError(.unavailable, "The MCP server '\(name)' is not connected: \(error)")
         }
@@ -151,9 +152,11 @@ actor MCPConnection {
 
     /// A tool call in the stateless revision: one request, its `_meta` naming the version.
     private func callStateless(
-        _ session: StatelessMCPSession, _ tool: String, arguments: [String: Value]?, timeout: Duration, generation current: Int
+        _ session: StatelessMCPSession, _ tool: String, arguments: [String: Value]?, timeout: Duration, generation current: Int,
+        meta: [String: JSONValue]?
     ) async throws -> ToolResult {
         var params: [String: JSONValue] = ["name": .string(tool)]
+        if let meta { params["_meta"] = .object(meta) }
         if let arguments { params["arguments"] = ValueBridge.json(arguments) }
         let limit = min(timeout, configuration.timeout)
         do {

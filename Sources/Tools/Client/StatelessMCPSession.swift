@@ -57,7 +57,10 @@ actor StatelessMCPSession {
         let id = nextID
         nextID += 1
         var params = params
-        params["_meta"] = Self.meta
+        // The session's own `_meta` (the protocol version), merged over what the caller sent.
+        var meta = params["_meta"]?.objectValue ?? [:]
+        for (key, value) in Self.meta.objectValue ?? [:] { meta[key] = value }
+        params["_meta"] = .object(meta)
         let message: JSONValue = ["jsonrpc": "2.0", "id": .int(Int64(id)), "method": .string(method), "params": .object(params)]
         let data = Data(message.jsonString().utf8)
         // Registered before sending: an HTTP transport delivers the answer before `send` returns.

@@ -53,7 +53,8 @@ public final class ToolManager: Service, Sendable {
 
     /// Calls an exposed tool. Throws `ToolError` when it cannot be called; a tool that ran and
     /// failed returns a result with `isError`.
-    public func call(_ name: String, arguments: JSONValue?, timeout: Duration? = nil) async throws -> ToolResult {
+    /// - Parameter meta: the request's `_meta` (such as a workflow step's idempotency key), sent as it is.
+    public func call(_ name: String, arguments: JSONValue?, timeout: Duration? = nil, meta: [String: JSONValue]? = nil) async throws -> ToolResult {
         guard let tool = tool(named: name) else {
             throw ToolError(.unknownTool, "There is no tool named '\(name)'.")
         }
@@ -61,7 +62,7 @@ public final class ToolManager: Service, Sendable {
             throw ToolError(.unknownTool, "The tool '\(name)' belongs to no configured MCP server.")
         }
         return try await connection.call(
-            tool.originalName, arguments: try ValueBridge.arguments(arguments), timeout: timeout ?? configuration.callTimeout)
+            tool.originalName, arguments: try ValueBridge.arguments(arguments), timeout: timeout ?? configuration.callTimeout, meta: meta)
     }
 
     /// Waits until every server is ready or `timeout` passes; returns the servers still not ready, with why.

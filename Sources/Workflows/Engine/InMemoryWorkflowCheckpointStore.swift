@@ -31,6 +31,22 @@ public actor InMemoryWorkflowCheckpointStore: WorkflowCheckpointStore {
         runsByID[id]?.updatedAt = date
     }
 
+    public func transition(id: String, from: Set<WorkflowRunStatus>, to: WorkflowRunStatus, at date: Date) -> Bool {
+        guard let run = runsByID[id], from.contains(run.status) else { return false }
+        runsByID[id]?.status = to
+        runsByID[id]?.error = nil
+        runsByID[id]?.updatedAt = date
+        return true
+    }
+
+    public func supplyInput(_ step: WorkflowStepRecord, stepsDone: Int) -> Bool {
+        guard runsByID[step.runID]?.status == .waiting else { return false }
+        recordStep(step, runCostUSD: runsByID[step.runID]?.costUSD ?? 0, stepsDone: stepsDone)
+        runsByID[step.runID]?.status = .running
+        runsByID[step.runID]?.error = nil
+        return true
+    }
+
     public func runs(status: WorkflowRunStatus, limit: Int) -> [WorkflowRunRecord] {
         Array(runsByID.values.filter { $0.status == status }.sorted { $0.createdAt < $1.createdAt }.prefix(limit))
     }

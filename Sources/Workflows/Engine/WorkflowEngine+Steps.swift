@@ -16,6 +16,21 @@ struct StepCheckFailure: Error, CustomStringConvertible {
 /// Adds up what a step's model calls cost, including calls of attempts that then failed.
 actor StepMeter {
     private(set) var totals = (costUSD: 0.0, usage: Usage(promptTokens: 0, completionTokens: 0))
+    /// What a sub-workflow's run has been counted for so far (its totals grow across this step's attempts).
+    private var counted = (costUSD: 0.0, usage: Usage(promptTokens: 0, completionTokens: 0))
+
+    /// A sub-workflow's run totals so far: what was not yet counted is added.
+    func subRun(costUSD: Double, usage: Usage) {
+        if costUSD.isFinite, costUSD > counted.costUSD {
+            totals.costUSD += costUSD - counted.costUSD
+            counted.costUSD = costUSD
+        }
+        totals.usage.promptTokens &+= max(0, usage.promptTokens &- counted.usage.promptTokens)
+        totals.usage.completionTokens &+= max(0, usage.completionTokens &- counted.usage.completionTokens)
+        counted.usage = Usage(
+            promptTokens: max(counted.usage.promptTokens, usage.promptTokens),
+            completionTokens: max(counted.usage.completionTokens, usage.completionTokens))
+    }
 
     func complete(
         _ runner: any WorkflowStepRunner, model: String, messages: [ChatMessage], parameters: WorkflowCallParameters
@@ -30,7 +45,9 @@ actor StepMeter {
 }
 
 extension WorkflowEngine {
-    func perform(_ step: WorkflowStep, spec: WorkflowSpec, vars: [String: JSONValue], meter: StepMeter) async throws -> StepResult {
+    func perform(
+        _ step: WorkflowStep, spec: WorkflowSpec, run: WorkflowRunRecord, vars: [String: JSONValue], meter: StepMeter
+    ) async throws -> StepResult {
         switch step.kind {
         case .llm(let call):
             return try await callModel(call, model: call.model, vars: vars, meter: meter)
@@ -40,6 +57,15 @@ extension WorkflowEngine {
             return try await parallel(map, vars: vars, meter: meter)
         case .classify(let classification):
             return try await classify(classification, vars: vars, meter: meter)
+        case .retrieve(let call):
+            return try await retrieve(call, vars: vars)
+        case .tool(let call):
+            return try await callTool(call, key: "\(run.id)/\(step.id)", vars: vars)
+        case .workflow(let sub):
+            return try await subWorkflow(sub, childID: "\(run.id).\(step.id)", parent: run, vars: vars, meter: meter)
+        case .human:
+            // The run loop stops at a human step before it is performed; here it has no answer to give.
+            throw StepCheckFailure(description: "a human step waits for its input")
         }
     }
 
@@ -137,9 +163,12 @@ extension WorkflowEngine {
         return StepResult(input: .array(items), output: .array(outputs))
     }
 
-    /// Asks the model for one label; output `{"label": …}`.
+    /// Asks the model for one label, or picks the nearest label by embedding; output `{"label": …}`.
     func classify(_ classification: Classification, vars: [String: JSONValue], meter: StepMeter) async throws -> StepResult {
         let text = WorkflowTemplate.render(classification.text, vars: vars)
+        guard case .model(let model) = classification.method else {
+            return try await classifyByEmbedding(classification, text: text)
+        }
         let list = classification.labels.map { "- \($0.label): \($0.description)" }.joined(separator: "\n")
         let prompt = """
             Classify the text below into exactly one of these labels:
@@ -151,9 +180,9 @@ extension WorkflowEngine {
             \(text)
             """
         let answer = try await meter.complete(
-            runner, model: classification.model, messages: [.user(prompt)], parameters: WorkflowCallParameters(temperature: 0, maxTokens: 20))
+            runner, model: model, messages: [.user(prompt)], parameters: WorkflowCallParameters(temperature: 0, maxTokens: 20))
         guard let label = Self.label(in: answer.text, labels: classification.labels.map(\.label)) else {
-            throw StepCheckFailure(description: "the answer of \(classification.model) named no label: \(answer.text.prefix(120))")
+            throw StepCheckFailure(description: "the answer of \(model) named no label: \(answer.text.prefix(120))")
         }
         return StepResult(input: .string(text), output: .object(["label": .string(label)]))
     }

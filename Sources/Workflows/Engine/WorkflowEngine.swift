@@ -12,6 +12,13 @@ public struct WorkflowEngine: Sendable {
     public var now: @Sendable () -> Date
     /// Waits between retries (injected so tests do not wait).
     public var sleep: @Sendable (Duration) async throws -> Void
+    /// The workflows a `workflow` step may run, by name.
+    public var resolveWorkflow: @Sendable (String) -> WorkflowSpec? = { _ in nil }
+    /// Label centroids of `classify` steps by embedding, computed once per parsed spec.
+    public var centroids: ClassifierCentroids = ClassifierCentroids()
+    /// How deep in sub-workflows this engine runs (a runaway nesting stops at `maxDepth`).
+    var depth = 0
+    static let maxDepth = 8
 
     public init(
         runner: any WorkflowStepRunner, store: any WorkflowCheckpointStore, now: @escaping @Sendable () -> Date = { Date() },
@@ -63,7 +70,7 @@ public struct WorkflowEngine: Sendable {
             return Outcome(run: run, steps: records, usage: Self.usage(of: records))
         }
         var finished: [String: WorkflowStepRecord] = [:]
-        for record in records where record.status != .failed { finished[record.stepID] = record }
+        for record in records where record.status.isFinished { finished[record.stepID] = record }
         var outputs: [String: JSONValue] = [:]
         var cost = run.costUSD
         var stepsDone = run.stepsDone
@@ -87,7 +94,24 @@ public struct WorkflowEngine: Sendable {
                     lastOutput = .null
                     continue
                 }
+                if case .human(let human) = step.kind {
+                    // A person's answer is needed: record the question (once) and stop, `waiting`, until resume.
+                    if !records.contains(where: { $0.stepID == step.id && $0.status == .waiting }) {
+                        let question = WorkflowStepRecord(
+                            runID: runID, stepID: step.id, status: .waiting, input: .string(WorkflowTemplate.render(human.prompt, vars: vars)),
+                            startedAt: started, finishedAt: started)
+                        try await store.recordStep(question, runCostUSD: cost, stepsDone: stepsDone)
+                        records.append(question)
+                        await onStep?(question)
+                    }
+                    try await store.finishRun(id: runID, status: .waiting, output: nil, error: nil, at: now())
+                    run.status = .waiting
+                    run.costUSD = cost
+                    run.stepsDone = stepsDone
+                    return Outcome(run: run, steps: records, usage: Self.usage(of: records))
+                }
                 let meter = StepMeter()
+                let current = run
                 var attempts = 0
                 var result: StepResult?
                 var failure: (any Error)?
@@ -95,7 +119,7 @@ public struct WorkflowEngine: Sendable {
                     attempts += 1
                     do {
                         result = try await withDeadline(spec, createdAt: run.createdAt) {
-                            try await self.perform(step, spec: spec, vars: vars, meter: meter)
+                            try await self.perform(step, spec: spec, run: current, vars: vars, meter: meter)
                         }
                         break
                     } catch let error as WorkflowRunError where error.code == .timeout {
@@ -124,6 +148,7 @@ public struct WorkflowEngine: Sendable {
                     let message = "step '\(step.id)' failed after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(failure.map(Self.describe) ?? "unknown error")"
                     record.error = message
                     try await store.recordStep(record, runCostUSD: cost, stepsDone: stepsDone)
+                    records.removeAll { $0.stepID == step.id }
                     records.append(record)
                     await onStep?(record)
                     if let timeout = failure as? WorkflowRunError, timeout.code == .timeout { throw timeout }
@@ -131,6 +156,7 @@ public struct WorkflowEngine: Sendable {
                 }
                 stepsDone += 1
                 try await store.recordStep(record, runCostUSD: cost, stepsDone: stepsDone)
+                records.removeAll { $0.stepID == step.id }
                 records.append(record)
                 await onStep?(record)
                 outputs[step.id] = result.output

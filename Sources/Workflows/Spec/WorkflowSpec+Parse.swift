@@ -51,7 +51,7 @@ extension WorkflowSpec {
     }
 
     private static func parseStep(_ field: SpecField, earlier: [String: WorkflowStep]) throws(WorkflowSpecError) -> WorkflowStep {
-        let kinds = ["llm", "validate", "parallel", "classify"]
+        let kinds = ["llm", "validate", "parallel", "classify", "retrieve", "tool", "human", "workflow"]
         let idField = try field.required("id")
         let id = try idField.string()
         guard isUsableName(id) else { throw idField.error("'\(id.prefix(80))' is not a usable id: 1 to 64 letters, digits, '_', '-' or '.'") }
@@ -96,25 +96,113 @@ extension WorkflowSpec {
             let call = try parseLLMCall(innerLLM)
             try checkReferences(in: call.templates, field: innerLLM, earlier: known, extra: ["item", "index"])
             step.kind = .parallel(ParallelMap(over: overText, call: call, concurrency: try parallel["concurrency"]?.int(in: 1...64) ?? 4))
-        default:
-            let classify = try field.required("classify")
-            try classify.allowOnly(["model", "labels", "text"])
-            let labelsField = try classify.required("labels")
-            guard let labels = labelsField.value.objectValue, !labels.isEmpty, labels.count <= 100 else {
-                throw labelsField.error("write 1 to 100 labels as {label: description}, such as {billing: 'payments and refunds'}")
+        case "classify":
+            step.kind = .classify(try parseClassification(try field.required("classify"), known: known))
+        case "retrieve":
+            let retrieve = try field.required("retrieve")
+            try retrieve.allowOnly(["collection", "query", "top_k", "mode"])
+            let query = try retrieve.required("query")
+            let call = RetrieveCall(
+                collection: try retrieve.required("collection").nonEmptyString(), query: try query.string(),
+                topK: try retrieve["top_k"]?.int(in: 1...100) ?? 5, mode: try retrieve["mode"]?.string())
+            if let mode = call.mode, !["hybrid", "dense", "bm25"].contains(mode) {
+                throw retrieve.child("mode").error("'\(mode.prefix(40))' is not a search mode; write hybrid, dense or bm25")
             }
-            var pairs: [(label: String, description: String)] = []
-            for label in labels.keys.sorted() {
-                guard let description = labels[label]?.stringValue, !label.isEmpty else {
-                    throw labelsField.child(label).error("a label's description is a string saying when it applies")
+            try checkReferences(in: [call.query], field: query, earlier: known, extra: [])
+            step.kind = .retrieve(call)
+        case "tool":
+            let tool = try field.required("tool")
+            try tool.allowOnly(["name", "arguments"])
+            var arguments: JSONValue = [:]
+            if let given = tool["arguments"] {
+                guard given.value.objectValue != nil else {
+                    throw given.error("write the tool's arguments as a mapping, such as {city: \"{{input.city}}\"}")
                 }
-                pairs.append((label, description))
+                arguments = given.value
+                try checkReferences(in: templateStrings(in: arguments), field: given, earlier: known, extra: [])
             }
-            let text = try classify["text"]?.string() ?? "{{input}}"
-            try checkReferences(in: [text], field: classify, earlier: known, extra: [])
-            step.kind = .classify(Classification(model: try classify.required("model").nonEmptyString(), labels: pairs, text: text))
+            step.kind = .tool(ToolStepCall(name: try tool.required("name").nonEmptyString(), arguments: arguments))
+        case "human":
+            let human = try field.required("human")
+            try human.allowOnly(["prompt", "input_schema"])
+            let prompt = try human.required("prompt")
+            var input = HumanInput(prompt: try prompt.string())
+            try checkReferences(in: [input.prompt], field: prompt, earlier: known, extra: [])
+            if let schema = human["input_schema"] {
+                guard schema.value.objectValue != nil else { throw schema.error("write a JSON schema object, such as {type: object}") }
+                input.inputSchema = schema.value
+            }
+            step.kind = .human(input)
+        default:
+            let workflow = try field.required("workflow")
+            try workflow.allowOnly(["name", "input"])
+            let nameField = try workflow.required("name")
+            let name = try nameField.string()
+            guard isUsableName(name) else { throw nameField.error("'\(name.prefix(80))' is not a workflow name") }
+            let input = try workflow["input"]?.string() ?? "{{input}}"
+            try checkReferences(in: [input], field: workflow, earlier: known, extra: [])
+            step.kind = .workflow(SubWorkflow(name: name, input: input))
         }
         return step
+    }
+
+    private static func parseClassification(_ classify: SpecField, known: Set<String>) throws(WorkflowSpecError) -> Classification {
+        try classify.allowOnly(["model", "method", "labels", "text", "examples", "min_score", "otherwise"])
+        let methodName = try classify["method"]?.string() ?? (classify["model"] == nil ? "embedding" : "model")
+        let method: Classification.Method
+        switch methodName {
+        case "model": method = .model(try classify.required("model").nonEmptyString())
+        case "embedding":
+            if classify["model"] != nil { throw classify.child("model").error("the embedding method calls no model; remove `model` or write method: model") }
+            method = .embedding
+        default: throw classify.child("method").error("'\(methodName.prefix(40))' is not a method; write model or embedding")
+        }
+        let labelsField = try classify.required("labels")
+        guard let labels = labelsField.value.objectValue, !labels.isEmpty, labels.count <= 100 else {
+            throw labelsField.error("write 1 to 100 labels as {label: description}, such as {billing: 'payments and refunds'}")
+        }
+        var pairs: [(label: String, description: String)] = []
+        for label in labels.keys.sorted() {
+            guard let description = labels[label]?.stringValue, !label.isEmpty else {
+                throw labelsField.child(label).error("a label's description is a string saying when it applies")
+            }
+            pairs.append((label, description))
+        }
+        let text = try classify["text"]?.string() ?? "{{input}}"
+        try checkReferences(in: [text], field: classify, earlier: known, extra: [])
+        var classification = Classification(method: method, labels: pairs, text: text)
+        if let examples = classify["examples"] {
+            guard case .embedding = method, let object = examples.value.objectValue else {
+                throw examples.error("examples are {label: [texts]} for the embedding method")
+            }
+            var total = 0
+            for (label, value) in object {
+                guard labels[label] != nil else { throw examples.child(label).error("'\(label.prefix(64))' is not one of the labels") }
+                let texts = try examples.child(label, value: value).list().map { item throws(WorkflowSpecError) in try item.string() }
+                total += texts.count
+                classification.examples[label] = texts
+            }
+            guard total <= 10_000 else { throw examples.error("at most 10,000 examples in all, not \(total)") }
+        }
+        if let minScore = classify["min_score"] {
+            guard case .embedding = method else { throw minScore.error("min_score applies to the embedding method") }
+            classification.minScore = try minScore.number(in: -1...1)
+            let otherwise = try classify.required("otherwise")
+            classification.otherwise = try otherwise.nonEmptyString()
+        } else if let otherwise = classify["otherwise"] {
+            throw otherwise.error("otherwise is the label below min_score; write min_score too")
+        }
+        return classification
+    }
+
+    /// Every string inside a JSON value (the templates of a tool step's arguments).
+    static func templateStrings(in value: JSONValue) -> [String] {
+        switch value {
+        case .string(let text): [text]
+        case .array(let items): items.flatMap(templateStrings(in:))
+        case .object(let object): object.values.flatMap(templateStrings(in:))
+        default: []
+        }
     }
 
     private static func parseLLMCall(_ field: SpecField) throws(WorkflowSpecError) -> LLMCall {

@@ -34,6 +34,10 @@ public struct WorkflowStep: Sendable {
         case validate(Validation)
         case parallel(ParallelMap)
         case classify(Classification)
+        case retrieve(RetrieveCall)
+        case tool(ToolStepCall)
+        case human(HumanInput)
+        case workflow(SubWorkflow)
     }
 }
 
@@ -84,11 +88,57 @@ public struct ParallelMap: Sendable {
     public var concurrency: Int
 }
 
-/// `classify: {model, labels: {label: description}, text?}`: output `{"label": …}`.
+/// `classify: {model, labels: {label: description}, text?}` asks a model for one label; `classify: {method: embedding,
+/// labels, examples?, min_score?, otherwise?}` picks the label whose description and examples are nearest the text in
+/// the local embedding model's space, with no model call. Output `{"label": …}` (and `"score"` by embedding).
 public struct Classification: Sendable {
-    public var model: String
+    public enum Method: Sendable, Hashable {
+        case model(String)
+        case embedding
+    }
+    public var method: Method
     /// Labels in the order written.
     public var labels: [(label: String, description: String)]
+    /// Example texts per label (embedding method): each label's centroid is its description's and examples' mean.
+    public var examples: [String: [String]] = [:]
+    /// Embedding method: below this cosine similarity to every label the answer is `otherwise`.
+    public var minScore: Double?
+    public var otherwise: String?
     /// What is classified; `{{input}}` unless given.
     public var text: String
+    /// Tells this parse of the step from any other (its label centroids are cached under it).
+    public let identity = UUID()
+}
+
+/// `retrieve: {collection, query, top_k?, mode?}`: passages of a collection under the caller's permissions. Output
+/// `{"text": numbered passages, "passages": [{document_id, title, source, score, text, metadata}]}`.
+public struct RetrieveCall: Sendable {
+    public var collection: String
+    public var query: String
+    public var topK: Int
+    /// `hybrid` (default), `dense` or `bm25`.
+    public var mode: String?
+}
+
+/// `tool: {name, arguments}`: an MCP tool (or a built-in one) under the caller's tool permissions. String values
+/// in `arguments` are templates (one that is a single `{{path}}` passes that value as it is). Each call carries the
+/// idempotency key `RUN_ID/STEP_ID`, the same across retries and resumes, so a server can refuse to repeat a side
+/// effect. Output: the tool's `structuredContent`, else its text.
+public struct ToolStepCall: Sendable {
+    public var name: String
+    public var arguments: JSONValue
+}
+
+/// `human: {prompt, input_schema?}`: the run stops with status `waiting` until `POST …/runs/ID/resume {"input": …}`;
+/// the step's output is that input.
+public struct HumanInput: Sendable {
+    public var prompt: String
+    public var inputSchema: JSONValue?
+}
+
+/// `workflow: {name, input?}`: another workflow run as one step (its own recorded run `PARENT.STEP`, so it resumes
+/// with its parent); output: its output. `input` is a template, `{{input}}` unless given.
+public struct SubWorkflow: Sendable {
+    public var name: String
+    public var input: String
 }
