@@ -32,7 +32,7 @@ enum WorkflowRunSource {
         return json(run, steps: try await store.steps(runID: id))
     }
 
-    /// A run as the runs API shows it.
+    /// A run as the runs API shows it (`WorkflowsRoutes.json` in Server, which the CLI does not link).
     static func json(_ run: WorkflowRunRecord, steps: [WorkflowStepRecord]) -> JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(run.id), "object": "workflow.run", "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
@@ -46,6 +46,7 @@ enum WorkflowRunSource {
                 var item: [String: JSONValue] = [
                     "id": .string(step.stepID), "status": .string(step.status.rawValue), "input": step.input, "output": step.output ?? .null,
                     "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
+                    "usage": ["prompt_tokens": .int(Int64(step.promptTokens)), "completion_tokens": .int(Int64(step.completionTokens))],
                 ]
                 if let error = step.error { item["error"] = .string(error) }
                 return .object(item)

@@ -46,6 +46,11 @@ workflows:
     steps:
       - {{id: first, llm: {{model: cheap-model, prompt: "[[echo]] first: {{{{input}}}}"}}}}
       - {{id: second, llm: {{model: flaky-model, prompt: "[[echo]] second: {{{{steps.first.output}}}}"}}}}
+  - name: approve
+    steps:
+      - {{id: draft, llm: {{model: cheap-model, prompt: "[[echo]] Draft: {{{{input}}}}"}}}}
+      - {{id: sign-off, human: {{prompt: "Approve this draft? {{{{steps.draft.output}}}}"}}}}
+      - {{id: final, llm: {{model: cheap-model, prompt: "[[echo]] Final ({{{{steps.sign-off.output}}}}): {{{{steps.draft.output}}}}"}}}}
 """)
         self.env = {**os.environ, "SWITCHYARD_STATE_DIR": str(work / "state"), "SWITCHYARD_URL": self.url}
         self.env.pop("SWITCHYARD_KEY", None)
@@ -108,8 +113,9 @@ def test_list_shows_each_workflow_with_its_steps(stack):
     draft = next(line for line in lines if line.startswith("draft-and-check"))
     assert "draft → review → final" in draft and "Draft with a cheap model" in draft
     assert any(line.startswith("flaky") and "first → second" in line for line in lines), lines
+    assert any(line.startswith("approve") and "draft → sign-off → final" in line for line in lines), lines
     listed = json.loads(stack.cli("workflow", "list", "--json").stdout)
-    assert [w["name"] for w in listed["data"]] == ["draft-and-check", "flaky"]
+    assert [w["name"] for w in listed["data"]] == ["draft-and-check", "flaky", "approve"]
 
 
 def test_run_wait_prints_each_step_then_the_output(stack):
@@ -241,23 +247,12 @@ def test_explain_reads_the_run_from_the_database(stack):
     api = stack.api_run("draft-and-check", run_id)
     for field in ("id", "workflow", "status", "input", "output", "cost_usd", "steps_done", "usage"):
         assert as_json[field] == api[field], field
-    assert [(s["id"], s["output"], s["cost_usd"]) for s in as_json["steps"]] == \
-        [(s["id"], s["output"], s["cost_usd"]) for s in api["steps"]]
+    assert as_json["steps"] == api["steps"], "the database and the API show a run the same way"
 
 
-# --- against the runs API being added on main (resume, /v1/switchyard/workflow-runs/ID) -------------------
+# --- resume, human steps, and explain through the gateway ----------------------------------------------
 
-@pytest.fixture(scope="module")
-def resume_route(stack) -> bool:
-    """Whether this gateway has the resume route: resuming a completed run is a 409 there, a bare 404 before."""
-    run_id = started_id(stack.cli("workflow", "run", "draft-and-check", "--input", QUESTION, "--wait").stdout)
-    status, _, _ = http("POST", f"{stack.url}/v1/switchyard/workflows/draft-and-check/runs/{run_id}/resume", {})
-    return status != 404
-
-
-def test_resume_a_failed_run_from_its_failed_step(stack, resume_route):
-    if not resume_route:
-        pytest.skip("this gateway has no resume route yet")
+def test_resume_a_failed_run_from_its_failed_step(stack):
     stack.fault("gpt-4-turbo", "error: 500", 1000)
     try:
         failed = stack.cli("workflow", "run", "flaky", "--input", "hello", "--wait")
@@ -276,9 +271,7 @@ def test_resume_a_failed_run_from_its_failed_step(stack, resume_route):
     assert run["steps"][0]["output"] == first_output
 
 
-def test_resume_a_completed_run_is_refused(stack, resume_route):
-    if not resume_route:
-        pytest.skip("this gateway has no resume route yet")
+def test_resume_a_completed_run_is_refused(stack):
     run_id = started_id(stack.cli("workflow", "run", "draft-and-check", "--input", QUESTION, "--wait").stdout)
     result = stack.cli("workflow", "resume", "draft-and-check", run_id)
     assert result.returncode == 65, result.stderr
@@ -287,13 +280,46 @@ def test_resume_a_completed_run_is_refused(stack, resume_route):
 
 def test_explain_through_the_running_gateway(stack):
     run_id = started_id(stack.cli("workflow", "run", "draft-and-check", "--input", QUESTION, "--wait").stdout)
-    status, _, _ = http("GET", f"{stack.url}/v1/switchyard/workflow-runs/{run_id}")
-    if status == 404:
-        pytest.skip("this gateway has no /v1/switchyard/workflow-runs/ID yet")
     explained = stack.cli("explain", run_id)  # no --db: the gateway SWITCHYARD_URL names
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.startswith(f"run {run_id} of draft-and-check: completed")
     assert f"output: {ANSWER}" in explained.stdout.splitlines()
+
+
+def test_human_step_waits_then_resume_with_input_finishes_the_run(stack):
+    result = stack.cli("workflow", "run", "approve", "--input", "refund the order", "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = started_id(result.stdout)
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("step draft completed") and lines[1].endswith(": Draft: refund the order"), lines
+    assert lines[2:] == [
+        "step 'sign-off' waits for a person's input: Approve this draft? Draft: refund the order",
+        f"answer it with: switchyard workflow resume approve {run_id} --input TEXT",
+    ], lines
+
+    shown = stack.cli("workflow", "show", "approve", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0].startswith(f"run {run_id} of approve: waiting")
+    assert any(line.split()[:2] == ["sign-off", "waiting"] for line in shown.stdout.splitlines()), shown.stdout
+    assert "step 'sign-off' waits for a person's input: Approve this draft? Draft: refund the order" in shown.stdout
+    assert "output:" not in shown.stdout, "a waiting run has no output yet"
+
+    without = stack.cli("workflow", "resume", "approve", run_id)
+    assert without.returncode == 65 and "waits for input at step 'sign-off'" in without.stderr, without.stderr
+
+    resumed = stack.cli("workflow", "resume", "approve", run_id, "--input", "approved", "--wait")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    lines = resumed.stdout.splitlines()
+    assert lines[0] == f"resumed run {run_id} of approve"
+    assert [line.split()[1:3] for line in lines if line.startswith("step ")] == [["sign-off", "completed"], ["final", "completed"]], lines
+    assert "output: Final (approved): Draft: refund the order" in lines
+    run = stack.api_run("approve", run_id)
+    assert run["status"] == "completed" and [s["status"] for s in run["steps"]] == ["completed"] * 3
+
+
+def test_resume_needs_a_known_run(stack):
+    result = stack.cli("workflow", "resume", "approve", "wfr_000000000000000000000000", "--input", "x")
+    assert result.returncode == 66 and "No run 'wfr_000000000000000000000000'" in result.stderr, result.stderr
 
 
 # --- the benchmark --------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ def check_run(http: httpx.Client, run_id: str, q: str, usage: tuple[int, int], c
     assert usage == (sum(rec["prompt_tokens"] for rec in logged), sum(rec["completion_tokens"] for rec in logged))
     for step, rec in zip(run["steps"], logged):
         assert close(step["cost_usd"], rec["cost_usd"], 1e-12), (step, rec)
+        assert step["usage"] == {"prompt_tokens": rec["prompt_tokens"], "completion_tokens": rec["completion_tokens"]}, (step, rec)
         assert close(rec["cost_usd"], expected_cost(rec["model"], rec["prompt_tokens"], rec["completion_tokens"])), rec
     return run
 
@@ -247,7 +248,12 @@ def test_runs_api_run_matches_the_sdk_view(http):
     deadline = time.monotonic() + 20
     while (run := fetch_run(http, started["id"]))["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
-    check_run(http, started["id"], q, (run["usage"]["prompt_tokens"], run["usage"]["completion_tokens"]), None, before)
+    run = check_run(http, started["id"], q, (run["usage"]["prompt_tokens"], run["usage"]["completion_tokens"]), None, before)
+    by_id = http.get(f"/v1/switchyard/workflow-runs/{started['id']}", headers=AUTH)
+    assert by_id.status_code == 200 and by_id.json() == run, by_id.text
+    newest = http.get("/v1/switchyard/workflows/draft-and-check/runs", params={"limit": 1}, headers=AUTH).json()
+    assert newest["object"] == "list" and [r["id"] for r in newest["data"]] == [started["id"]], newest
+    assert "steps" not in newest["data"][0] and newest["data"][0]["output"] == run["output"]
     listed = http.get("/v1/switchyard/workflows", headers=AUTH).json()
     item = next(w for w in listed["data"] if w["name"] == "draft-and-check")
     assert item["model"] == MODEL and item["steps"] == STEP_IDS
