@@ -7,10 +7,10 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-STAMP="$VENV/.interop-deps-v4"
+STAMP="$VENV/.interop-deps-v5"
 if [ ! -f "$STAMP" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml 'mcp>=1.12,<2' 'mcp-server-time>=2025.7' 'openai-agents>=0.3' 'selenium>=4.20'
+        'openai>=1.50' 'anthropic>=0.40' pytest httpx pyyaml 'mcp>=1.12,<2' 'mcp-server-time>=2025.7' 'openai-agents>=0.3' 'selenium>=4.20' 'prometheus-client>=0.20'
     touch "$STAMP"
 fi
 

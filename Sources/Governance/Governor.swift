@@ -256,6 +256,9 @@ public final class Governor: Sendable {
     }
 
     /// Spent and reserved in the current period of a key's (`key:…`) or team's (`team:…`) budget.
+    /// Every budget's account (`key:ID`, `team:NAME`), for the metrics.
+    public func budgetAccounts() -> [String: BudgetBook.Account] { state.withLock { $0.budgets.accounts } }
+
     public func account(_ subject: String) -> BudgetBook.Account? { state.withLock { $0.budgets.account(subject) } }
 
     // MARK: Administration

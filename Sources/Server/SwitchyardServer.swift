@@ -30,6 +30,12 @@ public enum SwitchyardServer {
         router.get("/v1/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/health") { request, _ in await info.health(request) }
+        router.get("/metrics") { _, _ in
+            // Prometheus' text exposition format, version 0.0.4.
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: gateway.metricsExposition())))
+        }
         // The Responses API, with and without /v1.
         for prefix in ["/v1", ""] {
             router.post("\(prefix)/responses") { request, context in await responses.create(request, caller: context.caller) }

@@ -20,6 +20,7 @@ struct GatewayEvalCompleter: EvalCompleter {
         } catch {
             throw EvalCallError("the request is invalid: \(error)")
         }
+        if decoded.model.hasPrefix(ConfigurationLoader.workflowModelPrefix) { return try await completeWorkflow(decoded) }
         // An experiment's variant is assigned here (as the HTTP route does) so the results can say which one answered.
         let (chat, context) = gateway.assignVariant(decoded, context: CallContext(caller: caller, clientProtocol: .openai))
         let clock = ContinuousClock()
@@ -41,6 +42,30 @@ struct GatewayEvalCompleter: EvalCompleter {
             costUSD: outcome.costUSD, latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000,
             promptTokens: outcome.response.usage?.promptTokens ?? 0, completionTokens: outcome.response.usage?.completionTokens ?? 0,
             servedModel: outcome.model.name, requestID: context.requestID, variant: context.experiment?.label)
+    }
+}
+
+extension GatewayEvalCompleter {
+    /// `workflow/NAME` as `/v1/chat/completions` serves it: the run's output is the answer, its steps' cost and tokens
+    /// the cell's (a run waiting for a person answers with its question, as over HTTP).
+    func completeWorkflow(_ chat: ChatRequest) async throws -> EvalResponse {
+        let context = CallContext(caller: caller, clientProtocol: .openai)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let completion: WorkflowCompletion
+        do {
+            let prepared = try await gateway.prepareWorkflowCompletion(chat, context: context)
+            completion = try await gateway.completeWorkflow(prepared, request: chat, context: context)
+        } catch let error as SwitchyardError {
+            throw EvalCallError("HTTP \(error.status): \(error.message)")
+        }
+        let elapsed = clock.now - start
+        let response = completion.response
+        return EvalResponse(
+            output: response.message?.text ?? "", finishReason: response.choices.first?.finishReason?.rawValue,
+            costUSD: completion.costUSD, latencyMs: Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1_000,
+            promptTokens: response.usage?.promptTokens ?? 0, completionTokens: response.usage?.completionTokens ?? 0,
+            servedModel: chat.model, requestID: context.requestID)
     }
 }
 

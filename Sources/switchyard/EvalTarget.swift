@@ -24,6 +24,10 @@ struct EvalTarget {
             if let listing = try? await GatewayClient(url: base, key: key).call(.GET, "/v1/models") {
                 known = Set((listing["data"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
             }
+            // Workflows are not models in /v1/models, but a suite may name `workflow/NAME`.
+            if !known.isEmpty, let listing = try? await GatewayClient(url: base, key: key).call(.GET, "/v1/switchyard/workflows") {
+                known.formUnion((listing["data"]?.arrayValue ?? []).compactMap { $0["model"]?.stringValue })
+            }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             return EvalTarget(completer: HTTPEvalCompleter(url: base, key: key, client: client), knownModels: known, runtime: nil, client: client, tools: nil)
         }
@@ -57,6 +61,7 @@ struct EvalTarget {
         }
         let names = gateway.availableModels(for: caller).map(\.name) + gateway.availableGroups(for: caller).map(\.name)
             + gateway.availableRoutes(for: caller).map(\.name) + gateway.availableExperiments(for: caller).map(\.name)
+            + gateway.availableWorkflows(for: caller).map { ConfigurationLoader.workflowModelPrefix + $0.name }
         return EvalTarget(
             completer: GatewayEvalCompleter(gateway: gateway, caller: caller), knownModels: Set(names), runtime: runtime, client: nil, tools: tools)
     }

@@ -62,6 +62,36 @@ struct WorkflowConfigurationTests {
                  validate: {step: a, assert: [{type: contians, value: x}]}
          """, ["test.yaml:16:", "step 'b'", "assert[0]", "unknown type 'contians'"]),
         ("workflows: {name: w}", ["test.yaml:11:", "must be a list"]),
+        ("""
+         workflows:
+           - name: w
+             steps:
+               - {id: a, workflow: {name: ghost}}
+         """, ["test.yaml:14:", "step 'a'", "no workflow 'ghost'"]),
+        ("""
+         workflows:
+           - name: a
+             steps: [{id: s, workflow: {name: b}}]
+           - name: b
+             steps: [{id: t, workflow: {name: a}}]
+         """, ["cycle", "a → b → a"]),
+        ("""
+         workflows:
+           - name: self
+             steps: [{id: s, workflow: {name: self}}]
+         """, ["cycle", "self → self"]),
+        ("""
+         workflows:
+           - name: ask
+             steps: [{id: h, human: {prompt: "ok?"}}]
+           - name: outer
+             steps: [{id: s, workflow: {name: ask}}]
+         """, ["step 's'", "human step ('h')", "cannot wait inside another run"]),
+        ("""
+         workflows:
+           - name: w
+             steps: [{id: a, llm: {model: workflow/other, prompt: x}}]
+         """, ["workflow: {name: other}"]),
     ])
     func badWorkflowsNameTheLineStepAndField(section: String, fragments: [String]) {
         do {

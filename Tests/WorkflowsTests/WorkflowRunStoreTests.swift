@@ -32,6 +32,30 @@ import Workflows
         #expect(try await reopened.run(id: "nope") == nil)
     }
 
+    /// Resuming is a conditional transition: of two resumes of the same run, one wins; a waiting run's answer writes
+    /// its step and the status together, once.
+    @Test func transitionsAndAnswersAreConditional() async throws {
+        let store = try WorkflowRunStore(path: temporaryDatabase())
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        try await store.createRun(WorkflowRunRecord(id: "r", workflow: "w", status: .running, input: .null, createdAt: now))
+        try await store.finishRun(id: "r", status: .failed, output: nil, error: "boom", at: now)
+        #expect(try await store.transition(id: "r", from: [.failed], to: .running, at: now))
+        #expect(try await store.transition(id: "r", from: [.failed], to: .running, at: now) == false)
+        #expect(try await store.run(id: "r")?.error == nil)
+        let question = WorkflowStepRecord(runID: "r", stepID: "ok", status: .waiting, input: .string("approve?"), startedAt: now, finishedAt: now)
+        try await store.recordStep(question, runCostUSD: 0, stepsDone: 1)
+        var answer = question
+        answer.status = .completed
+        answer.output = .bool(true)
+        #expect(try await store.supplyInput(answer, stepsDone: 2) == false, "the run is running, not waiting")
+        #expect(try await store.steps(runID: "r").first?.status == .waiting)
+        try await store.finishRun(id: "r", status: .waiting, output: nil, error: nil, at: now)
+        #expect(try await store.supplyInput(answer, stepsDone: 2))
+        let run = try #require(try await store.run(id: "r"))
+        #expect(run.status == .running && run.stepsDone == 2)
+        #expect(try await store.steps(runID: "r") == [answer])
+    }
+
     /// A checkpoint is two rows: the step's, and the run's totals. Measured with SQLite's total_changes().
     @Test func aCheckpointWritesTwoRows() async throws {
         let store = try WorkflowRunStore(path: temporaryDatabase())

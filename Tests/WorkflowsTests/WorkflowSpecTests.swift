@@ -87,3 +87,55 @@ import Workflows
         for truthy in ["yes", "true", "1", "billing", "00"] { #expect(WorkflowTemplate.isTruthy(truthy), "\(truthy)") }
     }
 }
+
+@Suite struct WorkflowSpecKindsTests {
+    private func refusal(_ json: String) -> String? {
+        do {
+            _ = try WorkflowSpec.parse(JSONValue.parse(json) ?? .null)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func newKindsParseAndBadOnesAreNamed() throws {
+        let workflow = try spec(
+            """
+            {"name": "w", "steps": [
+              {"id": "kb", "retrieve": {"collection": "help", "query": "{{input}}", "mode": "dense"}},
+              {"id": "t", "tool": {"name": "desk__create", "arguments": {"body": "{{steps.kb.output.text}}"}}},
+              {"id": "h", "human": {"prompt": "ok?", "input_schema": {"type": "boolean"}}},
+              {"id": "s", "workflow": {"name": "other"}},
+              {"id": "c", "classify": {"labels": {"a": "x"}}}
+            ]}
+            """)
+        #expect(workflow.steps.count == 5)
+        guard case .classify(let classification) = workflow.steps[4].kind, case .embedding = classification.method else {
+            Issue.record("classify without a model classifies by embedding")
+            return
+        }
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "kb", "retrieve": {"collection": "c", "query": "q", "mode": "fuzzy"}}]}"#)?.contains("hybrid, dense or bm25") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "kb", "retrieve": {"collection": "c", "query": "q", "top_k": 1e300}}]}"#)?.contains("top_k") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "t", "tool": {"name": "x", "arguments": "{{input}}"}}]}"#)?.contains("mapping") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "t", "tool": {"name": "x", "arguments": {"a": "{{steps.zz.output}}"}}}]}"#)?.contains("zz") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "h", "human": {}}]}"#)?.contains("prompt") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "s", "workflow": {"name": "a b"}}]}"#)?.contains("workflow name") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "c", "classify": {"model": "m", "labels": {"a": "x"}, "min_score": 0.5, "otherwise": "b"}}]}"#)?.contains("embedding") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "c", "classify": {"labels": {"a": "x"}, "examples": {"b": ["y"]}}}]}"#)?.contains("not one of the labels") == true)
+        #expect(refusal(#"{"name": "w", "steps": [{"id": "c", "classify": {"labels": {"a": "x"}, "min_score": 0.5}}]}"#)?.contains("otherwise") == true)
+    }
+}
+
+@Suite struct WorkflowConditionTests {
+    @Test func comparisonsAndTruth() {
+        let vars: [String: JSONValue] = ["steps": ["route": ["output": ["label": "urgent", "text": "a == b"]]]]
+        #expect(WorkflowTemplate.holds("{{steps.route.output.label}} == urgent", vars: vars))
+        #expect(WorkflowTemplate.holds("{{steps.route.output.label}} == 'urgent'", vars: vars))
+        #expect(!WorkflowTemplate.holds("{{steps.route.output.label}} != urgent", vars: vars))
+        #expect(WorkflowTemplate.holds("{{ steps.route.output.label }} != person", vars: vars))
+        // An output containing "==" is text, not an operator.
+        #expect(WorkflowTemplate.holds("{{steps.route.output.text}}", vars: vars))
+        #expect(!WorkflowTemplate.holds("{{steps.route.output.missing}}", vars: vars))
+        #expect(!WorkflowTemplate.holds("no", vars: vars))
+    }
+}

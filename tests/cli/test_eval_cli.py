@@ -72,6 +72,11 @@ experiments:
     variants:
       - {{name: control, target: small, weight: 1}}
       - {{name: treat, target: big, weight: 1}}
+workflows:
+  - name: draft-and-review
+    steps:
+      - {{id: draft, llm: {{model: small, prompt: "{{{{input}}}}"}}}}
+      - {{id: review, llm: {{model: big, prompt: "[[reply: reviewed]] {{{{steps.draft.output}}}}"}}}}
 """)
     mock = subprocess.Popen([BIN, "mock", "--port", str(mock_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     mock_url = f"http://127.0.0.1:{mock_port}"
@@ -202,9 +207,43 @@ tests:
         assert [r["success"] for r in rows] == [True, False]
         assert rows[0]["response"]["metadata"]["switchyard_request_id"].startswith("req_") or rows[0]["response"]["metadata"]["switchyard_request_id"]
         assert all(r["cost"] > 0 for r in rows)  # from x-switchyard-cost-usd
+
+        # A workflow as a provider over HTTP: the suite check knows it (it is not in /v1/models).
+        out = setup["work"] / "url-workflow.json"
+        result = eval_run(setup, str(write_workflow_suite(setup)), "--url", url, "--output", str(out), "--no-cache")
+        assert result.returncode == 0, result.stdout + result.stderr
+        check_workflow_cells(out)
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+
+
+def write_workflow_suite(setup) -> Path:
+    suite = setup["work"] / "workflow.yaml"
+    suite.write_text("""
+prompts: ["{{q}}"]
+providers: [workflow/draft-and-review]
+tests:
+  - vars: {q: "a draft"}
+    assert: [{type: equals, value: reviewed}]
+""")
+    return suite
+
+
+def check_workflow_cells(out: Path) -> None:
+    rows = json.loads(out.read_text())["results"]["results"]
+    assert [r["success"] for r in rows] == [True], rows
+    assert rows[0]["response"]["output"] == "reviewed"
+    # Both steps' cost: the big model's alone is at least 400 USD/M × 1 output token.
+    assert rows[0]["cost"] > 0.0004, rows[0]
+
+
+def test_a_workflow_as_provider_in_process(setup):
+    """workflow/NAME in a suite runs the workflow (before, the in-process check refused it as 'not served')."""
+    out = setup["work"] / "workflow.json"
+    result = eval_run(setup, str(write_workflow_suite(setup)), "--config", str(setup["config"]), "--output", str(out), "--no-cache")
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_workflow_cells(out)
 
 
 @pytest.mark.parametrize("suite_text, expected", [

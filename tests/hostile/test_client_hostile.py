@@ -255,6 +255,10 @@ def mcp_fields() -> list:
               "mcp_garbage", "mcp"),
         Field("mcp.method", "POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, "method", "mcp_garbage",
               "mcp"),
+        # A workflow's tool takes any JSON as its input: only broken JSON must be refused.
+        Field("mcp.workflow.input", "POST", "/mcp",
+              dict(call, params={"name": f"workflow__{hl.WORKFLOW}", "arguments": {"input": "x"}}),
+              "params.arguments.input", "mcp_id", "mcp"),
     ]
 
 
@@ -321,6 +325,13 @@ def test_numeric_field(env, spec: Field, value_id, token, category):
                                    "abc", "9223372036854775807", "1"])
 def test_request_log_limit(env, limit):
     r = env.call("GET", f"/v1/switchyard/requests?limit={limit}")
+    expect_client_error(env, r, envelope="openai", names=("limit",), allow_200=limit == "1")
+
+
+@pytest.mark.parametrize("limit", ["1e300", "-1", "0", "99999999999999999999", "1.5", "NaN", "", "%00", "1001",
+                                   "abc", "9223372036854775807", "1"])
+def test_workflow_runs_limit(env, limit):
+    r = env.call("GET", f"/v1/switchyard/workflows/{hl.WORKFLOW}/runs?limit={limit}")
     expect_client_error(env, r, envelope="openai", names=("limit",), allow_200=limit == "1")
 
 
@@ -727,6 +738,15 @@ def workflow_cases() -> list:
         Case("workflow.runs.name.10KB", "POST", "/v1/switchyard/workflows/" + "w" * 10240 + "/runs", b'{"input": "x"}',
              expect="4xx_or_closed", check="short"),
         Case("workflow.run.id.10KB", "GET", runs + "/" + "r" * 10240, None, check="short"),
+        Case("workflow.resume.input.1e309", "POST", runs + "/wfr_nope/resume", b'{"input": 1e309}'),
+        Case("workflow.resume.deep5000", "POST", runs + "/wfr_nope/resume", b'{"input": ' + deep(5000) + b"}"),
+        Case("workflow.resume.not_object", "POST", runs + "/wfr_nope/resume", b'"resume"'),
+        Case("workflow.resume.unknown_field", "POST", runs + "/wfr_nope/resume", b'{"inputs": 1}', names=("inputs",)),
+        Case("workflow.resume.id.10KB", "POST", runs + "/" + "r" * 10240 + "/resume", b'{}', check="short"),
+        Case("workflow.events.id.10KB", "GET", runs + "/" + "r" * 10240 + "/events", None, check="short"),
+        Case("workflow.events.unknown", "GET", runs + "/wfr_nope/events", None),
+        Case("workflow.by_id.10KB", "GET", "/v1/switchyard/workflow-runs/" + "r" * 10240, None, check="short"),
+        Case("workflow.by_id.encoded", "GET", "/v1/switchyard/workflow-runs/%00%FF..%2F", None),
         Case("workflow.chat.max_tokens.1e300", "POST", "/v1/chat/completions", chat(max_tokens=1e300), names=("max_tokens",)),
         Case("workflow.chat.max_tokens.-1", "POST", "/v1/chat/completions", chat(max_tokens=-1), names=("max_tokens",)),
         Case("workflow.chat.content.1MB", "POST", "/v1/chat/completions",

@@ -6,8 +6,9 @@
     fixture_server.py stateless-stdio         (the same over stdin/stdout)
 
 Tools: echo, add, sleep (for timeouts), fail (reports a tool error), crash (the process dies
-mid-call, to exercise restarts), pid (the serving process id), and `announce` which adds a
-tool at run time and tells the client that the list changed.
+mid-call, to exercise restarts), pid (the serving process id), ledger (books an entry once per
+idempotency key), and `announce` which adds a tool at run time and tells the client that the list
+changed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,23 @@ def build(**settings) -> FastMCP:
     def crash() -> str:
         """Kills the server process in the middle of the call."""
         os._exit(3)
+
+    applied: dict[str, int] = {}
+
+    @server.tool()
+    def ledger(entry: str, ctx: Context, lose_first_answer: bool = False) -> dict:
+        """Books an entry once per idempotency key (`_meta` "io.switchyard/idempotency-key"): a call repeating a
+        key is not booked again. With lose_first_answer the first call of a key books, then fails as if its answer
+        were lost on the way back."""
+        meta = ctx.request_context.meta
+        extra = (meta.model_extra or {}) if meta is not None else {}
+        key = extra.get("io.switchyard/idempotency-key")
+        duplicate = key is not None and key in applied
+        if not duplicate:
+            applied[key if key is not None else f"no-key-{len(applied)}"] = len(applied) + 1
+            if lose_first_answer:
+                raise ValueError("the answer was lost on the way back")
+        return {"key": key, "duplicate": duplicate, "booked": len(applied), "entry": entry}
 
     @server.tool()
     def pid() -> int:

@@ -21,8 +21,19 @@ public final class RequestLog: Sendable {
         self.logger = logger
     }
 
+    /// Hears of every record as it is queued (the gateway's metrics); set once, before requests arrive.
+    private let observer = Mutex<(@Sendable (RequestRecord) -> Void)?>(nil)
+
+    func observe(_ body: @escaping @Sendable (RequestRecord) -> Void) {
+        observer.withLock { $0 = body }
+    }
+
+    /// Records waiting to be written.
+    public var queueDepth: Int { pending.withLock { $0.count } }
+
     /// Queues a record; never blocks. When the queue is full (the database is far behind) the record is dropped and counted.
     public func record(_ record: RequestRecord) {
+        observer.withLock { $0 }?(record)
         let accepted = pending.withLock { queue in
             guard queue.count < capacity else { return false }
             queue.append(record)

@@ -33,7 +33,7 @@ public enum ConfigurationLoader {
             throw SwitchyardError.configuration("\(source): not valid YAML: \(error)")
         }
         let reader = ConfigNode(node: root, path: "", source: source)
-        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails", "experiments", "request_log", "workflows"])
+        try reader.allowOnly(["server", "storage", "providers", "models", "groups", "routes", "routing", "cache", "auth", "embeddings", "retrieval", "mcp", "guardrails", "experiments", "request_log", "workflows", "observability"])
 
         var configuration = SwitchyardConfiguration()
         configuration.source = source
@@ -107,6 +107,16 @@ public enum ConfigurationLoader {
             configuration.autoRoutes.append(parsed)
         }
         try parseExperiments(reader, into: &configuration)
+        if let observability = reader["observability"] {
+            try observability.allowOnly(["metrics_token"])
+            if let token = observability["metrics_token"] {
+                let value = try token.string()
+                guard value.count >= 16, value.count <= 512 else {
+                    throw token.error("a metrics token is 16 to 512 characters (a secret; use ${METRICS_TOKEN})")
+                }
+                configuration.observability.metricsToken = value
+            }
+        }
         if let routing = reader["routing"] {
             try routing.allowOnly(["circuit_breaker", "retry"])
             if let breaker = routing["circuit_breaker"] {

@@ -25,6 +25,13 @@ public struct SwitchyardConfiguration: Sendable {
         public init() {}
     }
 
+    /// `observability:`: how metrics are read.
+    public struct Observability: Sendable {
+        /// A bearer token that may read `GET /metrics` (besides admin keys), for a Prometheus scraper.
+        public var metricsToken: String?
+        public init() {}
+    }
+
     /// What the request log keeps beyond accounting.
     public struct RequestLogSettings: Sendable {
         /// Keep each chat request's last user turn (as it went upstream, after the input guard; at
@@ -180,6 +187,7 @@ public struct SwitchyardConfiguration: Sendable {
     /// Traffic splits between variants (models, groups or routes), asked for by their names.
     public var experiments: [Experiment] = []
     public var requestLog = RequestLogSettings()
+    public var observability = Observability()
     public var cache = Cache()
     /// Collections, indexes, packing, and grounding per model name.
     public var retrieval = RetrievalConfiguration()

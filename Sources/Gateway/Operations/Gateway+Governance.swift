@@ -13,6 +13,8 @@ public enum Permission: String, Sendable, CaseIterable {
     case giveFeedback
     /// Experiment reports: admins only (they cover every key's traffic).
     case readExperiments
+    /// `GET /metrics`: admins (and the configured metrics token), as the metrics cover every key's traffic.
+    case readMetrics
 }
 
 extension Caller {
@@ -24,7 +26,7 @@ extension Caller {
         case .useModels, .readRequestLog, .readCollections, .readSpend, .giveFeedback: return true
         case .writeCollections: return collectionWrite
         case .manageKeys, .readTeams: return role == .teamAdmin
-        case .readCache, .clearCache, .manageTeams, .readAudit, .readExperiments: return false
+        case .readCache, .clearCache, .manageTeams, .readAudit, .readExperiments, .readMetrics: return false
         }
     }
 

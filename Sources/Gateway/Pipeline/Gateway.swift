@@ -52,6 +52,8 @@ public final class Gateway: Sendable {
     let workflowRuns: any WorkflowCheckpointStore
     /// Step and status events of runs, for `GET …/runs/ID/events`.
     public let workflowEvents = WorkflowEventHub()
+    /// Prometheus metrics (`GET /metrics`).
+    public let metrics: GatewayMetrics
     /// Label centroids of `classify` steps by embedding.
     let workflowCentroids = ClassifierCentroids()
     /// Workflows by name.
@@ -88,7 +90,14 @@ public final class Gateway: Sendable {
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
-        self.workflowRuns = PublishingCheckpointStore(base: workflowPersistence ?? InMemoryWorkflowCheckpointStore(), hub: workflowEvents)
+        let metrics = GatewayMetrics(
+            knownNames: Set(
+                configuration.models.map(\.name) + configuration.groups.map(\.name) + configuration.autoRoutes.map(\.name)
+                    + configuration.experiments.map(\.name) + configuration.workflows.map { ConfigurationLoader.workflowModelPrefix + $0.name }
+                    + configuration.workflows.map { Self.workflowToolPrefix + $0.name } + Self.builtInTools + [Self.localEmbeddingModel]))
+        self.metrics = metrics
+        self.workflowRuns = PublishingCheckpointStore(
+            base: workflowPersistence ?? InMemoryWorkflowCheckpointStore(), hub: workflowEvents, metrics: metrics)
         self.workflows = Dictionary(configuration.workflows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
@@ -161,6 +170,9 @@ public final class Gateway: Sendable {
             models: models, groups: Dictionary(configuration.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             autoRoutes: Dictionary(configuration.autoRoutes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
             learned: learned, health: health, modelRetry: configuration.modelRetry)
+        requestLog.observe { metrics.observe($0) }
+        let tools = self.tools
+        metrics.isKnownTool = { name in tools?.tool(named: name) != nil }
     }
 
     // MARK: Admission

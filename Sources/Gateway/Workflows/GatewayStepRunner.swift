@@ -20,7 +20,10 @@ struct GatewayStepRunner: WorkflowStepRunner {
         if let schema = parameters.outputSchema {
             request.responseFormat = ResponseFormat(type: .jsonSchema, jsonSchema: .init(name: "step_output", schema: schema))
         }
-        let context = CallContext(caller: caller, clientProtocol: .openai, logger: logger)
+        var context = CallContext(caller: caller, clientProtocol: .openai, logger: logger)
+        // The top run (a sub-workflow's run is `PARENT.STEP`) is the step calls' episode: the request log groups
+        // them, and feedback on the run reaches them all.
+        context.episodeID = parameters.runID.map { String($0.prefix { $0 != "." }) }
         let outcome = try await gateway.complete(request, context: context)
         return WorkflowCallResult(
             text: outcome.response.message?.text ?? "", costUSD: outcome.costUSD,

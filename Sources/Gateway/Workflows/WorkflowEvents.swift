@@ -44,17 +44,47 @@ public final class WorkflowEventHub: Sendable {
 }
 
 /// The gateway's checkpoint store with every write told to the event hub once it is durable.
-struct PublishingCheckpointStore: WorkflowCheckpointStore {
+final class PublishingCheckpointStore: WorkflowCheckpointStore {
     let base: any WorkflowCheckpointStore
     let hub: WorkflowEventHub
+    let metrics: GatewayMetrics?
+    /// Which workflow each recent run is of (for the step metrics' label); bounded.
+    private let workflowOfRun = Mutex<[String: String]>([:])
 
-    func createRun(_ run: WorkflowRunRecord) async throws { try await base.createRun(run) }
+    init(base: any WorkflowCheckpointStore, hub: WorkflowEventHub, metrics: GatewayMetrics? = nil) {
+        self.base = base
+        self.hub = hub
+        self.metrics = metrics
+    }
+
+    func createRun(_ run: WorkflowRunRecord) async throws {
+        try await base.createRun(run)
+        remember(run.id, run.workflow)
+    }
+
+    private func remember(_ runID: String, _ workflow: String) {
+        workflowOfRun.withLock { known in
+            if known.count >= 10_000 { known.removeAll() }
+            known[runID] = workflow
+        }
+    }
+
+    private func count(_ step: WorkflowStepRecord) async {
+        guard let metrics else { return }
+        var workflow = workflowOfRun.withLock { $0[step.runID] }
+        if workflow == nil, let run = try? await base.run(id: step.runID) {
+            workflow = run.workflow
+            remember(step.runID, run.workflow)
+        }
+        metrics.observeStep(workflow: workflow ?? "other", status: step.status)
+    }
     func run(id: String) async throws -> WorkflowRunRecord? { try await base.run(id: id) }
     func steps(runID: String) async throws -> [WorkflowStepRecord] { try await base.steps(runID: runID) }
 
     func recordStep(_ step: WorkflowStepRecord, runCostUSD: Double, stepsDone: Int) async throws {
         try await base.recordStep(step, runCostUSD: runCostUSD, stepsDone: stepsDone)
         hub.publish(runID: step.runID, .step(step))
+        await count(step)
     }
 
     func finishRun(id: String, status: WorkflowRunStatus, output: JSONValue?, error: String?, at date: Date) async throws {
@@ -72,6 +102,7 @@ struct PublishingCheckpointStore: WorkflowCheckpointStore {
         let supplied = try await base.supplyInput(step, stepsDone: stepsDone)
         if supplied {
             hub.publish(runID: step.runID, .step(step))
+            await count(step)
             hub.publish(runID: step.runID, .status(.running))
         }
         return supplied

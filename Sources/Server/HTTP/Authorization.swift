@@ -116,6 +116,11 @@ struct AuthorizationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         if EndpointPolicy.publicPaths.contains(path) { return try await next(request, context) }
+        if path == "/metrics", let token = gateway.configuration.observability.metricsToken, let presented = request.presentedKey,
+            Self.sameSecret(presented, token)
+        {
+            return try await next(request, context)
+        }
         var context = context
         do {
             context.caller = try gateway.authenticate(request.presentedKey)
@@ -131,6 +136,16 @@ struct AuthorizationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// Compares two secrets in time that depends only on their lengths.
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<x.count { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+
     static func describe(_ permission: Permission) -> String {
         switch permission {
         case .useModels: return "use models"
@@ -138,6 +153,7 @@ struct AuthorizationMiddleware: RouterMiddleware {
         case .readCollections: return "read collections"
         case .writeCollections: return "create, change or delete collections (it needs `collections: write`)"
         case .readCache: return "read cache statistics (admins only)"
+        case .readMetrics: return "read metrics (admins or the metrics token only)"
         case .clearCache: return "clear the cache (admins only)"
         case .manageKeys: return "manage keys (admins and team admins only)"
         case .readTeams: return "read teams"

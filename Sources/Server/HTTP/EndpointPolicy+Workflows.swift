@@ -4,6 +4,11 @@ extension EndpointPolicy {
     static let workflowRules: [Rule] = [
         Rule(method: .get, pattern: ["v1", "switchyard", "workflows"], permission: .useModels),
         Rule(method: .post, pattern: ["v1", "switchyard", "workflows", "*", "runs"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "switchyard", "workflows", "*", "runs"], permission: .useModels),
         Rule(method: .get, pattern: ["v1", "switchyard", "workflows", "*", "runs", "*"], permission: .useModels),
+        Rule(method: .post, pattern: ["v1", "switchyard", "workflows", "*", "runs", "*", "resume"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "switchyard", "workflows", "*", "runs", "*", "events"], permission: .useModels),
+        Rule(method: .get, pattern: ["v1", "switchyard", "workflow-runs", "*"], permission: .useModels),
+        Rule(method: .get, pattern: ["metrics"], permission: .readMetrics),
     ]
 }

@@ -47,8 +47,7 @@ struct WorkflowsRoutes: Sendable {
         }
         router.post("/v1/switchyard/workflows/{name}/runs/{id}/resume") { request, context in
             await handle(request, caller: context.caller, status: .accepted) { call in
-                var request = call.request
-                let bytes = try await request.collectBody(limit: maxBodyBytes)
+                let bytes = try await call.request.collectBody(limit: maxBodyBytes)
                 // No body (or `{}`) resumes an interrupted or failed run; `{"input": …}` answers a waiting one.
                 let body: JSONValue = bytes.readableBytes == 0 ? [:] : try FeedbackRoutes.object(bytes)
                 if let unknown = body.objectValue?.keys.sorted().first(where: { $0 != "input" }) {

@@ -112,7 +112,14 @@ extension WorkflowEngine {
         }
         return StepResult(
             input: ["tool": .string(call.name), "arguments": arguments, "idempotency_key": .string(key)],
-            output: result.structured ?? .string(result.text))
+            output: result.structured ?? Self.jsonContainer(result.text) ?? .string(result.text))
+    }
+
+    /// Text that is a JSON object or array (many tools answer JSON as text), as that JSON.
+    static func jsonContainer(_ text: String) -> JSONValue? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.first == "{" || trimmed.first == "[", let json = JSONValue.parse(trimmed) else { return nil }
+        return json
     }
 
     /// Templates inside a JSON value rendered (a string that is one `{{path}}` becomes that value).

@@ -15,9 +15,16 @@ struct StepCheckFailure: Error, CustomStringConvertible {
 
 /// Adds up what a step's model calls cost, including calls of attempts that then failed.
 actor StepMeter {
+    let runID: String?
+    let stepID: String?
     private(set) var totals = (costUSD: 0.0, usage: Usage(promptTokens: 0, completionTokens: 0))
     /// What a sub-workflow's run has been counted for so far (its totals grow across this step's attempts).
     private var counted = (costUSD: 0.0, usage: Usage(promptTokens: 0, completionTokens: 0))
+
+    init(runID: String? = nil, stepID: String? = nil) {
+        self.runID = runID
+        self.stepID = stepID
+    }
 
     /// A sub-workflow's run totals so far: what was not yet counted is added.
     func subRun(costUSD: Double, usage: Usage) {
@@ -35,6 +42,9 @@ actor StepMeter {
     func complete(
         _ runner: any WorkflowStepRunner, model: String, messages: [ChatMessage], parameters: WorkflowCallParameters
     ) async throws -> WorkflowCallResult {
+        var parameters = parameters
+        parameters.runID = runID
+        parameters.stepID = stepID
         let result = try await runner.complete(model: model, messages: messages, parameters: parameters)
         let cost = result.costUSD.isFinite && result.costUSD > 0 ? result.costUSD : 0
         totals.costUSD += cost

@@ -85,7 +85,7 @@ public struct WorkflowEngine: Sendable {
                 try checkLimits(spec, cost: cost, stepsDone: stepsDone, createdAt: run.createdAt)
                 let vars = Self.vars(input: run.input, outputs: outputs)
                 let started = now()
-                if let when = step.when, !WorkflowTemplate.isTruthy(WorkflowTemplate.render(when, vars: vars)) {
+                if let when = step.when, !WorkflowTemplate.holds(when, vars: vars) {
                     let record = WorkflowStepRecord(runID: runID, stepID: step.id, status: .skipped, startedAt: started, finishedAt: started)
                     try await store.recordStep(record, runCostUSD: cost, stepsDone: stepsDone)
                     records.append(record)
@@ -110,7 +110,7 @@ public struct WorkflowEngine: Sendable {
                     run.stepsDone = stepsDone
                     return Outcome(run: run, steps: records, usage: Self.usage(of: records))
                 }
-                let meter = StepMeter()
+                let meter = StepMeter(runID: runID, stepID: step.id)
                 let current = run
                 var attempts = 0
                 var result: StepResult?

@@ -7,6 +7,9 @@ public struct WorkflowCallParameters: Sendable, Hashable {
     public var maxTokens: Int?
     /// Ask for JSON meeting this schema (`response_format: json_schema`).
     public var outputSchema: JSONValue?
+    /// The run and step the call belongs to (the gateway logs the run as the call's episode).
+    public var runID: String?
+    public var stepID: String?
 
     public init(temperature: Double? = nil, maxTokens: Int? = nil, outputSchema: JSONValue? = nil) {
         self.temperature = temperature

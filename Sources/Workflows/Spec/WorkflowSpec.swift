@@ -24,7 +24,8 @@ public struct WorkflowSpec: Sendable {
 /// One step: an id, an optional `when:` condition, retries, and what it does.
 public struct WorkflowStep: Sendable {
     public var id: String
-    /// A template; the step runs only when it renders truthy (see `WorkflowTemplate.isTruthy`).
+    /// A template; the step runs only when it holds: `A == B`, `A != B`, or a text that renders truthy
+    /// (see `WorkflowTemplate.holds`).
     public var when: String?
     public var retry: WorkflowRetry
     public var kind: Kind
@@ -123,7 +124,7 @@ public struct RetrieveCall: Sendable {
 /// `tool: {name, arguments}`: an MCP tool (or a built-in one) under the caller's tool permissions. String values
 /// in `arguments` are templates (one that is a single `{{path}}` passes that value as it is). Each call carries the
 /// idempotency key `RUN_ID/STEP_ID`, the same across retries and resumes, so a server can refuse to repeat a side
-/// effect. Output: the tool's `structuredContent`, else its text.
+/// effect. Output: the tool's `structuredContent`, else its text (as JSON when the text is a JSON object or array).
 public struct ToolStepCall: Sendable {
     public var name: String
     public var arguments: JSONValue

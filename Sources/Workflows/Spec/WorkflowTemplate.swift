@@ -20,6 +20,45 @@ public enum WorkflowTemplate {
         return .string(render(template, vars: vars))
     }
 
+    /// Whether a `when:` holds: `A == B` or `A != B` (each side a template, compared as trimmed text; the operator
+    /// must be outside `{{…}}`, so an output that contains "==" is never read as one), else the rendered text's truth.
+    public static func holds(_ condition: String, vars: [String: JSONValue]) -> Bool {
+        for op in [" == ", " != "] {
+            if let range = rangeOutsideExpressions(of: op, in: condition) {
+                let lhs = render(String(condition[..<range.lowerBound]), vars: vars).trimmingCharacters(in: .whitespacesAndNewlines)
+                let rhs = unquoted(render(String(condition[range.upperBound...]), vars: vars).trimmingCharacters(in: .whitespacesAndNewlines))
+                return (lhs == rhs) == (op == " == ")
+            }
+        }
+        return isTruthy(render(condition, vars: vars))
+    }
+
+    private static func unquoted(_ text: String) -> String {
+        guard text.count >= 2, let first = text.first, first == text.last, first == "'" || first == "\"" else { return text }
+        return String(text.dropFirst().dropLast())
+    }
+
+    private static func rangeOutsideExpressions(of needle: String, in text: String) -> Range<String.Index>? {
+        var depth = 0
+        var index = text.startIndex
+        while index < text.endIndex {
+            let rest = text[index...]
+            if rest.hasPrefix("{{") {
+                depth += 1
+                index = text.index(index, offsetBy: 2)
+                continue
+            }
+            if rest.hasPrefix("}}"), depth > 0 {
+                depth -= 1
+                index = text.index(index, offsetBy: 2)
+                continue
+            }
+            if depth == 0, rest.hasPrefix(needle) { return index..<text.index(index, offsetBy: needle.count) }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
     /// Whether a rendered `when:` counts as true: everything but "", "false", "0", "null" and "no" (any case, trimmed).
     public static func isTruthy(_ rendered: String) -> Bool {
         let text = rendered.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
