@@ -185,7 +185,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
-                "Governance", "Guardrails", "Evaluation",
+                "Governance", "Guardrails", "Evaluation", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

@@ -7,9 +7,9 @@ import SwitchyardCore
 /// `switchyard explain <request-id>`: why a request went where it went.
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "explain", abstract: "Show the routing decision and attempts of one logged request.")
+        commandName: "explain", abstract: "Show the routing decision and attempts of one logged request, or the steps of a workflow run.")
 
-    @Argument(help: "The request id (x-switchyard-request-id).")
+    @Argument(help: "The request id (x-switchyard-request-id), or a workflow run's id (wfr_…, x-switchyard-workflow-run).")
     var requestID: String
 
     @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
@@ -25,6 +25,10 @@ struct ExplainCommand: AsyncParsableCommand {
     var key: String?
 
     func run() async throws {
+        if requestID.hasPrefix("wfr_") {
+            try await explainWorkflowRun()
+            return
+        }
         guard let record = try await RequestLogSource.record(id: requestID, config: config, db: db, key: key) else {
             throw CommandFailure("No request '\(requestID.quotedPrefix(80))' in the request log.", .notFound)
         }

@@ -32,7 +32,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
             ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self, CacheCommand.self,
             EmbedCommand.self, BenchCommand.self, RouteCommand.self, EvalCommand.self, ToolsCommand.self,
             IngestCommand.self, SearchCommand.self, CollectionsCommand.self, KeysCommand.self, TeamsCommand.self, SpendCommand.self,
-            AuditCommand.self, DoctorCommand.self, GuardCommand.self, ExperimentsCommand.self,
+            AuditCommand.self, DoctorCommand.self, GuardCommand.self, ExperimentsCommand.self, WorkflowCommand.self,
         ]
     )
 }
@@ -40,5 +40,5 @@ struct SwitchyardCommand: AsyncParsableCommand {
 /// `switchyard bench …`: benchmarks that print figures.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self, BenchLearnedRoutingCommand.self, BenchIndexCommand.self, BenchToolsCommand.self, BenchGovernanceCommand.self, BenchGuardCommand.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self, BenchLearnedRoutingCommand.self, BenchIndexCommand.self, BenchToolsCommand.self, BenchGovernanceCommand.self, BenchGuardCommand.self, BenchWorkflowCommand.self])
 }

@@ -86,6 +86,24 @@ ERROR_MODEL = {m: "x-" + m[2:] for m in PROVIDER_MODELS}
 CONFIGURED_MODELS = ["m-openai", "m-anthropic", "m-gemini", "m-ollama", "e-openai"]
 
 
+# A three-step workflow over two providers (tests/interop/test_workflows.py). `[[echo]]` makes the mock answer
+# with the prompt itself, so each step's output carries the one before it and the final answer is predictable.
+WORKFLOW_STEP_MODELS = {"draft": "m-openai", "review": "m-anthropic", "final": "m-openai"}
+WORKFLOW = dict(
+    name="draft-and-check",
+    description="Draft with one model, review with another, format with the first.",
+    steps=[
+        dict(id="draft", llm=dict(model="m-openai", prompt="[[echo]] Answer briefly: {{input}}")),
+        dict(id="review", llm=dict(model="m-anthropic", prompt="[[echo]] Improve this answer: {{steps.draft.output}}")),
+        dict(id="final", llm=dict(model="m-openai", prompt="[[echo]] Format for the customer: {{steps.review.output}}")),
+    ],
+)
+
+
+def expected_workflow_answer(question: str) -> str:
+    return f"Format for the customer: Improve this answer: Answer briefly: {question}"
+
+
 def expected_default_reply(model: str) -> str:
     info = MODELS[model]
     return f"Mock reply from {info['protocol']} model {info['upstream']}."
@@ -269,6 +287,7 @@ def write_config(path: Path, gateway_port: int, mock_port: int, workdir: Path) -
         routing=dict(circuit_breaker=dict(failures=100000, min_calls=100000)),
         # The second key may read documents restricted to the `hr` group (retrieval tests).
         auth=dict(keys=[GATEWAY_KEY, dict(key=HR_KEY, name="hr", groups=["hr"])]),
+        workflows=[WORKFLOW],
     )
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 

@@ -1,0 +1,58 @@
+import Foundation
+import Storage
+import SwitchyardCore
+
+extension ExplainCommand {
+    /// `explain wfr_…`: a workflow run, each step with what it was asked, answered and cost.
+    func explainWorkflowRun() async throws {
+        guard let run = try await WorkflowRunSource.run(id: requestID, config: config, db: db, key: key) else {
+            throw CommandFailure("No workflow run '\(requestID.quotedPrefix(80))'.", .notFound)
+        }
+        print(json ? run.jsonString() : WorkflowRunText.render(run, inputs: true))
+    }
+}
+
+/// Where `explain wfr_…` reads a run: the running gateway's runs API when one serves this configuration (as for
+/// request ids), else the SQLite file's `workflow_runs` and `workflow_steps` (a step is there once it finished).
+enum WorkflowRunSource {
+    static func run(id: String, config: String?, db: String?, key: String?) async throws -> JSONValue? {
+        if let running = ConfigurationFinder.runningGateway(config: config, db: db) {
+            do {
+                return try await GatewayClient(url: running.url, key: key).call(.GET, WorkflowPaths.anyRun(id))
+            } catch let failure as CommandFailure where failure.kind == .notFound {
+                return nil
+            }
+        }
+        let path = try ConfigurationFinder.databasePath(db: db, config: config)
+        guard path != ":memory:", FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("No database at '\(path)' yet: it is created when the gateway first starts.", .notFound)
+        }
+        let store = try WorkflowRunStore(path: path)
+        guard let run = try await store.run(id: id) else { return nil }
+        return json(run, steps: try await store.steps(runID: id))
+    }
+
+    /// A run as the runs API shows it (`WorkflowsRoutes.json` in Server, which the CLI does not link).
+    static func json(_ run: WorkflowRunRecord, steps: [WorkflowStepRecord]) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(run.id), "object": "workflow.run", "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
+            "input": run.input, "output": run.output ?? .null, "cost_usd": .double(run.costUSD), "steps_done": .int(Int64(run.stepsDone)),
+            "created_at": .int(Int64(run.createdAt.timeIntervalSince1970.rounded(.down))),
+            "usage": [
+                "prompt_tokens": .int(Int64(steps.reduce(0) { $0 &+ $1.promptTokens })),
+                "completion_tokens": .int(Int64(steps.reduce(0) { $0 &+ $1.completionTokens })),
+            ],
+            "steps": .array(steps.map { step in
+                var item: [String: JSONValue] = [
+                    "id": .string(step.stepID), "status": .string(step.status.rawValue), "input": step.input, "output": step.output ?? .null,
+                    "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
+                    "usage": ["prompt_tokens": .int(Int64(step.promptTokens)), "completion_tokens": .int(Int64(step.completionTokens))],
+                ]
+                if let error = step.error { item["error"] = .string(error) }
+                return .object(item)
+            }),
+        ]
+        if let error = run.error { object["error"] = .string(error) }
+        return .object(object)
+    }
+}
