@@ -21,11 +21,14 @@ public final class RequestLog: Sendable {
         self.logger = logger
     }
 
-    /// Hears of every record as it is queued (the gateway's metrics); set once, before requests arrive.
-    private let observer = Mutex<(@Sendable (RequestRecord) -> Void)?>(nil)
+    /// Hears of every record as it is queued (the gateway's metrics); set once, before requests arrive. Boxed: a
+    /// closure kept directly in a `Mutex` is re-abstracted on every `withLock` write-back, and the thunks pile up
+    /// call after call (the request path slowed to a crawl and overflowed its stack under load).
+    private let observer = Mutex<ClosureBox<RequestRecord>?>(nil)
 
     func observe(_ body: @escaping @Sendable (RequestRecord) -> Void) {
-        observer.withLock { $0 = body }
+        let box = ClosureBox(body)
+        observer.withLock { $0 = box }
     }
 
     /// Records waiting to be written.
@@ -33,7 +36,7 @@ public final class RequestLog: Sendable {
 
     /// Queues a record; never blocks. When the queue is full (the database is far behind) the record is dropped and counted.
     public func record(_ record: RequestRecord) {
-        observer.withLock { $0 }?(record)
+        observer.withLock { $0 }?.body(record)
         let accepted = pending.withLock { queue in
             guard queue.count < capacity else { return false }
             queue.append(record)
@@ -122,4 +125,10 @@ func runPeriodically(every interval: Duration, finally: Bool, _ work: () async -
         await work()
     }
     if finally { await work() }
+}
+
+/// A closure in a class, so a `Mutex` can hold it without re-abstracting it on each access.
+final class ClosureBox<Argument>: Sendable {
+    let body: @Sendable (Argument) -> Void
+    init(_ body: @escaping @Sendable (Argument) -> Void) { self.body = body }
 }

@@ -66,10 +66,18 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Tools of the connected MCP servers (which connect after the gateway is made).
-    private let toolLookup = Mutex<@Sendable (String) -> Bool>({ _ in false })
+    private let toolLookup = Mutex<ToolLookup?>(nil)
+    /// Boxed, as `RequestLog`'s observer is: a bare closure in a `Mutex` gathers a thunk on every access.
+    final class ToolLookup: Sendable {
+        let known: @Sendable (String) -> Bool
+        init(_ known: @escaping @Sendable (String) -> Bool) { self.known = known }
+    }
     var isKnownTool: @Sendable (String) -> Bool {
-        get { toolLookup.withLock { $0 } }
-        set { toolLookup.withLock { $0 = newValue } }
+        get { toolLookup.withLock { $0 }?.known ?? { _ in false } }
+        set {
+            let box = ToolLookup(newValue)
+            toolLookup.withLock { $0 = box }
+        }
     }
 
     /// A client-given name as a label: itself when configured, else `other`.
@@ -80,7 +88,10 @@ public final class GatewayMetrics: Sendable {
 
     /// Label values may hold anything but a label must stay one line and a bounded size.
     static func clean(_ value: String) -> String {
-        String(value.prefix(128)).replacingOccurrences(of: "\n", with: " ")
+        // The common case (a configured name) is returned as it is, without copying; Foundation's string search is
+        // kept off this path (it is called for every request, on the event loops).
+        if value.utf8.count <= 128 && !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) { return value }
+        return String(value.prefix(128).map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
     }
 
     /// Counts a finished request from its log record.
