@@ -30,13 +30,13 @@ enum DashboardHTML {
     <a class="brand" href="#/overview"><span class="mark" aria-hidden="true"></span>Switchyard</a>
     <nav id="nav" aria-label="Sections"></nav>
     <div class="top-right">
-      <label class="range">Range
-        <select id="range">
-          <option value="1h">1 hour</option>
-          <option value="6h">6 hours</option>
-          <option value="24h">24 hours</option>
-          <option value="7d">7 days</option>
-          <option value="30d">30 days</option>
+      <label class="range" title="The time range of the overview and spend">
+        <select id="range" aria-label="Range">
+          <option value="1h">Last hour</option>
+          <option value="6h">Last 6 hours</option>
+          <option value="24h">Last 24 hours</option>
+          <option value="7d">Last 7 days</option>
+          <option value="30d">Last 30 days</option>
         </select>
       </label>
       <button id="refresh" type="button" class="ghost" title="Reload this view">Refresh</button>

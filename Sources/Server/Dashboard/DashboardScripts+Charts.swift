@@ -7,11 +7,13 @@ extension DashboardScripts {
 const SY = window.SY;
 const h = SY.h;
 
+/// The axis' top: four ticks of a round step that reach `value`.
 function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const power = Math.pow(10, Math.floor(Math.log10(value)));
-  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= value) return step * power;
-  return 10 * power;
+  if (!(value > 0)) return 4;
+  const quarter = value / 4;
+  const power = Math.pow(10, Math.floor(Math.log10(quarter)));
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= quarter) return 4 * step * power;
+  return 40 * power;
 }
 
 function timeLabel(seconds, bucket) {

@@ -73,9 +73,10 @@ SY.usd = function (n) {
   if (a < 1000) return "$" + n.toFixed(2);
   return "$" + Math.round(n).toLocaleString("en-US");
 };
-SY.usdExact = (n) => (n === null || n === undefined ? "–" : "$" + (n === 0 ? "0" : n < 0.01 ? n.toPrecision(4) : n.toFixed(4)));
+SY.usdExact = (n) => (n === null || n === undefined ? "–" : "$" + (n === 0 ? "0" : n < 0.01 ? String(Number(n.toPrecision(4))) : n.toFixed(4)));
 SY.ms = function (n) {
   if (n === null || n === undefined) return "–";
+  if (n === 0) return "0";
   if (n < 1) return n.toFixed(2) + " ms";
   if (n < 1000) return Math.round(n) + " ms";
   return (n / 1000).toFixed(n < 10000 ? 2 : 1) + " s";
@@ -156,7 +157,7 @@ SY.render = async function () {
   SY.charts = [];
   const render = SY.views[section] || SY.views.overview;
   const token = (SY.renderToken = (SY.renderToken || 0) + 1);
-  const content = h("div", null);
+  const content = h("div", { class: "stack" });
   try {
     await render(content, route);
   } catch (error) {
@@ -165,6 +166,8 @@ SY.render = async function () {
   }
   if (token !== SY.renderToken) return;  // a newer navigation won
   view.replaceChildren(content);
+  if (SY.lastHash !== location.hash) window.scrollTo(0, 0);  // a new place starts at its top; a refresh stays put
+  SY.lastHash = location.hash;
   for (const chart of SY.charts) chart.draw();
   const total = performance.now() - started;
   const bytes = SY.calls.reduce((sum, call) => sum + call.bytes, 0);

@@ -42,7 +42,6 @@ SY.views.workflows = async function (root, route) {
   ], list.data, { id: "workflows-table", empty: "No workflows configured (a `workflows:` section in the config)." })));
   if (!chosen) return;
   const runs = await SY.api("/v1/switchyard/workflows/" + encodeURIComponent(chosen) + "/runs", { limit: 50 });
-  root.lastChild.classList.add("gap");
   root.append(SY.panel("Runs of " + chosen, SY.table([
     { title: "Started", cell: (r) => h("a", { href: "#/workflows/runs/" + encodeURIComponent(r.id) }, SY.time(r.created_at, true)) },
     { title: "Run", cell: (r) => h("code", null, r.id) },
@@ -69,7 +68,6 @@ async function run(root, id) {
     { title: "Cost", num: true, cell: (s) => SY.usdExact(s.cost_usd) },
     { title: "Output", class: "wrap", cell: (s) => h("span", { class: "small" }, s.error ? h("span", { class: "error" }, s.error) : preview(s.output)) },
   ], r.steps, { id: "steps-table", empty: "No step has run yet." })));
-  root.lastChild.classList.add("gap");
   root.append(h("div", { class: "grid two" },
     SY.panel("Input", h("pre", { class: "block" }, JSON.stringify(r.input, null, 2))),
     SY.panel("Output", h("pre", { class: "block" }, r.error ? r.error : JSON.stringify(r.output, null, 2)))));
@@ -100,7 +98,7 @@ SY.views.experiments = async function (root, route) {
       { title: "Difference", num: true, cell: (c) => c.difference === undefined ? "–" : Number(c.difference).toFixed(3) },
       { title: "p-value", num: true, cell: (c) => c.p_value === null || c.p_value === undefined ? "–" : Number(c.p_value).toFixed(4) },
       { title: "Note", class: "wrap", cell: (c) => c.note || c.test },
-    ], report.comparisons) : null), null, { class: "panel gap" }));
+    ], report.comparisons) : null)));
   }
 };
 })();

@@ -17,7 +17,7 @@ function spendTable(id, rows, field, title) {
   return SY.table([
     { title, cell: (r) => field === "key" ? (r.name || r.key || "–") : (r[field] === null ? "(none)" : r[field]) },
     { title: "Requests", num: true, cell: (r) => SY.int(r.requests) },
-    { title: "Tokens in / out", num: true, cell: (r) => SY.int(r.prompt_tokens) + " / " + SY.int(r.completion_tokens) },
+    { title: "Tokens", num: true, cell: (r) => SY.int(r.prompt_tokens + r.completion_tokens) },
     { title: "Spend", num: true, cell: (r) => SY.barCell(SY.usd(r.cost_usd), r.cost_usd, max) },
   ], rows, { id, empty: "No spend in this range.", rowAttributes: (r) => ({ dataset: { group: String(r[field] === null ? "" : r[field]) } }) });
 }
@@ -70,7 +70,6 @@ SY.views.overview = async function (root) {
     { title: "Spend", num: true, cell: (m) => SY.barCell(SY.usd(m.cost_usd), m.cost_usd, maxCost) },
   ], overview.models, { id: "models-table", empty: "No requests in this range.", rowAttributes: (m) => ({ dataset: { model: m.model } }) }),
   "models that answered", { id: "models-panel" }));
-  root.lastChild.classList.add("gap");
 
   const lower = h("div", { class: "grid three" });
   if (byTeam) lower.append(SY.panel("Spend by team", spendTable("spend-team", byTeam.data, "team", "Team")));

@@ -29,7 +29,7 @@ code, .mono, pre { font-family: ui-monospace, "SF Mono", Menlo, Consolas, "DejaV
 button, select, input {
   font: inherit; color: var(--ink); background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 5px 9px;
 }
-button { cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
+button { white-space: nowrap; cursor: pointer; background: var(--accent); color: #fff; border-color: var(--accent); font-weight: 600; }
 button.ghost { background: transparent; color: var(--ink); border-color: var(--line); font-weight: 500; }
 button:disabled { opacity: .45; cursor: default; }
 input:focus, select:focus, button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
@@ -47,9 +47,9 @@ input:focus, select:focus, button:focus-visible { outline: 2px solid var(--accen
 .login-card button { padding: 9px; font-size: 14px; }
 .login-card p { margin: 0; }
 
-.top { position: sticky; top: 0; z-index: 5; display: flex; align-items: center; gap: 18px; padding: 0 18px; height: 48px; background: var(--panel); border-bottom: 1px solid var(--line); }
+.top { position: sticky; top: 0; z-index: 5; display: flex; align-items: center; gap: 16px; padding: 0 18px; height: 48px; background: var(--panel); border-bottom: 1px solid var(--line); }
 #nav { display: flex; gap: 2px; height: 100%; }
-#nav a { display: flex; align-items: center; padding: 0 11px; color: var(--muted); font-weight: 600; border-bottom: 2px solid transparent; }
+#nav a { display: flex; align-items: center; padding: 0 10px; color: var(--muted); font-weight: 600; border-bottom: 2px solid transparent; }
 #nav a:hover { color: var(--ink); text-decoration: none; }
 #nav a.active { color: var(--ink); border-bottom-color: var(--accent); }
 .top-right { margin-left: auto; display: flex; align-items: center; gap: 10px; }
@@ -64,16 +64,18 @@ h1 { font-size: 17px; margin: 2px 0 12px; display: flex; align-items: baseline; 
 h1 .sub { font-size: 12.5px; font-weight: 500; color: var(--muted); }
 h2 { font-size: 13px; margin: 0; font-weight: 650; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 9px; overflow: hidden; min-width: 0; }
+.panel > table, .panel > div { overflow-x: auto; }
 .panel > header { display: flex; align-items: center; gap: 10px; padding: 9px 12px; border-bottom: 1px solid var(--line); }
 .panel > header .aside { margin-left: auto; color: var(--muted); font-size: 12px; }
 .panel > .body { padding: 10px 12px; }
 .panel > .empty, .empty { padding: 18px 12px; color: var(--muted); text-align: center; }
-.grid { display: grid; gap: 12px; margin-bottom: 12px; }
+.grid { display: grid; gap: 12px; align-items: start; }
+.stack > * + * { margin-top: 12px; }
 .grid.two { grid-template-columns: repeat(2, minmax(0, 1fr)); }
 .grid.three { grid-template-columns: repeat(3, minmax(0, 1fr)); }
 @media (max-width: 1000px) { .grid.two, .grid.three { grid-template-columns: minmax(0, 1fr); } }
 
-.kpis { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px; margin-bottom: 12px; }
+.kpis { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); gap: 12px; }
 @media (max-width: 1000px) { .kpis { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
 .kpi { background: var(--panel); border: 1px solid var(--line); border-radius: 9px; padding: 10px 12px; }
 .kpi .label { color: var(--muted); font-size: 11.5px; font-weight: 600; text-transform: uppercase; letter-spacing: .4px; }
@@ -90,7 +92,7 @@ tbody tr.link { cursor: pointer; }
 tbody tr.link:hover td { background: var(--accent-soft); }
 td.wrap { white-space: normal; word-break: break-word; }
 td .bar { height: 6px; border-radius: 3px; background: var(--s1); opacity: .75; margin-top: 4px; min-width: 1px; }
-.cell-bar { display: flex; flex-direction: column; min-width: 90px; }
+.cell-bar { display: flex; flex-direction: column; min-width: 70px; }
 .truncate { max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 
 .pill { display: inline-block; padding: 0 7px; border-radius: 999px; font-size: 11.5px; font-weight: 650; line-height: 18px; white-space: nowrap; background: var(--soft); color: var(--muted); }
@@ -125,20 +127,20 @@ td .bar { height: 6px; border-radius: 3px; background: var(--s1); opacity: .75; 
 .tip { position: absolute; pointer-events: none; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; font-size: 11.5px; box-shadow: 0 4px 14px rgba(0,0,0,.12); white-space: nowrap; z-index: 3; }
 .tip b { display: block; margin-bottom: 2px; }
 
-.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
+.kv { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 .kv dt { color: var(--muted); }
 .kv dd { margin: 0; min-width: 0; word-break: break-word; }
-.explain-head { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin-bottom: 12px; }
+.explain-head { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.explain-head h1 { margin: 0; }
 .explain-head .id { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
 .timeline td.track { width: 45%; }
 .timeline .seg { height: 14px; border-radius: 3px; background: var(--ok); min-width: 2px; }
 .timeline .seg.bad { background: var(--bad); }
 pre.block { margin: 0; padding: 10px 12px; background: var(--soft); border-radius: 6px; white-space: pre-wrap; word-break: break-word; max-height: 360px; overflow: auto; }
 details > summary { cursor: pointer; color: var(--muted); padding: 8px 12px; }
-.back { display: inline-block; margin-bottom: 8px; }
+.back { display: inline-block; }
 .chips { display: flex; flex-wrap: wrap; gap: 4px; }
 .loading { color: var(--muted); padding: 20px 0; }
-.gap { margin-bottom: 12px; }
 .chart { padding: 8px 6px 0 0; }
 .filters label.inline { flex-direction: row; align-items: center; gap: 6px; padding-bottom: 6px; }
 .filters label.inline input { min-width: 0; }
