@@ -298,6 +298,7 @@ def test_dashboard_in_a_browser(tmp_path):
         loaded = wait_loaded(driver, previous)
         overview_s = time.time() - started
         status_line = driver.find_element(By.ID, "status").text
+        overview_calls = driver.execute_script("return SY.calls.map(c => [c.path, Math.round(c.ms), c.bytes])")
         save(driver, "overview", out)
         started = time.time()
         driver.find_element(By.ID, "nav-requests").click()
@@ -307,14 +308,16 @@ def test_dashboard_in_a_browser(tmp_path):
         driver.find_element(By.ID, "page-older").click()
         loaded = wait_loaded(driver, loaded)
         assert driver.find_element(By.ID, "page-info").text.startswith("51–100 of 5,0")
+        log_calls = driver.execute_script("return SY.calls.map(c => [c.path, Math.round(c.ms), c.bytes])")
         calls = [r for r in network(driver) if "/v1/switchyard/requests" in r["url"] and "/requests/" not in r["url"]]
         assert calls
         for r in calls:
             query = parse_qs(urlparse(r["url"]).query)
             assert int(query["limit"][0]) <= 50, r["url"]
             assert r["bytes"] < 200_000, (r["url"], r["bytes"])  # a page, not the log
-        print(f"with 5,000 more rows: overview {overview_s:.2f} s ({status_line}); request log {requests_s:.2f} s; "
-              f"request-log calls {[(urlparse(r['url']).query[:60], r['bytes']) for r in calls]}")
+        print(f"with 5,000 more rows: overview {overview_s:.2f} s ({status_line}); API calls (path, ms, bytes): {overview_calls}")
+        print(f"request log {requests_s:.2f} s; its second page's calls: {log_calls}")
+        print(f"request-log calls (query, bytes on the wire): {[(urlparse(r['url']).query[:60], r['bytes']) for r in calls]}")
 
         # Every other section renders without an error (each saved beside the others, not in docs).
         for section in ("spend", "routes", "collections", "workflows", "experiments"):
