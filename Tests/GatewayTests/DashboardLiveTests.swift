@@ -172,9 +172,31 @@ struct DashboardLiveTests {
             let expected = rows.filter { $0.status >= 400 && $0.caller == "beta" && $0.model == "m-openai" }.count
             #expect(failedBeta.json?["total"]?.intValue == expected && failedBeta.json?["data"]?.arrayValue?.count == 10)
 
-            let overview = try await setup.client.send(.get, "/v1/switchyard/stats/overview?bucket_s=1800", key: Self.adminKey)
+            // Whole seconds, so the buckets' starts in the answer are exact.
+            let until = Int(now.timeIntervalSince1970) + 60
+            let overview = try await setup.client.send(
+                .get, "/v1/switchyard/stats/overview?bucket_s=1800&since=\(until - 86_400)&until=\(until)", key: Self.adminKey)
             #expect(overview.json?["totals"]?["requests"]?.intValue == rows.filter { now.timeIntervalSince($0.createdAt) < 86_400 }.count)
             #expect(overview.json?["totals"]?["errors"]?.intValue == rows.filter { $0.status >= 400 && now.timeIntervalSince($0.createdAt) < 86_400 }.count)
+            // Nearest-rank percentiles, exactly: in total, per model, and in every bucket.
+            func nearestRank(_ values: [Double], _ percent: Int) -> Double? {
+                let sorted = values.sorted()
+                return sorted.isEmpty ? nil : sorted[(sorted.count * percent + 99) / 100 - 1]
+            }
+            let totals = overview.json?["totals"]
+            #expect(totals?["p50_latency_ms"]?.doubleValue == nearestRank(rows.map(\.latencyMs), 50))
+            #expect(totals?["p95_latency_ms"]?.doubleValue == nearestRank(rows.map(\.latencyMs), 95))
+            for entry in overview.json?["models"]?.arrayValue ?? [] {
+                let latencies = rows.filter { $0.model == entry["model"]?.stringValue }.map(\.latencyMs)
+                #expect(entry["p50_latency_ms"]?.doubleValue == nearestRank(latencies, 50) && entry["p95_latency_ms"]?.doubleValue == nearestRank(latencies, 95))
+                #expect(entry["requests"]?.intValue == latencies.count)
+            }
+            for entry in overview.json?["buckets"]?.arrayValue ?? [] {
+                let start = entry["start"]?.doubleValue ?? 0
+                let inside = rows.filter { $0.createdAt.timeIntervalSince1970 >= start && $0.createdAt.timeIntervalSince1970 < start + 1800 }
+                #expect(entry["requests"]?.intValue == inside.count)
+                #expect(entry["p95_latency_ms"]?.doubleValue == nearestRank(inside.map(\.latencyMs), 95), "bucket at \(start)")
+            }
         }
     }
 }
