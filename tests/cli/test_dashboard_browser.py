@@ -308,6 +308,7 @@ def test_dashboard_in_a_browser(tmp_path):
         driver.find_element(By.ID, "page-older").click()
         loaded = wait_loaded(driver, loaded)
         assert driver.find_element(By.ID, "page-info").text.startswith("51–100 of 5,0")
+        driver.save_screenshot(str(out / "section-requests.png"))
         log_calls = driver.execute_script("return SY.calls.map(c => [c.path, Math.round(c.ms), c.bytes])")
         calls = [r for r in network(driver) if "/v1/switchyard/requests" in r["url"] and "/requests/" not in r["url"]]
         assert calls
