@@ -56,6 +56,14 @@ public final class DeploymentHealth: Sendable {
         entries.withLock { $0[name]?.breaker.openUntil }
     }
 
+    /// Seconds until the deployment's open breaker lets the next probe through (by the injected
+    /// clock); nil when it is not open.
+    public func secondsUntilProbe(_ name: String) -> Double? {
+        guard let until = openUntil(name) else { return nil }
+        let remaining = now().duration(to: until).components
+        return max(0, Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18)
+    }
+
     /// Claims a slot on a deployment; false when its breaker will not let a request through.
     /// `force` claims it anyway (panic mode, when every deployment of a plan is open).
     public func begin(_ name: String, estimatedTokens: Int, force: Bool = false) -> Bool {

@@ -71,6 +71,8 @@ public enum SwitchyardServer {
         MessageBatchesRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         // --- end batches ---
         WorkflowsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        DashboardRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        DashboardPage().register(on: router)
         router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }
         router.delete("/mcp") { request, _ in mcp.methodNotAllowed(request) }

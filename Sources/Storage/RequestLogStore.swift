@@ -67,6 +67,7 @@ public final class RequestLogStore: Sendable {
             try db.alter(table: "request_log") { table in table.add(column: "guardrail", .text) }
         }
         registerFeedbackMigrations(&migrator)
+        registerDashboardMigrations(&migrator)
         return migrator
     }
 

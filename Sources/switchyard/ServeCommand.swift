@@ -118,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 print("switchyard listening on \(url) (\(configuration.models.count) models, auth \(configuration.requiresAuth ? "on" : "off"))")
                 let connectable = host == "0.0.0.0" || host == "::" ? "http://127.0.0.1:\(bound)" : url
+                print("dashboard: \(connectable)/\(configuration.requiresAuth ? " (sign in with an API key)" : "")")
                 RunningGateways.register(
                     GatewayRecord(
                         pid: getpid(), url: connectable, port: bound, config: demoInUse?.configPath ?? URL(fileURLWithPath: configuration.source).standardizedFileURL.path,

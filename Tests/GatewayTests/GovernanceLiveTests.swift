@@ -160,6 +160,9 @@ struct GovernanceLiveTests {
                 Row(method: .patch, path: "/v1/switchyard/teams/search", body: #"{"rpm": 1000}"#, expected: [200, 403, 403, 403]),
                 Row(method: .get, path: "/v1/switchyard/spend?group_by=key", expected: [200, 200, 200, 200]),
                 Row(method: .get, path: "/v1/switchyard/audit", expected: [200, 403, 403, 403]),
+                Row(method: .get, path: "/v1/switchyard/stats/overview", expected: [200, 200, 200, 200]),
+                Row(method: .get, path: "/v1/switchyard/deployments", expected: [200, 200, 200, 200]),
+                Row(method: .get, path: "/v1/switchyard/me", expected: [200, 200, 200, 200]),
             ]
             let callers: [(String, String?)] = [
                 ("admin", Self.adminKey), ("team_admin", keys.teamAdmin.secret), ("member", keys.member.secret), ("writer", keys.writer.secret),

@@ -80,9 +80,11 @@ enum EndpointPolicy {
     ]
 
     /// Every rule: the table above and those of features kept in their own files (batches, feedback).
-    static let allRules: [Rule] = rules + batchRules + feedbackRules + workflowRules
+    static let allRules: [Rule] = rules + batchRules + feedbackRules + workflowRules + dashboardRules
 
-    static let publicPaths: Set<String> = ["/health"]
+    /// Paths anyone may fetch: the health check, and the dashboard's page and embedded assets (they
+    /// hold no data; every call the page makes for data sends the key and meets the rules above).
+    static let publicPaths: Set<String> = Set(["/health"] + DashboardPage.publicPaths)
 
     /// The permission `method path` needs; nil when no rule lists it.
     static func permission(method: HTTPRequest.Method, path: String) -> Permission? {

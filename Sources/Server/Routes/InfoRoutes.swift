@@ -104,17 +104,38 @@ struct InfoRoutes: Sendable {
         (try? JSONBody.response(JSONValue.object(["status": "ok"]))) ?? Response(status: .ok)
     }
 
+    /// `GET /v1/switchyard/requests?limit=&before=&model=&status=&key=&team=&since=&until=&view=`: a page
+    /// of the log, newest first, with `next_before` (the cursor of the next page, or null), `has_more`
+    /// and `total` (matching rows, counted up to 10,000: `total_exact` says whether the count is whole).
+    /// `view=summary` leaves out each row's prompt, retrieval and tool calls (the list of a dashboard).
     func requests(_ request: Request, caller: Caller) async -> Response {
         let requestID = CallContext.newRequestID()
         do {
-            let limitText = request.uri.queryParameters["limit"].map(String.init)
-            let limit = try limitText.map { text -> Int in
-                guard text.utf8.count <= 8, let value = Int(text), (1...10_000).contains(value) else {
-                    throw SwitchyardError.invalidRequest("limit must be a whole number from 1 to 10000.", param: "limit")
+            let query = DashboardQuery.values(request)
+            let limit = try DashboardQuery.integer(query["limit"], field: "limit", range: 1...10_000) ?? 50
+            let filter = try DashboardQuery.filter(query)
+            var before: RequestLogCursor?
+            if let text = query["before"], !text.isEmpty {
+                guard let cursor = RequestLogCursor(text: text) else {
+                    throw SwitchyardError.invalidRequest("before must be a next_before value from a previous page.", param: "before")
                 }
-                return value
-            } ?? 50
-            return try JSONBody.response(RequestList(data: try await gateway.recentRequests(limit: limit, caller: caller)))
+                before = cursor
+            }
+            let view = query["view"] ?? "full"
+            guard ["full", "summary"].contains(view) else { throw SwitchyardError.invalidRequest("view must be full or summary.", param: "view") }
+            let page = try await gateway.requestPage(filter, before: before, limit: limit, feedback: view == "full", caller: caller)
+            var records = page.records
+            if view == "summary" {
+                for index in records.indices {
+                    records[index].prompt = nil
+                    records[index].retrieval = nil
+                    records[index].toolCalls = nil
+                }
+            }
+            return try JSONBody.response(
+                RequestList(
+                    data: records, hasMore: page.next != nil, nextBefore: page.next?.text, total: page.total, totalExact: page.totalIsExact),
+                headers: [.switchyardRequestID: requestID, .cacheControl: "no-store"])
         } catch {
             return ErrorResponses.response(error, protocol: .openai, requestID: requestID)
         }
@@ -156,5 +177,26 @@ struct InfoRoutes: Sendable {
     struct RequestList: Encodable {
         var object = "list"
         var data: [RequestRecord]
+        var hasMore: Bool
+        var nextBefore: String?
+        var total: Int
+        var totalExact: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case object, data, total
+            case hasMore = "has_more"
+            case nextBefore = "next_before"
+            case totalExact = "total_exact"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(object, forKey: .object)
+            try container.encode(data, forKey: .data)
+            try container.encode(hasMore, forKey: .hasMore)
+            try container.encode(nextBefore, forKey: .nextBefore)  // null on the last page
+            try container.encode(total, forKey: .total)
+            try container.encode(totalExact, forKey: .totalExact)
+        }
     }
 }
