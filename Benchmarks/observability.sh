@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What metrics and tracing cost on the request path, in one run of ../shared/bench: the same release build and
-# upstream, alternated twice, as two gateways:
-#   off   observability.metrics: false, no OTEL_* variables (no spans, nothing counted);
-#   on    metrics on (every request counted) and every span exported over OTLP/HTTP (sampler always_on) to a
+# upstream, alternated twice, as three gateways:
+#   off      observability.metrics: false, no OTEL_* variables (no spans, nothing counted);
+#   metrics  metrics on (every request counted), no tracing;
+#   on       metrics on (every request counted) and every span exported over OTLP/HTTP (sampler always_on) to a
 #         local receiver that accepts and drops them (Benchmarks/otlp_sink.py).
 # Prints the results table and the added p50/p99 at one connection (the issue's bar: on − off within +30 µs p50).
 # Usage: bash Benchmarks/observability.sh   (SWITCHYARD_BIN=… to skip the release build)
@@ -41,6 +42,7 @@ YAML
   pgrep -n -f "serve --config $config" > "$BENCH_DIR/run/observability-$name.pid"
 }
 start off 4630 false SWITCHYARD_BENCH=1
+start metrics 4632 true SWITCHYARD_BENCH=1
 # Every span kept and exported: a queue and batches big enough for ~7 spans per request at thousands of requests
 # a second (the defaults, 2,048 and 512 a second, drop most of them at this rate).
 start on 4631 true OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
@@ -49,10 +51,11 @@ start on 4631 true OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTE
 
 bash "$H/bench.sh" http://127.0.0.1:18080/v1 direct
 off() { bash "$H/bench.sh" http://127.0.0.1:4630/v1 "off-$1"; }
+metrics() { bash "$H/bench.sh" http://127.0.0.1:4632/v1 "metrics-$1"; }
 on() { bash "$H/bench.sh" http://127.0.0.1:4631/v1 "on-$1"; }
 # The second round runs in the opposite order, so a machine that drifts during the run favours no one.
-off 1; on 1
-on 2; off 2
+off 1; metrics 1; on 1
+on 2; metrics 2; off 2
 echo "spans received by the sink: $(curl -s "http://127.0.0.1:$SINK_PORT/count")"
 echo "requests counted by /metrics: $(curl -s http://127.0.0.1:4631/metrics | awk '/^switchyard_requests_total/ {s += $NF} END {print s}')"
 bash "$H/stop_all.sh"
@@ -63,7 +66,11 @@ cat "$BENCH_DIR/results/results.tsv"
 awk '
   { rps[$1]=$2; u50[$1]=$5; u99[$1]=$6; cpu[$1]=$9 }
   END {
-    for (r = 1; r <= 2; r++)
-      printf "round %d at 1 connection: on - off p50 %+.0f us p99 %+.0f us; rps at 32: off %.0f, on %.0f; CPU ms/req off %.3f, on %.3f\n", r,
-        (u50["on-" r]-u50["off-" r])*1000, (u99["on-" r]-u99["off-" r])*1000, rps["off-" r], rps["on-" r], cpu["off-" r], cpu["on-" r]
+    for (r = 1; r <= 2; r++) {
+      printf "round %d at 1 connection: metrics - off p50 %+.0f us p99 %+.0f us; on - off p50 %+.0f us p99 %+.0f us\n", r,
+        (u50["metrics-" r]-u50["off-" r])*1000, (u99["metrics-" r]-u99["off-" r])*1000,
+        (u50["on-" r]-u50["off-" r])*1000, (u99["on-" r]-u99["off-" r])*1000
+      printf "round %d at 32: rps off %.0f, metrics %.0f, on %.0f; CPU ms/req off %.3f, metrics %.3f, on %.3f\n", r,
+        rps["off-" r], rps["metrics-" r], rps["on-" r], cpu["off-" r], cpu["metrics-" r], cpu["on-" r]
+    }
   }' "$BENCH_DIR/results/results.tsv"

@@ -32,27 +32,8 @@ enum WorkflowRunSource {
         return json(run, steps: try await store.steps(runID: id))
     }
 
-    /// A run as the runs API shows it (`WorkflowsRoutes.json` in Server, which the CLI does not link).
+    /// A run as the runs API shows it.
     static func json(_ run: WorkflowRunRecord, steps: [WorkflowStepRecord]) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(run.id), "object": "workflow.run", "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
-            "input": run.input, "output": run.output ?? .null, "cost_usd": .double(run.costUSD), "steps_done": .int(Int64(run.stepsDone)),
-            "created_at": .int(Int64(run.createdAt.timeIntervalSince1970.rounded(.down))),
-            "usage": [
-                "prompt_tokens": .int(Int64(steps.reduce(0) { $0 &+ $1.promptTokens })),
-                "completion_tokens": .int(Int64(steps.reduce(0) { $0 &+ $1.completionTokens })),
-            ],
-            "steps": .array(steps.map { step in
-                var item: [String: JSONValue] = [
-                    "id": .string(step.stepID), "status": .string(step.status.rawValue), "input": step.input, "output": step.output ?? .null,
-                    "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
-                    "usage": ["prompt_tokens": .int(Int64(step.promptTokens)), "completion_tokens": .int(Int64(step.completionTokens))],
-                ]
-                if let error = step.error { item["error"] = .string(error) }
-                return .object(item)
-            }),
-        ]
-        if let error = run.error { object["error"] = .string(error) }
-        return .object(object)
+        run.apiJSON(steps: steps)
     }
 }

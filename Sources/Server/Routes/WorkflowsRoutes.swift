@@ -67,28 +67,11 @@ struct WorkflowsRoutes: Sendable {
 
     /// A run as the API shows it (without `steps` in lists).
     static func json(_ view: WorkflowRunView, steps withSteps: Bool = true) -> JSONValue {
-        let run = view.run
-        var object: [String: JSONValue] = [
-            "id": .string(run.id), "object": "workflow.run", "workflow": .string(run.workflow), "status": .string(run.status.rawValue),
-            "input": run.input, "output": run.output ?? .null, "cost_usd": .double(run.costUSD), "steps_done": .int(Int64(run.stepsDone)),
-            "created_at": .int(Int64(run.createdAt.timeIntervalSince1970.rounded(.down))),
-            "usage": ["prompt_tokens": .int(Int64(view.usage.promptTokens)), "completion_tokens": .int(Int64(view.usage.completionTokens))],
-        ]
-        if withSteps { object["steps"] = .array(view.steps.map(Self.json)) }
-        if let error = run.error { object["error"] = .string(error) }
-        return .object(object)
+        view.run.apiJSON(steps: withSteps ? view.steps : nil)
     }
 
     /// A step as the API and the events stream show it.
-    static func json(_ step: WorkflowStepRecord) -> JSONValue {
-        var item: [String: JSONValue] = [
-            "id": .string(step.stepID), "status": .string(step.status.rawValue), "input": step.input, "output": step.output ?? .null,
-            "cost_usd": .double(step.costUSD), "ms": .double((step.ms * 1000).rounded() / 1000), "attempts": .int(Int64(step.attempts)),
-            "usage": ["prompt_tokens": .int(Int64(step.promptTokens)), "completion_tokens": .int(Int64(step.completionTokens))],
-        ]
-        if let error = step.error { item["error"] = .string(error) }
-        return .object(item)
-    }
+    static func json(_ step: WorkflowStepRecord) -> JSONValue { step.apiJSON }
 
     private func list(caller: Caller) -> JSONValue {
         [

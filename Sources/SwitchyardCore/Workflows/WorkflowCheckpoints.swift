@@ -113,3 +113,37 @@ public protocol WorkflowCheckpointStore: Sendable {
     func runs(workflow: String, limit: Int) async throws -> [WorkflowRunRecord]
 }
 
+
+// The runs API's shapes, here so that the server and the CLI's database reader (`explain wfr_…`) answer alike.
+extension WorkflowRunRecord {
+    /// A run as `GET /v1/switchyard/workflows/NAME/runs/ID` shows it; `steps` nil leaves them out (lists).
+    public func apiJSON(steps: [WorkflowStepRecord]?) -> JSONValue {
+        let recorded = steps ?? []
+        var object: [String: JSONValue] = [
+            "id": .string(id), "object": "workflow.run", "workflow": .string(workflow), "status": .string(status.rawValue),
+            "input": input, "output": output ?? .null, "cost_usd": .double(costUSD), "steps_done": .int(Int64(stepsDone)),
+            "created_at": .int(Int64(createdAt.timeIntervalSince1970.rounded(.down))),
+            "usage": [
+                "prompt_tokens": .int(Int64(recorded.reduce(0) { $0 &+ $1.promptTokens })),
+                "completion_tokens": .int(Int64(recorded.reduce(0) { $0 &+ $1.completionTokens })),
+            ],
+        ]
+        if let steps { object["steps"] = .array(steps.map(\.apiJSON)) }
+        if steps == nil { object["usage"] = nil }
+        if let error { object["error"] = .string(error) }
+        return .object(object)
+    }
+}
+
+extension WorkflowStepRecord {
+    /// A step as the runs API and the events stream show it.
+    public var apiJSON: JSONValue {
+        var item: [String: JSONValue] = [
+            "id": .string(stepID), "status": .string(status.rawValue), "input": input, "output": output ?? .null,
+            "cost_usd": .double(costUSD), "ms": .double((ms * 1000).rounded() / 1000), "attempts": .int(Int64(attempts)),
+            "usage": ["prompt_tokens": .int(Int64(promptTokens)), "completion_tokens": .int(Int64(completionTokens))],
+        ]
+        if let error { item["error"] = .string(error) }
+        return .object(item)
+    }
+}
