@@ -17,6 +17,9 @@ import Glibc
 final class BackgroundWriter: @unchecked Sendable {
     // @unchecked: `jobs` is only touched with `condition` held.
     static let shared = BackgroundWriter(name: "switchyard-dbw", nice: 10)
+    /// Workflow checkpoints: the next step waits for each one, so they run at normal priority and never queue
+    /// behind a request-log batch on the shared writer.
+    static let checkpoints = BackgroundWriter(name: "switchyard-ckpt", nice: 0)
 
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []

@@ -51,7 +51,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     }
 
     public func createRun(_ run: WorkflowRunRecord) async throws {
-        try await BackgroundWriter.shared.write(database) { db in
+        try await BackgroundWriter.checkpoints.write(database) { db in
             try db.execute(
                 sql: """
                     INSERT INTO workflow_runs (id, workflow, status, input, output, error, cost_usd, steps_done, created_at, updated_at, caller)
@@ -78,7 +78,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     }
 
     public func recordStep(_ step: WorkflowStepRecord, runCostUSD: Double, stepsDone: Int) async throws {
-        try await BackgroundWriter.shared.write(database) { db in
+        try await BackgroundWriter.checkpoints.write(database) { db in
             // A failed step may be recorded again when its run is retried: the latest attempt replaces it.
             try Self.insert(step, db)
             try db.execute(
@@ -88,7 +88,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     }
 
     public func finishRun(id: String, status: WorkflowRunStatus, output: JSONValue?, error: String?, at date: Date) async throws {
-        try await BackgroundWriter.shared.write(database) { db in
+        try await BackgroundWriter.checkpoints.write(database) { db in
             try db.execute(
                 sql: "UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated_at = ? WHERE id = ?",
                 arguments: [status.rawValue, output?.jsonString(), error, date.timeIntervalSince1970, id])
@@ -98,7 +98,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     public func transition(id: String, from: Set<WorkflowRunStatus>, to: WorkflowRunStatus, at date: Date) async throws -> Bool {
         let allowed = from.map(\.rawValue).sorted()
         let marks = allowed.map { _ in "?" }.joined(separator: ", ")
-        return try await BackgroundWriter.shared.write(database) { db in
+        return try await BackgroundWriter.checkpoints.write(database) { db in
             try db.execute(
                 sql: "UPDATE workflow_runs SET status = ?, error = NULL, updated_at = ? WHERE id = ? AND status IN (\(marks))",
                 arguments: StatementArguments([to.rawValue, date.timeIntervalSince1970, id] as [any DatabaseValueConvertible] + allowed))
@@ -107,7 +107,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
     }
 
     public func supplyInput(_ step: WorkflowStepRecord, stepsDone: Int) async throws -> Bool {
-        try await BackgroundWriter.shared.write(database) { db in
+        try await BackgroundWriter.checkpoints.write(database) { db in
             // The status change first: when the run was not waiting, nothing is written.
             try db.execute(
                 sql: "UPDATE workflow_runs SET status = 'running', error = NULL, steps_done = ?, updated_at = ? WHERE id = ? AND status = 'waiting'",
@@ -145,7 +145,7 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
 
     /// Rows changed in this database connection's lifetime by writes (SQLite's `total_changes()`).
     public func totalChanges() async throws -> Int {
-        try await BackgroundWriter.shared.write(database) { db in try Int.fetchOne(db, sql: "SELECT total_changes()") ?? 0 }
+        try await BackgroundWriter.checkpoints.write(database) { db in try Int.fetchOne(db, sql: "SELECT total_changes()") ?? 0 }
     }
 
     private static func insert(_ step: WorkflowStepRecord, _ db: Database) throws {
