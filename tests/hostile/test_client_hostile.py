@@ -827,3 +827,18 @@ def test_ok_plumbing(env):
         assert r.json()["choices"][0]["message"]["content"] == "Hello from the hostile upstream.", r.describe()
     r = env.call("POST", f"/v1/switchyard/collections/{hl.COLLECTION}/search", json_body={"query": "keys"})
     assert r.status == 200 and r.json()["results"], r.describe()
+
+
+# The dashboard's query parameters (issue 23): extreme numbers and garbage are 400s naming the field.
+DASHBOARD_QUERIES = [
+    ("/v1/switchyard/stats/overview", "bucket_s"), ("/v1/switchyard/stats/overview", "since"),
+    ("/v1/switchyard/stats/overview", "until"), ("/v1/switchyard/requests", "before"),
+    ("/v1/switchyard/requests", "since"), ("/v1/switchyard/requests", "status"),
+]
+
+
+@pytest.mark.parametrize("path,param", DASHBOARD_QUERIES, ids=[f"{p.rsplit('/', 1)[-1]}.{q}" for p, q in DASHBOARD_QUERIES])
+@pytest.mark.parametrize("value", ["1e300", "-1", "1e309", "99999999999999999999", "NaN", "%00", "-9223372036854775808"])
+def test_dashboard_query_values(env, path, param, value):
+    r = env.call("GET", f"{path}?{param}={value}")
+    expect_client_error(env, r, envelope="openai", names=(param,), allow_200=param == "before")

@@ -16,6 +16,8 @@ public final class GatewayMetrics: Sendable {
     private let knownNames: Mutex<Set<String>>
     /// Dropped request log records already counted in `switchyard_request_log_dropped_total`.
     private let reportedDropped = Mutex(0)
+    /// The buckets as durations, made once (not per request).
+    static let durationBucketDurations: [Duration] = durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
     static let durationBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
     private static var requests: MetricNameDescriptor { MetricNameDescriptor(
@@ -110,17 +112,17 @@ public final class GatewayMetrics: Sendable {
         if seconds.isFinite {
             registry.makeDurationHistogram(
                 descriptor: Self.duration, labels: [("model", model), ("endpoint", Self.clean(record.endpoint))],
-                buckets: Self.durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
+                buckets: Self.durationBucketDurations
             ).recordNanoseconds(Int64(seconds * 1e9))
             let upstream = (record.route?.attempts ?? []).reduce(0.0) { $0 + max(0, $1.milliseconds) } / 1000
             registry.makeDurationHistogram(
                 descriptor: Self.overhead, labels: [("endpoint", Self.clean(record.endpoint))],
-                buckets: Self.durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
+                buckets: Self.durationBucketDurations
             ).recordNanoseconds(Int64(max(0, seconds - upstream) * 1e9))
         }
         if let ttft = record.ttftMs, ttft.isFinite, ttft >= 0, let answered = record.provider, answered != "cache" {
             registry.makeDurationHistogram(
-                descriptor: Self.ttfb, labels: [("provider", provider)], buckets: Self.durationBuckets.map { .nanoseconds(Int64($0 * 1e9)) }
+                descriptor: Self.ttfb, labels: [("provider", provider)], buckets: Self.durationBucketDurations
             ).recordNanoseconds(Int64(ttft * 1e6))
         }
         let upstreamTokens = !(record.cache ?? "").hasPrefix("hit")
