@@ -46,8 +46,7 @@ start metrics 4632 true SWITCHYARD_BENCH=1
 # Every span kept and exported: a queue and batches big enough for ~7 spans per request at thousands of requests
 # a second (the defaults, 2,048 and 512 a second, drop most of them at this rate).
 start on 4631 true OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-  OTEL_TRACES_SAMPLER=always_on OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_QUEUE_SIZE=200000 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=20000 \
-  OTEL_LOG_LEVEL=error
+  OTEL_TRACES_SAMPLER=always_on OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_QUEUE_SIZE=200000 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=20000
 
 bash "$H/bench.sh" http://127.0.0.1:18080/v1 direct
 off() { bash "$H/bench.sh" http://127.0.0.1:4630/v1 "off-$1"; }

@@ -52,12 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let format = ServeTelemetry.LogFormat(rawValue: formatName.lowercased()) else {
             throw ValidationError("--log-format is text or json, not '\(formatName.prefix(40))'")
         }
-        let tracing = ServeTelemetry.tracingRequested()
-        ServeTelemetry.bootstrapLogging(format: format, tracing: tracing, level: level)
+        ServeTelemetry.bootstrapLogging(format: format, level: level)
         var logger = Logger(label: "switchyard")
         logger.logLevel = level
-        // Before the gateway makes its HTTP clients: they pick up the tracer (and send `traceparent` upstream).
-        let tracingService: (any Service)? = tracing ? try ServeTelemetry.startTracing(logger: logger) : nil
 
         var mock: MockUpstream?
         var demoSetup: DemoConfiguration?
@@ -90,6 +87,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for problem in configuration.auth.emptyKeys {
             logger.warning("auth key skipped: \(problem)")
+        }
+        // `observability.tracing` in the file, overridden by the process's `OTEL_*` variables; bootstrapped before the
+        // gateway makes its clients (MCP's pick up the tracer).
+        let tracingEnvironment = configuration.observability.tracing.merging(ProcessInfo.processInfo.environment) { _, process in process }
+        let tracing = ServeTelemetry.tracingRequested(tracingEnvironment)
+        let tracingService: (any Service)?
+        do {
+            tracingService = tracing ? try ServeTelemetry.startTracing(environment: tracingEnvironment, logger: logger) : nil
+        } catch {
+            await mock?.stop()
+            throw error
         }
         let runtime: GatewayRuntime
         do {

@@ -1,42 +1,43 @@
 import Foundation
 import Logging
-import OTel
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 import Tracing
 
 /// Traces and logs for `serve`. Tracing is configured the OpenTelemetry way, by the standard `OTEL_*` variables
 /// (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL` = `http/protobuf` or `grpc`, `OTEL_SERVICE_NAME`,
-/// `OTEL_TRACES_SAMPLER`, `OTEL_BSP_SCHEDULE_DELAY`…), read by swift-otel; it is on when an OTLP endpoint (or
-/// `OTEL_TRACES_EXPORTER=otlp`) is given and `OTEL_SDK_DISABLED` is not true.
+/// `OTEL_TRACES_SAMPLER`, `OTEL_BSP_SCHEDULE_DELAY`…, read by `TraceConfiguration`); it is on when an OTLP endpoint
+/// (or `OTEL_TRACES_EXPORTER=otlp`) is given and `OTEL_SDK_DISABLED` is not true.
 enum ServeTelemetry {
     static func tracingRequested(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
-        if environment["OTEL_SDK_DISABLED"]?.lowercased() == "true" { return false }
-        if let exporter = environment["OTEL_TRACES_EXPORTER"]?.lowercased() { return exporter == "otlp" }
-        return environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil
+        TraceConfiguration.requested(environment)
     }
 
     /// Bootstraps the process-wide tracer (before any HTTP client is made, so upstream calls carry `traceparent`);
-    /// returns the exporter's service, which flushes spans on shutdown.
-    static func startTracing(logger: Logger) throws -> any Service {
-        var configuration = OTel.Configuration.default
-        configuration.serviceName = "switchyard"
-        configuration.logs.enabled = false
-        configuration.metrics.enabled = false
-        configuration.traces.enabled = true
-        let (tracer, service) = try OTel.makeTracingBackend(configuration: configuration)
-        InstrumentationSystem.bootstrap(tracer)
+    /// returns the exporter's service, which flushes spans on shutdown. A bad `OTEL_*` value stops the start,
+    /// naming the variable.
+    static func startTracing(environment: [String: String], logger: Logger) throws -> any Service {
+        let configuration: TraceConfiguration
+        do {
+            configuration = try TraceConfiguration(environment: environment)
+        } catch let invalid as TraceConfiguration.Invalid {
+            throw CommandFailure("Tracing: \(invalid)", .configuration)
+        }
+        let exporter = try TraceExporter(configuration: configuration, logger: logger)
+        InstrumentationSystem.bootstrap(exporter.tracer)
         logger.info("tracing: spans exported over OTLP", metadata: [
-            "otel.endpoint": "\(ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] ?? ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_ENDPOINT"] ?? "default")",
-            "otel.protocol": "\(ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "default")",
+            "otel.endpoint": "\(configuration.endpoint.scheme ?? "http")://\(configuration.endpoint.host ?? ""):\(configuration.endpoint.port.map(String.init) ?? "")\(configuration.endpoint.path)",
+            "otel.protocol": "\(configuration.exportProtocol.rawValue)",
+            "otel.service_name": "\(configuration.serviceName)",
         ])
-        return service
+        return exporter
     }
 
     /// Log lines as text (swift-log's default) or one JSON object per line; with tracing on each line made inside a
-    /// traced request carries `trace_id` and `span_id`.
-    static func bootstrapLogging(format: LogFormat, tracing: Bool, level: Logger.Level) {
-        let provider: Logger.MetadataProvider? = tracing ? OTel.makeLoggingMetadataProvider() : nil
+    /// traced request carries `trace_id` and `span_id` (the provider finds no span, and adds nothing, when it is off).
+    static func bootstrapLogging(format: LogFormat, level: Logger.Level) {
+        let provider: Logger.MetadataProvider? = SwitchyardTracer.loggingMetadata
         LoggingSystem.bootstrap({ label, metadataProvider in
             switch format {
             case .text:

@@ -164,3 +164,58 @@ models:
             gateway.kill()
         mock.kill()
         stop()
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("OTEL_TRACES_SAMPLER", "sometimes"), ("OTEL_TRACES_SAMPLER_ARG", "1e300"), ("OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), ("OTEL_EXPORTER_OTLP_HEADERS", "authorization"),
+])
+def test_a_bad_otel_variable_stops_serve_naming_it(tmp_path, variable, value):
+    config = tmp_path / "switchyard.yaml"
+    config.write_text(f"""
+server: {{host: 127.0.0.1, port: {free_port()}}}
+storage: {{sqlite: {tmp_path}/gw.sqlite}}
+providers:
+  - {{name: mock, kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: dummy}}
+models:
+  - {{name: small, provider: mock, price: {{input: 0.15, output: 0.6}}}}
+""")
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", variable: value,
+           "SWITCHYARD_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([BIN, "serve", "--config", str(config)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert variable in done.stderr + done.stdout, done.stderr[-2000:]
+    assert "Fatal error" not in done.stderr
+
+
+def test_a_receiver_that_is_down_costs_requests_nothing(tmp_path):
+    """Spans to a port nobody listens on: every request still answers, and the gateway stops cleanly."""
+    mock_port, port = free_port(), free_port()
+    mock_url, url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
+    config = tmp_path / "switchyard.yaml"
+    config.write_text(f"""
+server: {{host: 127.0.0.1, port: {port}}}
+storage: {{sqlite: {tmp_path}/gw.sqlite}}
+observability:
+  tracing: {{endpoint: "http://127.0.0.1:{free_port()}", protocol: grpc, schedule_delay_ms: 50}}
+providers:
+  - {{name: mock, kind: openai, base_url: "{mock_url}/v1", api_key: dummy}}
+models:
+  - {{name: small, provider: mock, price: {{input: 0.15, output: 0.6}}}}
+""")
+    mock = subprocess.Popen([BIN, "mock", "--port", str(mock_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gateway = None
+    try:
+        gateway = start_gateway(config, tmp_path, url, "serve.log")
+        for _ in range(30):
+            status, _, body = http("POST", url + "/v1/chat/completions",
+                                   {"model": "small", "messages": [{"role": "user", "content": "hi"}]})
+            assert status == 200, body
+        gateway.terminate()
+        assert gateway.wait(timeout=30) == 0
+        log = (tmp_path / "serve.log").read_text()
+        assert "span export failed" in log and log.count("span export failed") <= 2, log[-3000:]
+    finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.kill()
+        mock.kill()

@@ -108,7 +108,8 @@ public enum ConfigurationLoader {
         }
         try parseExperiments(reader, into: &configuration)
         if let observability = reader["observability"] {
-            try observability.allowOnly(["metrics_token", "metrics"])
+            try observability.allowOnly(["metrics_token", "metrics", "tracing"])
+            if let tracing = observability["tracing"] { configuration.observability.tracing = try Self.tracing(tracing) }
             if let metrics = observability["metrics"] {
                 guard let value = metrics.node.bool else { throw metrics.error("must be true or false") }
                 configuration.observability.metrics = value

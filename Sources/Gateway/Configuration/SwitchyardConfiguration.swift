@@ -31,6 +31,8 @@ public struct SwitchyardConfiguration: Sendable {
         public var metricsToken: String?
         /// False turns the metrics off (nothing is counted; `/metrics` is a 404).
         public var metrics = true
+        /// `observability.tracing`, as the `OTEL_*` variables it stands for; the process's own variables win.
+        public var tracing: [String: String] = [:]
         public init() {}
     }
 

@@ -340,6 +340,7 @@ public final class Gateway: Sendable {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .enabled(limit: .ratio(50))
+        configuration.tracing.tracer = nil  // `UpstreamHTTP` sends `traceparent` from the attempt's own span
         return configuration
     }
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Instrumentation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -48,6 +49,9 @@ struct UpstreamHTTP: Sendable {
         request.headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         for (name, value) in configuration.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        // The trace goes upstream as `traceparent` (the attempt's span is the parent). The clients' own tracing is
+        // off: a second client span per call, with its URL parsed by Foundation, cost more than it told.
+        if let context = ServiceContext.current { InstrumentationSystem.instrument.inject(context, into: &request.headers, using: HeadersInjector()) }
         let data: Data
         do {
             data = try JSONEncoder().encode(body)
@@ -205,5 +209,12 @@ extension SwitchyardError {
         SwitchyardError(
             code: .badUpstreamResponse, message: "Provider '\(provider)' sent stream data that is not valid JSON.",
             status: 502)
+    }
+}
+
+/// Writes propagation headers (`traceparent`, `tracestate`) into an upstream request.
+struct HeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout HTTPHeaders) {
+        carrier.replaceOrAdd(name: key, value: value)
     }
 }
