@@ -25,6 +25,7 @@ public final class TraceExporter: Service, Sendable {
         public var dropped = 0
         public var failed = 0
         var lastWarning: ContinuousClock.Instant?
+        public init() {}
     }
 
     public init(configuration: TraceConfiguration, logger: Logger) throws {
@@ -40,6 +41,19 @@ public final class TraceExporter: Service, Sendable {
 
     /// Spans exported, dropped (queue full) and failed (the receiver refused or could not be reached).
     public var counts: Tally { tally.withLock { $0 } }
+
+    /// Spans ended and waiting for export.
+    public var queued: Int { sink.count }
+
+    /// The exporter `InstrumentationSystem` was bootstrapped with (one per process, like the tracer), for `/metrics`.
+    public static var bootstrapped: TraceExporter? { installed.withLock { $0 } }
+    private static let installed = Mutex<TraceExporter?>(nil)
+
+    /// Makes this exporter's tracer the process's (`InstrumentationSystem.bootstrap`, once per process).
+    public func bootstrap() {
+        InstrumentationSystem.bootstrap(tracer)
+        Self.installed.withLock { $0 = self }
+    }
 
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in

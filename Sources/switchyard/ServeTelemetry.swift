@@ -25,7 +25,7 @@ enum ServeTelemetry {
             throw CommandFailure("Tracing: \(invalid)", .configuration)
         }
         let exporter = try TraceExporter(configuration: configuration, logger: logger)
-        InstrumentationSystem.bootstrap(exporter.tracer)
+        exporter.bootstrap()
         logger.info("tracing: spans exported over OTLP", metadata: [
             "otel.endpoint": "\(configuration.endpoint.scheme ?? "http")://\(configuration.endpoint.host ?? ""):\(configuration.endpoint.port.map(String.init) ?? "")\(configuration.endpoint.path)",
             "otel.protocol": "\(configuration.exportProtocol.rawValue)",

@@ -211,6 +211,17 @@ models:
             status, _, body = http("POST", url + "/v1/chat/completions",
                                    {"model": "small", "messages": [{"role": "user", "content": "hi"}]})
             assert status == 200, body
+        deadline = time.time() + 20
+        failed = 0
+        while time.time() < deadline:
+            _, _, page = http("GET", url + "/metrics")
+            page = page if isinstance(page, str) else page.decode()
+            failed = sum(float(line.split()[-1]) for line in page.splitlines()
+                         if line.startswith('switchyard_trace_spans_total{outcome="failed"}'))
+            if failed > 0:
+                break
+            time.sleep(0.3)
+        assert failed > 0, page[-2000:]
         gateway.terminate()
         assert gateway.wait(timeout=30) == 0
         log = (tmp_path / "serve.log").read_text()

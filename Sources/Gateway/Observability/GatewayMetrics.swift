@@ -3,6 +3,7 @@ import Prometheus
 import Routing
 import SwitchyardCore
 import Synchronization
+import Telemetry
 
 /// The gateway's Prometheus metrics (`GET /metrics`), in one registry per gateway. Request metrics are taken from
 /// each request log record as it is queued (so every endpoint, stream, cache hit and failure counts once, from the
@@ -62,6 +63,14 @@ public final class GatewayMetrics: Sendable {
     private static var logDropped: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "switchyard", metricName: "request_log_dropped", unitName: "total",
         helpText: "Request log records dropped because the queue was full.") }
+
+    private static var traceSpans: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchyard", metricName: "trace_spans", unitName: "total",
+        helpText: "Spans by export outcome: exported, dropped (the export queue was full) or failed (the OTLP receiver refused or was unreachable).") }
+    private static var traceQueue: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchyard", metricName: "trace_queue_depth", helpText: "Ended spans waiting for export.") }
+    /// Span counts already added to `switchyard_trace_spans_total`.
+    private let reportedSpans = Mutex(TraceExporter.Tally())
 
     init(knownNames: Set<String>) {
         self.knownNames = Mutex(knownNames)
@@ -190,6 +199,21 @@ public final class GatewayMetrics: Sendable {
             return max(0, seen - reported)
         }
         registry.makeCounter(descriptor: Self.logDropped).increment(by: Int64(newlyDropped))
+        if let exporter = TraceExporter.bootstrapped {
+            let now = exporter.counts
+            let before = reportedSpans.withLock { reported in
+                defer {  // monotonic: a scrape that read the counts earlier but got here later adds nothing twice
+                    reported.exported = max(reported.exported, now.exported)
+                    reported.dropped = max(reported.dropped, now.dropped)
+                    reported.failed = max(reported.failed, now.failed)
+                }
+                return reported
+            }
+            for (outcome, added) in [("exported", now.exported - before.exported), ("dropped", now.dropped - before.dropped), ("failed", now.failed - before.failed)] {
+                registry.makeCounter(descriptor: Self.traceSpans, labels: [("outcome", outcome)]).increment(by: Int64(max(0, added)))
+            }
+            registry.makeGauge(descriptor: Self.traceQueue).set(Int64(exporter.queued))
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16_384)
         registry.emit(into: &buffer)
