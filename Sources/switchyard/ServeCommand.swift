@@ -55,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         ServeTelemetry.bootstrapLogging(format: format, level: level)
         var logger = Logger(label: "switchyard")
         logger.logLevel = level
+        OpenFileLimit.raise(logger: logger)
 
         var mock: MockUpstream?
         var demoSetup: DemoConfiguration?
