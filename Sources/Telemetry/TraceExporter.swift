@@ -45,6 +45,9 @@ public final class TraceExporter: Service, Sendable {
     /// Spans ended and waiting for export.
     public var queued: Int { sink.count }
 
+    /// Takes up to `limit` queued spans without exporting them (benchmarks).
+    public func takeQueued(_ limit: Int) -> [FinishedSpan] { sink.take(limit).spans }
+
     /// The exporter `InstrumentationSystem` was bootstrapped with (one per process, like the tracer), for `/metrics`.
     public static var bootstrapped: TraceExporter? { installed.withLock { $0 } }
     private static let installed = Mutex<TraceExporter?>(nil)
