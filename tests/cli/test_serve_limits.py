@@ -50,11 +50,12 @@ models:
             time.sleep(0.2)
     try:
         now_soft, now_hard = open_files(gateway.pid)
-        assert now_hard == hard and now_soft == min(hard, 1 << 20), (now_soft, now_hard)
+        # the hard limit, or 65,536 where the kernel's nr_open is below the 2^20 asked for first
+        assert now_hard == hard and now_soft in (min(hard, 1 << 20), min(hard, 65_536)), (now_soft, now_hard)
         assert http("GET", f"http://127.0.0.1:{port}/health")[0] == 200
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)
     log = (tmp_path / "serve.log").read_text()
-    assert f"soft limit raised from {soft} to {min(hard, 1 << 20)}" in log, log[-2000:]
+    assert f"soft limit raised from {soft} to {now_soft}" in log, log[-2000:]
     assert ("hard limit 1024" in log) == (hard == 1024), log[-2000:]

@@ -3,7 +3,7 @@ import SwitchyardCore
 import Tracing
 
 /// Spans in OpenTelemetry's GenAI conventions (`gen_ai.*`) plus `switchyard.request_id`. With no tracer bootstrapped
-/// (`InstrumentationSystem`'s no-op default) they cost a few allocations; `serve` bootstraps swift-otel when an
+/// (`InstrumentationSystem`'s no-op default) they cost a few allocations; `serve` bootstraps `SwitchyardTracer` when an
 /// OTLP endpoint is configured.
 extension Gateway {
     /// `chat MODEL`, the name the client asked for (bounded).
