@@ -337,7 +337,9 @@ public final class Gateway: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(10)
         configuration.timeout.read = .seconds(300)  // idle time between bytes of a response
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        // HTTP/1.1 upstreams (local servers; providers on HTTPS negotiate HTTP/2 and multiplex): at 256 per loop, 488
+        // of a thousand concurrent streams waited for another stream to end before they started.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1_024
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .enabled(limit: .ratio(50))
         configuration.tracing.tracer = nil  // `UpstreamHTTP` sends `traceparent` from the attempt's own span
