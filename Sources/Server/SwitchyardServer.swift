@@ -20,7 +20,7 @@ public enum SwitchyardServer {
         let mcp = MCPRoute(gateway: gateway, maxBodyBytes: limit, logger: logger)
 
         let router = Router(context: SwitchyardRequestContext.self)
-        if tracing { router.add(middleware: TracingMiddleware()) }
+        if tracing { router.add(middleware: ServerTracingMiddleware()) }
         router.add(middleware: UnknownRouteMiddleware())
         // Who is calling and whether it may: once, for every route (see `EndpointPolicy`).
         router.add(middleware: AuthorizationMiddleware(gateway: gateway))
@@ -41,7 +41,7 @@ public enum SwitchyardServer {
             // Prometheus' text exposition format, version 0.0.4.
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: gateway.metricsExposition())))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: await gateway.metricsExposition())))
         }
         // The Responses API, with and without /v1.
         for prefix in ["/v1", ""] {

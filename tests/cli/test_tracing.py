@@ -152,6 +152,20 @@ models:
         sent = [r.get("headers", {}) for r in json.loads(body)]
         assert any(h.get("traceparent", "").split("-")[1:2] == [trace] for h in sent), sent
 
+        # A streamed answer: its server span ends after the stream's last byte and is exported like the others.
+        stream_trace = secrets.token_hex(16)
+        status, headers, body = http("POST", url + "/v1/chat/completions",
+                                     {"model": "small", "stream": True, "messages": [{"role": "user", "content": "hello"}]},
+                                     {"traceparent": f"00-{stream_trace}-{parent}-01"})
+        assert status == 200 and "[DONE]" in body, body
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(s["kind"] == 2 for s in collected.in_trace(stream_trace)):
+            time.sleep(0.1)
+        streamed = collected.in_trace(stream_trace)
+        server = [s for s in streamed if s["kind"] == 2]
+        assert len(server) == 1 and server[0]["parent"] == parent, streamed
+        assert server[0]["attributes"].get("http.response.status_code") == 200
+
         # Logs are JSON lines; a request's lines carry its trace id.
         gateway.terminate()
         gateway.wait(timeout=30)

@@ -21,7 +21,9 @@ public final class RequestLog: Sendable {
         self.logger = logger
     }
 
-    /// Hears of every record as it is queued (the gateway's metrics); set once, before requests arrive. Boxed: a
+    /// Hears of every record as it leaves the queue (the gateway's metrics: counted off the request path, on the
+    /// thread that writes the batch; a scrape flushes first, so counts are exact when read); set once, before
+    /// requests arrive. Boxed: a
     /// closure kept directly in a `Mutex` is re-abstracted on every `withLock` write-back, and the thunks pile up
     /// call after call (the request path slowed to a crawl and overflowed its stack under load).
     private let observer = Mutex<ClosureBox<RequestRecord>?>(nil)
@@ -36,21 +38,27 @@ public final class RequestLog: Sendable {
 
     /// Queues a record; never blocks. When the queue is full (the database is far behind) the record is dropped and counted.
     public func record(_ record: RequestRecord) {
-        observer.withLock { $0 }?.body(record)
         let accepted = pending.withLock { queue in
             guard queue.count < capacity else { return false }
             queue.append(record)
             return true
         }
-        if !accepted { dropped.add(1, ordering: .relaxed) }
+        if !accepted {
+            dropped.add(1, ordering: .relaxed)
+            observer.withLock { $0 }?.body(record)  // not logged, still counted
+        }
     }
 
     private func takeBatch() -> [RequestRecord] {
-        pending.withLock { queue in
+        let batch = pending.withLock { queue in
             let batch = queue
             queue.removeAll(keepingCapacity: true)
             return batch
         }
+        if let observer = observer.withLock({ $0 }) {
+            for record in batch { observer.body(record) }
+        }
+        return batch
     }
 
     /// Records dropped because the queue was full.

@@ -222,8 +222,11 @@ public final class GatewayMetrics: Sendable {
 }
 
 extension Gateway {
-    /// `GET /metrics`: every metric in Prometheus' text format, the state gauges read now.
-    public func metricsExposition() -> String {
-        metrics.exposition(of: self)
+    /// `GET /metrics`: every metric in Prometheus' text format, the state gauges read now. Request metrics are
+    /// counted as the request log's batches leave its queue, so the queue is flushed first: every request answered
+    /// before the scrape is in it.
+    public func metricsExposition() async -> String {
+        await requestLog.flush()
+        return metrics.exposition(of: self)
     }
 }
