@@ -38,6 +38,9 @@ public final class Gateway: Sendable {
     /// Files and batches (`/v1/files`, `/v1/batches`, `/v1/messages/batches`); nil only when not
     /// even an in-memory database could be opened.
     let batchStore: (any BatchPersistence)?
+    /// Uploaded eval reports (`/v1/switchyard/eval-reports`); nil only when not even an in-memory
+    /// database could be opened.
+    let evalReportStore: (any EvalReportPersistence)?
     /// Wakes the `BatchRunner` when a batch is created or cancelled.
     let batchSignal = BatchSignal()
     /// Batches cancelled since the runner last looked: it stops starting their requests at once.
@@ -87,6 +90,7 @@ public final class Gateway: Sendable {
         batchPersistence: (any BatchPersistence)? = nil,
         guardDetector: (any GuardDetector)? = nil,
         workflowPersistence: (any WorkflowCheckpointStore)? = nil,
+        evalReportPersistence: (any EvalReportPersistence)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -102,6 +106,7 @@ public final class Gateway: Sendable {
         self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
         self.batchStore = batchPersistence ?? (try? BatchStore(path: ":memory:"))
+        self.evalReportStore = evalReportPersistence ?? (try? EvalReportStore(path: ":memory:"))
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]
