@@ -63,8 +63,12 @@ extension Gateway {
 
     /// The report read back as a run (for its HTML page and its cells).
     func evalReportRun(id: String, caller: Caller) async throws -> EvalRun {
+        if let last = lastEvalReportRun.withLock({ $0 }), last.id == id {
+            _ = try await evalReportSummary(id: id, caller: caller)  // still kept (a delete may have raced the cache)
+            return last.run
+        }
         let data = try await evalReportData(id: id, caller: caller)
-        return try await BlockingWork.run {
+        let run = try await BlockingWork.run {
             do {
                 return try EvalReport.run(fromResults: data)
             } catch let error as EvalReportError {
@@ -72,6 +76,8 @@ extension Gateway {
                 throw SwitchyardError.internal("The stored report \(id) cannot be read: \(error.description.quotedPrefix(300))")
             }
         }
+        lastEvalReportRun.withLock { $0 = (id, run) }
+        return run
     }
 
     /// The report's self-contained HTML page (the one `eval run --output x.html` writes).
@@ -82,6 +88,7 @@ extension Gateway {
 
     public func deleteEvalReport(id: String, caller: Caller) async throws {
         let store = try evalReports()
+        lastEvalReportRun.withLock { if $0?.id == id { $0 = nil } }
         guard try await BlockingWork.run({ try store.deleteReport(id: id) }) else { throw Self.noEvalReport(id) }
     }
 

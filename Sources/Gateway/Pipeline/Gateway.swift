@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Caching
+import Evaluation
 import Foundation
 import Governance
 import Guardrails
@@ -41,6 +42,8 @@ public final class Gateway: Sendable {
     /// Uploaded eval reports (`/v1/switchyard/eval-reports`); nil only when not even an in-memory
     /// database could be opened.
     let evalReportStore: (any EvalReportPersistence)?
+    /// The report last read back as a run: paging through one report's cells parses its file once.
+    let lastEvalReportRun = Mutex<(id: String, run: EvalRun)?>(nil)
     /// Wakes the `BatchRunner` when a batch is created or cancelled.
     let batchSignal = BatchSignal()
     /// Batches cancelled since the runner last looked: it stops starting their requests at once.
