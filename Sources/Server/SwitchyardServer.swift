@@ -72,6 +72,7 @@ public enum SwitchyardServer {
         // --- end batches ---
         WorkflowsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         DashboardRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
+        EvalReportsRoutes(gateway: gateway, maxBodyBytes: limit).register(on: router)
         DashboardPage().register(on: router)
         router.post("/mcp") { request, context in await mcp.handle(request, caller: context.caller) }
         router.get("/mcp") { request, _ in mcp.methodNotAllowed(request) }

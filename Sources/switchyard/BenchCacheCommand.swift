@@ -30,11 +30,14 @@ struct BenchCacheCommand: AsyncParsableCommand {
         let answer = ChatResponse(
             id: "x", created: 0, model: "gpt-4o-mini", choices: [.init(message: .assistant("An answer."), finishReason: .stop)],
             usage: Usage(promptTokens: 30, completionTokens: 5))
+        var filling = BenchProgress("filling the cache", total: pairs.count, unit: "questions")
         for (origin, _) in pairs {
             if case .miss(let fill) = await cache.lookup(request(origin), namespace: "bench", policy: policy, directive: .normal) {
                 cache.store(answer, for: fill, costUSD: 0.0001)
             }
+            filling.tick()
         }
+        filling.finish()
         func microseconds(_ elapsed: Duration) -> Double {
             Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
         }
@@ -42,7 +45,10 @@ struct BenchCacheCommand: AsyncParsableCommand {
         /// a semantic hit when the cache was filled has no exact entry, and its lookup embeds).
         func time(_ texts: [String], repeat count: Int, only kind: CachedAnswer.Kind? = nil) async -> [Double] {
             var samples: [Double] = []
+            var progress = BenchProgress("exact lookups", total: count, unit: "rounds")
+            defer { progress.finish() }
             for round in 0..<count {
+                defer { progress.tick() }
                 for text in texts {
                     let started = ContinuousClock.now
                     let result = await cache.lookup(request(text), namespace: "bench", policy: policy, directive: .normal)
@@ -59,6 +65,7 @@ struct BenchCacheCommand: AsyncParsableCommand {
         // Each paraphrase's lookup, then its embedding alone (same text, same call), one after the
         // other so that both see the same moment of the machine.
         var semantic: [Double] = [], embedding: [Double] = []
+        var progress = BenchProgress("semantic lookups", total: pairs.count, unit: "paraphrases")
         for (_, text) in pairs {
             var started = ContinuousClock.now
             _ = await cache.lookup(request(text), namespace: "bench", policy: policy, directive: .normal)
@@ -66,7 +73,9 @@ struct BenchCacheCommand: AsyncParsableCommand {
             started = ContinuousClock.now
             _ = try await embedder.embed([text])
             embedding.append(microseconds(ContinuousClock.now - started))
+            progress.tick()
         }
+        progress.finish()
         semantic.sort()
         embedding.sort()
         let stats = cache.stats()

@@ -143,6 +143,7 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
         log("texts=\(corpus.count) wordpieces(with CLS/SEP) min=\(lengths.min() ?? 0) mean=\(String(format: "%.1f", Double(lengths.reduce(0, +)) / Double(max(1, lengths.count)))) max=\(lengths.max() ?? 0)")
 
         var best = Double.infinity
+        var progress = BenchProgress("throughput", total: runs + 1, unit: "runs")
         for run in 0...runs {
             let start = clock.now
             let vectors = embedder.embedSync(corpus)
@@ -151,17 +152,22 @@ struct BenchEmbeddingsCommand: AsyncParsableCommand {
             log(run == 0 ? "warm-up run: \(fmt(elapsed)) s (\(fmt(Double(corpus.count) / elapsed, 1)) texts/s)"
                          : "run \(run): \(fmt(elapsed)) s (\(fmt(Double(corpus.count) / elapsed, 1)) texts/s)")
             if run > 0 { best = min(best, elapsed) }
+            progress.tick()
         }
+        progress.finish()
         let throughput = runs > 0 ? Double(corpus.count) / best : .nan
 
         for _ in 0..<10 { _ = embedder.embedSync([queryText]) }
         var latencies: [Double] = []
+        var queryProgress = BenchProgress("query latency", total: queries, unit: "queries")
         for _ in 0..<queries {
             let start = clock.now
             let vector = embedder.embedSync([queryText])
             latencies.append(Self.seconds(clock.now - start) * 1000)
             precondition(vector.count == 1)
+            queryProgress.tick()
         }
+        queryProgress.finish()
         latencies.sort()
         let p50 = Self.percentile(latencies, 50), p99 = Self.percentile(latencies, 99)
         log("query: \(queryText.split(separator: " ").count) words, \(embedder.tokenize(queryText).count) word-pieces; \(queries) calls; min=\(fmt(latencies.first ?? .nan)) ms max=\(fmt(latencies.last ?? .nan)) ms")

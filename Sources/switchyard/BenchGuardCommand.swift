@@ -49,8 +49,8 @@ struct BenchGuardCommand: AsyncParsableCommand {
         for length in lengths {
             let text = Self.prompt(length: length)
             for _ in 0..<5 { _ = try detector.scan(text, channel: .user) }
-            let scans = try Self.time(iterations) { _ = try detector.scan(text, channel: .user) }
-            let patterns = try Self.time(iterations * 10) { _ = PIIPatterns.find(in: text) }
+            let scans = try Self.time(iterations, progress: "scan, length \(length)") { _ = try detector.scan(text, channel: .user) }
+            let patterns = try Self.time(iterations * 10, progress: "patterns, length \(length)") { _ = PIIPatterns.find(in: text) }
             print(
                 String(
                     format: "%6d  %6d  %11.2f  %11.2f  %15.1f  %15.1f", length, embedder.tokenizer.pieceCount(text),
@@ -58,16 +58,20 @@ struct BenchGuardCommand: AsyncParsableCommand {
         }
     }
 
-    static func time(_ count: Int, _ body: () throws -> Void) throws -> (p50: Double, p99: Double) {
+    /// p50 and p99 in seconds of `count` calls; the progress (stderr) is ticked between samples.
+    static func time(_ count: Int, progress label: String, _ body: () throws -> Void) throws -> (p50: Double, p99: Double) {
         let clock = ContinuousClock()
         var samples: [Double] = []
         samples.reserveCapacity(count)
+        var progress = BenchProgress(label, total: count, unit: "calls")
         for _ in 0..<count {
             let started = clock.now
             try body()
             let (seconds, attoseconds) = (clock.now - started).components
             samples.append(Double(seconds) + Double(attoseconds) / 1e18)
+            progress.tick()
         }
+        progress.finish()
         samples.sort()
         return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
     }

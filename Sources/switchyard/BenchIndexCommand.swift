@@ -53,10 +53,19 @@ struct BenchIndexCommand: AsyncParsableCommand {
             print("\(label) loaded: n=\(index.count) from \(load)")
         } else {
             let rssBefore = Self.residentBytes()
-            let start = clock.now
             index = HNSWIndex(dimension: dimension, parameters: HNSWParameters(m: m, efConstruction: efConstruction, efSearch: efValues[0], metric: metric, seed: seed))
-            for (id, vector) in base.enumerated() { try index.insert(id: Int64(id), vector: vector) }
-            let buildSeconds = Figures.seconds(clock.now - start)
+            // Timed a hundredth at a time, the progress told between the timed parts.
+            var progress = BenchProgress("\(label) build", total: base.count, unit: "inserts")
+            var buildSeconds = 0.0
+            let chunk = max(1, base.count / 100)
+            for first in stride(from: 0, to: base.count, by: chunk) {
+                let end = min(first + chunk, base.count)
+                let start = clock.now
+                for id in first..<end { try index.insert(id: Int64(id), vector: base[id]) }
+                buildSeconds += Figures.seconds(clock.now - start)
+                progress.tick(end - first)
+            }
+            progress.finish()
             let rssAfter = Self.residentBytes()
             print("\(label) build: n=\(base.count) d=\(dimension) M=\(m) efC=\(efConstruction) build_s=\(Figures.format(buildSeconds, 2)) "
                 + "inserts_per_s=\(Figures.format(Double(base.count) / buildSeconds, 0)) rss_delta_mib=\(Figures.format(Double(rssAfter - rssBefore) / 1_048_576, 1)) "
@@ -65,6 +74,7 @@ struct BenchIndexCommand: AsyncParsableCommand {
         }
 
         for ef in efValues {
+            var progress = BenchProgress("\(label) search ef=\(ef)", total: max(rounds, 1) * queryRows.count, unit: "queries")
             var best = Double.infinity
             var found = 0
             for round in 0..<max(rounds, 1) {
@@ -75,9 +85,11 @@ struct BenchIndexCommand: AsyncParsableCommand {
                     if round == 0 { hits += results.reduce(0) { $0 + (expected.contains($1.id) ? 1 : 0) } }
                 }
                 best = min(best, Figures.seconds(clock.now - roundStart))
+                progress.tick(queryRows.count)
                 if round == 0 { found = hits }
             }
             let recall = Double(found) / Double(queryRows.count * k)
+            progress.finish()
             print("\(label) search: ef=\(ef) k=\(k) queries=\(queryRows.count) recall=\(Figures.format(recall, 4)) "
                 + "qps=\(Figures.format(Double(queryRows.count) / best, 0)) latency_us=\(Figures.format(best / Double(queryRows.count) * 1e6, 1))")
         }

@@ -50,7 +50,7 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
             let texts = prompts.map { LearnedRouter.truncate($0, maxWords: cut, cut: mode) }
             let pieces = texts.map { embedder.tokenize($0).count }.sorted()
             for text in texts.prefix(10) { _ = embedder.embedSync([text]) }
-            let samples = try await Self.time(texts) { text in
+            let samples = try await Self.time(texts, progress: "embed + score, cut \(cut.map(String.init) ?? "none")") { text in
                 let vector = try await embedder.embed([text]).vectors[0]
                 _ = learned.score(vector)
             }
@@ -74,11 +74,14 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
         let recent = RecentEmbeddings(embedder)
         let classifier = LearnedClassifier(router: learned, thresholds: [learned.header.threshold ?? 0.5], embedder: recent)
         var reused: [Double] = []
+        var progress = BenchProgress("classifier after the cache", total: prompts.count, unit: "requests")
         for prompt in prompts {
             _ = try await recent.embed([prompt])  // the semantic cache's lookup, paid anyway
             let features = RequestFeatures(promptTokens: 0, expectedOutputTokens: 0, needs: [], depth: 1, lastUserText: prompt)
             reused += try await Self.time([features]) { _ = try await classifier.classify($0) }
+            progress.tick()
         }
+        progress.finish()
         Self.report("classifier after the cache embedded the turn" + (learned.header.maxWords == nil ? "" : " (miss: cut differs)"), pieces: nil, reused.sorted())
 
         // 4. The whole routing decision through the gateway: learned auto route vs rules-only auto route.
@@ -104,7 +107,7 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
             let requests = prompts.map { ChatRequest(model: route, messages: [.user($0)]) }
             for request in requests.prefix(10) { _ = try await gateway.previewRoute(request, context: CallContext()) }
             var strong = 0
-            let samples = try await Self.time(requests) { request in
+            let samples = try await Self.time(requests, progress: "routing decision, \(route)") { request in
                 let plan = try await gateway.previewRoute(request, context: CallContext())
                 if plan.deployments.first == "strong" { strong += 1 }
             }
@@ -113,16 +116,20 @@ struct BenchLearnedRoutingCommand: AsyncParsableCommand {
         }
     }
 
-    static func time<T>(_ inputs: [T], _ body: (T) async throws -> Void) async throws -> [Double] {
+    /// Each input's time in ms, sorted; with `progress`, a bar (on stderr) named so, ticked between samples.
+    static func time<T>(_ inputs: [T], progress label: String? = nil, _ body: (T) async throws -> Void) async throws -> [Double] {
         let clock = ContinuousClock()
         var samples: [Double] = []
         samples.reserveCapacity(inputs.count)
+        var progress = label.map { BenchProgress($0, total: inputs.count, unit: "requests") }
         for input in inputs {
             let start = clock.now
             try await body(input)
             let elapsed = clock.now - start
             samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            progress?.tick()
         }
+        progress?.finish()
         return samples.sorted()
     }
 

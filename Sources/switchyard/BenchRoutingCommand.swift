@@ -54,12 +54,15 @@ struct BenchRoutingCommand: AsyncParsableCommand {
             var samples: [Double] = []
             samples.reserveCapacity(iterations)
             let clock = ContinuousClock()
+            var progress = BenchProgress(label, total: iterations, unit: "decisions")
             for _ in 0..<iterations {
                 let started = clock.now
                 _ = try await gateway.previewRoute(request, context: context)
                 let elapsed = clock.now - started
                 samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                progress.tick()
             }
+            progress.finish()
             samples.sort()
             let mean = samples.reduce(0, +) / Double(samples.count)
             print(label.padding(36), String(format: "%7.2f  %7.2f  %7.2f", samples[samples.count / 2], samples[samples.count * 99 / 100], mean))

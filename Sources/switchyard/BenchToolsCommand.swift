@@ -35,6 +35,9 @@ struct BenchToolsCommand: AsyncParsableCommand {
             print("tool".padding(toLength: 28, withPad: " ", startingAt: 0) + "   p50 ms   p95 ms   mean ms   calls/s")
             for tool in tools {
                 for _ in 0..<10 { _ = try await manager.call(tool, arguments: parsed) }
+                // Workers share one progress (thread-safe); each tells it every few calls, after its clock is read.
+                let progress = TaskProgress(tool, total: iterations, unit: "calls")
+                let every = max(1, iterations / concurrency / 50)
                 let started = ContinuousClock.now
                 let samples = try await withThrowingTaskGroup(of: [Double].self) { group in
                     for worker in 0..<concurrency {
@@ -46,7 +49,9 @@ struct BenchToolsCommand: AsyncParsableCommand {
                                 if result.isError { throw CommandFailure("\(tool) reported an error: \(result.text)") }
                                 let elapsed = ContinuousClock.now - begin
                                 times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                                if times.count % every == 0 { progress.advance(by: every) }
                             }
+                            progress.advance(by: times.count % every)
                             return times
                         }
                     }
@@ -55,6 +60,7 @@ struct BenchToolsCommand: AsyncParsableCommand {
                     return all.sorted()
                 }
                 let wall = ContinuousClock.now - started
+                progress.finish()
                 let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
                 let p50 = samples[samples.count / 2]
                 let p95 = samples[min(samples.count - 1, Int(Double(samples.count) * 0.95))]

@@ -64,11 +64,14 @@ extension BenchWorkflowCommand {
             _ = try await workflowCall(sqlite)
         }
         var samples: [(label: String, times: [Double])] = [("direct chat completion", []), ("workflow/one, in-memory store", []), ("workflow/one, SQLite store", [])]
+        var progress = BenchProgress("through the gateway", total: gatewayCalls * 3, unit: "calls")
         for _ in 0..<gatewayCalls {
             samples[0].times.append(try await directCall())
             samples[1].times.append(try await workflowCall(inMemory))
             samples[2].times.append(try await workflowCall(sqlite))
+            progress.tick(3)
         }
+        progress.finish()
         print("through the gateway (in-process, mock upstream over loopback HTTP): a one-step workflow vs the same chat completion, \(gatewayCalls) each, interleaved")
         print("".padding(36) + "p50 µs".padding(12) + "p99 µs")
         for (label, times) in samples {

@@ -57,11 +57,16 @@ struct BenchWorkflowCommand: AsyncParsableCommand {
         // Warm-up, untimed: first allocations, the database's pages and statements.
         for index in benches.indices { try await benches[index].timedRun(spec, runner: runner, record: false) }
         let rows = try await Self.rowsWritten(spec, store: sqlite, runner: runner)
+        var progress = BenchProgress("engine", total: passes * benches.count * runs, unit: "runs")
         for _ in 0..<passes {
             for index in benches.indices {
-                for _ in 0..<runs { try await benches[index].timedRun(spec, runner: runner, record: true) }
+                for _ in 0..<runs {
+                    try await benches[index].timedRun(spec, runner: runner, record: true)  // times itself; the tick is outside
+                    progress.tick()
+                }
             }
         }
+        progress.finish()
         let counts = try await sqlite.rowCounts()
         let executedSteps = counts.runs * steps
 

@@ -57,6 +57,9 @@ struct EvalRunCommand: AsyncParsableCommand {
     @Flag(help: "No progress bar.")
     var noProgress = false
 
+    @Flag(help: "Upload the report to the gateway after the run (--url, else $SWITCHYARD_URL or the running gateway; needs an admin key).")
+    var publish = false
+
     func validate() throws {
         if let maxConcurrency, !(1...256).contains(maxConcurrency) { throw ValidationError("--max-concurrency must be from 1 to 256.") }
         if let count = `repeat`, !(1...1_000).contains(count) { throw ValidationError("--repeat must be from 1 to 1000.") }
@@ -121,6 +124,10 @@ struct EvalRunCommand: AsyncParsableCommand {
         for path in outputs {
             try EvalOutputFormat(path: path)!.write(result, to: path)
             print("wrote \(path)")
+        }
+        if publish {
+            let report = Data(EvalReport.json(result).jsonString().utf8)
+            try await EvalPublisher(client: GatewayClient(url: RunningGateways.url(url), key: key)).publish(report)
         }
         if result.successes < result.results.count { throw ExitCode(100) }
     }

@@ -19,13 +19,18 @@ struct GatewayClient {
 
     /// Sends a request; a non-2xx answer is a `CommandFailure` carrying the gateway's message.
     func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, headers: [(String, String)] = []) async throws -> JSONValue {
+        try await call(method, path, json: body.map { Data($0.jsonString().utf8) }, headers: headers)
+    }
+
+    /// Sends `json` as it is (a file's bytes, not decoded and encoded again).
+    func call(_ method: HTTPMethod, _ path: String, json body: Data?, headers: [(String, String)] = []) async throws -> JSONValue {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body.jsonString()))
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { client.shutdown { _ in } }

@@ -25,6 +25,8 @@ struct GatewayRuntime {
         let governanceStore = try GovernanceStore(path: configuration.storage.sqlitePath)
         let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
         let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
+        // Uploaded eval reports (`eval run --publish`, `eval publish`): the same file.
+        let evalReportStore = try EvalReportStore(path: configuration.storage.sqlitePath)
         // Workflow runs and their step checkpoints: the same file, so a run outlives a crash of the gateway.
         let workflowStore = try WorkflowRunStore(path: configuration.storage.sqlitePath)
         let indexDirectory = configuration.storage.sqlitePath == ":memory:"
@@ -39,7 +41,7 @@ struct GatewayRuntime {
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
             governancePersistence: governanceStore, responsePersistence: responseStore,
             batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration, embedder: { try localModel.embedder(precision: .float32) }),
-            workflowPersistence: workflowStore, logger: logger)
+            workflowPersistence: workflowStore, evalReportPersistence: evalReportStore, logger: logger)
         do {
             try gateway.restoreGovernance()
             try gateway.cache?.restore()

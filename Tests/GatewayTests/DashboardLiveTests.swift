@@ -30,7 +30,7 @@ struct DashboardLiveTests {
             #expect(!page.text.contains("<script>") && !page.text.contains("onclick=") && !page.text.contains("https://"))
 
             let scripts = page.text.components(separatedBy: "src=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
-            #expect(scripts.count == 5, "\(scripts)")
+            #expect(scripts.count == 6, "\(scripts)")
             for script in scripts {
                 let asset = try await setup.client.send(.get, script, key: nil)
                 #expect(asset.status == .ok, "\(script)")

@@ -5,8 +5,11 @@ admin key into the password field, checks that the overview shows the models tha
 the spend the API reports, filters the request log, and opens one request's explain view (its
 attempts and cost). Then 5,000 log rows are added and the page must still only ask for pages.
 
+Last, an eval run is published with `switchyard eval run --url --publish` and opened in the Evals
+view: its providers and pass rates, its cells, and a hostile answer shown as text.
+
 Screenshots go to a temporary folder the test prints; with SWITCHYARD_SCREENSHOTS=docs they are
-also written to docs/dashboard-overview.png and docs/dashboard-explain.png (1280×800)."""
+also written to docs/dashboard-overview.png, docs/dashboard-explain.png and docs/dashboard-evals.png (1280×800)."""
 
 from __future__ import annotations
 
@@ -166,6 +169,40 @@ def add_rows(database: Path, count: int, keys: dict[str, tuple[str, str, str]]) 
     db.close()
 
 
+EVAL_HOSTILE = "<b class=\"injected\">bold</b><img src=x onerror=\"window.__injected=1\">"
+
+
+def publish_eval(tmp_path: Path, url: str) -> str:
+    """Runs a three-test suite over cheap-model and strong-model with `switchyard eval run --url --publish`
+    (cheap passes all three, strong only the last), and returns the id of the report it published."""
+    suite = tmp_path / "dashboard-eval.yaml"
+    suite.write_text(f"""
+description: Dashboard eval
+prompts: ["{{{{q}}}} [[reply-for gpt-4o-mini: yes, {{{{q}}}}]] [[reply-for gpt-4o: no, {{{{q}}}}]]"]
+providers: [cheap-model, strong-model]
+tests:
+  - vars: {{q: first}}
+    assert: [{{type: icontains, value: "yes"}}]
+  - vars: {{q: second}}
+    assert: [{{type: icontains, value: "yes"}}]
+  - vars: {{q: {json.dumps(EVAL_HOSTILE)}}}
+    assert: [{{type: icontains, value: "injected"}}]
+""")
+    env = {**os.environ, "SWITCHYARD_STATE_DIR": str(tmp_path / "state")}
+    env.pop("SWITCHYARD_URL", None)
+    env.pop("SWITCHYARD_KEY", None)
+    run = subprocess.run([BIN, "eval", "run", str(suite), "--url", url, "--key", ADMIN, "--publish", "--no-progress",
+                          "--cache-dir", str(tmp_path / "eval-cache")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 100, run.stdout + run.stderr  # strong-model fails two tests
+    published = [line for line in run.stdout.splitlines() if line.startswith("published evr_")]
+    assert published, run.stdout + run.stderr
+    report_id = published[0].split()[1]
+    assert f"dashboard: {url}/#/evals/{report_id}" in run.stdout, run.stdout
+    listing = api(url, "/v1/switchyard/eval-reports")
+    assert [r["id"] for r in listing["data"]] == [report_id], listing
+    return report_id
+
+
 def test_dashboard_in_a_browser(tmp_path):
     out = Path(tempfile.mkdtemp(prefix="switchyard-dashboard-"))
     print(f"\nscreenshots: {out}")
@@ -321,7 +358,7 @@ def test_dashboard_in_a_browser(tmp_path):
         print(f"request-log calls (query, bytes on the wire): {[(urlparse(r['url']).query[:60], r['bytes']) for r in calls]}")
 
         # Every other section renders without an error (each saved beside the others, not in docs).
-        for section in ("spend", "routes", "collections", "workflows", "experiments"):
+        for section in ("spend", "routes", "collections", "workflows", "experiments", "evals"):
             driver.find_element(By.ID, f"nav-{section}").click()
             loaded = wait_loaded(driver, loaded)
             assert not driver.find_elements(By.CSS_SELECTOR, "#view .empty.error"), driver.find_element(By.ID, "view").text[:500]
@@ -334,8 +371,29 @@ def test_dashboard_in_a_browser(tmp_path):
 
         # The explain view of the request with two attempts, for the README.
         driver.get(url + f"/#/requests/{ids['resilient']}")
-        wait_loaded(driver, loaded)
+        loaded = wait_loaded(driver, loaded)
         save(driver, "explain", out)
+
+        # An eval run published to the gateway (`eval run --publish`), then opened in the Evals view.
+        report_id = publish_eval(tmp_path, url)
+        driver.get(url + "/#/evals")
+        loaded = wait_loaded(driver, loaded)
+        rows = driver.find_elements(By.CSS_SELECTOR, "#evals-table tbody tr")
+        assert [row.get_attribute("data-id") for row in rows] == [report_id], driver.find_element(By.ID, "view").text[:500]
+        assert "Dashboard eval" in rows[0].text and "cheap-model" in rows[0].text and "100.0%" in rows[0].text, rows[0].text
+        rows[0].click()
+        loaded = wait_loaded(driver, loaded)
+        providers = {row.get_attribute("data-provider"): row.text for row in driver.find_elements(By.CSS_SELECTOR, "#eval-providers tbody tr")}
+        assert set(providers) == {"cheap-model", "strong-model"}, providers
+        assert "100.0%" in providers["cheap-model"] and "33.3%" in providers["strong-model"], providers
+        verdicts = [cell.get_attribute("data-verdict") for cell in driver.find_elements(By.CSS_SELECTOR, "#eval-cells .eval-cell")]
+        assert sorted(verdicts) == sorted(["pass"] * 3 + ["pass", "fail", "fail"]), verdicts
+        # The hostile answer is text on the page, not markup: no element from it, no script run.
+        cells = driver.find_element(By.ID, "eval-cells")
+        assert EVAL_HOSTILE in cells.text and not cells.find_elements(By.CSS_SELECTOR, "b.injected"), cells.text[:500]
+        assert driver.execute_script("return window.__injected === undefined")
+        assert driver.find_element(By.ID, "eval-html").is_displayed()
+        save(driver, "evals", out)
     finally:
         if driver is not None:
             driver.quit()

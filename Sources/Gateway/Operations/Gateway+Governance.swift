@@ -15,6 +15,9 @@ public enum Permission: String, Sendable, CaseIterable {
     case readExperiments
     /// `GET /metrics`: admins (and the configured metrics token), as the metrics cover every key's traffic.
     case readMetrics
+    /// Stored eval reports: admins and team admins read them (they belong to no team and hold no
+    /// one key's traffic, only a suite's answers); only admins upload and delete them.
+    case readEvalReports, publishEvalReports
 }
 
 extension Caller {
@@ -25,8 +28,8 @@ extension Caller {
         switch permission {
         case .useModels, .readRequestLog, .readCollections, .readSpend, .giveFeedback: return true
         case .writeCollections: return collectionWrite
-        case .manageKeys, .readTeams: return role == .teamAdmin
-        case .readCache, .clearCache, .manageTeams, .readAudit, .readExperiments, .readMetrics: return false
+        case .manageKeys, .readTeams, .readEvalReports: return role == .teamAdmin
+        case .readCache, .clearCache, .manageTeams, .readAudit, .readExperiments, .readMetrics, .publishEvalReports: return false
         }
     }
 

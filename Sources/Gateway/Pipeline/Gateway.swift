@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Caching
+import Evaluation
 import Foundation
 import Governance
 import Guardrails
@@ -38,6 +39,11 @@ public final class Gateway: Sendable {
     /// Files and batches (`/v1/files`, `/v1/batches`, `/v1/messages/batches`); nil only when not
     /// even an in-memory database could be opened.
     let batchStore: (any BatchPersistence)?
+    /// Uploaded eval reports (`/v1/switchyard/eval-reports`); nil only when not even an in-memory
+    /// database could be opened.
+    let evalReportStore: (any EvalReportPersistence)?
+    /// The report last read back as a run: paging through one report's cells parses its file once.
+    let lastEvalReportRun = Mutex<(id: String, run: EvalRun)?>(nil)
     /// Wakes the `BatchRunner` when a batch is created or cancelled.
     let batchSignal = BatchSignal()
     /// Batches cancelled since the runner last looked: it stops starting their requests at once.
@@ -87,6 +93,7 @@ public final class Gateway: Sendable {
         batchPersistence: (any BatchPersistence)? = nil,
         guardDetector: (any GuardDetector)? = nil,
         workflowPersistence: (any WorkflowCheckpointStore)? = nil,
+        evalReportPersistence: (any EvalReportPersistence)? = nil,
         logger: Logger = Logger(label: "switchyard.gateway")
     ) {
         self.configuration = configuration
@@ -102,6 +109,7 @@ public final class Gateway: Sendable {
         self.guardDetector = guardDetector
         self.responses = ResponseArchive(persistence: responsePersistence, logger: logger)
         self.batchStore = batchPersistence ?? (try? BatchStore(path: ":memory:"))
+        self.evalReportStore = evalReportPersistence ?? (try? EvalReportStore(path: ":memory:"))
         self.requestLog = requestLog
         self.logger = logger
         var providers: [String: any Provider] = [:]

@@ -36,6 +36,7 @@ struct DashboardPage: Sendable {
         ("/dashboard/overview.js", DashboardScripts.overview),
         ("/dashboard/requests.js", DashboardScripts.requests),
         ("/dashboard/more.js", DashboardScripts.more),
+        ("/dashboard/evals.js", DashboardScripts.evals),
     ]
 
     static let assets: [String: Asset] = {

@@ -136,7 +136,7 @@ SY.iso = (seconds) => new Date(seconds * 1000).toISOString();
 const SECTIONS = [
   ["overview", "Overview", null], ["requests", "Requests", "readRequestLog"], ["spend", "Spend", "readSpend"],
   ["routes", "Routes", null], ["collections", "Collections", "readCollections"], ["workflows", "Workflows", null],
-  ["experiments", "Experiments", "readExperiments"],
+  ["experiments", "Experiments", "readExperiments"], ["evals", "Evals", "readEvalReports"],
 ];
 SY.route = function () {
   const hash = location.hash.replace(/^#\/?/, "");

@@ -77,7 +77,7 @@ SY.views.experiments = async function (root, route) {
   const list = await SY.api("/v1/switchyard/experiments");
   root.append(h("h1", null, "Experiments", h("span", { class: "sub" }, "online evals: variants of a model name, compared on cost, latency and feedback")));
   if (!list.data.length) {
-    root.append(SY.panel("Experiments", h("div", { class: "empty" }, "No experiments configured (an `experiments:` section in the config). Offline `switchyard eval run` reports are files the CLI writes; the gateway does not keep them.")));
+    root.append(SY.panel("Experiments", h("div", { class: "empty" }, "No experiments configured (an `experiments:` section in the config). Offline `switchyard eval run` reports uploaded with --publish are under Evals.")));
     return;
   }
   const reports = await Promise.all(list.data.map((e) => SY.api("/v1/switchyard/experiments/" + encodeURIComponent(e.name))));

@@ -47,9 +47,9 @@ input:focus, select:focus, button:focus-visible { outline: 2px solid var(--accen
 .login-card button { padding: 9px; font-size: 14px; }
 .login-card p { margin: 0; }
 
-.top { position: sticky; top: 0; z-index: 5; display: flex; align-items: center; gap: 16px; padding: 0 18px; height: 48px; background: var(--panel); border-bottom: 1px solid var(--line); }
+.top { position: sticky; top: 0; z-index: 5; display: flex; align-items: center; gap: 12px; padding: 0 18px; height: 48px; background: var(--panel); border-bottom: 1px solid var(--line); }
 #nav { display: flex; gap: 2px; height: 100%; }
-#nav a { display: flex; align-items: center; padding: 0 10px; color: var(--muted); font-weight: 600; border-bottom: 2px solid transparent; }
+#nav a { display: flex; align-items: center; padding: 0 8px; color: var(--muted); font-weight: 600; border-bottom: 2px solid transparent; }
 #nav a:hover { color: var(--ink); text-decoration: none; }
 #nav a.active { color: var(--ink); border-bottom-color: var(--accent); }
 .top-right { margin-left: auto; display: flex; align-items: center; gap: 10px; }
@@ -144,5 +144,9 @@ details > summary { cursor: pointer; color: var(--muted); padding: 8px 12px; }
 .chart { padding: 8px 6px 0 0; }
 .filters label.inline { flex-direction: row; align-items: center; gap: 6px; padding-bottom: 6px; }
 .filters label.inline input { min-width: 0; }
+.chip { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.eval-cell { min-width: 180px; max-width: 420px; }
+.eval-cell .output { margin-top: 3px; white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11.5px; }
+.explain-head #eval-html { margin-left: auto; }
 """#
 }

@@ -80,7 +80,7 @@ enum EndpointPolicy {
     ]
 
     /// Every rule: the table above and those of features kept in their own files (batches, feedback).
-    static let allRules: [Rule] = rules + batchRules + feedbackRules + workflowRules + dashboardRules
+    static let allRules: [Rule] = rules + batchRules + feedbackRules + workflowRules + dashboardRules + evalReportRules
 
     /// Paths anyone may fetch: the health check, and the dashboard's page and embedded assets (they
     /// hold no data; every call the page makes for data sends the key and meets the rules above).
@@ -164,6 +164,8 @@ struct AuthorizationMiddleware: RouterMiddleware {
         case .readAudit: return "read the audit log (admins only)"
         case .giveFeedback: return "give feedback"
         case .readExperiments: return "read experiment reports (admins only)"
+        case .readEvalReports: return "read eval reports (admins and team admins only)"
+        case .publishEvalReports: return "upload or delete eval reports (admins only)"
         }
     }
 
