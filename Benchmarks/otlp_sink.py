@@ -53,6 +53,8 @@ def spans_in(body: bytes) -> int:
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as collectors do (every answer has a content-length)
+
     def do_POST(self):
         global count
         body = self.rfile.read(int(self.headers.get("content-length", 0)))

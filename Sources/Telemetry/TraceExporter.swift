@@ -73,16 +73,21 @@ public final class TraceExporter: Service, Sendable {
             } onGracefulShutdown: {
                 self.sink.finish()
             }
-            await self.exportQueued()
+            await self.exportQueued(draining: true)
             group.cancelAll()
             await self.transport.shutdown()
         }
     }
 
-    /// Exports everything queued now, a batch at a time.
-    func exportQueued() async {
+    /// Exports what was queued when the exporter woke, a batch at a time, and then only full batches: spans that
+    /// arrive during an export wait for the next tick (exporting them at once made a continuous stream of small
+    /// batches — 140 a second at 1,000 requests a second, each a request to the receiver). At shutdown, everything.
+    func exportQueued(draining: Bool = false) async {
+        var due = sink.count
         while true {
+            guard draining || due > 0 || sink.count >= configuration.maxExportBatchSize else { return }
             let (spans, dropped) = sink.take(configuration.maxExportBatchSize)
+            due -= spans.count
             if dropped > 0 {
                 tally.withLock { $0.dropped += dropped }
                 warn("spans dropped: the export queue (OTEL_BSP_MAX_QUEUE_SIZE \(configuration.maxQueueSize)) was full", ["dropped": "\(dropped)"])
