@@ -28,15 +28,20 @@ public final class TraceExporter: Service, Sendable {
         public init() {}
     }
 
-    public init(configuration: TraceConfiguration, logger: Logger) throws {
+    public convenience init(configuration: TraceConfiguration, logger: Logger) throws {
+        let transport: any SpanTransport = switch configuration.exportProtocol {
+        case .httpProtobuf: HTTPSpanTransport(configuration: configuration)
+        case .grpc: try GRPCSpanTransport(configuration: configuration)
+        }
+        self.init(configuration: configuration, transport: transport, logger: logger)
+    }
+
+    init(configuration: TraceConfiguration, transport: any SpanTransport, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.transport = transport
         sink = SpanSink(maxQueueSize: configuration.maxQueueSize, batchSize: configuration.maxExportBatchSize)
         tracer = SwitchyardTracer(sampler: configuration.sampler, sink: sink)
-        switch configuration.exportProtocol {
-        case .httpProtobuf: transport = HTTPSpanTransport(configuration: configuration)
-        case .grpc: transport = try GRPCSpanTransport(configuration: configuration)
-        }
     }
 
     /// Spans exported, dropped (queue full) and failed (the receiver refused or could not be reached).
