@@ -11,7 +11,8 @@ extension SemanticVerifier {
         public private(set) var codeSpans: Set<String> = []
         /// Double-quoted strings (straight, curly or guillemets), normalised like code spans.
         public private(set) var quotes: Set<String> = []
-        /// Every token, lowercased, as written (no stemming), plus the parts of hyphenated ones.
+        /// Every token, lowercased, as written (no stemming), plus the parts of hyphenated ones
+        /// that are not identifiers.
         public private(set) var words: Set<String> = []
         /// Code-like tokens, lowercased.
         public private(set) var identifiers: Set<String> = []
@@ -19,9 +20,13 @@ extension SemanticVerifier {
         public private(set) var numbers: Set<String> = []
         /// The numbers written with digits (a spelt-out "two" may be "a pair" or "both" elsewhere).
         public private(set) var digitNumbers: Set<String> = []
+        /// The last parts of qualified identifiers (`datasets.AudioClassification` → audioclassification).
+        public private(set) var qualifiedTails: Set<String> = []
         /// Identifiers that are acronyms (all capitals), lowercased.
         public private(set) var acronyms: Set<String> = []
-        public private(set) var negated = false
+        /// How many negations the text makes ("not only", "or not" are none).
+        public private(set) var negations = 0
+        public var negated: Bool { negations > 0 }
         /// Stems of capitalised words not at the start of a sentence (and not identifiers).
         public private(set) var entities: Set<String> = []
         /// Stems of every word.
@@ -52,10 +57,10 @@ extension SemanticVerifier {
                 if !token.isEmpty, let (word, endsSentence) = add(token, sentenceStart: sentenceStart, call: call, before: scalar) {
                     sentenceStart = endsSentence
                     // "not only … but", "not just", "whether … or not" do not negate the statement.
-                    if pendingNot, !Self.notIdioms.contains(word) { negated = true }
+                    if pendingNot, !Self.notIdioms.contains(word) { negations += 1 }
                     pendingNot = false
-                    if Self.negations.contains(word) || word.hasSuffix("n't") || word.hasSuffix("n\u{2019}t") {
-                        if word == "not" { pendingNot = previous != "or" } else { negated = true }
+                    if Self.negationWords.contains(word) || word.hasSuffix("n't") || word.hasSuffix("n\u{2019}t") {
+                        if word == "not" { pendingNot = previous != "or" } else { negations += 1 }
                     }
                     previous = word
                 } else if !token.isEmpty {
@@ -65,7 +70,7 @@ extension SemanticVerifier {
                 if let scalar, Self.startsSentence(after: scalar) { sentenceStart = true }
                 index += 1
             }
-            if pendingNot { negated = true }
+            if pendingNot { negations += 1 }
         }
 
         /// Adds one raw token followed by the separator `before`; returns the word, lowercased, and
@@ -95,12 +100,16 @@ extension SemanticVerifier {
             let identifier = call || (leadingDot && body.first?.properties.isAlphabetic == true) || Self.isIdentifier(body)
             if identifier {
                 identifiers.insert(lower)
+                if let tail = lower.split(whereSeparator: { $0 == "." || $0 == ":" || $0 == "/" }).last, tail.count < lower.count {
+                    qualifiedTails.insert(String(tail))
+                }
                 if body.allSatisfy({ !$0.properties.isAlphabetic || $0.properties.isUppercase }) { acronyms.insert(lower) }
             }
             words.insert(lower)
-            // Parts of hyphenated, slashed or dotted words count as words too ("data-loaders").
+            // Parts of hyphenated or slashed words count as words too ("data-loaders"); not those of an
+            // identifier: `devices` is not named by `jax.devices()`.
             let parts = lower.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." || $0 == "'" || $0 == "\u{2019}" })
-            if parts.count > 1 { for part in parts { words.insert(String(part)) } }
+            if parts.count > 1, !identifier { for part in parts { words.insert(String(part)) } }
             for part in parts where part.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) {
                 let stem = Self.stem(String(part))
                 stems.insert(stem)
@@ -278,7 +287,7 @@ extension SemanticVerifier {
 
         /// Words that negate a statement. Not "without", "unable" or "lack": paraphrases trade those for
         /// "no-code", "non-streaming", "in the absence of" too freely to be told apart from a real negation.
-        static let negations: Set<String> = ["not", "no", "never", "none", "neither", "nor", "cannot"]
+        static let negationWords: Set<String> = ["not", "no", "never", "none", "neither", "nor", "cannot"]
 
         static let notIdioms: Set<String> = ["only", "just", "merely", "simply", "necessarily"]
 

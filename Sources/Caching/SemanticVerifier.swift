@@ -20,7 +20,7 @@ public struct SemanticVerifier: Sendable, Hashable {
         case numbers
         /// Quoted strings of one appear in the other.
         case quotes
-        /// Both negated or neither (not, no, never, without, n't, cannot, …).
+        /// As many negations in both (not, no, never, n't, cannot, …; not "not only" or "or not").
         case negation
         /// Capitalised names not at the start of a sentence appear in both.
         case entities
@@ -46,7 +46,7 @@ public struct SemanticVerifier: Sendable, Hashable {
         if !Self.present(query, in: candidate) || !Self.present(candidate, in: query) { return .identifiers }
         if !Self.numbersAgree(query, candidate) || !Self.numbersAgree(candidate, query) { return .numbers }
         if !Self.covers(query.quotes, in: candidate) || !Self.covers(candidate.quotes, in: query) { return .quotes }
-        if query.negated != candidate.negated { return .negation }
+        if query.negations != candidate.negations { return .negation }
         if !query.entities.isSubset(of: candidate.stems) || !candidate.entities.isSubset(of: query.stems) { return .entities }
         if swapsContent(query, candidate) { return .content }
         return nil
@@ -74,10 +74,10 @@ public struct SemanticVerifier: Sendable, Hashable {
         return swapped <= maximumSwappedWords && shared >= swapped
     }
 
-    /// Each identifier of `one` is a word of `other`, or its qualified parts all are
+    /// Each identifier of `one` is a word of `other` or the name a qualified one ends with, or its qualified parts all are
     /// (`datasets.Audio` / "Audio of datasets"), or, an acronym, is spelt out there by initials.
     static func present(_ one: Signature, in other: Signature) -> Bool {
-        for identifier in one.identifiers where !other.words.contains(identifier) {
+        for identifier in one.identifiers where !other.words.contains(identifier) && !other.qualifiedTails.contains(identifier) {
             if one.acronyms.contains(identifier), (2...8).contains(identifier.count), other.initials.contains(identifier) { continue }
             let parts = identifier.split(whereSeparator: { $0 == "." || $0 == ":" || $0 == "/" })
             if parts.count > 1, parts.allSatisfy({ other.words.contains(String($0)) }) { continue }

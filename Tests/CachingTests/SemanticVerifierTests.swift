@@ -47,6 +47,8 @@ struct SemanticVerifierTests {
         #expect(rejection("Parameters of datasets.AudioClassification are listed.", "Parameters of the AudioClassification class of datasets are listed.") == nil)
         #expect(rejection("Use a list (e.g. of floats).", "Use a list (like of floats).") == nil)  // e.g is no identifier
         #expect(rejection("Import from torch.nn first.", "Import from torch.optim first.") == .identifiers)
+        // A part of another identifier does not name it.
+        #expect(rejection("The `devices` argument defaults to `jax.devices()[0]`.", "The `device` argument defaults to `jax.devices()[0]`.") == .code)
     }
 
     @Test func numbersMustAgree() {
@@ -76,6 +78,8 @@ struct SemanticVerifierTests {
         // "without" is not a cue: paraphrases trade it for "non-streaming", "no-code", "in the absence of".
         #expect(rejection("The archive is extracted without streaming.", "The archive is extracted in non-streaming mode.") == nil)
         #expect(rejection("It doesn't block.", "It does not block.") == nil)
+        // Counted, not just present: a second negation in a text that had one changes it too.
+        #expect(rejection("Don't forget the token: you can write to the bucket.", "Don't forget the token: you cannot write to the bucket.") == .negation)
     }
 
     @Test func namedEntitiesMustAgree() {
