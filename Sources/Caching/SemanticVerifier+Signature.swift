@@ -110,16 +110,14 @@ extension SemanticVerifier {
             // identifier: `devices` is not named by `jax.devices()`.
             let parts = lower.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." || $0 == "'" || $0 == "\u{2019}" })
             if parts.count > 1, !identifier { for part in parts { words.insert(String(part)) } }
+            // A capitalised name: not the first word of a sentence, not an acronym or identifier.
+            let name = !identifier && !sentenceStart && body.first?.properties.isUppercase == true && body.count > 1
+                && !Self.stopWords.contains(lower)
             for part in parts where part.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) {
                 let stem = Self.stem(String(part))
                 stems.insert(stem)
                 if !Self.stopWords.contains(String(part)) && part.count > 1 { contentStems.insert(stem) }
-            }
-            // A capitalised name: not the first word of a sentence, not an acronym or identifier.
-            if !identifier, !sentenceStart, let first = body.first, first.properties.isUppercase, body.count > 1,
-                !Self.stopWords.contains(lower)
-            {
-                for part in parts { entities.insert(Self.stem(String(part))) }
+                if name { entities.insert(stem) }
             }
             return (lower, endsSentence)
         }

@@ -126,6 +126,35 @@ struct SemanticVerifierTests {
         #expect(verifier.rejection(signature, signature) == nil)
     }
 
+    /// Random texts from the characters and words the checks read: the verdict never traps, a
+    /// text always agrees with itself, and the verdict is the same either way round.
+    @Test func randomTextsAreReflexiveAndSymmetric() {
+        let pieces = [
+            "`", "``", "\"", "\u{201C}", "\u{201D}", "\u{00AB}", "\u{00BB}", "'", "\u{2019}", "(", ")", "()", ".", ",", ":", "::", "-",
+            "/", "_", "#", "$", "@", "%", "+", "~", "!", "?", ";", "\n", " ", " ", " ", "\0", "\u{200F}", "\u{202E}", "\u{301}",
+            "\u{FEFF}", "🤗", "👩‍👩‍👧", "1", "1,000", "2.10.0", "3)", "٣", "½", "two", "not", "only", "or", "n't", "cannot",
+            "never", "The", "Arrow", "column", "columns", "uint8", "snake_case", "camelCase", "ML", "machine", "learning",
+            "e.g.", "jax.devices", "İstanbul", "ß", "ﬁle", "Ωmega", "شبكة", "טבלה",
+        ]
+        var state: UInt64 = 0x5EED
+        func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        func text() -> String { (0..<next(40)).map { _ in pieces[next(pieces.count)] }.joined(separator: next(3) == 0 ? "" : " ") }
+        for _ in 0..<2_000 {
+            let a = SemanticVerifier.Signature(text())
+            let b = SemanticVerifier.Signature(text())
+            #expect(verifier.rejection(a, a) == nil)
+            #expect(verifier.rejection(a, b) == verifier.rejection(b, a))
+            let swaps = SemanticVerifier(maximumSwappedWords: 3)
+            #expect(swaps.rejection(a, a) == nil && swaps.rejection(a, b) == swaps.rejection(b, a))
+        }
+    }
+
     @Test func largeInputsStayLinear() {
         let words = (0..<200_000).map { "w\($0 % 5000)" }.joined(separator: " ")  // ~1.3 MB
         let backticks = String(repeating: "`a` ", count: 250_000)  // 1 MB of spans
