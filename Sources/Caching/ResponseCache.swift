@@ -183,6 +183,13 @@ public final class ResponseCache: Sendable {
         var pendingDeletes: [String] = []
         var droppedWrites = 0
 
+        /// Keeps the signatures a lookup read, so the next lookup with these candidates does not.
+        mutating func remember(_ read: [(SemanticIndex.Candidate, SemanticVerifier.Signature)], in scope: String) {
+            for (candidate, signature) in read {
+                semantic[scope]?.remember(signature, at: candidate.position, key: candidate.key)
+            }
+        }
+
         /// Removes semantic entries of the given scopes, and scopes left empty.
         mutating func removeSemantic(in scopes: [String], where shouldRemove: (String, Date) -> Bool) {
             for scope in scopes {
@@ -229,7 +236,7 @@ public final class ResponseCache: Sendable {
                     for: record.key, bytes: record.response.count, expires: record.expiresAt)
                 if let scope = record.scope, let vector = record.vector {
                     state.semantic[scope, default: SemanticIndex()].append(
-                        key: record.key, vector: vector, expires: record.expiresAt, signature: record.text.map(SemanticVerifier.Signature.init))
+                        key: record.key, vector: vector, expires: record.expiresAt, text: record.text)
                 }
             }
         }
@@ -260,6 +267,7 @@ public final class ResponseCache: Sendable {
         let scope = semanticPolicy != nil ? Self.scope(namespace: namespace, request: request) : nil
         var vector: [Float]?
         var rejection: (check: SemanticVerifier.Check, similarity: Double)?
+        var read: [(SemanticIndex.Candidate, SemanticVerifier.Signature)] = []  // signatures read for the first time
         if let semanticPolicy, let scope, let embedder {
             vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first
             if let vector {
@@ -277,7 +285,9 @@ public final class ResponseCache: Sendable {
                 if semanticPolicy.verify, !candidates.isEmpty {
                     let query = SemanticVerifier.Signature(Self.semanticText(request))
                     for candidate in candidates {
-                        let check = candidate.signature.map { verifier.rejection(query, $0) } ?? .unverifiable
+                        let signature = candidate.signature ?? candidate.text.map(SemanticVerifier.Signature.init)
+                        if candidate.signature == nil, let signature { read.append((candidate, signature)) }
+                        let check = signature.map { verifier.rejection(query, $0) } ?? .unverifiable
                         if let check {
                             if rejection == nil { rejection = (check, Double(candidate.similarity)) }
                         } else {
@@ -289,6 +299,7 @@ public final class ResponseCache: Sendable {
                     chosen = candidates.first
                 }
                 if let chosen, let hit = state.withLock({ state -> CachedAnswer? in
+                    state.remember(read, in: scope)
                     guard let entry = state.store.value(for: chosen.key, now: instant) else { return nil }
                     state.semanticHits += 1
                     state.tokensSaved += entry.tokens
@@ -301,7 +312,10 @@ public final class ResponseCache: Sendable {
                 }
             }
         }
-        state.withLock { $0.misses += 1 }
+        state.withLock { state in
+            state.misses += 1
+            if let scope { state.remember(read, in: scope) }
+        }
         guard directive != .noStore else { return .miss(CacheFill(key: key, namespace: namespace, scope: nil, vector: nil, policy: .off)) }
         return .miss(
             CacheFill(
@@ -332,15 +346,14 @@ public final class ResponseCache: Sendable {
         let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
         // Read once here, off the lookup path, so a candidate costs only the new request's reading.
         let semantic = fill.scope != nil && fill.vector != nil && fill.policy.semantic != nil
-        let signature = semantic ? fill.text.map(SemanticVerifier.Signature.init) : nil
-        // The text and its signature (sets of its words) are held too: about three times the text.
+        // The text and, once read, its signature (sets of its words) are held too: about three times the text.
         let textBytes = semantic ? 3 * (fill.text?.utf8.count ?? 0) : 0
         state.withLock { state in
             let evicted = state.store.set(
                 Entry(response: clean, namespace: fill.namespace, scope: fill.scope, costUSD: costUSD, tokens: usage.totalTokens),
                 for: fill.key.digest, bytes: data.count + (fill.vector?.count ?? 0) * 4 + textBytes, expires: expires)
             if semantic, let scope = fill.scope, let vector = fill.vector, !evicted.contains(fill.key.digest) {
-                state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires, signature: signature)
+                state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires, text: fill.text)
             }
             if !evicted.isEmpty {
                 let gone = Set(evicted)

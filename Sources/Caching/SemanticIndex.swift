@@ -8,7 +8,10 @@ import SwitchyardCore
 /// cache miss of its own, and iterating the entries retained and released each key and array.)
 struct SemanticIndex {
     private(set) var keys: [String] = []
-    /// What the verifier compares, per entry (nil for entries persisted without their text).
+    /// The embedded text per entry (nil for entries persisted before verification).
+    private(set) var texts: [String?] = []
+    /// What the verifier compares, read from the text the first time the entry is a candidate (not
+    /// at store: a miss's answer is stored on the request path, and most entries never become one).
     private(set) var signatures: [SemanticVerifier.Signature?] = []
     /// Expiry times as seconds since the reference date (compared per entry on every lookup).
     private var expiries: [Double] = []
@@ -20,11 +23,12 @@ struct SemanticIndex {
 
     /// Adds an entry. A vector of another length than the index's (another model's) is ignored:
     /// it cannot be compared with the others.
-    mutating func append(key: String, vector: [Float], expires: Date, signature: SemanticVerifier.Signature? = nil) {
+    mutating func append(key: String, vector: [Float], expires: Date, text: String? = nil) {
         if keys.isEmpty { dimension = vector.count }
         guard vector.count == dimension, dimension > 0 else { return }
         keys.append(key)
-        signatures.append(signature)
+        texts.append(text)
+        signatures.append(nil)
         expiries.append(expires.timeIntervalSinceReferenceDate)
         vectors.append(contentsOf: vector)
     }
@@ -40,7 +44,16 @@ struct SemanticIndex {
     struct Candidate {
         var key: String
         var similarity: Float
+        var text: String?
         var signature: SemanticVerifier.Signature?
+        /// Where the entry was, to keep its signature once read (if it is still there).
+        var position: Int
+    }
+
+    /// Keeps the signature read for the entry at `position`, if that is still `key`'s.
+    mutating func remember(_ signature: SemanticVerifier.Signature, at position: Int, key: String) {
+        guard signatures.indices.contains(position), keys[position] == key else { return }
+        signatures[position] = signature
     }
 
     /// Up to `limit` unexpired entries at least `minimum` similar to `query`, most similar first, and
@@ -68,7 +81,10 @@ struct SemanticIndex {
                 }
             }
         }
-        return (best.map { Candidate(key: keys[$0.index], similarity: $0.similarity, signature: signatures[$0.index]) }, anyExpired)
+        let found = best.map {
+            Candidate(key: keys[$0.index], similarity: $0.similarity, text: texts[$0.index], signature: signatures[$0.index], position: $0.index)
+        }
+        return (found, anyExpired)
     }
 
     /// Removes the entries for which `shouldRemove(key, expiry)` holds, keeping the others in order.
@@ -78,6 +94,7 @@ struct SemanticIndex {
             if shouldRemove(keys[index], Date(timeIntervalSinceReferenceDate: expiries[index])) { continue }
             if kept != index {
                 keys[kept] = keys[index]
+                texts[kept] = texts[index]
                 signatures[kept] = signatures[index]
                 expiries[kept] = expiries[index]
                 let from = index * dimension, to = kept * dimension
@@ -87,6 +104,7 @@ struct SemanticIndex {
         }
         if kept == keys.count { return }
         keys.removeLast(keys.count - kept)
+        texts.removeLast(texts.count - kept)
         signatures.removeLast(signatures.count - kept)
         expiries.removeLast(expiries.count - kept)
         vectors.removeLast(vectors.count - kept * dimension)
