@@ -55,11 +55,13 @@ extension SemanticVerifier {
                 // A separator (or the end): the token is complete.
                 let call = scalar == "(" && index + 1 < scalars.count && scalars[index + 1] == ")"
                 if !token.isEmpty, let (word, endsSentence) = add(token, sentenceStart: sentenceStart, call: call, before: scalar) {
+                    // "No, it doesn't." answers with the negation that follows: the "No," is not another one.
+                    let answerParticle = word == "no" && sentenceStart && scalar == ","
                     sentenceStart = endsSentence
                     // "not only … but", "not just", "whether … or not" do not negate the statement.
                     if pendingNot, !Self.notIdioms.contains(word) { negations += 1 }
                     pendingNot = false
-                    if Self.negationWords.contains(word) || word.hasSuffix("n't") || word.hasSuffix("n\u{2019}t") {
+                    if !answerParticle, Self.negationWords.contains(word) || word.hasSuffix("n't") || word.hasSuffix("n\u{2019}t") {
                         if word == "not" { pendingNot = previous != "or" } else { negations += 1 }
                     }
                     previous = word

@@ -78,6 +78,8 @@ struct SemanticVerifierTests {
         // "without" is not a cue: paraphrases trade it for "non-streaming", "no-code", "in the absence of".
         #expect(rejection("The archive is extracted without streaming.", "The archive is extracted in non-streaming mode.") == nil)
         #expect(rejection("It doesn't block.", "It does not block.") == nil)
+        #expect(rejection("No, LOAD_HU doesn't exist in v2.10.0.", "LOAD_HU is not a feature of v2.10.0.") == nil)  // "No," answers
+        #expect(rejection("No, it does not exist.", "It exists.") == .negation)
         // Counted, not just present: a second negation in a text that had one changes it too.
         #expect(rejection("Don't forget the token: you can write to the bucket.", "Don't forget the token: you cannot write to the bucket.") == .negation)
     }
