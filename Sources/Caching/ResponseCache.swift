@@ -5,13 +5,17 @@ import Synchronization
 /// How a model or route uses the cache.
 public struct CachePolicy: Sendable, Hashable {
     public struct Semantic: Sendable, Hashable {
-        /// Cosine similarity at or above which a cached answer is served.
+        /// Cosine similarity at or above which a cached answer is a candidate.
         public var threshold: Double
         public var ttl: Duration
+        /// Whether a candidate must also pass `SemanticVerifier` (same identifiers, numbers,
+        /// negation, …) to be served. Without it the threshold alone decides.
+        public var verify: Bool
 
-        public init(threshold: Double = ResponseCache.defaultSemanticThreshold, ttl: Duration = .seconds(3600)) {
-            self.threshold = threshold
+        public init(threshold: Double? = nil, ttl: Duration = .seconds(3600), verify: Bool = true) {
+            self.threshold = threshold ?? (verify ? ResponseCache.defaultSemanticThreshold : ResponseCache.defaultUnverifiedThreshold)
             self.ttl = ttl
+            self.verify = verify
         }
     }
 
@@ -56,6 +60,8 @@ public struct CachedAnswer: Sendable {
     public var response: ChatResponse
     public var kind: Kind
     public var similarity: Double?
+    /// A semantic hit that the verifier accepted.
+    public var verified = false
     /// What the original call cost: the saving of this hit.
     public var savedCostUSD: Double
     public var savedTokens: Int
@@ -68,6 +74,13 @@ public struct CacheFill: Sendable {
     let scope: String?
     let vector: [Float]?
     let policy: CachePolicy
+    /// The text embedded (the last user turn), kept so later candidates can be verified against it.
+    var text: String? = nil
+    /// Why the most similar cached request above the threshold was not served, if one was not:
+    /// the verifier check it failed (`x-switchyard-cache-verify: rejected:<check>`).
+    public internal(set) var rejection: SemanticVerifier.Check? = nil
+    /// That candidate's similarity.
+    public internal(set) var rejectedSimilarity: Double? = nil
 }
 
 /// Cache counters, for `switchyard cache stats`.
@@ -139,8 +152,14 @@ public struct CacheStats: Sendable, Codable, Hashable {
 /// Exact and semantic response cache, in memory, optionally persisted. Lookups never touch the
 /// database; persistence happens through `pendingWrites`, drained by a background service.
 public final class ResponseCache: Sendable {
-    /// Chosen on the paraphrase benchmark for ≥ 99 % precision of semantic hits (see `switchyard bench cache-precision`).
-    public static let defaultSemanticThreshold = 0.97
+    /// Chosen with the verifier by cross-validation on the public paraphrase pairs, for precision
+    /// first (see `switchyard bench cache-precision` and the README's Caching section).
+    public static let defaultSemanticThreshold = 0.93
+    /// The threshold when verification is off: cosine alone, chosen for ≥ 99 % precision on the same pairs.
+    public static let defaultUnverifiedThreshold = 0.97
+    /// Candidates above the threshold verified per lookup, most similar first: a near-duplicate
+    /// about something else must not hide the paraphrase behind it.
+    public static let verifiedCandidates = 3
     /// Fills queued for the database at most; see `store`.
     public static let maximumPendingWrites = 10_000
 
@@ -164,6 +183,13 @@ public final class ResponseCache: Sendable {
         var pendingDeletes: [String] = []
         var droppedWrites = 0
 
+        /// Keeps the signatures a lookup read, so the next lookup with these candidates does not.
+        mutating func remember(_ read: [(SemanticIndex.Candidate, SemanticVerifier.Signature)], in scope: String) {
+            for (candidate, signature) in read {
+                semantic[scope]?.remember(signature, at: candidate.position, key: candidate.key)
+            }
+        }
+
         /// Removes semantic entries of the given scopes, and scopes left empty.
         mutating func removeSemantic(in scopes: [String], where shouldRemove: (String, Date) -> Bool) {
             for scope in scopes {
@@ -179,10 +205,12 @@ public final class ResponseCache: Sendable {
     public let persistence: (any CachePersistence)?
     /// Tool names (globs) that have side effects: requests offering them get no semantic hits.
     public let sideEffectTools: [String]
+    /// Decides whether a semantic candidate may answer (when the policy verifies).
+    public let verifier: SemanticVerifier
 
     public init(
         capacityBytes: Int = 256 * 1024 * 1024, embedder: (any TextEmbedder)? = nil,
-        persistence: (any CachePersistence)? = nil,
+        persistence: (any CachePersistence)? = nil, verifier: SemanticVerifier = SemanticVerifier(),
         sideEffectTools: [String] = ["*send*", "*delete*", "*remove*", "*create*", "*update*", "*write*", "*pay*", "*book*", "*post*", "*execute*", "*run*"],
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -190,6 +218,7 @@ public final class ResponseCache: Sendable {
         self.embedder = embedder
         self.persistence = persistence
         self.sideEffectTools = sideEffectTools
+        self.verifier = verifier
         self.now = now
     }
 
@@ -206,7 +235,8 @@ public final class ResponseCache: Sendable {
                           tokens: record.promptTokens + record.completionTokens),
                     for: record.key, bytes: record.response.count, expires: record.expiresAt)
                 if let scope = record.scope, let vector = record.vector {
-                    state.semantic[scope, default: SemanticIndex()].append(key: record.key, vector: vector, expires: record.expiresAt)
+                    state.semantic[scope, default: SemanticIndex()].append(
+                        key: record.key, vector: vector, expires: record.expiresAt, text: record.text)
                 }
             }
         }
@@ -236,34 +266,69 @@ public final class ResponseCache: Sendable {
         // The scope (a hash over tools, format and the conversation so far) only after an exact miss.
         let scope = semanticPolicy != nil ? Self.scope(namespace: namespace, request: request) : nil
         var vector: [Float]?
+        var rejection: (check: SemanticVerifier.Check, similarity: Double)?
+        var read: [(SemanticIndex.Candidate, SemanticVerifier.Signature)] = []  // signatures read for the first time
         if let semanticPolicy, let scope, let embedder {
             vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first
-            if let vector, let hit = state.withLock({ state -> CachedAnswer? in
-                // Scan in place; the index is rewritten only when an entry has expired.
-                guard let (best, expired) = state.semantic[scope]?.nearest(to: vector, at: instant) else { return nil }
-                if expired { state.removeSemantic(in: [scope]) { _, expires in expires <= instant } }
-                guard let best, Double(best.similarity) >= semanticPolicy.threshold,
-                    let entry = state.store.value(for: best.key, now: instant)
-                else { return nil }
-                state.semanticHits += 1
-                state.tokensSaved += entry.tokens
-                state.dollarsSaved += entry.costUSD
-                return CachedAnswer(
-                    response: entry.response, kind: .semantic, similarity: Double(best.similarity), savedCostUSD: entry.costUSD,
-                    savedTokens: entry.tokens)
-            }) {
-                return .hit(hit)
+            if let vector {
+                let limit = semanticPolicy.verify ? Self.verifiedCandidates : 1
+                let candidates = state.withLock { state -> [SemanticIndex.Candidate] in
+                    // Scan in place; the index is rewritten only when an entry has expired.
+                    guard let (found, expired) = state.semantic[scope]?.candidates(
+                        to: vector, at: instant, atLeast: Float(semanticPolicy.threshold), limit: limit)
+                    else { return [] }
+                    if expired { state.removeSemantic(in: [scope]) { _, expires in expires <= instant } }
+                    return found
+                }
+                // Verification only when there is a candidate: a miss costs what it did.
+                var chosen: SemanticIndex.Candidate?
+                if semanticPolicy.verify, !candidates.isEmpty {
+                    let query = SemanticVerifier.Signature(Self.semanticText(request))
+                    for candidate in candidates {
+                        let signature = candidate.signature ?? candidate.text.map(SemanticVerifier.Signature.init)
+                        if candidate.signature == nil, let signature { read.append((candidate, signature)) }
+                        let check = signature.map { verifier.rejection(query, $0) } ?? .unverifiable
+                        if let check {
+                            if rejection == nil { rejection = (check, Double(candidate.similarity)) }
+                        } else {
+                            chosen = candidate
+                            break
+                        }
+                    }
+                } else {
+                    chosen = candidates.first
+                }
+                if let chosen, let hit = state.withLock({ state -> CachedAnswer? in
+                    state.remember(read, in: scope)
+                    guard let entry = state.store.value(for: chosen.key, now: instant) else { return nil }
+                    state.semanticHits += 1
+                    state.tokensSaved += entry.tokens
+                    state.dollarsSaved += entry.costUSD
+                    return CachedAnswer(
+                        response: entry.response, kind: .semantic, similarity: Double(chosen.similarity), verified: semanticPolicy.verify,
+                        savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
+                }) {
+                    return .hit(hit)
+                }
             }
         }
-        state.withLock { $0.misses += 1 }
+        state.withLock { state in
+            state.misses += 1
+            if let scope { state.remember(read, in: scope) }
+        }
         guard directive != .noStore else { return .miss(CacheFill(key: key, namespace: namespace, scope: nil, vector: nil, policy: .off)) }
-        return .miss(CacheFill(key: key, namespace: namespace, scope: vector == nil ? nil : scope, vector: vector, policy: policy))
+        return .miss(
+            CacheFill(
+                key: key, namespace: namespace, scope: vector == nil ? nil : scope, vector: vector, policy: policy,
+                text: vector == nil ? nil : Self.semanticText(request), rejection: rejection?.check, rejectedSimilarity: rejection?.similarity))
     }
 
     private func fill(_ key: CacheKey, _ namespace: String, _ scope: String?, _ request: ChatRequest, _ policy: CachePolicy, embed: Bool) async -> CacheFill {
         var vector: [Float]?
         if embed, let embedder { vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first }
-        return CacheFill(key: key, namespace: namespace, scope: vector == nil ? nil : scope, vector: vector, policy: policy)
+        return CacheFill(
+            key: key, namespace: namespace, scope: vector == nil ? nil : scope, vector: vector, policy: policy,
+            text: vector == nil ? nil : Self.semanticText(request))
     }
 
     /// Stores a fresh answer. Only complete answers are kept (a finish reason of stop, length or
@@ -279,12 +344,16 @@ public final class ResponseCache: Sendable {
         let ttl = fill.policy.semantic.map { max($0.ttl, fill.policy.ttl) } ?? fill.policy.ttl
         let expires = created.addingTimeInterval(Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
         let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
+        // Read once here, off the lookup path, so a candidate costs only the new request's reading.
+        let semantic = fill.scope != nil && fill.vector != nil && fill.policy.semantic != nil
+        // The text and, once read, its signature (sets of its words) are held too: about three times the text.
+        let textBytes = semantic ? 3 * (fill.text?.utf8.count ?? 0) : 0
         state.withLock { state in
             let evicted = state.store.set(
                 Entry(response: clean, namespace: fill.namespace, scope: fill.scope, costUSD: costUSD, tokens: usage.totalTokens),
-                for: fill.key.digest, bytes: data.count + (fill.vector?.count ?? 0) * 4, expires: expires)
-            if let scope = fill.scope, let vector = fill.vector, fill.policy.semantic != nil, !evicted.contains(fill.key.digest) {
-                state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires)
+                for: fill.key.digest, bytes: data.count + (fill.vector?.count ?? 0) * 4 + textBytes, expires: expires)
+            if semantic, let scope = fill.scope, let vector = fill.vector, !evicted.contains(fill.key.digest) {
+                state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires, text: fill.text)
             }
             if !evicted.isEmpty {
                 let gone = Set(evicted)
@@ -300,7 +369,8 @@ public final class ResponseCache: Sendable {
                 }
                 state.pendingWrites.append(
                     CacheRecord(
-                        key: fill.key.digest, namespace: fill.namespace, scope: fill.scope, vector: fill.vector, response: data,
+                        key: fill.key.digest, namespace: fill.namespace, scope: fill.scope, vector: fill.vector,
+                        text: semantic ? fill.text : nil, response: data,
                         model: response.model, costUSD: costUSD, promptTokens: usage.promptTokens,
                         completionTokens: usage.completionTokens, createdAt: created, expiresAt: expires))
             }

@@ -23,6 +23,10 @@ public final class ResponseCacheStore: CachePersistence {
                 table.column("expires_at", .double).notNull().indexed()
             }
         }
+        migrator.registerMigration("v2-response-cache-text") { db in
+            // The embedded text, so semantic candidates restored at start can be verified.
+            try db.alter(table: "response_cache") { table in table.add(column: "semantic_text", .text) }
+        }
         database = try SQLiteDatabase.open(path: path, migrator: migrator, what: "cache database")
     }
 
@@ -31,14 +35,14 @@ public final class ResponseCacheStore: CachePersistence {
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO response_cache
-                    (key, namespace, scope, vector, response, model, cost_usd, prompt_tokens, completion_tokens, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    (key, namespace, scope, vector, semantic_text, response, model, cost_usd, prompt_tokens, completion_tokens, created_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for (index, record) in records.enumerated() {
                 BackgroundWriter.yield(after: index)
                 let vector = record.vector.map { values in values.withUnsafeBufferPointer { Data(buffer: $0) } }
                 try statement.execute(arguments: [
-                    record.key, record.namespace, record.scope, vector, record.response, record.model, record.costUSD,
+                    record.key, record.namespace, record.scope, vector, record.text, record.response, record.model, record.costUSD,
                     record.promptTokens, record.completionTokens, record.createdAt.timeIntervalSince1970,
                     record.expiresAt.timeIntervalSince1970,
                 ])
@@ -71,7 +75,7 @@ public final class ResponseCacheStore: CachePersistence {
                     data.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
                 }
                 return CacheRecord(
-                    key: row["key"], namespace: row["namespace"], scope: row["scope"], vector: vector, response: row["response"],
+                    key: row["key"], namespace: row["namespace"], scope: row["scope"], vector: vector, text: row["semantic_text"], response: row["response"],
                     model: row["model"], costUSD: row["cost_usd"], promptTokens: row["prompt_tokens"],
                     completionTokens: row["completion_tokens"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
                     expiresAt: Date(timeIntervalSince1970: row["expires_at"]))

@@ -15,6 +15,8 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
             correct only when the nearest cached question is its own origin. Negatives (hard): the same \
             query with its own origin removed from the cache, so any hit is a wrong answer — the nearest \
             other question is the hardest negative there is. Precision counts both kinds of wrong hits.
+
+            Then the same with the verifier (the first of the top candidates above the threshold that             passes `SemanticVerifier` is served), the threshold and verifier setting chosen by k-fold             cross-validation grouped by origin, a simulation of the live protocol (half the origins             cached, every miss cached in turn), synthetic minimal edits (a number, an identifier's             plural, a negation, another code span or name) that must miss, and the verifier's latency.
             """)
 
     @Option(help: "JSON Lines with `origin` and `similar` (default: ../shared/data/cache/paraphrase-pairs.jsonl).")
@@ -28,6 +30,18 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
 
     @Option(help: "Origins at least this similar to each other count as the same question in the second table.")
     var mergeThreshold: Double = 0.95
+
+    @Option(help: "Print the wrong answers the default verifier lets through at this threshold, and the right ones it turns down.")
+    var show: Double?
+
+    @Option(help: "Cross-validation folds (grouped by origin).")
+    var folds: Int = 5
+
+    @Option(help: "Precision a setting must reach on the training folds to be chosen.")
+    var target: Double = 0.99
+
+    @Option(help: "Seeds of the folds and of the simulation's orders (the simulation is averaged over them).")
+    var seeds: Int = 5
 
     func run() async throws {
         guard let text = try? String(contentsOfFile: data, encoding: .utf8) else {
@@ -122,6 +136,19 @@ struct BenchCachePrecisionCommand: AsyncParsableCommand {
         }
         print("")
         for line in defaults { print(line) }
-        print(String(format: "Switchyard's default semantic threshold: %.2f", ResponseCache.defaultSemanticThreshold))
+        print(String(format: "Switchyard's default semantic threshold without verification: %.2f", ResponseCache.defaultUnverifiedThreshold))
+
+        var strict = CachePrecisionEvaluation(origins: origins, similars: similars, originVectors: cached, similarVectors: queries)
+        var merged = CachePrecisionEvaluation(
+            origins: origins, similars: similars, originVectors: cached, similarVectors: queries, merge: Float(mergeThreshold))
+        if let show {
+            Self.show(&merged, threshold: show)
+            return
+        }
+        verified(&strict, labels: "Strict labels")
+        verified(&merged, labels: String(format: "Near-duplicate pairs merged (any text of one at cosine ≥ %.2f to any text of the other)", mergeThreshold))
+        let evaluation = strict
+        try synthetic(evaluation, originVectors: cached, embedder: embedder)
+        latency(evaluation)
     }
 }

@@ -192,6 +192,71 @@ struct ResponseCacheTests {
         }
     }
 
+    @Test func verificationTurnsDownANearDuplicateAboutSomethingElse() async throws {
+        let cache = ResponseCache(embedder: BagOfWordsEmbedder())
+        let verified = CachePolicy(exact: true, semantic: .init(threshold: 0.5))
+        let unverified = CachePolicy(exact: true, semantic: .init(threshold: 0.5, verify: false))
+        guard case .miss(let fill) = await cache.lookup(request("What does the `columns` method return?"), namespace: "t", policy: verified, directive: .normal) else { return }
+        #expect(fill.rejection == nil)  // nothing cached yet: no candidate, nothing verified
+        cache.store(answer("A list of columns."), for: fill, costUSD: 0.001)
+        let other = request("What does the `column` method return?")
+        guard case .miss(let rejected) = await cache.lookup(other, namespace: "t", policy: verified, directive: .normal) else {
+            Issue.record("a different identifier was served")
+            return
+        }
+        #expect(rejected.rejection == .code && (rejected.rejectedSimilarity ?? 0) >= 0.5)
+        // Cosine alone serves it: that is the wrong answer verification exists for.
+        if case .hit(let hit) = await cache.lookup(other, namespace: "t", policy: unverified, directive: .noStore) {
+            #expect(hit.kind == .semantic && !hit.verified)
+        } else {
+            Issue.record("without verification the near-duplicate should hit")
+        }
+        // The miss is cached in turn; then a paraphrase of it finds it, behind the nearer near-duplicate.
+        cache.store(answer("One column."), for: rejected, costUSD: 0.001)
+        guard case .hit(let hit) = await cache.lookup(request("Which value does the `column` method give back?"), namespace: "t", policy: verified, directive: .normal) else {
+            Issue.record("the paraphrase missed")
+            return
+        }
+        #expect(hit.kind == .semantic && hit.verified && hit.response.message?.text == "One column.")
+    }
+
+    @Test func laterCandidatesAreVerifiedWhenTheNearestIsRejected() async throws {
+        let cache = ResponseCache(embedder: BagOfWordsEmbedder())
+        let policy = CachePolicy(semantic: .init(threshold: 0.3))
+        for (text, reply) in [("which value does the `column` method give back", "right"), ("what does the `columns` method return", "wrong")] {
+            guard case .miss(let fill) = await cache.lookup(request(text), namespace: "t", policy: policy, directive: .normal) else { return }
+            cache.store(answer(reply), for: fill, costUSD: 0)
+        }
+        // The query shares more words with the wrong entry: it is the nearest, and rejected.
+        guard case .hit(let hit) = await cache.lookup(request("what does the `column` method return"), namespace: "t", policy: policy, directive: .normal) else {
+            Issue.record("the second candidate was not tried")
+            return
+        }
+        #expect(hit.response.message?.text == "right")
+    }
+
+    @Test func entriesPersistedWithoutTheirTextAreNotServedVerified() async throws {
+        let store = MemoryPersistence()
+        let first = ResponseCache(embedder: BagOfWordsEmbedder(), persistence: store)
+        let policy = CachePolicy(semantic: .init(threshold: 0.8))
+        guard case .miss(let fill) = await first.lookup(request(), namespace: "t", policy: policy, directive: .normal) else { return }
+        first.store(answer(), for: fill, costUSD: 0.5)
+        try await first.flush()
+        store.stripTexts()  // as written before verification existed
+        let second = ResponseCache(embedder: BagOfWordsEmbedder(), persistence: store)
+        try second.restore()
+        let paraphrase = request("what is the capital of france")
+        if case .miss(let miss) = await second.lookup(paraphrase, namespace: "t", policy: policy, directive: .normal) {
+            #expect(miss.rejection == .unverifiable)
+        } else {
+            Issue.record("an unverifiable entry was served")
+        }
+        let cosineOnly = CachePolicy(semantic: .init(threshold: 0.8, verify: false))
+        if case .hit = await second.lookup(paraphrase, namespace: "t", policy: cosineOnly, directive: .normal) {} else {
+            Issue.record("without verification the old entry still serves")
+        }
+    }
+
     @Test func persistedEntriesComeBackAfterRestart() async throws {
         let clock = TestClock()
         let store = MemoryPersistence()
@@ -204,7 +269,7 @@ struct ResponseCacheTests {
         try second.restore()
         if case .hit = await second.lookup(request(), namespace: "t", policy: policy, directive: .normal) {} else { Issue.record("exact lost") }
         if case .hit(let hit) = await second.lookup(request("what is the capital of france"), namespace: "t", policy: policy, directive: .normal) {
-            #expect(hit.kind == .semantic)
+            #expect(hit.kind == .semantic && hit.verified)  // the text came back with it
         } else {
             Issue.record("semantic index not rebuilt")
         }
@@ -217,4 +282,5 @@ final class MemoryPersistence: CachePersistence, Sendable {
     func remove(keys: [String]) throws { records.withLock { for key in keys { $0[key] = nil } } }
     func removeAll(namespace: String?) throws { records.withLock { $0 = $0.filter { namespace != nil && $0.value.namespace != namespace } } }
     func load(now: Date) throws -> [CacheRecord] { records.withLock { Array($0.values.filter { $0.expiresAt > now }) } }
+    func stripTexts() { records.withLock { for key in $0.keys { $0[key]?.text = nil } } }
 }

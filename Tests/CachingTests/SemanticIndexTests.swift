@@ -52,4 +52,25 @@ struct SemanticIndexTests {
         index.append(key: "short", vector: [1, 0, 0], expires: start.addingTimeInterval(10))
         #expect(index.count == 1 && index.dimension == 8)
     }
+
+    @Test("candidates come most similar first, at most the limit, none below the minimum; a read signature is kept with its entry")
+    func candidates() {
+        var index = SemanticIndex()
+        for (key, tilt) in [("far", Float(0.6)), ("near", 0.1), ("mid", 0.3), ("below", 0.9)] {
+            index.append(key: key, vector: vector(0, tilt: tilt), expires: start.addingTimeInterval(10), text: "text of \(key)")
+        }
+        let (found, _) = index.candidates(to: vector(0), at: start, atLeast: 0.7, limit: 2)
+        #expect(found.map(\.key) == ["near", "mid"])
+        #expect(found.allSatisfy { $0.signature == nil } && found.first?.text == "text of near")
+        let signature = SemanticVerifier.Signature("text of near")
+        index.remember(signature, at: found[0].position, key: "near")
+        index.remember(signature, at: found[1].position, key: "not mid")  // moved or gone: not kept
+        let again = index.candidates(to: vector(0), at: start, atLeast: 0.7, limit: 3).candidates
+        #expect(again.map(\.key) == ["near", "mid", "far"])
+        #expect(again[0].signature == signature && again[1].signature == nil)
+        // Removal keeps texts and signatures with their keys.
+        index.removeAll { key, _ in key == "far" || key == "below" }
+        let after = index.candidates(to: vector(0), at: start, atLeast: 0, limit: 3).candidates
+        #expect(after.map(\.key) == ["near", "mid"] && after[0].signature == signature && after[1].text == "text of mid")
+    }
 }

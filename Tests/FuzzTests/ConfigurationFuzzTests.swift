@@ -33,7 +33,7 @@ struct ConfigurationFuzzTests {
                 tiers: [{name: cheap, groups: [a], max_difficulty: 1}, {name: strong, groups: [g]}]
                 constraints: {max_cost_usd: 0.5}
             routing: {circuit_breaker: {failures: 5, failure_rate: 0.5, min_calls: 10, window_s: 30, cooldown_s: 30}, retry: {attempts: 2}}
-            cache: {exact: true, ttl_s: 60, semantic: {threshold: 0.97, ttl_s: 600}, max_bytes: 1000000}
+            cache: {exact: true, ttl_s: 60, semantic: {threshold: 0.97, ttl_s: 600, verify: true}, max_bytes: 1000000}
             retrieval: {chunk_tokens: 256, chunk_overlap: 32, top_k: 5, max_context_tokens: 1500, sync_s: 2, hnsw: {m: 16, ef_search: 64}, bm25: {k1: 0.9, b: 0.4}}
             mcp: {max_steps: 4, call_timeout_ms: 1000, max_result_bytes: 4096}
             auth: {keys: ["${SWITCHYARD_KEY:-sk-1}", {key: sk-2, name: team, models: ["a*"], groups: [hr]}]}

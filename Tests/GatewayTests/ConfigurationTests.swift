@@ -1,3 +1,4 @@
+import Caching
 import Foundation
 import Testing
 
@@ -146,6 +147,21 @@ struct ConfigurationTests {
     ])
     func numbersAreCheckedAtLoad(snippet: String, field: String) {
         expectError(minimal + "\n" + snippet + "\n", containing: ["test.yaml:", field, "from"])
+    }
+
+    @Test func semanticVerificationIsOnByDefaultAndCanBeTurnedOff() throws {
+        let on = try ConfigurationLoader.parse(minimal + "\ncache: {semantic: {ttl_s: 60}}\n", environment: [:])
+        #expect(on.cache.defaultPolicy?.semantic?.verify == true)
+        #expect(on.cache.defaultPolicy?.semantic?.threshold == ResponseCache.defaultSemanticThreshold)
+        #expect(try ConfigurationLoader.parse(minimal + "\ncache: {semantic: true}\n", environment: [:]).cache.defaultPolicy?.semantic?.verify == true)
+        // Off, the threshold defaults to cosine's own (higher) one; an explicit threshold wins either way.
+        let off = try ConfigurationLoader.parse(minimal + "\ncache: {semantic: {verify: false}}\n", environment: [:])
+        #expect(off.cache.defaultPolicy?.semantic?.verify == false)
+        #expect(off.cache.defaultPolicy?.semantic?.threshold == ResponseCache.defaultUnverifiedThreshold)
+        let both = try ConfigurationLoader.parse(minimal + "\ncache: {semantic: {verify: false, threshold: 0.93}}\n", environment: [:])
+        #expect(both.cache.defaultPolicy?.semantic?.threshold == 0.93 && both.cache.defaultPolicy?.semantic?.verify == false)
+        expectError(minimal + "\ncache: {semantic: {verify: sometimes}}\n", containing: ["test.yaml:", "cache.semantic.verify", "true or false"])
+        expectError(minimal + "\ncache: {semantic: {verfy: true}}\n", containing: ["cache.semantic", "verfy"])
     }
 
     @Test func modelAndProviderNumbersAreChecked() {

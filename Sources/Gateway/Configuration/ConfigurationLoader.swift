@@ -369,11 +369,17 @@ public enum ConfigurationLoader {
         if let temperature = try node["max_semantic_temperature"]?.double(in: 0...2) { policy.maxSemanticTemperature = temperature }
         if let semantic = node["semantic"] {
             if case .scalar = semantic.node {
-                guard let enabled = semantic.node.bool else { throw semantic.error("must be true, false, or {threshold, ttl_s}") }
+                guard let enabled = semantic.node.bool else { throw semantic.error("must be true, false, or {threshold, ttl_s, verify}") }
                 policy.semantic = enabled ? CachePolicy.Semantic() : nil
             } else {
-                try semantic.allowOnly(["threshold", "ttl_s"])
-                var value = CachePolicy.Semantic()
+                try semantic.allowOnly(["threshold", "ttl_s", "verify"])
+                var verify = true
+                if let node = semantic["verify"] {
+                    guard let value = node.node.bool else { throw node.error("must be true or false") }
+                    verify = value
+                }
+                // Without verification the default threshold is cosine's own (higher) one.
+                var value = CachePolicy.Semantic(verify: verify)
                 if let threshold = try semantic["threshold"]?.double(in: 0...1) { value.threshold = threshold }
                 if let ttl = try semantic["ttl_s"]?.seconds(in: 0.001...Limits.maximumTTLSeconds) { value.ttl = ttl }
                 policy.semantic = value

@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import Logging
 import SwitchyardCore
 
 extension CacheLookup {
@@ -9,6 +10,16 @@ extension CacheLookup {
         case .hit(let answer): return answer.kind.rawValue
         case .miss: return "miss"
         case .bypass: return "bypass"
+        }
+    }
+
+    /// The value of the `x-switchyard-cache-verify` header: `passed` on a verified semantic hit,
+    /// `rejected:<check>` on a miss whose nearest candidate above the threshold the verifier refused.
+    var verification: String? {
+        switch self {
+        case .hit(let answer): return answer.verified ? "passed" : nil
+        case .miss(let fill): return fill.rejection.map { "rejected:" + $0.rawValue }
+        case .bypass: return nil
         }
     }
 
@@ -28,6 +39,14 @@ extension Gateway {
         guard let cache, let policy = configuration.cache.policy(for: request.model) else { return nil }
         let directive = try Self.cacheDirective(header: context.cacheHeader, body: request.switchyard?["cache"])
         let result = await cache.lookup(request, namespace: context.caller.id, policy: policy, directive: directive)
+        if case .miss(let fill) = result, let rejection = fill.rejection {
+            context.logger.debug(
+                "Semantic cache candidate turned down by the verifier",
+                metadata: [
+                    "switchyard.cache.verify": "rejected:\(rejection.rawValue)",
+                    "switchyard.cache.similarity": "\(fill.rejectedSimilarity ?? 0)",
+                ])
+        }
         if directive == .onlyIfCached, case .hit = result {} else if directive == .onlyIfCached {
             throw SwitchyardError(
                 code: .upstreamTimeout, message: "No cached answer for this request (only-if-cached).", status: 504)

@@ -24,6 +24,8 @@ public struct CompletionOutcome: Sendable {
     public var guardrail: GuardTrace? = nil
     /// The prompt the request log kept (`request_log.store_prompts`), for the tool loop's own line.
     var prompt: String? = nil
+    /// The semantic verifier's word (`passed`, `rejected:<check>`), nil when it was not asked.
+    public var cacheVerify: String? = nil
 }
 
 /// A started stream (its first chunk already received) and its accounting.
@@ -38,6 +40,8 @@ public struct StreamOutcome: Sendable {
     public var cacheSimilarity: Double?
     /// What the input guard saw and did (the output guard's verdicts reach the request log only).
     public var guardrail: GuardTrace? { accounting.record.guardrail }
+    /// The semantic verifier's word (`passed`, `rejected:<check>`), nil when it was not asked.
+    public var cacheVerify: String? = nil
 }
 
 extension Gateway {
@@ -72,6 +76,7 @@ extension Gateway {
             let (plan, estimatedTokens, lookup) = try await withSpan("switchyard.route_and_cache") { span in
                 let begun = try await begin(request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
                 span.attributes["switchyard.cache"] = begun.lookup?.label ?? "off"
+                if let verification = begun.lookup?.verification { span.attributes["switchyard.cache.verify"] = verification }
                 span.attributes["switchyard.route.deployments"] = begun.plan.steps.map(\.model.name).joined(separator: ",")
                 return begun
             }
@@ -89,7 +94,7 @@ extension Gateway {
                 return CompletionOutcome(
                     response: response, model: model, provider: "cache", costUSD: 0, trace: plan.trace,
                     cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission,
-                    guardrail: record.guardrail, prompt: record.prompt)
+                    guardrail: record.guardrail, prompt: record.prompt, cacheVerify: lookup?.verification)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -139,7 +144,7 @@ extension Gateway {
             return CompletionOutcome(
                 response: Self.rehydrate(response, with: guarded?.rehydrator), model: step.model, provider: provider.name, costUSD: cost,
                 trace: record.route ?? plan.trace, cache: lookup?.label, admission: context.admission, guardrail: record.guardrail,
-                prompt: record.prompt)
+                prompt: record.prompt, cacheVerify: lookup?.verification)
         } catch {
             governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -180,6 +185,7 @@ extension Gateway {
             let (plan, estimatedTokens, lookup) = try await withSpan("switchyard.route_and_cache") { span in
                 let begun = try await begin(request, context: context, localOnly: guarded?.routeLocal ?? false, record: &record)
                 span.attributes["switchyard.cache"] = begun.lookup?.label ?? "off"
+                if let verification = begun.lookup?.verification { span.attributes["switchyard.cache.verify"] = verification }
                 span.attributes["switchyard.route.deployments"] = begun.plan.steps.map(\.model.name).joined(separator: ",")
                 return begun
             }
@@ -195,7 +201,8 @@ extension Gateway {
                     replay = replay.guarded(by: GuardStreamFilter(rehydrator: rehydrator, policy: guarded.policy))
                 }
                 return StreamOutcome(
-                    chunks: replay, model: model, provider: "cache", accounting: accounting, cacheSimilarity: answer.similarity)
+                    chunks: replay, model: model, provider: "cache", accounting: accounting, cacheSimilarity: answer.similarity,
+                    cacheVerify: lookup?.verification)
             }
             reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -240,7 +247,8 @@ extension Gateway {
                 chunks = chunks.guarded(by: filter)
                 accounting.guardFilter = chunks.outputGuard
             }
-            return StreamOutcome(chunks: chunks, model: step.model, provider: provider.name, accounting: accounting)
+            return StreamOutcome(
+                chunks: chunks, model: step.model, provider: provider.name, accounting: accounting, cacheVerify: lookup?.verification)
         } catch {
             governor.settle(reservation, actualUSD: 0)
             record.fail(error, latencyMs: context.elapsedMilliseconds)

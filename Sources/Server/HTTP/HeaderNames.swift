@@ -10,6 +10,8 @@ extension HTTPField.Name {
     static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardCache = Self("x-switchyard-cache")!
     static let switchyardCacheSimilarity = Self("x-switchyard-cache-similarity")!
+    /// The semantic verifier's word: `passed`, or `rejected:<check>` (code, identifiers, numbers, …).
+    static let switchyardCacheVerify = Self("x-switchyard-cache-verify")!
     static let switchyardCost = Self("x-switchyard-cost-usd")!
     /// The workflow run behind a `workflow/NAME` answer (see `GET /v1/switchyard/workflows/NAME/runs/ID`).
     static let switchyardWorkflowRun = Self("x-switchyard-workflow-run")!

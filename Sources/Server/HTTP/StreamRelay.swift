@@ -71,7 +71,8 @@ enum StreamRelay {
         var headers = SSE.headers
         for field in ChatCompletionsRoute.headers(
             context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-            similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
+            similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail,
+                cacheVerify: outcome.cacheVerify)
         {
             headers.append(field)
         }

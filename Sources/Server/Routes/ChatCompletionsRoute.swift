@@ -30,7 +30,8 @@ struct ChatCompletionsRoute: Sendable {
             let outcome = try await gateway.complete(chat, context: context)
             var headers = Self.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
+                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail,
+                cacheVerify: outcome.cacheVerify)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(outcome.response, headers: headers)
@@ -41,7 +42,7 @@ struct ChatCompletionsRoute: Sendable {
 
     static func headers(
         context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
-        similarity: Double? = nil, admission: RateLimitAdmission? = nil, guardrail: GuardTrace? = nil
+        similarity: Double? = nil, admission: RateLimitAdmission? = nil, guardrail: GuardTrace? = nil, cacheVerify: String? = nil
     ) -> HTTPFields {
         var fields: HTTPFields = [
             .switchyardRequestID: context.requestID, .switchyardAttempts: String(trace.attempts.count),
@@ -54,6 +55,7 @@ struct ChatCompletionsRoute: Sendable {
         fields[.switchyardRoute] = route.utf8.count <= HeaderValue.maximumBytes ? route : String(route.prefix(HeaderValue.maximumBytes - 3)) + "..."
         if let cache { fields[.switchyardCache] = cache }
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
+        if let cacheVerify { fields[.switchyardCacheVerify] = cacheVerify }  // a fixed word and a check's name: ASCII
         fields.append(contentsOf: RateLimitFields.fields(admission))
         if let label = context.experiment?.label { fields[.switchyardVariant] = label }  // checked names, ASCII
         if let summary = guardrail?.summary {

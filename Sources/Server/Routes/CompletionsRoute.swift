@@ -64,7 +64,8 @@ struct CompletionsRoute: Sendable {
             choices: choices, usage: usage, switchyard: switchyard)
         var headers = ChatCompletionsRoute.headers(
             context: context, model: last.model, provider: last.provider, trace: last.trace, cache: last.cache,
-            similarity: last.cacheSimilarity, admission: last.admission, guardrail: last.guardrail)
+            similarity: last.cacheSimilarity, admission: last.admission, guardrail: last.guardrail,
+            cacheVerify: last.cacheVerify)
         headers[.switchyardCost] = CostFormat.string(cost)
         if usage.estimated { headers[.switchyardUsageEstimated] = "true" }
         return try JSONBody.response(payload, headers: headers)

@@ -36,7 +36,8 @@ struct MessagesRoute: Sendable {
             response.switchyard = outcome.response.switchyard
             var headers = ChatCompletionsRoute.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace,
-                cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
+                cache: outcome.cache, similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail,
+                cacheVerify: outcome.cacheVerify)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return Self.marked(try JSONBody.response(response, headers: headers), cap)

@@ -42,7 +42,8 @@ struct ResponsesRoute: Sendable {
             turn.keep(response, in: gateway)
             var headers = ChatCompletionsRoute.headers(
                 context: context, model: outcome.model, provider: outcome.provider, trace: outcome.trace, cache: outcome.cache,
-                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail)
+                similarity: outcome.cacheSimilarity, admission: outcome.admission, guardrail: outcome.guardrail,
+                cacheVerify: outcome.cacheVerify)
             headers[.switchyardCost] = CostFormat.string(outcome.costUSD)
             if outcome.response.usage?.estimated == true { headers[.switchyardUsageEstimated] = "true" }
             return try JSONBody.response(response, headers: headers)

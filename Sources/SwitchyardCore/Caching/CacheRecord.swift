@@ -7,6 +7,9 @@ public struct CacheRecord: Sendable, Hashable {
     /// Scope of the semantic index (model, system prompt, tools, format, prefix, temperature bucket); nil if not semantic.
     public var scope: String?
     public var vector: [Float]?
+    /// The text that was embedded (the last user turn), for verifying semantic candidates; nil in
+    /// records written before verification, and when not semantic.
+    public var text: String?
     /// The canonical response, JSON-encoded.
     public var response: Data
     public var model: String
@@ -18,13 +21,14 @@ public struct CacheRecord: Sendable, Hashable {
     public var expiresAt: Date
 
     public init(
-        key: String, namespace: String, scope: String?, vector: [Float]?, response: Data, model: String, costUSD: Double,
+        key: String, namespace: String, scope: String?, vector: [Float]?, text: String? = nil, response: Data, model: String, costUSD: Double,
         promptTokens: Int, completionTokens: Int, createdAt: Date, expiresAt: Date
     ) {
         self.key = key
         self.namespace = namespace
         self.scope = scope
         self.vector = vector
+        self.text = text
         self.response = response
         self.model = model
         self.costUSD = costUSD
