@@ -7,30 +7,24 @@ import W3CTraceContext
 /// numbers are the proto files'; `tests/cli/test_tracing.py` decodes the output with the official Python package.
 public enum OTLPEncoding {
     public static func exportRequest(_ spans: [FinishedSpan], serviceName: String, resource: [(String, String)]) -> [UInt8] {
-        var resourceMessage = ProtobufWriter()
-        resourceMessage.message(1, keyValue("service.name", .string(serviceName)))
-        resourceMessage.message(1, keyValue("telemetry.sdk.name", .string("switchyard")))
-        resourceMessage.message(1, keyValue("telemetry.sdk.language", .string("swift")))
-        for (key, value) in resource { resourceMessage.message(1, keyValue(key, .string(value))) }
-
-        var scope = ProtobufWriter()
-        scope.string(1, "switchyard")
-
-        var scopeSpans = ProtobufWriter()
-        scopeSpans.message(1, scope)
-        for span in spans { scopeSpans.message(2, encode(span)) }
-
-        var resourceSpans = ProtobufWriter()
-        resourceSpans.message(1, resourceMessage)
-        resourceSpans.message(2, scopeSpans)
-
-        var request = ProtobufWriter()
-        request.message(1, resourceSpans)
-        return request.bytes
+        var out = ProtobufWriter()
+        out.bytes.reserveCapacity(256 + spans.count * 400)
+        out.message(1) { resourceSpans in  // ExportTraceServiceRequest.resource_spans
+            resourceSpans.message(1) { resourceMessage in  // ResourceSpans.resource
+                keyValue(1, "service.name", .string(serviceName), into: &resourceMessage)
+                keyValue(1, "telemetry.sdk.name", .string("switchyard"), into: &resourceMessage)
+                keyValue(1, "telemetry.sdk.language", .string("swift"), into: &resourceMessage)
+                for (key, value) in resource { keyValue(1, key, .string(value), into: &resourceMessage) }
+            }
+            resourceSpans.message(2) { scopeSpans in  // ResourceSpans.scope_spans
+                scopeSpans.message(1) { $0.string(1, "switchyard") }  // InstrumentationScope.name
+                for span in spans { scopeSpans.message(2) { encode(span, into: &$0) } }
+            }
+        }
+        return out.bytes
     }
 
-    static func encode(_ span: FinishedSpan) -> ProtobufWriter {
-        var out = ProtobufWriter()
+    static func encode(_ span: FinishedSpan, into out: inout ProtobufWriter) {
         out.bytes(1, span.identity.traceID.bytesArray)
         out.bytes(2, span.identity.spanID.bytesArray)
         if let state = span.identity.traceState, !state.isEmpty { out.string(3, state) }
@@ -40,40 +34,39 @@ public enum OTLPEncoding {
         out.fixed64(7, span.start)
         out.fixed64(8, span.end)
         span.attributes.forEach { key, value in
-            if let encoded = anyValue(value) { out.message(9, keyValue(key, encoded)) }
+            if let encoded = anyValue(value) { keyValue(9, key, encoded, into: &out) }
         }
         for event in span.events {
-            var message = ProtobufWriter()
-            message.fixed64(1, event.nanosecondsSinceEpoch)
-            message.string(2, event.name)
-            event.attributes.forEach { key, value in
-                if let encoded = anyValue(value) { message.message(3, keyValue(key, encoded)) }
+            out.message(11) { message in
+                message.fixed64(1, event.nanosecondsSinceEpoch)
+                message.string(2, event.name)
+                event.attributes.forEach { key, value in
+                    if let encoded = anyValue(value) { keyValue(3, key, encoded, into: &message) }
+                }
             }
-            out.message(11, message)
         }
         for link in span.links {
             guard let identity = link.context.spanIdentity else { continue }
-            var message = ProtobufWriter()
-            message.bytes(1, identity.traceID.bytesArray)
-            message.bytes(2, identity.spanID.bytesArray)
-            if let state = identity.traceState, !state.isEmpty { message.string(3, state) }
-            link.attributes.forEach { key, value in
-                if let encoded = anyValue(value) { message.message(4, keyValue(key, encoded)) }
+            out.message(13) { message in
+                message.bytes(1, identity.traceID.bytesArray)
+                message.bytes(2, identity.spanID.bytesArray)
+                if let state = identity.traceState, !state.isEmpty { message.string(3, state) }
+                link.attributes.forEach { key, value in
+                    if let encoded = anyValue(value) { keyValue(4, key, encoded, into: &message) }
+                }
+                message.fixed32(6, identity.sampled ? 1 : 0)
             }
-            message.fixed32(6, identity.sampled ? 1 : 0)
-            out.message(13, message)
         }
         if let status = span.status {
-            var message = ProtobufWriter()
-            if let text = status.message, !text.isEmpty { message.string(2, text) }
-            message.varint(3, status.code == .ok ? 1 : 2)
-            out.message(15, message)
+            out.message(15) { message in
+                if let text = status.message, !text.isEmpty { message.string(2, text) }
+                message.varint(3, status.code == .ok ? 1 : 2)
+            }
         }
         // Trace flags, plus "whether the parent is remote is known" (bit 8) and "it is" (bit 9).
         var flags: UInt32 = span.identity.sampled ? 1 : 0
         if span.parentSpanID != nil { flags |= 0x100 | (span.parentIsRemote ? 0x200 : 0) }
         out.fixed32(16, flags)
-        return out
     }
 
     static func kind(_ kind: SpanKind) -> Int {
@@ -108,26 +101,26 @@ public enum OTLPEncoding {
         }
     }
 
-    static func keyValue(_ key: String, _ value: Value) -> ProtobufWriter {
-        var out = ProtobufWriter()
-        out.string(1, key)
-        out.message(2, encode(value))
-        return out
+    /// A `KeyValue` message as field `field` of the message being written.
+    static func keyValue(_ field: Int, _ key: String, _ value: Value, into out: inout ProtobufWriter) {
+        out.message(field) { pair in
+            pair.string(1, key)
+            pair.message(2) { encode(value, into: &$0) }
+        }
     }
 
-    static func encode(_ value: Value) -> ProtobufWriter {
-        var out = ProtobufWriter()
+    /// An `AnyValue` message's fields.
+    static func encode(_ value: Value, into out: inout ProtobufWriter) {
         switch value {
         case .string(let text): out.string(1, text, always: true)
         case .bool(let flag): out.varint(2, flag ? 1 : 0, always: true)
         case .int(let number): out.varint(3, UInt64(bitPattern: number), always: true)
         case .double(let number): out.fixed64(4, number.bitPattern, always: true)
         case .array(let values):
-            var array = ProtobufWriter()
-            for item in values { array.message(1, encode(item)) }
-            out.message(5, array)
+            out.message(5) { array in
+                for item in values { array.message(1) { encode(item, into: &$0) } }
+            }
         }
-        return out
     }
 }
 
@@ -179,10 +172,20 @@ struct ProtobufWriter {
         bytes.append(contentsOf: value.utf8)
     }
 
-    mutating func message(_ field: Int, _ value: ProtobufWriter) {
+    /// A length-delimited message written in place: its fields go straight into this buffer and its length is
+    /// inserted in front of them afterwards (a nested buffer per message cost an allocation and a copy each).
+    mutating func message(_ field: Int, _ write: (inout ProtobufWriter) -> Void) {
         tag(field, 2)
-        rawVarint(UInt64(value.bytes.count))
-        bytes.append(contentsOf: value.bytes)
+        let start = bytes.count
+        write(&self)
+        var length = UInt64(bytes.count - start)
+        var size = 1
+        while length >= 1 << (7 * size) { size += 1 }
+        bytes.insert(contentsOf: repeatElement(0, count: size), at: start)
+        for index in 0..<size {
+            bytes[start + index] = UInt8(truncatingIfNeeded: length) | (index < size - 1 ? 0x80 : 0)
+            length >>= 7
+        }
     }
 }
 

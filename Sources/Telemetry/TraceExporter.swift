@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Dispatch
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -98,7 +99,7 @@ public final class TraceExporter: Service, Sendable {
                 warn("spans dropped: the export queue (OTEL_BSP_MAX_QUEUE_SIZE \(configuration.maxQueueSize)) was full", ["dropped": "\(dropped)"])
             }
             guard !spans.isEmpty else { return }
-            let body = OTLPEncoding.exportRequest(spans, serviceName: configuration.serviceName, resource: configuration.resourceAttributes)
+            let body = await encode(spans)
             if await send(body) {
                 tally.withLock { $0.exported += spans.count }
             } else {
@@ -106,6 +107,19 @@ public final class TraceExporter: Service, Sendable {
             }
         }
     }
+
+    /// Encodes on a thread of its own at utility priority: the exporter's task runs on the event loops (Swift
+    /// concurrency's executor here), where 1–2 µs a span of encoding would sit between requests.
+    private func encode(_ spans: [FinishedSpan]) async -> [UInt8] {
+        let (name, resource) = (configuration.serviceName, configuration.resourceAttributes)
+        return await withCheckedContinuation { continuation in
+            Self.encodingQueue.async {
+                continuation.resume(returning: OTLPEncoding.exportRequest(spans, serviceName: name, resource: resource))
+            }
+        }
+    }
+
+    private static let encodingQueue = DispatchQueue(label: "switchyard-otlp-encode", qos: .utility)
 
     private func send(_ body: [UInt8]) async -> Bool {
         var backoff = Duration.milliseconds(500)
