@@ -12,6 +12,19 @@ public enum FusionMethod: String, Sendable, CaseIterable {
     case weighted
 }
 
+/// A request's say on the rerank stage; nil fields fall back to the collection's setting.
+public struct RerankRequest: Sendable, Equatable {
+    /// On or off for this search; nil = the collection's setting.
+    public var enabled: Bool?
+    /// How many fused candidates the reranker reorders; nil = the collection's setting.
+    public var topN: Int?
+
+    public init(enabled: Bool? = nil, topN: Int? = nil) {
+        self.enabled = enabled
+        self.topN = topN
+    }
+}
+
 /// One search: what to find, how, and among which chunks.
 public struct SearchOptions: Sendable {
     public var query: String
@@ -25,10 +38,15 @@ public struct SearchOptions: Sendable {
     public var mmrLambda: Float?
     /// HNSW beam width for this search (default: the collection's).
     public var efSearch: Int?
+    /// The rerank stage for this search (default: the collection's setting).
+    public var rerank: RerankRequest
+    /// Relevance cut-off: results whose final score is below it are dropped (nil = off). The final
+    /// score is the reranker's when reranking ran, else the fusion's or the single index's.
+    public var minScore: Float?
 
     public init(
         query: String, topK: Int = 10, mode: SearchMode = .hybrid, filter: MetadataFilter = MetadataFilter(), fusion: FusionMethod = .rrf,
-        weights: [Float]? = nil, mmrLambda: Float? = nil, efSearch: Int? = nil
+        weights: [Float]? = nil, mmrLambda: Float? = nil, efSearch: Int? = nil, rerank: RerankRequest = RerankRequest(), minScore: Float? = nil
     ) {
         self.query = query
         self.topK = topK
@@ -38,11 +56,17 @@ public struct SearchOptions: Sendable {
         self.weights = weights
         self.mmrLambda = mmrLambda
         self.efSearch = efSearch
+        self.rerank = rerank
+        self.minScore = minScore
     }
 
     public static let maximumTopK = 1000
+    /// The most candidates one search may rerank.
+    public static let maximumRerankTopN = 200
+    /// Longest query accepted, in UTF-8 bytes (the embedder reads at most 256 word-pieces anyway).
+    public static let maximumQueryBytes = 16_384
 
-    /// Reads `{query, top_k, mode, filter, fusion, weights, mmr, ef_search}`; errors name the field
+    /// Reads `{query, top_k, mode, filter, fusion, weights, mmr, ef_search, rerank, min_score}`; errors name the field
     /// under `prefix` (e.g. `switchyard.retrieval.top_k`). `query` may be absent when `queryRequired` is false.
     public static func parse(_ value: JSONValue, prefix: String = "", queryRequired: Bool = true, ignoring: Set<String> = [])
         throws -> SearchOptions
@@ -51,7 +75,7 @@ public struct SearchOptions: Sendable {
         guard let object = value.objectValue else {
             throw SwitchyardError.invalidRequest("\(prefix.isEmpty ? "The body" : prefix) must be a JSON object.", param: prefix.isEmpty ? nil : prefix)
         }
-        let known: Set<String> = ["query", "top_k", "mode", "filter", "fusion", "weights", "mmr", "ef_search"]
+        let known: Set<String> = ["query", "top_k", "mode", "filter", "fusion", "weights", "mmr", "ef_search", "rerank", "min_score"]
         for key in object.keys.sorted() where !known.contains(key) && !ignoring.contains(key) {
             throw SwitchyardError.invalidRequest(
                 "Unknown field '\(name(key).quotedPrefix(100))'; allowed: \(known.union(ignoring).sorted().joined(separator: ", ")).", param: name(key))
@@ -60,6 +84,10 @@ public struct SearchOptions: Sendable {
         if let query = object["query"] {
             guard let text = query.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw SwitchyardError.invalidRequest("\(name("query")) must be a non-empty string.", param: name("query"))
+            }
+            guard text.utf8.count <= maximumQueryBytes else {
+                throw SwitchyardError.invalidRequest(
+                    "\(name("query")) is \(text.utf8.count) bytes; the most a search takes is \(maximumQueryBytes).", param: name("query"))
             }
             options.query = text
         } else if queryRequired {
@@ -114,6 +142,36 @@ public struct SearchOptions: Sendable {
             }
             options.efSearch = value
         }
+        if let rerank = object["rerank"], rerank != .null {
+            options.rerank = try parseRerank(rerank, field: name("rerank"))
+        }
+        if let minScore = object["min_score"], minScore != .null {
+            // Scores are cosines, BM25 sums, fused sums or reranker scores: any finite number is a cut-off.
+            options.minScore = Float(try minScore.number(name("min_score"), in: -1_000_000...1_000_000))
+        }
         return options
+    }
+
+    /// `true`, `false` or `{"enabled": Bool, "top_n": 1…maximumRerankTopN}`.
+    static func parseRerank(_ value: JSONValue, field: String) throws -> RerankRequest {
+        if let flag = value.boolValue { return RerankRequest(enabled: flag) }
+        guard let object = value.objectValue else {
+            throw SwitchyardError.invalidRequest("\(field) must be true, false or {\"top_n\": N}.", param: field)
+        }
+        for key in object.keys.sorted() where key != "enabled" && key != "top_n" {
+            throw SwitchyardError.invalidRequest(
+                "Unknown field '\(field).\(key.quotedPrefix(100))'; allowed: enabled, top_n.", param: "\(field).\(key.quotedPrefix(100))")
+        }
+        var request = RerankRequest(enabled: true)
+        if let enabled = object["enabled"] {
+            guard let flag = enabled.boolValue else {
+                throw SwitchyardError.invalidRequest("\(field).enabled must be true or false.", param: "\(field).enabled")
+            }
+            request.enabled = flag
+        }
+        if let topN = object["top_n"] {
+            request.topN = try topN.integer("\(field).top_n", in: 1...maximumRerankTopN)
+        }
+        return request
     }
 }
