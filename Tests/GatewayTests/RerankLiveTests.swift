@@ -82,7 +82,8 @@ struct RerankLiveTests {
 
     @Test func rerankFollowsTheCollectionAndTheRequest() async throws {
         try await Self.run { client in
-            let query = #""query": "Eiffel Tower in the French capital", "top_k": 5"#
+            // RRF, so that fused scores (0, 2/61] and reranker scores (z-score sums) can be told apart.
+            let query = #""query": "Eiffel Tower in the French capital", "top_k": 5, "fusion": "rrf""#
             // Configured on for "ranked": reranker scores are z-score sums, outside RRF's (0, 2/61].
             let ranked = try await Self.search(client, "ranked", "{\(query)}")
             #expect(ranked.status == .ok, "\(ranked.text)")

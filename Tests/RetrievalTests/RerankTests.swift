@@ -8,17 +8,31 @@ import Testing
 struct RerankTests {
     static func ids(_ list: [ScoredID]) -> [Int64] { list.map(\.id) }
 
-    @Test func defaultFusionIsPlainRRF() {
-        #expect(CollectionService.defaultFusionWeights == [1, 1])
-        #expect(SearchOptions(query: "q").fusion == .rrf && SearchOptions(query: "q").weights == nil)
+    @Test func defaultFusionIsStandardisedScoresAndExplicitRRFIsPlain() {
+        #expect(SearchOptions(query: "q").fusion == .zscore && SearchOptions(query: "q").weights == nil)
+        #expect(FusionMethod.zscore.defaultWeights == [1, 0.2] && FusionMethod.rrf.defaultWeights == [1, 1])
         let dense = [ScoredID(id: 1, score: 0.9), ScoredID(id: 2, score: 0.8), ScoredID(id: 3, score: 0.7)]
         let keyword = [ScoredID(id: 3, score: 12), ScoredID(id: 4, score: 9)]
-        let plain = Fusion.reciprocalRank([dense, keyword], weights: nil, limit: 10)
-        #expect(plain == Fusion.reciprocalRank([dense, keyword], weights: CollectionService.defaultFusionWeights, limit: 10))
-        // 3 is in both lists (1/63 + 1/61) and beats 1 (1/61 alone); equal weights, so 2 and 4 tie at
-        // their ranks' values only when the ranks match: 2 is 2nd (1/62), 4 is 2nd (1/62), the smaller id first.
+        let plain = Fusion.reciprocalRank([dense, keyword], weights: FusionMethod.rrf.defaultWeights, limit: 10)
+        #expect(plain == Fusion.reciprocalRank([dense, keyword], weights: nil, limit: 10))
+        // 3 is in both lists (1/63 + 1/61) and beats 1 (1/61 alone); 2 and 4 are both 2nd (1/62): smaller id first.
         #expect(Self.ids(plain) == [3, 1, 2, 4])
         #expect(abs(plain[0].score - (1 / 63 + 1 / 61)) < 1e-7)
+    }
+
+    @Test func standardisedFusionUsesEveryCandidatesExactScores() {
+        // BM25 ranks the candidates in nearly the reverse order at a fifth of the weight: the embedding's
+        // order wins, though plain RRF would have put 3 (first in BM25) near the top.
+        let ids: [Int64] = [1, 2, 3, 4]
+        let cosines: [Float] = [0.80, 0.60, 0.40, 0.20]
+        let flatBM25: [Float] = [9.0, 9.1, 9.3, 9.2]
+        #expect(Self.ids(Fusion.standardised(ids: ids, scores: [cosines, flatBM25], weights: [1, 0.2], limit: 4)) == [1, 2, 3, 4])
+        // A standout keyword match (one score far above the rest) lifts its chunk past closer cosines.
+        let standout: [Float] = [0, 0, 20, 0]
+        #expect(Self.ids(Fusion.standardised(ids: ids, scores: [cosines, standout], weights: [1, 1], limit: 4)).first == 3)
+        // Equal scores add nothing, duplicates count once, the limit holds.
+        let fused = Fusion.standardised(ids: [5, 5, 6], scores: [[0.1, 0.1, 0.9], [1, 1, 1]], weights: [1, 0.2], limit: 1)
+        #expect(Self.ids(fused) == [6])
     }
 
     @Test func reorderSortsTheHeadAndKeepsTheTail() {
@@ -42,7 +56,7 @@ struct RerankTests {
         // Flat signals contribute nothing, and a single candidate scores 0.
         #expect(HybridScoreReranker.combine(dense: [0.3, 0.3], keyword: [1, 1], denseWeight: 1, keywordWeight: 1) == [0, 0])
         #expect(HybridScoreReranker.combine(dense: [0.3], keyword: [1], denseWeight: 1, keywordWeight: 1) == [0])
-        #expect(HybridScoreReranker.standardised([.nan, 1]) == [0, 0])
+        #expect(Fusion.standardise([.nan, 1]) == [0, 0])
         #expect(HybridScoreReranker.cosine([1, 0], [0, 0]) == 0 && HybridScoreReranker.cosine([1, 0], [1]) == 0)
     }
 

@@ -8,11 +8,6 @@ public struct SearchResult: Sendable {
 }
 
 extension CollectionService {
-    /// List weights when a request names none: equal, so that the default (plain RRF, k = 60) was
-    /// tuned on no dataset. The 0.75 / 0.25 chosen on the MS MARCO subset made a held-out entity
-    /// search set worse than dense alone (issue 25).
-    public static let defaultFusionWeights: [Float] = [1, 1]
-
     /// The rerank settings of `collection`: its own from the configuration, else the default.
     public func rerankSettings(for collection: String) -> RerankSettings {
         settings.collectionRerank[collection] ?? settings.rerank
@@ -57,8 +52,15 @@ extension CollectionService {
         case .hybrid:
             let dense = collection.vectors.search(queryVector, k: candidates, efSearch: options.efSearch, filter: chunkFilter)
             let keyword = collection.keywords.search(options.query, k: candidates, filter: chunkFilter)
-            let weights = options.weights ?? Self.defaultFusionWeights
+            let weights = options.weights ?? options.fusion.defaultWeights
             switch options.fusion {
+            case .zscore:
+                var ids: [Int64] = []
+                var seen = Set<Int64>()
+                for item in dense + keyword where seen.insert(item.id).inserted && catalog.chunks[item.id] != nil { ids.append(item.id) }
+                let cosines = ids.map { HybridScoreReranker.cosine(queryVector, catalog.chunks[$0]?.vector ?? []) }
+                let bm25 = collection.keywords.scores(options.query, ids: ids)
+                ranked = Fusion.standardised(ids: ids, scores: [cosines, bm25], weights: weights, limit: candidates)
             case .rrf:
                 ranked = Fusion.reciprocalRank([dense, keyword], weights: weights, limit: candidates)
             case .weighted:

@@ -17,7 +17,7 @@ public struct HybridScoreReranker: Reranker {
     public var denseWeight: Float
     public var keywordWeight: Float
 
-    public init(name: String = HybridScoreReranker.defaultName, denseWeight: Float = 1, keywordWeight: Float = 0.5) {
+    public init(name: String = HybridScoreReranker.defaultName, denseWeight: Float = 1, keywordWeight: Float = 0.3) {
         self.name = name
         self.denseWeight = denseWeight
         self.keywordWeight = keywordWeight
@@ -31,22 +31,11 @@ public struct HybridScoreReranker: Reranker {
 
     /// `denseWeight · z(dense) + keywordWeight · z(keyword)`, z over the given values.
     public static func combine(dense: [Float], keyword: [Float], denseWeight: Float, keywordWeight: Float) -> [Float] {
-        let denseZ = standardised(dense), keywordZ = standardised(keyword)
-        return zip(denseZ, keywordZ).map { denseWeight * $0 + keywordWeight * $1 }
-    }
-
-    /// (x − mean) / standard deviation; all 0 when the values are equal or not finite.
-    static func standardised(_ values: [Float]) -> [Float] {
-        guard values.count > 1, values.allSatisfy(\.isFinite) else { return [Float](repeating: 0, count: values.count) }
-        let mean = values.reduce(0, +) / Float(values.count)
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
-        let deviation = variance.squareRoot()
-        guard deviation > 1e-12 else { return [Float](repeating: 0, count: values.count) }
-        return values.map { ($0 - mean) / deviation }
+        zip(Fusion.standardise(dense), Fusion.standardise(keyword)).map { denseWeight * $0 + keywordWeight * $1 }
     }
 
     /// Cosine similarity; 0 when either vector is empty, of another length or all zeros.
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
         guard !a.isEmpty, a.count == b.count else { return 0 }
         var dot: Float = 0, normA: Float = 0, normB: Float = 0
         for index in a.indices {
