@@ -84,14 +84,15 @@ struct RerankLiveTests {
         try await Self.run { client in
             // RRF, so that fused scores (0, 2/61] and reranker scores (z-score sums) can be told apart.
             let query = #""query": "Eiffel Tower in the French capital", "top_k": 5, "fusion": "rrf""#
-            // Configured on for "ranked": reranker scores are z-score sums, outside RRF's (0, 2/61].
+            // Configured on for "ranked": reranker scores are logistic z-score sums in (0, 1), 0.5 the
+            // candidates' average, mostly outside RRF's (0, 2/61].
             let ranked = try await Self.search(client, "ranked", "{\(query)}")
             #expect(ranked.status == .ok, "\(ranked.text)")
             #expect(ranked.json?["rerank"] == ["reranker": "hybrid-scores", "top_n": 20])
             let rerankedScores = Self.scores(ranked)
             #expect(rerankedScores.count == 5)
             #expect(rerankedScores == rerankedScores.sorted(by: >))
-            #expect(rerankedScores.contains { $0 < 0 || $0 > 2.0 / 61 }, "\(rerankedScores)")
+            #expect(rerankedScores.allSatisfy { $0 > 0 && $0 < 1 } && rerankedScores.contains { $0 > 2.0 / 61 }, "\(rerankedScores)")
             let first = ranked.json?["results"]?.arrayValue?.first?["document_id"]?.stringValue
             #expect(first == "paris" || first == "tower", "\(ranked.text)")
 
@@ -109,8 +110,8 @@ struct RerankLiveTests {
             #expect(ids(plain) == ids(plainOn) && ids(plain).count == 5)
 
             // The cut-off applies to the final score.
-            let cut = try await Self.search(client, "ranked", #"{\#(query), "min_score": 0}"#)
-            #expect(Self.scores(cut).allSatisfy { $0 >= 0 } && Self.scores(cut).count < 5, "\(Self.scores(cut))")
+            let cut = try await Self.search(client, "ranked", #"{\#(query), "min_score": 0.5}"#)
+            #expect(Self.scores(cut).allSatisfy { $0 >= 0.5 } && Self.scores(cut).count < 5 && !Self.scores(cut).isEmpty, "\(Self.scores(cut))")
         }
     }
 

@@ -10,7 +10,7 @@ struct RerankTests {
 
     @Test func defaultFusionIsStandardisedScoresAndExplicitRRFIsPlain() {
         #expect(SearchOptions(query: "q").fusion == .zscore && SearchOptions(query: "q").weights == nil)
-        #expect(FusionMethod.zscore.defaultWeights == [1, 0.2] && FusionMethod.rrf.defaultWeights == [1, 1])
+        #expect(FusionMethod.zscore.defaultWeights == [1, 0.3] && FusionMethod.rrf.defaultWeights == [1, 1])
         let dense = [ScoredID(id: 1, score: 0.9), ScoredID(id: 2, score: 0.8), ScoredID(id: 3, score: 0.7)]
         let keyword = [ScoredID(id: 3, score: 12), ScoredID(id: 4, score: 9)]
         let plain = Fusion.reciprocalRank([dense, keyword], weights: FusionMethod.rrf.defaultWeights, limit: 10)

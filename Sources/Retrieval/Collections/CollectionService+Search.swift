@@ -55,9 +55,8 @@ extension CollectionService {
             let weights = options.weights ?? options.fusion.defaultWeights
             switch options.fusion {
             case .zscore:
-                var ids: [Int64] = []
-                var seen = Set<Int64>()
-                for item in dense + keyword where seen.insert(item.id).inserted && catalog.chunks[item.id] != nil { ids.append(item.id) }
+                // RRF picks the pool (chunks high in either list, or fairly high in both); exact scores order it.
+                let ids = Fusion.reciprocalRank([dense, keyword], weights: nil, limit: candidates).map(\.id).filter { catalog.chunks[$0] != nil }
                 let cosines = ids.map { HybridScoreReranker.cosine(queryVector, catalog.chunks[$0]?.vector ?? []) }
                 let bm25 = collection.keywords.scores(options.query, ids: ids)
                 ranked = Fusion.standardised(ids: ids, scores: [cosines, bm25], weights: weights, limit: candidates)

@@ -6,8 +6,9 @@ public enum SearchMode: String, Sendable, CaseIterable {
 }
 
 public enum FusionMethod: String, Sendable, CaseIterable {
-    /// Standardised scores (the default): the union of both lists, each chunk with its exact cosine
-    /// and BM25 score, each z-scored over the union, summed with the weights (default 1 : 0.2).
+    /// Standardised scores (the default): plain RRF picks the candidates from both lists, then each
+    /// candidate's exact cosine and BM25 score are z-scored over them and summed with the weights
+    /// (default 1 : 0.3).
     case zscore
     /// Reciprocal rank fusion (k = 60): robust to the two indexes' different score scales.
     case rrf
@@ -19,7 +20,7 @@ public enum FusionMethod: String, Sendable, CaseIterable {
     /// (Weaviate's hybrid default, which the same cross-validation also ranks first for min-max).
     public var defaultWeights: [Float] {
         switch self {
-        case .zscore: return [1, 0.2]
+        case .zscore: return [1, 0.3]
         case .rrf: return [1, 1]
         case .weighted: return [0.75, 0.25]
         }

@@ -3,7 +3,8 @@ import Foundation
 /// Reranks by the two signals a collection already holds, computed exactly for every candidate:
 /// the cosine of the query and chunk embeddings and the chunk's BM25 score. Each is standardised
 /// over the candidates (z-score: minus the mean, over the standard deviation), then
-/// `score = denseWeight · z(cosine) + keywordWeight · z(bm25)`.
+/// `score = σ(denseWeight · z(cosine) + keywordWeight · z(bm25))`, σ the logistic function (scores in
+/// (0, 1), 0.5 an average candidate).
 ///
 /// Fusion by ranks (RRF) gives a chunk that one list missed nothing from that list, and treats a
 /// 0.01 cosine gap like a 0.3 one; here every candidate has both scores and their spread counts, so
@@ -26,7 +27,8 @@ public struct HybridScoreReranker: Reranker {
     public func scores(_ candidates: [RerankCandidate], context: RerankContext) async throws -> [Float] {
         Self.combine(
             dense: candidates.map { Self.cosine(context.queryVector, $0.vector) }, keyword: context.keywordScores(candidates.map(\.id)),
-            denseWeight: denseWeight, keywordWeight: keywordWeight)
+            denseWeight: denseWeight, keywordWeight: keywordWeight
+        ).map(Fusion.logistic)
     }
 
     /// `denseWeight · z(dense) + keywordWeight · z(keyword)`, z over the given values.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Combines ranked lists from several retrievers (dense, BM25, …) into one.
 public enum Fusion {
     /// Reciprocal rank fusion (Cormack, Clarke & Büttcher 2009):
@@ -47,7 +49,8 @@ public enum Fusion {
     /// Standardised score fusion: every candidate carries its exact score from each retriever
     /// (`scores[i][j]` = retriever i's score of `ids[j]`, not 0 for one its top list missed); each
     /// retriever's scores are z-scored over the candidates (minus the mean, over the standard
-    /// deviation; a retriever whose scores are all equal adds 0), then `score = Σᵢ wᵢ · zᵢ`. Unlike
+    /// deviation; a retriever whose scores are all equal adds 0), then `score = σ(Σᵢ wᵢ · zᵢ)`, σ the
+    /// logistic function, so scores lie in (0, 1) and 0.5 is an average candidate. Unlike
     /// RRF the spread counts: a query whose BM25 scores are flat leans on the embedding, one with a
     /// standout keyword match leans on that. Ties go to the smaller id.
     public static func standardised(ids: [Int64], scores: [[Float]], weights: [Float], limit: Int) -> [ScoredID] {
@@ -58,9 +61,12 @@ public enum Fusion {
         }
         var top = TopK(k: limit)
         var seen = Set<Int64>()
-        for (id, score) in zip(ids, combined) where seen.insert(id).inserted { top.offer(ScoredID(id: id, score: score)) }
+        for (id, score) in zip(ids, combined) where seen.insert(id).inserted { top.offer(ScoredID(id: id, score: logistic(score))) }
         return top.sorted()
     }
+
+    /// 1 / (1 + e^−x): a monotone map of a z-score sum into (0, 1).
+    public static func logistic(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
     /// (x − mean) / standard deviation; all 0 when the values are equal or one is not finite.
     public static func standardise(_ values: [Float]) -> [Float] {
