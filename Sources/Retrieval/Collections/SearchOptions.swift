@@ -17,7 +17,7 @@ public enum FusionMethod: String, Sendable, CaseIterable {
 
     /// [dense, BM25] list weights when a request names none. zscore: chosen by cross-validation over
     /// four sets (see the README's retrieval evaluation); rrf: plain, all 1; weighted: 0.75 / 0.25
-    /// (Weaviate's hybrid default, which the same cross-validation also ranks first for min-max).
+    /// (Weaviate's hybrid default; the same cross-validation puts it 0.0002 nDCG@10 behind 0.7 / 0.3).
     public var defaultWeights: [Float] {
         switch self {
         case .zscore: return [1, 0.3]
