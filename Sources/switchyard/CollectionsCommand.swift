@@ -128,6 +128,15 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "MMR diversity lambda from 0 (diverse) to 1 (relevant).")
     var mmr: Double?
 
+    @Option(help: "Rerank stage: on or off for this search (default: the collection's setting).")
+    var rerank: Bool?
+
+    @Option(name: .customLong("rerank-top-n"), help: "Fused candidates the rerank stage reorders (turns it on).")
+    var rerankTopN: Int?
+
+    @Option(name: .customLong("min-score"), help: "Drop results whose final score is below this.")
+    var minScore: Double?
+
     @Option(help: "See only what a key with these comma-separated groups would see (default: everything).")
     var groups: String?
 
@@ -146,6 +155,12 @@ struct SearchCommand: AsyncParsableCommand {
             request["filter"] = value
         }
         if let mmr { request["mmr"] = .double(mmr) }
+        if let rerankTopN {
+            request["rerank"] = ["enabled": .bool(rerank ?? true), "top_n": .int(Int64(rerankTopN))]
+        } else if let rerank {
+            request["rerank"] = .bool(rerank)
+        }
+        if let minScore { request["min_score"] = .double(minScore) }
         let options = try SearchOptions.parse(.object(request))
         let started = ContinuousClock.now
         let results: [SearchLine]

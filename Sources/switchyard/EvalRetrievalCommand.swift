@@ -36,9 +36,12 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     @Option(help: "BM25 b.") var b: Float = 0.4
     @Flag(name: .customLong("no-stemming"), help: "Index and query BM25 terms without Porter stemming.") var noStemming = false
     @Option(name: .customLong("rrf-k"), help: "Reciprocal rank fusion constant.") var rrfK: Float = 60
-    @Option(name: .customLong("dense-weight"), help: "Dense list weight in both fusions (Weaviate's hybrid default).") var denseWeight: Float = 0.75
-    @Option(name: .customLong("bm25-weight"), help: "BM25 list weight in both fusions.") var bm25Weight: Float = 0.25
-    @Flag(name: .customLong("plain-rrf"), help: "Reciprocal rank fusion with every list weight 1.") var plainRRF = false
+    @Option(name: .customLong("dense-weight"), help: "Dense list weight of hybrid-weighted and hybrid-rrf-w (Weaviate's hybrid default).") var denseWeight: Float = 0.75
+    @Option(name: .customLong("bm25-weight"), help: "BM25 list weight of hybrid-weighted and hybrid-rrf-w.") var bm25Weight: Float = 0.25
+    @Option(name: .customLong("zscore-bm25-weight"), help: "BM25 weight of hybrid-zscore, the default fusion (dense weight 1).") var zscoreBM25Weight = FusionMethod.zscore.defaultWeights[1]
+    @Option(name: .customLong("rerank-top-n"), help: "Fused candidates the rerank stage reorders.") var rerankTopN = RerankSettings.defaultTopN
+    @Option(name: .customLong("rerank-dense-weight"), help: "hybrid-scores reranker: weight of the standardised cosine.") var rerankDenseWeight = HybridScoreReranker().denseWeight
+    @Option(name: .customLong("rerank-bm25-weight"), help: "hybrid-scores reranker: weight of the standardised BM25 score.") var rerankBM25Weight = HybridScoreReranker().keywordWeight
 
     func run() async throws {
         let dataset = try BEIRDataset.load(
@@ -79,18 +82,23 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
         configuration.rrfK = rrfK
         configuration.denseWeight = denseWeight
         configuration.bm25Weight = bm25Weight
-        configuration.weightedRRF = !plainRRF
-        let systems = try RetrievalEvaluation(configuration: configuration).run(
+        configuration.rerankTopN = rerankTopN
+        configuration.zscoreWeights = [1, zscoreBM25Weight]
+        configuration.reranker = HybridScoreReranker(denseWeight: rerankDenseWeight, keywordWeight: rerankBM25Weight)
+        let (systems, rerank) = try await RetrievalEvaluation(configuration: configuration).run(
             dataset: dataset, passageVectors: passageVectors, queryVectors: queryVectors)
 
         print("retrieval on \(URL(fileURLWithPath: corpus).deletingLastPathComponent().lastPathComponent): \(dataset.corpus.count) passages, \(judged) judged queries; "
-            + "BM25 k1=\(k1) b=\(b) stemming=\(!noStemming); HNSW M=\(m) efC=\(efConstruction) efS=\(max(efSearch, depth)); RRF k=\(rrfK)\(plainRRF ? " (plain)" : ""); list weights dense=\(denseWeight) bm25=\(bm25Weight)")
+            + "BM25 k1=\(k1) b=\(b) stemming=\(!noStemming); HNSW M=\(m) efC=\(efConstruction) efS=\(max(efSearch, depth)); zscore weights \(configuration.zscoreWeights) (the default); RRF k=\(rrfK) (hybrid-rrf: plain); "
+            + "weighted list weights dense=\(denseWeight) bm25=\(bm25Weight); rerank: \(configuration.reranker.name) dense=\(rerankDenseWeight) bm25=\(rerankBM25Weight) over the top \(rerankTopN)")
         print(Figures.pad("system", 16) + Figures.pad("nDCG@10", 9) + Figures.pad("Recall@100", 11) + Figures.pad("MRR@10", 8) + Figures.pad("build s", 9) + "search ms/query")
         for system in systems {
             print(Figures.pad(system.name, 16) + Figures.pad(Figures.format(system.scores.ndcgAt10, 4), 9) + Figures.pad(Figures.format(system.scores.recallAt100, 4), 11)
                 + Figures.pad(Figures.format(system.scores.mrrAt10, 4), 8) + Figures.pad(Figures.format(system.buildSeconds, 3), 9)
                 + Figures.format(system.searchSeconds * 1000 / Double(max(dataset.queries.count, 1)), 3))
         }
+
+        print("rerank stage, \(rerank.candidates) candidates: p50 \(Figures.format(rerank.p50 * 1000, 3)) ms, p99 \(Figures.format(rerank.p99 * 1000, 3)) ms per query")
 
         if let export {
             try exportFiles(to: URL(fileURLWithPath: export), dataset: dataset, systems: systems, passages: passageVectors, queries: queryVectors, configuration: configuration)

@@ -8,7 +8,9 @@ extension ConfigurationLoader {
     static func parseRetrieval(_ reader: ConfigNode, into configuration: inout SwitchyardConfiguration) throws {
         var retrieval = RetrievalConfiguration()
         if let section = reader["retrieval"] {
-            try section.allowOnly(["embedding_model", "chunk_tokens", "chunk_overlap", "hnsw", "bm25", "template", "top_k", "max_context_tokens", "sync_s"])
+            try section.allowOnly([
+                "embedding_model", "chunk_tokens", "chunk_overlap", "hnsw", "bm25", "template", "top_k", "max_context_tokens", "sync_s", "rerank", "collections",
+            ])
             retrieval.settings.defaultEmbeddingModel = try section["embedding_model"]?.string() ?? retrieval.settings.defaultEmbeddingModel
             if let tokens = try section["chunk_tokens"]?.int(in: 16...8192) { retrieval.settings.chunking.maxTokens = tokens }
             if let overlap = try section["chunk_overlap"]?.int(in: 0...8191) {
@@ -51,6 +53,20 @@ extension ConfigurationLoader {
             // 0 turns the sync off.
             if let sync = try section["sync_s"]?.seconds(in: 0...86_400) { retrieval.syncInterval = sync == .zero ? nil : sync }
             if let tokens = try section["max_context_tokens"]?.int(in: 50...200_000) { retrieval.maxContextTokens = tokens }
+            if let rerank = section["rerank"] {
+                retrieval.settings.rerank = try parseRerank(rerank, defaults: retrieval.settings.rerank)
+            }
+            if let collections = section["collections"] {
+                guard case .mapping(let mapping) = collections.node else { throw collections.error("must map collection names to {rerank: ...}") }
+                for (key, _) in mapping {
+                    let name = key.string ?? ""
+                    guard let entry = collections[name] else { continue }
+                    try entry.allowOnly(["rerank"])
+                    if let rerank = entry["rerank"] {
+                        retrieval.settings.collectionRerank[name] = try parseRerank(rerank, defaults: retrieval.settings.rerank)
+                    }
+                }
+            }
         }
         for section in ["models", "groups", "routes"] {
             for node in try reader[section]?.list() ?? [] {
@@ -66,5 +82,30 @@ extension ConfigurationLoader {
             }
         }
         configuration.retrieval = retrieval
+    }
+
+    /// `rerank: true|false` or `{enabled, top_n, reranker}`; unspecified fields come from `defaults`.
+    static func parseRerank(_ node: ConfigNode, defaults: RerankSettings) throws -> RerankSettings {
+        var settings = defaults
+        if case .scalar = node.node {
+            guard let flag = node.node.bool else { throw node.error("must be true, false or {enabled, top_n, reranker}") }
+            settings.enabled = flag
+            return settings
+        }
+        try node.allowOnly(["enabled", "top_n", "reranker"])
+        settings.enabled = true
+        if let enabled = node["enabled"] {
+            guard let flag = enabled.node.bool else { throw enabled.error("must be true or false") }
+            settings.enabled = flag
+        }
+        if let topN = try node["top_n"]?.int(in: 1...SearchOptions.maximumRerankTopN) { settings.topN = topN }
+        if let reranker = node["reranker"] {
+            let name = try reranker.string()
+            guard name == HybridScoreReranker.defaultName else {
+                throw reranker.error("unknown reranker `\(name)`; available: \(HybridScoreReranker.defaultName)")
+            }
+            settings.reranker = name
+        }
+        return settings
     }
 }

@@ -9,6 +9,7 @@ public typealias TextFormat = Retrieval.TextFormat
 public typealias SearchOptions = Retrieval.SearchOptions
 public typealias SearchResult = Retrieval.SearchResult
 public typealias UpsertSummary = Retrieval.UpsertSummary
+public typealias RerankSettings = Retrieval.RerankSettings
 
 /// Collections as the HTTP API and MCP see them: every operation takes the caller, and whatever
 /// blocks (SQLite, index files) runs off the event loops.
@@ -46,5 +47,11 @@ extension Gateway {
     /// Searches under the caller's access scope (documents restricted to groups it is not in are never seen).
     public func searchCollection(_ options: SearchOptions, in collection: String, caller: Caller) async throws -> [SearchResult] {
         try await collections.search(options, in: collection, access: accessScope(for: caller))
+    }
+
+    /// The rerank stage a search with `options` runs on `collection`: its configured setting with
+    /// the request's overrides.
+    public func rerankSettings(for collection: String, options: SearchOptions) -> RerankSettings {
+        collections.rerankSettings(for: collection).applying(options.rerank)
     }
 }

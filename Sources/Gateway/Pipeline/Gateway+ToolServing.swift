@@ -147,6 +147,7 @@ extension Gateway {
                     "top_k": ["type": "integer", "minimum": 1, "maximum": 100],
                     "mode": ["type": "string", "enum": ["hybrid", "dense", "bm25"]],
                     "filter": ["type": "object", "description": "Metadata filter: equality, {\"in\": [...]}, {\"gte\": ...}."],
+                    "rerank": ["type": "boolean", "description": "Rerank the fused candidates (default: the collection's setting)."],
                 ],
                 "required": ["collection", "query"],
             ])

@@ -8,11 +8,10 @@ public struct SearchResult: Sendable {
 }
 
 extension CollectionService {
-    /// Dense 0.75, BM25 0.25 in both fusions: what `switchyard eval retrieval` found to beat both
-    /// single retrievers on the MS MARCO subset (equal weights did not beat dense).
-    public static let defaultFusionWeights: [Float] = [
-        RetrievalEvaluation.Configuration().denseWeight, RetrievalEvaluation.Configuration().bm25Weight,
-    ]
+    /// The rerank settings of `collection`: its own from the configuration, else the default.
+    public func rerankSettings(for collection: String) -> RerankSettings {
+        settings.collectionRerank[collection] ?? settings.rerank
+    }
 
     /// The `topK` best chunks the caller may see. Metadata filters and access control are one
     /// predicate the indexes apply while they search, so a filtered search still fills `topK`.
@@ -30,7 +29,8 @@ extension CollectionService {
                 return filter.matches { LiveCollection.field($0, chunk: chunk, document: document) }
             }
         }
-        let needsVector = options.mode != .bm25 || options.mmrLambda != nil
+        let rerank = rerankSettings(for: name).applying(options.rerank)
+        let needsVector = options.mode != .bm25 || options.mmrLambda != nil || rerank.enabled
         var queryVector: [Float] = []
         if needsVector {
             guard let vector = try await embedding.embed(collection.embeddingModel, [options.query]).first, vector.count == collection.dimension else {
@@ -40,8 +40,9 @@ extension CollectionService {
             }
             queryVector = vector
         }
-        // Fusion and MMR choose among more candidates than they return.
-        let candidates = options.mode == .hybrid || options.mmrLambda != nil ? max(options.topK * 4, 50) : options.topK
+        // Fusion, reranking and MMR choose among more candidates than they return.
+        var candidates = options.mode == .hybrid || options.mmrLambda != nil ? max(options.topK * 4, 50) : options.topK
+        if rerank.enabled { candidates = max(candidates, rerank.topN) }
         var ranked: [ScoredID]
         switch options.mode {
         case .dense:
@@ -51,16 +52,28 @@ extension CollectionService {
         case .hybrid:
             let dense = collection.vectors.search(queryVector, k: candidates, efSearch: options.efSearch, filter: chunkFilter)
             let keyword = collection.keywords.search(options.query, k: candidates, filter: chunkFilter)
-            let weights = options.weights ?? Self.defaultFusionWeights
+            let weights = options.weights ?? options.fusion.defaultWeights
             switch options.fusion {
+            case .zscore:
+                // RRF picks the pool (chunks high in either list, or fairly high in both); exact scores order it.
+                let ids = Fusion.reciprocalRank([dense, keyword], weights: nil, limit: candidates).map(\.id).filter { catalog.chunks[$0] != nil }
+                let cosines = ids.map { HybridScoreReranker.cosine(queryVector, catalog.chunks[$0]?.vector ?? []) }
+                let bm25 = collection.keywords.scores(options.query, ids: ids)
+                ranked = Fusion.standardised(ids: ids, scores: [cosines, bm25], weights: weights, limit: candidates)
             case .rrf:
                 ranked = Fusion.reciprocalRank([dense, keyword], weights: weights, limit: candidates)
             case .weighted:
                 ranked = Fusion.weighted([dense, keyword], weights: weights, limit: candidates)
             }
         }
+        if rerank.enabled {
+            ranked = try await self.rerank(ranked, settings: rerank, query: options.query, queryVector: queryVector, collection: collection, catalog: catalog)
+        }
         if let lambda = options.mmrLambda {
             ranked = MMR.select(ranked, vector: { catalog.chunks[$0]?.vector }, query: queryVector, lambda: lambda, k: options.topK)
+        }
+        if let minScore = options.minScore {
+            ranked = ranked.filter { $0.score >= minScore }
         }
         var results: [SearchResult] = []
         for scored in ranked.prefix(options.topK) {
@@ -74,5 +87,35 @@ extension CollectionService {
                     metadata: document.metadata))
         }
         return results
+    }
+
+    /// Runs the configured reranker over the first `settings.topN` of `ranked`.
+    private func rerank(
+        _ ranked: [ScoredID], settings: RerankSettings, query: String, queryVector: [Float], collection: LiveCollection, catalog: LiveCollection.Catalog
+    ) async throws -> [ScoredID] {
+        guard let reranker = rerankers[settings.reranker] else {
+            throw SwitchyardError(
+                code: .invalidRequest, message: "The reranker '\(settings.reranker)' is not available; known: \(rerankers.keys.sorted().joined(separator: ", ")).",
+                status: 400, param: "rerank")
+        }
+        var candidates: [RerankCandidate] = []
+        for (position, scored) in ranked.prefix(settings.topN).enumerated() {
+            guard let chunk = catalog.chunks[scored.id] else { continue }
+            let title = catalog.documents[chunk.documentID]?.stored.title
+            candidates.append(
+                RerankCandidate(
+                    id: scored.id, text: LiveCollection.indexedText(chunk, title: title), vector: chunk.vector, fusedScore: scored.score, fusedRank: position))
+        }
+        guard !candidates.isEmpty else { return ranked }
+        let keywords = collection.keywords
+        let context = RerankContext(query: query, queryVector: queryVector, keywordScores: { keywords.scores(query, ids: $0) })
+        let scores = try await reranker.scores(candidates, context: context)
+        guard scores.count == candidates.count else {
+            throw SwitchyardError(code: .internal, message: "The reranker '\(reranker.name)' returned \(scores.count) scores for \(candidates.count) passages.", status: 500)
+        }
+        // Candidates whose chunk vanished since the snapshot were skipped: rerank what is left.
+        let kept = Set(candidates.map(\.id))
+        let head = candidates.map { ScoredID(id: $0.id, score: $0.fusedScore) }
+        return RerankStage.reorder(head, scores: scores) + ranked.dropFirst(settings.topN).filter { !kept.contains($0.id) }
     }
 }

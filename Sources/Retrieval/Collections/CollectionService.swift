@@ -41,6 +41,10 @@ public struct RetrievalSettings: Sendable {
     public var chunking = ChunkingOptions()
     public var hnsw = HNSWParameters()
     public var bm25 = BM25Parameters()
+    /// The rerank stage for every collection without its own setting (default off).
+    public var rerank = RerankSettings()
+    /// Per-collection rerank settings, by collection name.
+    public var collectionRerank: [String: RerankSettings] = [:]
     public init() {}
 }
 
@@ -65,12 +69,16 @@ public final class CollectionService: Sendable {
     let embedding: EmbeddingAccess
     let logger: Logger
     let open = Mutex<[String: LiveCollection]>([:])
+    /// Rerankers by name (`RerankSettings.reranker` picks one).
+    let rerankers: [String: any Reranker]
 
     /// - Parameter indexDirectory: where `<name>.hnsw` files live; nil keeps indexes in memory only.
     public init(
         persistence: any RetrievalPersistence, indexDirectory: URL?, indexes: IndexFactory, embedding: EmbeddingAccess,
-        settings: RetrievalSettings = RetrievalSettings(), logger: Logger = Logger(label: "switchyard.retrieval")
+        settings: RetrievalSettings = RetrievalSettings(), rerankers: [any Reranker] = [HybridScoreReranker()],
+        logger: Logger = Logger(label: "switchyard.retrieval")
     ) {
+        self.rerankers = Dictionary(rerankers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.persistence = persistence
         self.indexDirectory = indexDirectory
         self.indexes = indexes

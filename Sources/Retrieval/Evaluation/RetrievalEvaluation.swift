@@ -10,12 +10,18 @@ public struct RetrievalEvaluation: Sendable {
         /// How many results each retriever contributes to fusion (and each system returns).
         public var depth = 100
         public var rrfK: Float = 60
-        /// Dense and BM25 list weights, used by both fusions. 0.75 / 0.25 is Weaviate's hybrid
-        /// default (alpha = 0.75 with min-max "relative score" fusion).
+        /// Dense and BM25 list weights of the weighted systems (`hybrid-weighted`, `hybrid-rrf-weighted`).
+        /// 0.75 / 0.25 is Weaviate's hybrid default (alpha = 0.75 with min-max "relative score" fusion),
+        /// and was the gateway's default until it proved tuned to MS MARCO.
         public var denseWeight: Float = 0.75
         public var bm25Weight: Float = 0.25
-        /// Weight RRF's lists like weighted fusion's (false: plain RRF, every list weight 1).
-        public var weightedRRF = true
+        /// [dense, BM25] weights of `hybrid-zscore`, the gateway's default fusion.
+        public var zscoreWeights = FusionMethod.zscore.defaultWeights
+        /// Candidates RRF hands to `hybrid-zscore` (a search uses max(4 × top_k, 50)).
+        public var zscorePool = 50
+        /// The rerank stage of the `*+rerank` systems: how many fused candidates, and its weights.
+        public var rerankTopN = RerankSettings.defaultTopN
+        public var reranker = HybridScoreReranker()
 
         public init() {}
     }
@@ -30,11 +36,18 @@ public struct RetrievalEvaluation: Sendable {
         public var searchSeconds: Double
     }
 
+    /// Per-query time of the rerank stage alone (candidates scored and reordered), in seconds.
+    public struct RerankTiming: Sendable {
+        public var candidates: Int
+        public var p50: Double
+        public var p99: Double
+    }
+
     public var configuration: Configuration
 
     public init(configuration: Configuration = .init()) { self.configuration = configuration }
 
-    public func run(dataset: BEIRDataset, passageVectors: [[Float]], queryVectors: [[Float]]) throws -> [System] {
+    public func run(dataset: BEIRDataset, passageVectors: [[Float]], queryVectors: [[Float]]) async throws -> (systems: [System], rerank: RerankTiming) {
         precondition(passageVectors.count == dataset.corpus.count && queryVectors.count == dataset.queries.count)
         let clock = ContinuousClock()
         let depth = configuration.depth
@@ -80,25 +93,77 @@ public struct RetrievalEvaluation: Sendable {
         let exactSearch = seconds(clock.now - start)
 
         start = clock.now
-        let rrfLists = zip(denseLists, bm25Lists).map {
-            Fusion.reciprocalRank(
-                [$0, $1], weights: configuration.weightedRRF ? [configuration.denseWeight, configuration.bm25Weight] : nil,
-                k: configuration.rrfK, limit: depth)
-        }
+        // Plain RRF, every list weight 1 (the gateway's `fusion: rrf`).
+        let rrfLists = zip(denseLists, bm25Lists).map { Fusion.reciprocalRank([$0, $1], weights: nil, k: configuration.rrfK, limit: depth) }
         let rrfSeconds = seconds(clock.now - start)
+        let weightedRRFLists = zip(denseLists, bm25Lists).map {
+            Fusion.reciprocalRank([$0, $1], weights: [configuration.denseWeight, configuration.bm25Weight], k: configuration.rrfK, limit: depth)
+        }
         start = clock.now
         let weightedLists = zip(denseLists, bm25Lists).map {
             Fusion.weighted([$0, $1], weights: [configuration.denseWeight, configuration.bm25Weight], limit: depth)
         }
         let weightedSeconds = seconds(clock.now - start)
+        start = clock.now
+        // The gateway's default: plain RRF picks a pool of `zscorePool` (as a search of top_k ≤ 12 does),
+        // exact cosine and BM25 z-scored over it order the pool; the rest follow in RRF order.
+        let zscoreLists = dataset.queries.indices.map { queryIndex in
+            let fused = Fusion.reciprocalRank([denseLists[queryIndex], bm25Lists[queryIndex]], weights: nil, k: configuration.rrfK, limit: depth)
+            let ids = fused.prefix(configuration.zscorePool).map(\.id)
+            let cosines = ids.map { HybridScoreReranker.cosine(queryVectors[queryIndex], passageVectors[Int($0)]) }
+            let keyword = bm25.scores(dataset.queries[queryIndex].text, ids: Array(ids))
+            return Fusion.standardised(ids: Array(ids), scores: [cosines, keyword], weights: configuration.zscoreWeights, limit: depth)
+                + fused.dropFirst(configuration.zscorePool)
+        }
+        let zscoreSeconds = seconds(clock.now - start)
 
-        return [
+        // The rerank stage over each fused list, as a collection search runs it.
+        let reranker = configuration.reranker
+        let topN = configuration.rerankTopN
+        var rerankTimes: [Double] = []
+        func reranked(_ lists: [[ScoredID]]) async throws -> [[ScoredID]] {
+            var out: [[ScoredID]] = []
+            for (queryIndex, list) in lists.enumerated() {
+                let began = clock.now
+                let head = Array(list.prefix(topN))
+                let candidates = head.enumerated().map { position, item in
+                    RerankCandidate(
+                        id: item.id, text: dataset.corpus[Int(item.id)].indexedText, vector: passageVectors[Int(item.id)], fusedScore: item.score,
+                        fusedRank: position)
+                }
+                let query = dataset.queries[queryIndex].text
+                let context = RerankContext(query: query, queryVector: queryVectors[queryIndex], keywordScores: { bm25.scores(query, ids: $0) })
+                let scores = try await reranker.scores(candidates, context: context)
+                out.append(RerankStage.reorder(head, scores: scores) + list.dropFirst(topN))
+                rerankTimes.append(seconds(clock.now - began))
+            }
+            return out
+        }
+        let rrfReranked = try await reranked(rrfLists)
+        let timing = Self.timing(rerankTimes, candidates: topN)
+        let denseReranked = try await reranked(denseLists)
+
+        let systems = [
             system("bm25", bm25Lists, build: bm25Build, search: bm25Search),
             system("dense-hnsw", denseLists, build: hnswBuild, search: denseSearch),
             system("dense-exact", exactLists, build: exactBuild, search: exactSearch),
+            system("hybrid-zscore", zscoreLists, build: bm25Build + hnswBuild, search: bm25Search + denseSearch + zscoreSeconds),
             system("hybrid-rrf", rrfLists, build: bm25Build + hnswBuild, search: bm25Search + denseSearch + rrfSeconds),
+            system("hybrid-rrf-w", weightedRRFLists, build: bm25Build + hnswBuild, search: bm25Search + denseSearch + rrfSeconds),
             system("hybrid-weighted", weightedLists, build: bm25Build + hnswBuild, search: bm25Search + denseSearch + weightedSeconds),
+            system("dense+rerank", denseReranked, build: hnswBuild, search: denseSearch + timing.p50 * Double(dataset.queries.count)),
+            system("rrf+rerank", rrfReranked, build: bm25Build + hnswBuild, search: bm25Search + denseSearch + rrfSeconds + timing.p50 * Double(dataset.queries.count)),
         ]
+        return (systems, timing)
+    }
+
+    static func timing(_ samples: [Double], candidates: Int) -> RerankTiming {
+        let sorted = samples.sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return sorted[min(sorted.count - 1, Int((p * Double(sorted.count - 1)).rounded()))]
+        }
+        return RerankTiming(candidates: candidates, p50: percentile(0.5), p99: percentile(0.99))
     }
 
     /// Writes a run in TREC format (`qid Q0 docid rank score tag`), the format trec_eval and

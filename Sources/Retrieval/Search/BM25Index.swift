@@ -168,6 +168,43 @@ public final class BM25Index: KeywordIndex, @unchecked Sendable {
         }
     }
 
+    public func scores(_ query: String, ids: [Int64]) -> [Float] {
+        scores(terms: tokenizer.terms(query), ids: ids)
+    }
+
+    /// The BM25 score of each of `ids` for already tokenised query terms, from the documents' own
+    /// term lists (no posting scan): cost grows with the candidates, not the collection.
+    public func scores(terms: [String], ids: [Int64]) -> [Float] {
+        guard !terms.isEmpty else { return [Float](repeating: 0, count: ids.count) }
+        return lock.withReadLock {
+            let documents = slotOf.count
+            guard documents > 0 else { return [Float](repeating: 0, count: ids.count) }
+            let averageLength = Float(totalLength / Double(documents))
+            let k1 = parameters.k1, b = parameters.b
+            // Query term → (idf, repeats): a term repeated in the query counts once per repeat, as in `search`.
+            var weights: [Int32: (idf: Float, repeats: Float)] = [:]
+            for term in terms {
+                guard let termID = termIDs[term], documentFrequency[Int(termID)] > 0 else { continue }
+                if weights[termID] == nil {
+                    let idf = Self.idf(documents: Float(documents), documentFrequency: Float(documentFrequency[Int(termID)]))
+                    weights[termID] = (idf, 0)
+                }
+                weights[termID]!.repeats += 1
+            }
+            return ids.map { id in
+                guard let slot = slotOf[id].map(Int.init), slotAlive[slot] else { return 0 }
+                let norm = k1 * (1 - b + b * slotLengths[slot] / max(averageLength, .leastNormalMagnitude))
+                var score: Float = 0
+                for entry in slotTerms[slot] {
+                    guard let weight = weights[entry.term] else { continue }
+                    let frequency = Float(entry.frequency)
+                    score += weight.repeats * weight.idf * frequency / (frequency + norm)
+                }
+                return score
+            }
+        }
+    }
+
     @inline(__always)
     static func idf(documents: Float, documentFrequency df: Float) -> Float {
         log(1 + (documents - df + 0.5) / (df + 0.5))

@@ -75,4 +75,7 @@ public protocol KeywordIndex: AnyObject, Sendable {
     func insert(id: Int64, text: String)
     func remove(id: Int64)
     func search(_ query: String, k: Int, filter: ChunkFilter?) -> [ScoredID]
+    /// The score `search` would give each of `ids` (0 for an id the index lacks or that shares no
+    /// term with the query), in order: what a reranker needs for candidates outside the top list.
+    func scores(_ query: String, ids: [Int64]) -> [Float]
 }

@@ -166,8 +166,10 @@ struct CollectionsRoutes: Sendable {
     private func search(_ call: Call, collection: String) async throws -> JSONValue {
         let options = try SearchOptions.parse(try await call.body())
         let results = try await gateway.searchCollection(options, in: collection, caller: call.caller)
+        let rerank = gateway.rerankSettings(for: collection, options: options)
         return [
             "object": "list", "collection": .string(collection), "mode": .string(options.mode.rawValue),
+            "rerank": rerank.enabled ? ["reranker": .string(rerank.reranker), "top_n": .int(Int64(rerank.topN))] : .bool(false),
             "results": .array(results.map(Self.result)),
         ]
     }
