@@ -244,7 +244,9 @@ struct WorkflowToolStepLiveTests {
             #expect(answer.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "booked 1 duplicate true")
             let run = try await client.get("/v1/switchyard/workflow-runs/\(id)")
             let step = run.json?["steps"]?.arrayValue?.first
-            #expect(step?["attempts"] == 2, "\(run.text)")
+            // At least the lost answer and its retry; under a full parallel test run a third attempt has been seen
+            // (the MCP client's call raced a slow answer). What must hold is below: one booking, one key, every time.
+            #expect((step?["attempts"]?.intValue ?? 0) >= 2, "\(run.text)")
             #expect(step?["output"]?["key"]?.stringValue == "\(id)/entry")
             #expect(step?["input"]?["idempotency_key"]?.stringValue == "\(id)/entry")
         }
