@@ -34,6 +34,11 @@ struct TracingConfigurationTests {
         ("schedule_delay_ms: -1", "observability.tracing.schedule_delay_ms"), ("endpoint: ftp://x", "observability.tracing.endpoint"),
         ("protocol: carrier-pigeon", "observability.tracing.protocol"), ("max_queue_size: 99999999999999999999", "observability.tracing.max_queue_size"),
         ("colour: red", "observability.tracing.colour"),
+        ("sampler_arg: 1e309", "observability.tracing.sampler_arg"), ("schedule_delay_ms: 1e300", "observability.tracing.schedule_delay_ms"),
+        ("timeout_ms: -1", "observability.tracing.timeout_ms"), ("max_export_batch_size: 0", "observability.tracing.max_export_batch_size"),
+        ("headers: {a: {b: {c: [1, [2, [3]]]}}}", "observability.tracing.headers"),
+        ("headers: {a: \"\(String(repeating: "x", count: 1_048_576))\"}", "observability.tracing.headers"),
+        ("endpoint: \"http://\(String(repeating: "h", count: 1_048_576)):4318\"", "observability.tracing.endpoint"),
     ])
     func badValuesNameTheField(entry: String, field: String) {
         do {
