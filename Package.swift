@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Inner-product kernels (AVX-512 / AVX2 FMA) as a header-only module (static inline C, no
@@ -128,6 +129,19 @@ let package = Package(
             ]
         ),
 
+        // PostgreSQL (postgres-nio) stores for scale-out: the same persistence protocols as Storage,
+        // plus what only a shared database can do (budgets and rate limits exact across replicas,
+        // change notifications, leases).
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "SwitchyardCore", "Governance", "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MCP: client transports (stdio processes, Streamable HTTP), the tool manager, the /mcp protocol core.
         .target(
             name: "Tools",
@@ -203,7 +217,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
+                "SwitchyardCore", "Gateway", "Server", "SwitchyardTesting", "Storage", "PostgresStorage", "Embeddings", "Caching", "LearnedRouting", "Retrieval", "Tools",
                 "Governance", "Guardrails", "Evaluation", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
@@ -230,6 +244,8 @@ let package = Package(
         .testTarget(
             name: "GovernanceTests",
             dependencies: ["Governance", "Storage", "SwitchyardCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Needs a running PostgreSQL (SWITCHYARD_TEST_POSTGRES, started by scripts/test.sh).
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Governance", "SwitchyardCore"]),
         .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(
             name: "ToolsTests",

