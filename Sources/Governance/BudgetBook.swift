@@ -80,4 +80,15 @@ public struct BudgetBook: Sendable {
     }
 
     public func account(_ subject: String) -> Account? { accounts[subject] }
+
+    /// What the shared database said a budget stands at (replicas): shown by the metrics and reads.
+    public mutating func observe(_ subject: String, spent: Double, reserved: Double, now: Date) {
+        guard var account = accounts[subject] else { return }
+        let period = account.budget.period.interval(containing: now)
+        account.periodStart = period.start
+        account.periodEnd = period.end
+        account.spent = spent.isFinite ? max(0, spent) : account.spent
+        account.reserved = reserved.isFinite ? max(0, reserved) : account.reserved
+        accounts[subject] = account
+    }
 }

@@ -26,6 +26,8 @@ public final class Governor: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Budgets and limits shared with other replicas (PostgreSQL); nil: this process's book is the truth.
+    private let shared = Mutex<SharedHandle?>(nil)
     public let persistence: (any GovernancePersistence)?
     private let now: @Sendable () -> Date
     private let clock: @Sendable () -> ContinuousClock.Instant
@@ -115,6 +117,56 @@ public final class Governor: Sendable {
         }
     }
 
+    // MARK: Replicas
+
+    struct SharedHandle: Sendable {
+        var limits: any SharedLimits
+        /// How many replicas are alive, for the share of a rate limit this one applies alone when
+        /// the database cannot be reached.
+        var replicas: @Sendable () -> Int
+    }
+
+    /// Makes budgets and rate limits count in `limits` (shared by every replica) from now on.
+    public func share(_ limits: any SharedLimits, replicasAlive: @escaping @Sendable () -> Int) {
+        shared.withLock { $0 = SharedHandle(limits: limits, replicas: replicasAlive) }
+    }
+
+    public var isShared: Bool { shared.withLock { $0 != nil } }
+
+    /// A key as another replica stored it (created, changed, revoked): replaces this replica's copy.
+    /// Config keys are not touched (each replica reads them from its own config).
+    public func applyStored(key: StoredKey) {
+        let at = now()
+        state.withLock { state in
+            guard !state.configIDs.contains(key.id) else { return }
+            let before = state.byID[key.id]
+            if let before, before.hash != key.hash { state.byHash[before.hash] = nil }
+            state.byHash[key.hash] = key
+            state.byID[key.id] = key
+            if before?.budget != key.budget {
+                if let budget = key.budget, key.revokedAt == nil { state.budgets.open("key:" + key.id, budget: budget, spent: 0, now: at) } else { state.budgets.close("key:" + key.id) }
+            }
+        }
+    }
+
+    /// A team as another replica stored it.
+    public func applyStored(team: StoredTeam) {
+        let at = now()
+        state.withLock { state in
+            let before = state.teams[team.name]
+            state.teams[team.name] = team
+            if before?.budget != team.budget {
+                if let budget = team.budget { state.budgets.open("team:" + team.name, budget: budget, spent: 0, now: at) } else { state.budgets.close("team:" + team.name) }
+            }
+        }
+    }
+
+    /// The safety net under change notifications: every stored key and team, as the database has them.
+    public func resync(keys: [StoredKey], teams: [StoredTeam]) {
+        for key in keys { applyStored(key: key) }
+        for team in teams { applyStored(team: team) }
+    }
+
     // MARK: Authentication
 
     public enum AuthenticationFailure: Error, Sendable, Hashable {
@@ -174,12 +226,51 @@ public final class Governor: Sendable {
     }
 
     /// Admits one request of `tokens` (its prompt plus its output limit, as OpenAI counts TPM) under the
-    /// key's and its team's limits, all or none.
-    public func admit(_ key: StoredKey, tokens estimatedTokens: Int) throws -> Admission {
+    /// key's and its team's limits, all or none. Shared (replicas on PostgreSQL): one database round
+    /// trip, and only for keys with limits; when the database cannot be reached, this replica applies
+    /// its share of each limit (limit ÷ replicas alive) on its own.
+    public func admit(_ key: StoredKey, tokens estimatedTokens: Int) async throws -> Admission {
+        if let handle = shared.withLock({ handle in handle }) {
+            let limits = state.withLock { state in self.limits(for: key, teams: state.teams) }
+            if limits.isEmpty { return Admission() }
+            var cells: [SharedRateCell] = []
+            for (subject, rpm, tpm) in limits {
+                if let rpm { cells.append(SharedRateCell(subject: subject, kind: "requests", limit: max(rpm, 1), weight: 1)) }
+                if let tpm { cells.append(SharedRateCell(subject: subject, kind: "tokens", limit: max(tpm, 1), weight: min(max(estimatedTokens, 1), tpm))) }
+            }
+            do {
+                let result = try await handle.limits.admit(cells)
+                if let refused = result.refusedIndex, refused < cells.count, refused < result.statuses.count {
+                    let cell = cells[refused]
+                    let status = result.statuses[refused]
+                    throw RateLimited(
+                        retryAfterSeconds: status.retryAfterSeconds,
+                        what: "\(cell.limit) \(cell.kind) per minute (\(cell.subject.hasPrefix("team:") ? "team" : "key"))", status: status)
+                }
+                var admission = Admission()
+                for (cell, status) in zip(cells, result.statuses) {
+                    if cell.kind == "requests" {
+                        if admission.requests == nil || status.remaining < admission.requests!.remaining { admission.requests = status }
+                    } else if admission.tokens == nil || status.remaining < admission.tokens!.remaining { admission.tokens = status }
+                }
+                return admission
+            } catch let limited as RateLimited {
+                throw limited
+            } catch {
+                return try admitLocally(key, tokens: estimatedTokens, share: max(1, handle.replicas()))
+            }
+        }
+        return try admitLocally(key, tokens: estimatedTokens, share: 1)
+    }
+
+    /// The in-memory GCRA: the whole truth for one process; a replica's share (`limit / share`) when
+    /// the shared database cannot be reached.
+    private func admitLocally(_ key: StoredKey, tokens estimatedTokens: Int, share: Int) throws -> Admission {
         let at = seconds
         return try state.withLock { state in
-            let limits = limits(for: key, teams: state.teams)
+            var limits = limits(for: key, teams: state.teams)
             if limits.isEmpty { return Admission() }
+            if share > 1 { limits = limits.map { ($0.subject, $0.rpm.map { max(1, $0 / share) }, $0.tpm.map { max(1, $0 / share) }) } }
             var trial = state.rates
             var admission = Admission()
             for (subject, rpm, tpm) in limits {
@@ -220,7 +311,15 @@ public final class Governor: Sendable {
         var subjects: [String]
         /// Soft budgets this request passes (let through, flagged).
         public var softOverruns: [String]
+        /// Shared budgets: the database's holds, and the accounts they are on.
+        var holds: [Int64] = []
+        var accounts: [SharedBudgetAccount] = []
         public static let none = Reservation(usd: 0, subjects: [], softOverruns: [])
+    }
+
+    /// The shared budget state cannot be read: budgets fail closed.
+    public struct BudgetUnavailable: Error, Sendable {
+        public var subject: String
     }
 
     public struct BudgetExceeded: Error, Sendable {
@@ -230,8 +329,40 @@ public final class Governor: Sendable {
     }
 
     /// Reserves `usd` (the request's worst case) on the key's and its team's budgets, or throws.
-    public func reserve(_ key: StoredKey, usd: Double) throws -> Reservation {
+    /// Shared: atomic in the database (one round trip, only for keys with budgets); when it cannot
+    /// be reached, refused (`BudgetUnavailable`): a hard budget is never spent blind.
+    public func reserve(_ key: StoredKey, usd: Double) async throws -> Reservation {
         let at = now()
+        if let handle = shared.withLock({ handle in handle }) {
+            let accounts: [SharedBudgetAccount] = state.withLock { state in
+                var accounts: [SharedBudgetAccount] = []
+                if let account = state.budgets.account("key:" + key.id) {
+                    accounts.append(SharedBudgetAccount(subject: "key:" + key.id, budget: account.budget, periodStart: account.budget.period.start(containing: at)))
+                }
+                if let team = key.team, let account = state.budgets.account("team:" + team) {
+                    accounts.append(SharedBudgetAccount(subject: "team:" + team, budget: account.budget, periodStart: account.budget.period.start(containing: at)))
+                }
+                return accounts
+            }
+            guard !accounts.isEmpty else { return .none }
+            let result: SharedReservation
+            do {
+                result = try await handle.limits.reserve(usd, on: accounts)
+            } catch {
+                throw BudgetUnavailable(subject: accounts[0].subject)
+            }
+            state.withLock { state in
+                for (index, account) in accounts.enumerated() where index < result.spent.count && index < result.held.count {
+                    state.budgets.observe(account.subject, spent: result.spent[index], reserved: result.held[index], now: at)
+                }
+            }
+            if let (index, available) = result.refused, index < accounts.count {
+                throw BudgetExceeded(subject: accounts[index].subject, budget: accounts[index].budget, available: available)
+            }
+            return Reservation(
+                usd: usd, subjects: accounts.map(\.subject), softOverruns: result.softOverruns.compactMap { $0 < accounts.count ? accounts[$0].subject : nil },
+                holds: result.holds, accounts: accounts)
+        }
         return try state.withLock { state in
             var subjects: [String] = []
             if state.budgets.account("key:" + key.id) != nil { subjects.append("key:" + key.id) }
@@ -251,6 +382,10 @@ public final class Governor: Sendable {
 
     public func settle(_ reservation: Reservation, actualUSD: Double) {
         guard !reservation.subjects.isEmpty else { return }
+        if !reservation.holds.isEmpty, let handle = shared.withLock({ handle in handle }) {
+            handle.limits.settle(holds: reservation.holds, actualUSD: actualUSD, on: reservation.accounts)
+            return
+        }
         let at = now()
         state.withLock { $0.budgets.settle(reserved: reservation.usd, actual: actualUSD, on: reservation.subjects, now: at) }
     }

@@ -14,6 +14,9 @@ public struct RateCell: Sendable, Hashable {
 
     public init() {}
 
+    /// A cell whose state was kept elsewhere (the shared database's row).
+    public init(theoreticalArrival: Double) { self.theoreticalArrival = theoreticalArrival.isFinite ? theoreticalArrival : 0 }
+
     public static let window = 60.0
 
     /// What a limit says right now.

@@ -52,14 +52,14 @@ struct BenchGovernanceCommand: AsyncParsableCommand {
         print("admission per request, \(iterations) each (authenticate, rate limits, budget reserve + settle; no network)")
         print("scenario                                   p50 µs   p99 µs   mean µs")
         for (label, gateway, key) in scenarios {
-            for _ in 0..<10_000 { try gateway.admitAndSettle(request, presentedKey: key, costUSD: 0.00005) }
+            for _ in 0..<10_000 { try await gateway.admitAndSettle(request, presentedKey: key, costUSD: 0.00005) }
             var samples: [Double] = []
             samples.reserveCapacity(iterations)
             let clock = ContinuousClock()
             var progress = BenchProgress(label, total: iterations, unit: "admissions")
             for _ in 0..<iterations {
                 let started = clock.now
-                try gateway.admitAndSettle(request, presentedKey: key, costUSD: 0.00005)
+                try await gateway.admitAndSettle(request, presentedKey: key, costUSD: 0.00005)
                 let elapsed = clock.now - started
                 samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
                 progress.tick()

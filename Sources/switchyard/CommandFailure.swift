@@ -78,7 +78,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         case .rateLimited, .budgetExceeded: return .temporary
         case .upstream, .upstreamTimeout, .upstreamUnreachable, .badUpstreamResponse: return .unavailable
         case .invalidRequest, .payloadTooLarge, .guardrailBlocked, .guardrailSchemaFailed, .conflict: return .dataError
-        case .guardrailError: return .unavailable
+        case .guardrailError, .storageUnavailable: return .unavailable
         case .internal: return .software
         }
     }

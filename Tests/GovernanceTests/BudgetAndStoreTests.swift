@@ -16,7 +16,7 @@ import SwitchyardCore
         let reserved = await withTaskGroup(of: Int.self) { group in
             for _ in 0..<1000 {
                 group.addTask {
-                    guard let reservation = try? governor.reserve(key, usd: 0.01) else { return 0 }
+                    guard let reservation = try? await governor.reserve(key, usd: 0.01) else { return 0 }
                     await Task.yield()
                     governor.settle(reservation, actualUSD: 0.01)
                     return 1
@@ -27,7 +27,7 @@ import SwitchyardCore
         #expect(reserved == 100)
         let account = governor.account("key:" + key.id)
         #expect(account.map { abs($0.spent - 1) < 1e-9 && $0.reserved < 1e-12 } == true)
-        #expect(throws: Governor.BudgetExceeded.self) { try governor.reserve(key, usd: 0.0001) }
+        await #expect(throws: Governor.BudgetExceeded.self) { try await governor.reserve(key, usd: 0.0001) }
     }
 
     @Test func settlingBelowTheWorstCaseFreesTheDifference() throws {

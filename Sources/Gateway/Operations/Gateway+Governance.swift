@@ -46,12 +46,12 @@ extension Gateway {
     /// Admits a request under the caller's (and its team's) rate limits, once: the returned context
     /// carries the admission, and the pipeline does not count the request again (tool-loop turns).
     /// Refused: a 429 with `retry-after`, code `rate_limit_exceeded`.
-    public func admit(_ request: ChatRequest, context: CallContext) throws -> CallContext {
-        try admit(tokens: TokenEstimator.estimate(request) + (request.outputTokenLimit ?? 256), context: context)
+    public func admit(_ request: ChatRequest, context: CallContext) async throws -> CallContext {
+        try await admit(tokens: TokenEstimator.estimate(request) + (request.outputTokenLimit ?? 256), context: context)
     }
 
     /// Admits one request of `tokens` (prompt and expected output) under the caller's limits.
-    func admit(tokens: Int, context: CallContext) throws -> CallContext {
+    func admit(tokens: Int, context: CallContext) async throws -> CallContext {
         guard context.admission == nil else { return context }
         var admitted = context
         guard let key = context.caller.key else {
@@ -59,7 +59,7 @@ extension Gateway {
             return admitted
         }
         do {
-            admitted.admission = try governor.admit(key, tokens: tokens)
+            admitted.admission = try await governor.admit(key, tokens: tokens)
         } catch let limited as Governor.RateLimited {
             let wait = max(1, Int(limited.retryAfterSeconds.rounded(.up)))
             var error = SwitchyardError(
@@ -73,11 +73,11 @@ extension Gateway {
     }
 
     /// Admits an embeddings request: one request, its input's estimated tokens.
-    public func admit(_ request: EmbeddingRequest, context: CallContext) throws -> CallContext {
+    public func admit(_ request: EmbeddingRequest, context: CallContext) async throws -> CallContext {
         guard context.admission == nil else { return context }
-        guard request.tokenInput == nil else { return try admit(tokens: request.estimatedTokens + 1, context: context) }
+        guard request.tokenInput == nil else { return try await admit(tokens: request.estimatedTokens + 1, context: context) }
         let chat = ChatRequest(model: request.model, messages: request.input.map { .user($0) }, maxTokens: 1)
-        return try admit(chat, context: context)
+        return try await admit(chat, context: context)
     }
 
     /// OpenAI's rate-limit headers for an admission: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`.
@@ -121,10 +121,12 @@ extension Gateway {
     }
 
     /// Reserves a request's worst case on the caller's budgets (nothing to do without one).
-    func reserveBudget(_ request: ChatRequest, steps: [ModelSpec], context: CallContext) throws -> Governor.Reservation {
+    func reserveBudget(_ request: ChatRequest, steps: [ModelSpec], context: CallContext) async throws -> Governor.Reservation {
         guard let key = context.caller.key else { return .none }
         do {
-            return try governor.reserve(key, usd: worstCaseCost(request, models: steps))
+            return try await governor.reserve(key, usd: worstCaseCost(request, models: steps))
+        } catch is Governor.BudgetUnavailable {
+            throw Self.budgetUnavailable
         } catch let exceeded as Governor.BudgetExceeded {
             let whose = exceeded.subject.hasPrefix("team:") ? "team '\(exceeded.subject.dropFirst(5))'" : "key '\(context.caller.name)'"
             throw SwitchyardError(
@@ -135,6 +137,14 @@ extension Gateway {
                     exceeded.budget.period == .total ? "It is a total budget: it does not reset." : "It resets at the start of the next \(exceeded.budget.period.rawValue) (UTC)."),
                 status: 429)
         }
+    }
+
+    /// A shared budget whose state cannot be read (the database is down): refused rather than spent blind.
+    static var budgetUnavailable: SwitchyardError {
+        SwitchyardError(
+            code: .storageUnavailable,
+            message: "This key's budget is kept in the shared database, which cannot be reached now; the request was not sent. Try again shortly.",
+            status: 503, retryAfter: "1")
     }
 
     // MARK: Keys
@@ -253,9 +263,9 @@ extension Gateway {
     /// Admission as the chat pipeline does it, without the upstream call: authenticate the key,
     /// admit under its rate limits, reserve the worst case on its budgets, settle to `costUSD`.
     /// `switchyard bench governance` times this against a gateway without keys.
-    public func admitAndSettle(_ request: ChatRequest, presentedKey: String?, costUSD: Double) throws {
-        let context = try admit(request, context: CallContext(caller: authenticate(presentedKey)))
+    public func admitAndSettle(_ request: ChatRequest, presentedKey: String?, costUSD: Double) async throws {
+        let context = try await admit(request, context: CallContext(caller: authenticate(presentedKey)))
         let steps = models[request.model].map { [$0] } ?? []
-        governor.settle(try reserveBudget(request, steps: steps, context: context), actualUSD: costUSD)
+        governor.settle(try await reserveBudget(request, steps: steps, context: context), actualUSD: costUSD)
     }
 }

@@ -36,7 +36,7 @@ extension Gateway {
 
     /// Admits a native call: rate limits, then the worst case on the caller's budgets (the body's
     /// bytes as prompt tokens, `max_output_tokens` or the model's limits as output).
-    public func beginNativeResponse(_ body: JSONValue, target: NativeResponsesTarget, context: CallContext, stream: Bool) throws -> NativeResponsesCall {
+    public func beginNativeResponse(_ body: JSONValue, target: NativeResponsesTarget, context: CallContext, stream: Bool) async throws -> NativeResponsesCall {
         var estimate = ChatRequest(model: target.model.name, messages: [.user(body.jsonString())])
         if let limit = body["max_output_tokens"]?.doubleValue, limit.isFinite, limit >= 1 {
             estimate.maxTokens = Int(min(limit, Double(Int32.max)))
@@ -45,8 +45,8 @@ extension Gateway {
         var record = newRecord(estimate, context: context, stream: stream)
         record.endpoint = "responses"
         do {
-            let context = try admit(estimate, context: context)
-            let reservation = try reserveBudget(estimate, steps: [target.model], context: context)
+            let context = try await admit(estimate, context: context)
+            let reservation = try await reserveBudget(estimate, steps: [target.model], context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
             return NativeResponsesCall(target: target, context: context, reservation: reservation, record: record, estimate: estimate)
         } catch {

@@ -59,7 +59,7 @@ extension Gateway {
     private func completeUntraced(_ request: ChatRequest, context: CallContext) async throws -> CompletionOutcome {
         let (request, assigned) = assignVariant(request, context: context)
         let asked = request
-        let context = try admitOrLog(request, context: assigned, stream: false)
+        let context = try await admitOrLog(request, context: assigned, stream: false)
         if let offered = try await serverTools(for: request, caller: context.caller) {
             return try await completeWithTools(request, offered: offered, context: context)
         }
@@ -96,7 +96,7 @@ extension Gateway {
                     cache: answer.kind.rawValue, cacheSimilarity: answer.similarity, admission: context.admission,
                     guardrail: record.guardrail, prompt: record.prompt, cacheVerify: lookup?.verification)
             }
-            reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
+            reservation = try await reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
@@ -171,7 +171,7 @@ extension Gateway {
     private func streamUntraced(_ request: ChatRequest, context: CallContext) async throws -> StreamOutcome {
         let (request, assigned) = assignVariant(request, context: context)
         let asked = request
-        let context = try admitOrLog(request, context: assigned, stream: true)
+        let context = try await admitOrLog(request, context: assigned, stream: true)
         var record = newRecord(request, context: context, stream: true)
         var reservation = Governor.Reservation.none
         do {
@@ -204,7 +204,7 @@ extension Gateway {
                     chunks: replay, model: model, provider: "cache", accounting: accounting, cacheSimilarity: answer.similarity,
                     cacheVerify: lookup?.verification)
             }
-            reservation = try reserveBudget(request, steps: plan.steps.map(\.model), context: context)
+            reservation = try await reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
             let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
@@ -422,9 +422,9 @@ extension Gateway {
     }
 
     /// Admits the request under its rate limits (once); a refusal is logged like any failed request.
-    private func admitOrLog(_ request: ChatRequest, context: CallContext, stream: Bool) throws -> CallContext {
+    private func admitOrLog(_ request: ChatRequest, context: CallContext, stream: Bool) async throws -> CallContext {
         do {
-            return try admit(request, context: context)
+            return try await admit(request, context: context)
         } catch {
             var record = newRecord(request, context: context, stream: stream)
             record.fail(error, latencyMs: context.elapsedMilliseconds)

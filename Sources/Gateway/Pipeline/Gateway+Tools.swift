@@ -113,7 +113,7 @@ extension Gateway {
         emit: @escaping @Sendable (ToolLoopEvent) async throws -> Void
     ) async throws -> ToolLoopSummary {
         let (request, assigned) = assignVariant(request, context: context)
-        let context = try admit(request, context: assigned)
+        let context = try await admit(request, context: assigned)
         // Ground once for the whole loop: every turn answers the same question from the same context.
         let (grounded, grounding) = try await ground(request, context: context)
         var conversation = Self.loopRequest(grounded, offered: offered, grounded: grounding != nil)

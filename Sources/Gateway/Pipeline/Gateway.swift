@@ -256,9 +256,9 @@ public final class Gateway: Sendable {
 
     /// Admits an embeddings request under its rate limits; a refusal is a line in the request log,
     /// as for chat.
-    public func admitOrLog(_ request: EmbeddingRequest, context: CallContext) throws -> CallContext {
+    public func admitOrLog(_ request: EmbeddingRequest, context: CallContext) async throws -> CallContext {
         do {
-            return try admit(request, context: context)
+            return try await admit(request, context: context)
         } catch {
             var record = newEmbeddingRecord(request, context: context)
             record.fail(error, latencyMs: context.elapsedMilliseconds)
@@ -271,13 +271,13 @@ public final class Gateway: Sendable {
         var record = newEmbeddingRecord(request, context: context)
         var reservation = Governor.Reservation.none
         do {
-            let context = try admit(request, context: context)
+            let context = try await admit(request, context: context)
             if let key = context.caller.key {
                 // A token id stands for about four bytes of text.
                 let bytes = request.tokenInput == nil ? request.input.reduce(0) { $0 + $1.utf8.count + 8 } : 4 * request.estimatedTokens
                 if let model = models[request.model] {
                     do {
-                        reservation = try governor.reserve(key, usd: Double(bytes) * model.price.input / 1_000_000)
+                        reservation = try await governor.reserve(key, usd: Double(bytes) * model.price.input / 1_000_000)
                     } catch is Governor.BudgetExceeded {
                         throw SwitchyardError(code: .budgetExceeded, message: "The budget of key '\(context.caller.name)' or its team has too little left for this request.", status: 429)
                     }

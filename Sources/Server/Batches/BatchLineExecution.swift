@@ -45,7 +45,7 @@ struct BatchLineExecution: BatchLineExecutor {
             if let format = request.encodingFormat, format != "float", format != "base64" {
                 throw SwitchyardError.invalidRequest("encoding_format must be \"float\" or \"base64\".", param: "encoding_format")
             }
-            let admitted = try gateway.admit(request, context: context)
+            let admitted = try await gateway.admit(request, context: context)
             let response = try await gateway.embed(request, context: admitted)
             return EmbeddingsRoute.payload(response, base64: request.encodingFormat == "base64")
         case "/v1/responses":

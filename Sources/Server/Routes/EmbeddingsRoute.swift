@@ -19,7 +19,7 @@ struct EmbeddingsRoute: Sendable {
                 throw SwitchyardError.invalidRequest(
                     "encoding_format must be \"float\" or \"base64\".", param: "encoding_format")
             }
-            let context = try gateway.admitOrLog(
+            let context = try await gateway.admitOrLog(
                 embedding, context: CallContext(requestID: requestID, caller: caller, clientProtocol: .openai, logger: logger))
             let response = try await gateway.embed(embedding, context: context)
             let payload = Self.payload(response, base64: embedding.encodingFormat == "base64")

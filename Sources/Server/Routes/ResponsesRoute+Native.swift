@@ -25,7 +25,7 @@ extension ResponsesRoute {
         let items = input
         let forwarded = JSONValue.object(object)
         let context = try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger)
-        let call = try gateway.beginNativeResponse(forwarded, target: target, context: context, stream: stream)
+        let call = try await gateway.beginNativeResponse(forwarded, target: target, context: context, stream: stream)
         let createdAt = Date()
         let keep: @Sendable (JSONValue) -> Void = { [gateway] response in
             guard store, let id = response["id"]?.stringValue, !id.isEmpty, id.utf8.count <= 200 else { return }

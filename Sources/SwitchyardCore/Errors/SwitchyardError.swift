@@ -26,6 +26,9 @@ public struct SwitchyardError: Error, Sendable, Hashable, CustomStringConvertibl
         case guardrailError = "guardrail_error"
         /// The answer did not match the request's JSON schema, even after the policy's re-asks.
         case guardrailSchemaFailed = "guardrail_schema_failed"
+        /// The shared database (PostgreSQL replicas) cannot be reached for something that must not be
+        /// decided without it (a hard budget): a 503, safe to retry.
+        case storageUnavailable = "storage_unavailable"
     }
 
     public var code: Code
