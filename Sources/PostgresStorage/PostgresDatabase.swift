@@ -110,6 +110,10 @@ public final class PostgresDatabase: Sendable {
 
     /// What an error says, without the query's binds or the URL.
     public static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            if let inner = error.closureError ?? error.beginError ?? error.commitError { return describe(inner) }
+            return "transaction failed"
+        }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return "server: " + message }
             return "\(error.code)"
@@ -157,7 +161,10 @@ public final class PostgresDatabase: Sendable {
     }
 
     static func isConnectionError(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError else { return !(error is StorageFailure) }
+        if let error = error as? PostgresTransactionError {
+            return (error.closureError ?? error.beginError ?? error.commitError).map(isConnectionError) ?? false
+        }
+        guard let error = error as? PSQLError else { return !(error is StorageFailure || error is CancellationError) }
         switch error.code {
         case .server, .sslUnsupported, .tooManyParameters: return false
         default: return true
@@ -189,7 +196,10 @@ public final class PostgresDatabase: Sendable {
                     for (index, sql) in migrations.enumerated() where index + 1 > applied {
                         let version = index + 1
                         try await connection.withTransaction(logger: self.logger) { connection in
-                            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger).collect()
+                            // The extended protocol takes one statement per query.
+                            for statement in Self.statements(sql) {
+                                _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger).collect()
+                            }
                             _ = try await connection.query(
                                 "INSERT INTO switchyard_migrations (store, version) VALUES (\(store), \(version))", logger: self.logger
                             ).collect()
@@ -203,6 +213,39 @@ public final class PostgresDatabase: Sendable {
                 _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: self.logger).collect()
             }
         }
+    }
+
+    /// A migration's statements: split at `;` outside quotes, `$$` bodies and comments.
+    static func statements(_ sql: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        var inQuote = false, inDollar = false, inComment = false
+        var previous: Character = " "
+        for character in sql {
+            current.append(character)
+            if inComment {
+                if character == "\n" { inComment = false }
+            } else if inDollar {
+                if character == "$" && previous == "$" { inDollar = false; previous = " "; continue }
+            } else if inQuote {
+                if character == "'" { inQuote = false }
+            } else if character == "-" && previous == "-" {
+                inComment = true
+            } else if character == "'" {
+                inQuote = true
+            } else if character == "$" && previous == "$" {
+                inDollar = true; previous = " "; continue
+            } else if character == ";" {
+                current.removeLast()
+                let statement = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !statement.isEmpty { result.append(statement) }
+                current = ""
+            }
+            previous = character
+        }
+        let statement = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !statement.isEmpty { result.append(statement) }
+        return result
     }
 
     /// The advisory-lock key migrations hold ('SWYD' as a number).
@@ -240,5 +283,18 @@ extension AsyncSequence where Self: Sendable {
         var result: [Element] = []
         for try await element in self { result.append(element) }
         return result
+    }
+}
+
+extension PostgresDatabase: StorageProbe {
+    public var backend: String { "postgres" }
+    public var location: String { url.redacted }
+    public func probe() async -> StorageStatus {
+        _ = await probe(timeout: .seconds(2))
+        return lastStatus
+    }
+    public var lastStatus: StorageStatus {
+        let health = currentHealth
+        return StorageStatus(reachable: health.reachable, error: health.lastError, since: health.lastChange)
     }
 }

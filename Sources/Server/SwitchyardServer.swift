@@ -32,6 +32,7 @@ public enum SwitchyardServer {
         router.get("/v1/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/models") { request, context in await info.models(request, caller: context.caller) }
         router.get("/health") { request, _ in await info.health(request) }
+        router.get("/ready") { request, _ in await info.ready(request) }
         router.get("/metrics") { _, _ in
             guard gateway.configuration.observability.metrics else {
                 return ErrorResponses.response(

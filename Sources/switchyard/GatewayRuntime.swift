@@ -4,6 +4,8 @@ import Foundation
 import Gateway
 import Logging
 import NIOCore
+import Governance
+import PostgresStorage
 import Storage
 import SwitchyardCore
 
@@ -11,6 +13,8 @@ import SwitchyardCore
 struct GatewayRuntime {
     let gateway: Gateway
     let clients: UpstreamClients
+    /// With `storage.postgres`: the shared database and what keeps this replica in step with the others.
+    let postgres: PostgresRuntime?
 
     init(configuration: SwitchyardConfiguration, logger: Logger) throws {
         // Everything that can fail before the HTTP client exists, so a failure leaves nothing to shut down.
@@ -21,8 +25,10 @@ struct GatewayRuntime {
         }
         // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
         let retrievalStore = try RetrievalStore(path: configuration.storage.sqlitePath)
-        // Keys, teams and the audit chain: the same file (spend is read from the request log).
-        let governanceStore = try GovernanceStore(path: configuration.storage.sqlitePath)
+        // Keys, teams and the audit chain: the same file (spend is read from the request log); or PostgreSQL.
+        let postgres = try configuration.storage.postgresURL.map { try PostgresRuntime(url: $0, logger: logger) }
+        self.postgres = postgres
+        let governanceStore: any GovernancePersistence = try postgres?.governance ?? GovernanceStore(path: configuration.storage.sqlitePath)
         let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
         let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
         // Uploaded eval reports (`eval run --publish`, `eval publish`): the same file.
@@ -44,11 +50,13 @@ struct GatewayRuntime {
             workflowPersistence: workflowStore, evalReportPersistence: evalReportStore, logger: logger)
         do {
             try gateway.restoreGovernance()
+            try postgres?.attach(to: gateway, logger: logger)
             try gateway.cache?.restore()
             try gateway.collections.load()
         } catch {
             // Not syncShutdown: this may run on an event loop (the gateway runs Swift Concurrency on NIO's).
             clients.shutdownWithoutWaiting()
+            if let postgres { Task { await postgres.shutdown() } }
             throw error
         }
     }
@@ -57,6 +65,7 @@ struct GatewayRuntime {
         await gateway.requestLog.flush()
         try? gateway.collections.saveIndexes()
         await clients.shutdown()
+        await postgres?.shutdown()
     }
 }
 

@@ -117,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
         let requestedPort = port ?? configuration.server.port
         let registered = Mutex<Int?>(nil)
         let app = SwitchyardServer.makeApplication(
-            gateway: runtime.gateway, host: host, port: port, logger: logger, tracing: tracing,
+            gateway: runtime.gateway, host: host, port: port, services: runtime.postgres?.services(gateway: runtime.gateway, logger: logger) ?? [],
+            logger: logger, tracing: tracing,
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? requestedPort
                 let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"

@@ -69,6 +69,9 @@ public final class GatewayMetrics: Sendable {
         helpText: "Spans by export outcome: exported, dropped (the export queue was full) or failed (the OTLP receiver refused or was unreachable).") }
     private static var traceQueue: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "switchyard", metricName: "trace_queue_depth", helpText: "Ended spans waiting for export.") }
+    private static var storageUp: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchyard", metricName: "storage_up",
+        helpText: "1 when the shared database (PostgreSQL replicas) answered its last call, 0 when it did not.") }
     /// Span counts already added to `switchyard_trace_spans_total`.
     private let reportedSpans = Mutex(TraceExporter.Tally())
 
@@ -213,6 +216,9 @@ public final class GatewayMetrics: Sendable {
                 registry.makeCounter(descriptor: Self.traceSpans, labels: [("outcome", outcome)]).increment(by: Int64(max(0, added)))
             }
             registry.makeGauge(descriptor: Self.traceQueue).set(Int64(exporter.queued))
+        }
+        if let probe = gateway.storageProbe {
+            registry.makeGauge(descriptor: Self.storageUp, labels: [("backend", probe.backend)]).set(Int64(probe.lastStatus.reachable ? 1 : 0))
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16_384)

@@ -17,12 +17,16 @@ import Workflows
 
 /// The request pipeline, independent of HTTP: the server, the CLI, workflows and evaluations call it.
 public final class Gateway: Sendable {
+    /// The shared database's health (PostgreSQL replicas); nil with the embedded SQLite file.
+    private let storageProbeSlot = Mutex<(any StorageProbe)?>(nil)
+    public var storageProbe: (any StorageProbe)? { storageProbeSlot.withLock { $0 } }
+    public func useStorageProbe(_ probe: any StorageProbe) { storageProbeSlot.withLock { $0 = probe } }
     public let configuration: SwitchyardConfiguration
     public let requestLog: RequestLog
     let models: [String: ModelSpec]
     let providers: [String: any Provider]
     /// Keys (config and API), teams, budgets, rate limits, audit.
-    let governor: Governor
+    public let governor: Governor
     let localEmbedders: LocalEmbedders
     let logger: Logger
     /// Breakers and live statistics of every deployment.

@@ -84,7 +84,7 @@ enum EndpointPolicy {
 
     /// Paths anyone may fetch: the health check, and the dashboard's page and embedded assets (they
     /// hold no data; every call the page makes for data sends the key and meets the rules above).
-    static let publicPaths: Set<String> = Set(["/health"] + DashboardPage.publicPaths)
+    static let publicPaths: Set<String> = Set(["/health", "/ready"] + DashboardPage.publicPaths)
 
     /// The permission `method path` needs; nil when no rule lists it.
     static func permission(method: HTTPRequest.Method, path: String) -> Permission? {

@@ -69,10 +69,10 @@ enum JSONBody {
         return ByteBuffer(bytes: try encoder.encode(value))
     }
 
-    static func response(_ value: some Encodable, headers: HTTPFields = [:]) throws -> Response {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: try encode(value)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: try encode(value)))
     }
 }
 

@@ -100,8 +100,34 @@ struct InfoRoutes: Sendable {
         }
     }
 
+    /// `GET /health`: liveness — the process answers (200 while it runs), with what it knows of its
+    /// storage: a replica that lost its database keeps serving what it safely can, and says so here.
     func health(_ request: Request) async -> Response {
-        (try? JSONBody.response(JSONValue.object(["status": "ok"]))) ?? Response(status: .ok)
+        var body: [String: JSONValue] = ["status": "ok"]
+        if let probe = gateway.storageProbe { body["storage"] = Self.storageJSON(probe, probe.lastStatus) }
+        return (try? JSONBody.response(JSONValue.object(body), headers: [.cacheControl: "no-store"])) ?? Response(status: .ok)
+    }
+
+    /// `GET /ready`: readiness for a load balancer — 200 when the storage answers now (asked, with a
+    /// two-second deadline), 503 when it does not. Without a shared database, always ready.
+    func ready(_ request: Request) async -> Response {
+        guard let probe = gateway.storageProbe else {
+            return (try? JSONBody.response(JSONValue.object(["status": "ready", "storage": ["backend": "sqlite", "reachable": true]]),
+                                           headers: [.cacheControl: "no-store"])) ?? Response(status: .ok)
+        }
+        let status = await probe.probe()
+        let body: JSONValue = ["status": .string(status.reachable ? "ready" : "unavailable"), "storage": Self.storageJSON(probe, status)]
+        return (try? JSONBody.response(body, status: status.reachable ? .ok : .serviceUnavailable, headers: [.cacheControl: "no-store"]))
+            ?? Response(status: status.reachable ? .ok : .serviceUnavailable)
+    }
+
+    static func storageJSON(_ probe: any StorageProbe, _ status: StorageStatus) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "backend": .string(probe.backend), "location": .string(probe.location), "reachable": .bool(status.reachable),
+            "since": .int(Int64(status.since.timeIntervalSince1970.rounded(.down))),
+        ]
+        if let error = status.error, !status.reachable { object["error"] = .string(error) }
+        return .object(object)
     }
 
     /// `GET /v1/switchyard/requests?limit=&before=&model=&status=&key=&team=&since=&until=&view=`: a page
