@@ -63,7 +63,7 @@ public final class PostgresDatabase: Sendable {
         runner.withLock { task in
             guard task == nil else { return }
             let client = client
-            task = Task.detached { await client.run() }
+            task = Task(executorPreference: PostgresTaskExecutor.shared) { await client.run() }
         }
     }
 
@@ -130,7 +130,9 @@ public final class PostgresDatabase: Sendable {
         let box = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let client = client
-        Task.detached {
+        // On an executor of its own: the caller may be a thread of the global executor (at start-up
+        // the gateway is built on one), and a task queued behind it would wait for it forever.
+        Task(executorPreference: PostgresTaskExecutor.shared) {
             let result: Result<T, any Error>
             do { result = .success(try await body(client)) } catch { result = .failure(error) }
             box.withLock { $0 = result }
@@ -250,6 +252,19 @@ public final class PostgresDatabase: Sendable {
 
     /// The advisory-lock key migrations hold ('SWYD' as a number).
     static let migrationLock: Int64 = 0x5357_5944
+}
+
+/// Runs the bridged tasks of `blocking` on threads of their own (a concurrent dispatch queue),
+/// never on the global executor whose thread the blocked caller may be holding.
+final class PostgresTaskExecutor: TaskExecutor {
+    static let shared = PostgresTaskExecutor()
+    private let queue = DispatchQueue(label: "switchyard.postgres.tasks", qos: .userInitiated, attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
 }
 
 /// A storage error with a message fit for a client and a log: no SQL, no binds, no URL.
