@@ -122,7 +122,7 @@ workflows:
 
 def create_key(replica: Replica, **fields) -> tuple[str, str]:
     status, _, body = replica.call("POST", "/v1/switchyard/keys", {"name": f"k{random.getrandbits(24)}", **fields})
-    assert status == 200, body
+    assert status == 201, body
     created = json.loads(body)
     return created["id"], created["key"]
 

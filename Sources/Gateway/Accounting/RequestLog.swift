@@ -9,14 +9,26 @@ import Synchronization
 /// The request log's in-memory queue. The request path only appends; a background service writes
 /// batches to SQLite, so no request waits for the database.
 public final class RequestLog: Sendable {
-    private let pending = Mutex<[RequestRecord]>([])
+    /// Records waiting for the store, and the spool segments that hold them (see `RequestLogSpool`).
+    struct Queue {
+        var records: [RequestRecord] = []
+        var segments: [Int] = []
+        /// How many records at the head came back from a failed batch (already counted by the metrics).
+        var recounted = 0
+    }
+
+    private let pending = Mutex(Queue())
+    /// With PostgreSQL replicas: every record is also appended to a local file until stored.
+    public let spool: RequestLogSpool?
+    private let flushes = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
     private let capacity: Int
     public let store: RequestLogStore?
     private let logger: Logger
 
-    public init(store: RequestLogStore?, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
+    public init(store: RequestLogStore?, spool: RequestLogSpool? = nil, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
         self.store = store
+        self.spool = spool
         self.capacity = capacity
         self.logger = logger
     }
@@ -34,13 +46,15 @@ public final class RequestLog: Sendable {
     }
 
     /// Records waiting to be written.
-    public var queueDepth: Int { pending.withLock { $0.count } }
+    public var queueDepth: Int { pending.withLock { $0.records.count } }
 
     /// Queues a record; never blocks. When the queue is full (the database is far behind) the record is dropped and counted.
     public func record(_ record: RequestRecord) {
+        let line = spool == nil ? nil : RequestLogSpool.line(record)
         let accepted = pending.withLock { queue in
-            guard queue.count < capacity else { return false }
-            queue.append(record)
+            guard queue.records.count < capacity else { return false }
+            queue.records.append(record)
+            if let line { spool?.append(line) }
             return true
         }
         if !accepted {
@@ -49,16 +63,33 @@ public final class RequestLog: Sendable {
         }
     }
 
-    private func takeBatch() -> [RequestRecord] {
-        let batch = pending.withLock { queue in
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
+    private func takeBatch() -> (records: [RequestRecord], segments: [Int]) {
+        let (records, segments, recounted) = pending.withLock { queue in
+            var segments = queue.segments
+            if let closed = spool?.rotate() { segments.append(closed) }
+            let batch = (queue.records, segments, queue.recounted)
+            queue.records.removeAll(keepingCapacity: true)
+            queue.segments.removeAll()
+            queue.recounted = 0
             return batch
         }
         if let observer = observer.withLock({ $0 }) {
-            for record in batch { observer.body(record) }
+            for record in records.dropFirst(recounted) { observer.body(record) }
         }
-        return batch
+        return (records, segments)
+    }
+
+    /// A batch the store refused goes back to the head of the queue (what no longer fits is
+    /// dropped and counted), its spool segments kept until a later batch stores it.
+    private func requeue(_ batch: (records: [RequestRecord], segments: [Int])) {
+        let lost = pending.withLock { queue -> Int in
+            let room = max(0, capacity - queue.records.count)
+            queue.records.insert(contentsOf: batch.records.prefix(room), at: 0)
+            queue.segments.insert(contentsOf: batch.segments, at: 0)
+            queue.recounted += min(room, batch.records.count)
+            return max(0, batch.records.count - room)
+        }
+        if lost > 0 { dropped.add(lost, ordering: .relaxed) }
     }
 
     /// Records dropped because the queue was full.
@@ -72,10 +103,33 @@ public final class RequestLog: Sendable {
             _ = takeBatch()  // nowhere to write: do not let the queue grow
             return
         }
+        let taken = Mutex<(records: [RequestRecord], segments: [Int])>(([], []))
         do {
-            try await store.insert { [self] in takeBatch() }
+            try await store.insert { [self] in
+                let batch = takeBatch()
+                taken.withLock { $0 = batch }
+                return batch.records
+            }
+            spool?.discard(taken.withLock { $0.segments })
         } catch {
-            logger.error("could not write a batch of request log records", metadata: ["switchyard.error": "\(error)"])
+            let batch = taken.withLock { $0 }
+            requeue((batch.records, batch.segments))
+            logger.error(
+                "could not write a batch of request log records; kept to try again",
+                metadata: ["switchyard.error": "\(error)", "switchyard.records": "\(batch.records.count)"])
+        }
+        if let spool, flushes.add(1, ordering: .relaxed).newValue % 10 == 1 { await adopt(spool, store: store) }
+    }
+
+    /// Stores the spooled records of replicas that died (sharing the spool directory).
+    private func adopt(_ spool: RequestLogSpool, store: RequestLogStore) async {
+        for orphan in spool.orphans() {
+            do {
+                if !orphan.records.isEmpty { try await store.insert { orphan.records } }
+                orphan.remove()
+            } catch {
+                logger.error("could not store an adopted request-log spool; trying again later", metadata: ["switchyard.error": "\(error)"])
+            }
         }
     }
 }
