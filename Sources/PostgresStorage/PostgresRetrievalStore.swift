@@ -132,11 +132,27 @@ public final class PostgresRetrievalStore: RetrievalChangeFeed {
             guard try await Self.lockCollection(collection, connection, logger: logger) else { throw Self.noCollection(collection) }
             var removed: [Int64] = []
             var inserted: [StoredChunk] = []
+            let ids = rows.map(\.document.id)
+            // Distinct documents (what ingestion sends): one statement removes every old chunk and chunks are inserted
+            // a thousand at a time across documents. A document named twice is replaced twice, in order.
+            let distinct = Set(ids).count == ids.count
+            if distinct {
+                var old: [String: [Int64]] = [:]
+                for (document, chunk) in try await connection.query(
+                    "DELETE FROM retrieval_chunk WHERE collection = \(collection) AND document_id = ANY(\(ids)) RETURNING document_id, id",
+                    logger: logger
+                ).decode((String, Int64).self).all() {
+                    old[document, default: []].append(chunk)
+                }
+                removed = ids.flatMap { (old[$0] ?? []).sorted() }
+            }
             for row in rows {
                 let document = row.document
-                removed += try await connection.query(
-                    "DELETE FROM retrieval_chunk WHERE collection = \(collection) AND document_id = \(document.id) RETURNING id", logger: logger
-                ).decode(Int64.self).all().sorted()
+                if !distinct {
+                    removed += try await connection.query(
+                        "DELETE FROM retrieval_chunk WHERE collection = \(collection) AND document_id = \(document.id) RETURNING id", logger: logger
+                    ).decode(Int64.self).all().sorted()
+                }
                 try await connection.execute(
                     """
                     INSERT INTO retrieval_document (collection, id, title, source, metadata, allowed, content_hash, updated_at)
@@ -146,8 +162,9 @@ public final class PostgresRetrievalStore: RetrievalChangeFeed {
                         metadata = EXCLUDED.metadata, allowed = EXCLUDED.allowed, content_hash = EXCLUDED.content_hash,
                         updated_at = EXCLUDED.updated_at
                     """, logger: logger)
-                inserted += try await Self.insertChunks(row, collection: collection, connection, logger: logger)
+                if !distinct { inserted += try await Self.insertChunks(row.chunks, collection: collection, connection, logger: logger) }
             }
+            if distinct { inserted = try await Self.insertChunks(rows.flatMap(\.chunks), collection: collection, connection, logger: logger) }
             let revision = try await Self.bump(collection, connection, logger: logger)
             try await Self.recordChanges(collection: collection, documents: rows.map(\.document.id), connection, logger: logger)
             return StoredChange(inserted: inserted, removed: removed, revision: revision)
@@ -279,14 +296,14 @@ public final class PostgresRetrievalStore: RetrievalChangeFeed {
     }
 
     static func insertChunks(
-        _ row: EncodedDocument, collection: String, _ connection: PostgresConnection, logger: Logger
+        _ chunks: [EncodedDocument.Chunk], collection: String, _ connection: PostgresConnection, logger: Logger
     ) async throws -> [StoredChunk] {
         var inserted: [StoredChunk] = []
-        inserted.reserveCapacity(row.chunks.count)
+        inserted.reserveCapacity(chunks.count)
         var start = 0
-        while start < row.chunks.count {
-            let end = min(row.chunks.count, start + chunkBatch)
-            let batch = Array(row.chunks[start..<end])
+        while start < chunks.count {
+            let end = min(chunks.count, start + chunkBatch)
+            let batch = Array(chunks[start..<end])
             // Ids first, so each chunk knows its own (RETURNING does not promise the order of an unnest).
             let ids = try await connection.query(
                 "SELECT nextval('retrieval_chunk_id_seq') FROM generate_series(1, \(batch.count))", logger: logger
@@ -295,10 +312,11 @@ public final class PostgresRetrievalStore: RetrievalChangeFeed {
             try await connection.execute(
                 """
                 INSERT INTO retrieval_chunk (id, collection, document_id, position, text, heading_path, token_count, vector)
-                SELECT u.id, \(collection), \(row.document.id), u.position, u.text, u.heading_path, u.token_count, u.vector
-                FROM unnest(\(ids)::bigint[], \(batch.map { Int64($0.chunk.position) })::bigint[], \(batch.map(\.chunk.text))::text[],
-                    \(batch.map(\.headingPath))::text[], \(batch.map { Int64($0.chunk.tokenCount) })::bigint[], \(batch.map(\.vector))::bytea[])
-                    AS u(id, position, text, heading_path, token_count, vector)
+                SELECT u.id, \(collection), u.document_id, u.position, u.text, u.heading_path, u.token_count, u.vector
+                FROM unnest(\(ids)::bigint[], \(batch.map(\.documentID))::text[], \(batch.map { Int64($0.chunk.position) })::bigint[],
+                    \(batch.map(\.chunk.text))::text[], \(batch.map(\.headingPath))::text[], \(batch.map { Int64($0.chunk.tokenCount) })::bigint[],
+                    \(batch.map(\.vector))::bytea[])
+                    AS u(id, document_id, position, text, heading_path, token_count, vector)
                 """, logger: logger)
             for (id, item) in zip(ids, batch) {
                 var chunk = item.chunk
@@ -368,6 +386,8 @@ public final class PostgresRetrievalStore: RetrievalChangeFeed {
 /// for what PostgreSQL cannot hold.
 struct EncodedDocument: Sendable {
     struct Chunk: Sendable {
+        /// The document it is stored under (the document's id, as the SQLite store does).
+        var documentID: String
         var chunk: StoredChunk
         var headingPath: String
         var vector: ByteBuffer
@@ -393,7 +413,7 @@ struct EncodedDocument: Sendable {
         chunks = try item.chunks.map { chunk in
             try StorableText.check(chunk.text, "The text of \(name)", param: "text")
             return Chunk(
-                chunk: chunk, headingPath: String(decoding: try encoder.encode(chunk.headingPath), as: UTF8.self),
+                documentID: document.id, chunk: chunk, headingPath: String(decoding: try encoder.encode(chunk.headingPath), as: UTF8.self),
                 vector: VectorBytes.encode(chunk.vector))
         }
     }

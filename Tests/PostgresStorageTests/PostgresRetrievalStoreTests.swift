@@ -42,6 +42,9 @@ struct PostgresRetrievalStoreTests {
         changed.allowed = nil
         transcript.changes.append(try store.replace([(changed, storedChunks("paris", ["Paris, again.", "Two", "Three"]))], in: "docs"))
         transcript.changes.append(try store.replace([(StoredDocument(id: "empty", contentHash: "h4", updatedAt: Date(timeIntervalSince1970: 1_700_000_003)), [])], in: "docs"))
+        // One document named twice in one write: the second replaces the first.
+        let twice = StoredDocument(id: "twice", contentHash: "t", updatedAt: Date(timeIntervalSince1970: 1_700_000_004))
+        transcript.changes.append(try store.replace([(twice, storedChunks("twice", ["one", "two"])), (twice, storedChunks("twice", ["three"]))], in: "docs"))
         transcript.changes.append(try store.deleteDocument("berlin", in: "docs"))
         transcript.changes.append(try store.deleteDocument("berlin", in: "docs"))
         transcript.changes.append(try store.deleteDocument("nobody", in: "missing"))
@@ -63,8 +66,9 @@ struct PostgresRetrievalStoreTests {
         let postgres = try await BlockingWork.run { try Self.script(try PostgresRetrievalStore(database: database)) }
         await database.shutdown()
         #expect(sqlite.refusals == [409])
-        #expect(sqlite.changes.count == 6 && sqlite.changes[4] == nil && sqlite.changes[5] == nil)
-        #expect(sqlite.chunks.count == 3 && sqlite.documents.map(\.id) == ["empty", "paris"])
+        #expect(sqlite.changes.count == 7 && sqlite.changes[5] == nil && sqlite.changes[6] == nil)
+        #expect(sqlite.changes[3]?.removed.count == 2 && sqlite.changes[3]?.inserted.count == 3)
+        #expect(sqlite.chunks.count == 4 && sqlite.documents.map(\.id) == ["empty", "paris", "twice"])
         #expect(postgres.collections == sqlite.collections)
         #expect(postgres.documents == sqlite.documents)
         #expect(postgres.chunks == sqlite.chunks)
@@ -294,11 +298,13 @@ struct PostgresRetrievalStoreTests {
         let a = try await collectionService(storeA)
         _ = try await a.createCollection(name: "big")
         let documents = (0..<3_000).map { RetrievalDocument(id: "d\($0)", text: "Document \($0) talks about topic \($0 % 97) and item \($0 % 13).") }
+        var started = ContinuousClock.now
         _ = try await a.upsert(documents, into: "big", saveIndex: false)
+        let ingest = ContinuousClock.now - started
         let b = try await collectionService(storeB)
         _ = try await a.upsert([RetrievalDocument(id: "d7", text: "A narwhal replaced document seven.")], into: "big")
 
-        var started = ContinuousClock.now
+        started = ContinuousClock.now
         #expect(try await b.refreshed() == ["big"])
         let incremental = ContinuousClock.now - started
         #expect(try await b.keywordHits("narwhal", in: "big") == ["d7"])
@@ -306,7 +312,7 @@ struct PostgresRetrievalStoreTests {
         let reloaded = try await collectionService(storeB)
         let full = ContinuousClock.now - started
         #expect(try await reloaded.keywordHits("narwhal", in: "big") == ["d7"])
-        print("retrieval sync, 3000 documents: one replaced document applied through the feed in \(incremental); the whole collection reloaded in \(full)")
+        print("retrieval sync, 3000 documents (ingested in \(ingest)): one replaced document applied through the feed in \(incremental); the whole collection reloaded in \(full)")
         await databaseA.shutdown()
         await databaseB.shutdown()
     }
