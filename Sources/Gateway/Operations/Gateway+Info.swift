@@ -59,6 +59,9 @@ extension Gateway {
         }
         if let tools { services.append(tools) }
         if !configuration.workflows.isEmpty { services.append(WorkflowService(gateway: self, logger: logger)) }
+        if !configuration.workflows.isEmpty, let workflowLeases {
+            services.append(WorkflowLeaseService(gateway: self, leases: workflowLeases, logger: logger))
+        }
         return services
     }
 }

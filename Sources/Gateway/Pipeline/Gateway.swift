@@ -60,6 +60,8 @@ public final class Gateway: Sendable {
     /// Workflow runs and their checkpoints (the SQLite file under `serve`; in memory otherwise), every write told
     /// to `workflowEvents`.
     let workflowRuns: any WorkflowCheckpointStore
+    /// The run store's leases when replicas share it (PostgreSQL): `WorkflowLeaseService` keeps them.
+    let workflowLeases: (any WorkflowRunLeasing)?
     /// Step and status events of runs, for `GET …/runs/ID/events`.
     public let workflowEvents = WorkflowEventHub()
     /// Prometheus metrics (`GET /metrics`).
@@ -107,6 +109,7 @@ public final class Gateway: Sendable {
                     + configuration.experiments.map(\.name) + configuration.workflows.map { ConfigurationLoader.workflowModelPrefix + $0.name }
                     + configuration.workflows.map { Self.workflowToolPrefix + $0.name } + Self.builtInTools + [Self.localEmbeddingModel]))
         self.metrics = metrics
+        self.workflowLeases = workflowPersistence as? any WorkflowRunLeasing
         self.workflowRuns = PublishingCheckpointStore(
             base: workflowPersistence ?? InMemoryWorkflowCheckpointStore(), hub: workflowEvents, metrics: metrics)
         self.workflows = Dictionary(configuration.workflows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -188,6 +188,8 @@ extension Gateway {
         guard claimWorkflowRun(runID) else { return }
         defer { releaseWorkflowRun(runID) }
         do {
+            // Replicas sharing a database: another one may be executing it (its lease is live); leave it alone.
+            guard try await workflowRuns.claimExecution(of: runID) else { return }
             guard let run = try await workflowRuns.run(id: runID) else { return }
             guard let spec = workflows[run.workflow] else {
                 try await workflowRuns.finishRun(

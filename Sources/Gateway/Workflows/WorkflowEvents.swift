@@ -110,4 +110,5 @@ final class PublishingCheckpointStore: WorkflowCheckpointStore {
 
     func runs(status: WorkflowRunStatus, limit: Int) async throws -> [WorkflowRunRecord] { try await base.runs(status: status, limit: limit) }
     func runs(workflow: String, limit: Int) async throws -> [WorkflowRunRecord] { try await base.runs(workflow: workflow, limit: limit) }
+    func claimExecution(of runID: String) async throws -> Bool { try await base.claimExecution(of: runID) }
 }

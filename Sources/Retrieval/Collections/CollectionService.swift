@@ -71,6 +71,10 @@ public final class CollectionService: Sendable {
     let open = Mutex<[String: LiveCollection]>([:])
     /// Rerankers by name (`RerankSettings.reranker` picks one).
     let rerankers: [String: any Reranker]
+    /// With a shared store's change feed: how far `refresh()` has applied it (nil until `load()` read it).
+    let feedPosition = Mutex<Int64?>(nil)
+    /// One `refresh()` at a time.
+    let refreshLock = NSLock()
 
     /// - Parameter indexDirectory: where `<name>.hnsw` files live; nil keeps indexes in memory only.
     public init(
@@ -90,10 +94,14 @@ public final class CollectionService: Sendable {
     /// Opens every stored collection: the HNSW file when it matches the database's revision
     /// (rebuilt from the stored vectors otherwise), BM25 rebuilt from the stored chunk texts.
     public func load() throws {
+        // The feed's end before the rows are read: changes committed meanwhile are applied again by the first
+        // refresh (applying a document's current state twice does nothing the second time).
+        let position = try (persistence as? any RetrievalChangeFeed)?.changePosition()
         for stored in try persistence.loadCollections() {
             let collection = try openCollection(stored)
             open.withLock { $0[stored.name] = collection }
         }
+        if let position { feedPosition.withLock { $0 = position } }
     }
 
     // MARK: Collections
@@ -246,29 +254,5 @@ public final class CollectionService: Sendable {
         try FileManager.default.createDirectory(at: files.index.deletingLastPathComponent(), withIntermediateDirectories: true)
         try collection.vectors.save(to: files.index)
         try JSONEncoder().encode(IndexMeta(revision: revision, count: count)).write(to: files.meta, options: .atomic)
-    }
-}
-
-extension CollectionService {
-    /// Catches up with writes other processes made to the database (`switchyard ingest` while the
-    /// gateway runs, other replicas): collections whose stored revision moved are reloaded, new
-    /// ones opened, deleted ones closed. Returns the names that changed.
-    @discardableResult
-    public func refresh() throws -> [String] {
-        let stored = try persistence.loadCollections()
-        var changed: [String] = []
-        let current = open.withLock { $0 }
-        for collection in stored {
-            if let live = current[collection.name], live.catalog.withLock({ $0.revision }) == collection.revision { continue }
-            let reloaded = try openCollection(collection)
-            open.withLock { $0[collection.name] = reloaded }
-            changed.append(collection.name)
-        }
-        let names = Set(stored.map(\.name))
-        for name in current.keys where !names.contains(name) {
-            open.withLock { $0[name] = nil }
-            changed.append(name)
-        }
-        return changed
     }
 }

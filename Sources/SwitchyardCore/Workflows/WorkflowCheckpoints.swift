@@ -111,6 +111,31 @@ public protocol WorkflowCheckpointStore: Sendable {
     func runs(status: WorkflowRunStatus, limit: Int) async throws -> [WorkflowRunRecord]
     /// The newest runs of one workflow.
     func runs(workflow: String, limit: Int) async throws -> [WorkflowRunRecord]
+    /// Takes the run for this process to execute, just before it does. A store several processes share says no
+    /// while another live process holds the run's lease; a store of one process always says yes.
+    func claimExecution(of runID: String) async throws -> Bool
+}
+
+extension WorkflowCheckpointStore {
+    /// One process: every run it is asked to execute is its own.
+    public func claimExecution(of runID: String) async throws -> Bool { true }
+}
+
+/// A checkpoint store several gateway processes share. A run being executed is leased to one process, which
+/// renews the lease while it runs it (`renewLeases`, every fifth of `leaseDuration`); a run left `running` whose
+/// lease ran out (its process died) is claimed by another process and resumed from its checkpoints. Moving a run
+/// to `running` (`createRun`, `transition`, `supplyInput`, `claimExecution`) leases it to the process that did.
+/// Sub-workflow runs (`PARENT.STEP`) are resumed with their parents and never claimed on their own.
+public protocol WorkflowRunLeasing: WorkflowCheckpointStore {
+    /// How long a lease lasts without renewal.
+    var leaseDuration: Duration { get }
+    /// Extends this process's leases on these runs; returns those it still holds (a lease it lost was taken by
+    /// another process after it expired).
+    func renewLeases(runIDs: [String]) async throws -> Set<String>
+    /// Runs left `running` with an expired lease, now leased to this process, oldest first.
+    func claimExpiredRuns(limit: Int) async throws -> [WorkflowRunRecord]
+    /// Gives the leases up, so another process may claim the runs at once.
+    func releaseLeases(runIDs: [String]) async throws
 }
 
 
