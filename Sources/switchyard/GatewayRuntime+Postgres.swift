@@ -12,6 +12,8 @@ struct PostgresRuntime {
     let database: PostgresDatabase
     let governance: PostgresGovernanceStore
     let limits: PostgresSharedLimits
+    let retrieval: PostgresRetrievalStore
+    let workflows: PostgresWorkflowRunStore
     let replicaID: String
 
     /// Connects and migrates; a database that cannot be reached stops the start, naming it (never its password).
@@ -24,6 +26,8 @@ struct PostgresRuntime {
         do {
             governance = try PostgresGovernanceStore(database: database, spend: { _, _, _ in 0 })
             limits = try PostgresSharedLimits(database: database, replicaID: replicaID)
+            retrieval = try PostgresRetrievalStore(database: database)
+            workflows = try PostgresWorkflowRunStore(database: database, replicaID: replicaID)
         } catch {
             let database = database
             Task { await database.shutdown() }

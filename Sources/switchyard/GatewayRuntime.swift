@@ -24,18 +24,19 @@ struct GatewayRuntime {
             cachePersistence = try ResponseCacheStore(path: configuration.storage.sqlitePath)
         }
         // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
-        let retrievalStore = try RetrievalStore(path: configuration.storage.sqlitePath)
-        // Keys, teams and the audit chain: the same file (spend is read from the request log); or PostgreSQL.
         let postgres = try configuration.storage.postgresURL.map { try PostgresRuntime(url: $0, logger: logger) }
         self.postgres = postgres
+        let retrievalStore: any RetrievalPersistence = try postgres?.retrieval ?? RetrievalStore(path: configuration.storage.sqlitePath)
+        // Keys, teams and the audit chain: the same file (spend is read from the request log); or PostgreSQL.
         let governanceStore: any GovernancePersistence = try postgres?.governance ?? GovernanceStore(path: configuration.storage.sqlitePath)
         let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
         let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
         // Uploaded eval reports (`eval run --publish`, `eval publish`): the same file.
         let evalReportStore = try EvalReportStore(path: configuration.storage.sqlitePath)
         // Workflow runs and their step checkpoints: the same file, so a run outlives a crash of the gateway.
-        let workflowStore = try WorkflowRunStore(path: configuration.storage.sqlitePath)
-        let indexDirectory = configuration.storage.sqlitePath == ":memory:"
+        let workflowStore: any WorkflowCheckpointStore = try postgres?.workflows ?? WorkflowRunStore(path: configuration.storage.sqlitePath)
+        // HNSW files beside a SQLite file; replicas build theirs from the database and follow its change feed.
+        let indexDirectory = configuration.storage.sqlitePath == ":memory:" || postgres != nil
             ? nil : URL(fileURLWithPath: configuration.storage.sqlitePath + ".collections")
         let localModel = MiniLMEmbedder.Loader(directory: configuration.localModelDirectory.map { URL(fileURLWithPath: $0) })
         let clients = Gateway.makeUpstreamClients()
