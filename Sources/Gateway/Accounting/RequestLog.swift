@@ -7,15 +7,16 @@ import SwitchyardCore
 import Synchronization
 
 /// The request log's in-memory queue. The request path only appends; a background service writes
-/// batches to SQLite, so no request waits for the database.
+/// batches to the store (SQLite or PostgreSQL), so no request waits for the database.
 public final class RequestLog: Sendable {
     private let pending = Mutex<[RequestRecord]>([])
     private let dropped = Atomic<Int>(0)
     private let capacity: Int
-    public let store: RequestLogStore?
+    /// Where batches go: SQLite (`RequestLogStore`) or PostgreSQL; nil keeps no log.
+    public let store: (any RequestLogPersistence)?
     private let logger: Logger
 
-    public init(store: RequestLogStore?, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
+    public init(store: (any RequestLogPersistence)?, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
         self.store = store
         self.capacity = capacity
         self.logger = logger
