@@ -245,7 +245,7 @@ let package = Package(
             name: "GovernanceTests",
             dependencies: ["Governance", "Storage", "SwitchyardCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Needs a running PostgreSQL (SWITCHYARD_TEST_POSTGRES, started by scripts/test.sh).
-        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Governance", "SwitchyardCore"]),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Governance", "SwitchyardCore", "Caching"]),
         .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(
             name: "ToolsTests",
