@@ -288,36 +288,31 @@ public final class PostgresBatchStore: BatchPersistence {
         _ = try database.blockingRows(statement)
     }
 
-    /// Moves every line in `from` to `to` in one transaction: the lines are read and locked, their
-    /// results made here, and written back in one statement.
+    /// Moves every line in `from` to `to`. The lines are read, their results made here (the closure
+    /// cannot go to the pool's task), and written back in one statement that only moves a line still
+    /// in `from`: a line another replica moved in between keeps its new state and is not counted.
     public func updateLines(
         batchID: String, from: BatchLineState, to: BatchLineState, result: @Sendable (BatchLine) -> JSONValue
     ) throws -> Int {
         var select = PostgresStatement()
         select.append(
             "SELECT batch_id, line_index, custom_id, body, state, result FROM batch_line WHERE batch_id = \(try select.text(batchID)) "
-                + "AND state = \(try select.bind(from.rawValue)) ORDER BY line_index FOR UPDATE")
-        // `blocking` returns only when its body has finished: the closure does not outlive this call.
-        return try withoutActuallyEscaping(result) { result in
-            try database.blocking { [logger = database.logger, select] client in
-                try await client.withTransaction(logger: logger) { connection in
-                    let lines = try await connection.rows(select, logger: logger).map(Self.line)
-                    guard !lines.isEmpty else { return 0 }
-                    var update = PostgresStatement()
-                    let state = try update.bind(to.rawValue)
-                    let indexes = try update.bind(lines.map(\.index))
-                    let results = try update.bind(lines.map { PostgresText.storable(result($0).jsonString()) })
-                    update.append(
-                        """
-                        UPDATE batch_line SET state = \(state), result = changed.result
-                        FROM unnest(\(indexes)::bigint[], \(results)::text[]) AS changed(line_index, result)
-                        WHERE batch_line.batch_id = \(try update.text(batchID)) AND batch_line.line_index = changed.line_index
-                        """)
-                    _ = try await connection.rows(update, logger: logger)
-                    return lines.count
-                }
-            }
-        }
+                + "AND state = \(try select.bind(from.rawValue)) ORDER BY line_index")
+        let lines = try database.blockingRows(select).map(Self.line)
+        guard !lines.isEmpty else { return 0 }
+        var update = PostgresStatement()
+        let state = try update.bind(to.rawValue)
+        let indexes = try update.bind(lines.map(\.index))
+        let results = try update.bind(lines.map { PostgresText.storable(result($0).jsonString()) })
+        update.append(
+            """
+            UPDATE batch_line SET state = \(state), result = changed.result
+            FROM unnest(\(indexes)::bigint[], \(results)::text[]) AS changed(line_index, result)
+            WHERE batch_line.batch_id = \(try update.text(batchID)) AND batch_line.line_index = changed.line_index
+              AND batch_line.state = \(try update.bind(from.rawValue))
+            RETURNING 1
+            """)
+        return try database.blockingRows(update).count
     }
 
     static func line(_ row: PostgresRow) throws -> BatchLine {

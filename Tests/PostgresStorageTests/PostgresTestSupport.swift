@@ -33,3 +33,7 @@ struct TestDatabase {
 func open<Store: Sendable>(_ make: @escaping @Sendable () throws -> Store) async throws -> Store {
     try await BlockingWork.run(make)
 }
+
+// The stores' blocking calls (`count()`, `spend`, the Persistence protocols) wait on a semaphore
+// for a task of the cooperative pool: tests make them through `BlockingWork.run`, as the gateway does,
+// never on a cooperative thread (two such waits at once can leave no thread to run the work).
