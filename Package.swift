@@ -246,7 +246,7 @@ let package = Package(
             name: "GovernanceTests",
             dependencies: ["Governance", "Storage", "SwitchyardCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Needs a running PostgreSQL (SWITCHYARD_TEST_POSTGRES, started by scripts/test.sh).
-        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Governance", "SwitchyardCore", "Retrieval", "Workflows"]),
+        .testTarget(name: "PostgresStorageTests", dependencies: ["PostgresStorage", "Storage", "Governance", "SwitchyardCore", "Retrieval", "Workflows", "Caching"]),
         .testTarget(name: "LearnedRoutingTests", dependencies: ["LearnedRouting", "Routing", "SwitchyardCore"]),
         .testTarget(
             name: "ToolsTests",

@@ -203,6 +203,8 @@ public final class ResponseCache: Sendable {
     private let embedder: (any TextEmbedder)?
     private let now: @Sendable () -> Date
     public let persistence: (any CachePersistence)?
+    /// `persistence` when other gateways share it: a local exact miss asks it before missing.
+    private let shared: (any SharedCachePersistence)?
     /// Tool names (globs) that have side effects: requests offering them get no semantic hits.
     public let sideEffectTools: [String]
     /// Decides whether a semantic candidate may answer (when the policy verifies).
@@ -217,6 +219,7 @@ public final class ResponseCache: Sendable {
         self.state = Mutex(State(store: LRUStore(capacityBytes: capacityBytes)))
         self.embedder = embedder
         self.persistence = persistence
+        self.shared = persistence as? any SharedCachePersistence
         self.sideEffectTools = sideEffectTools
         self.verifier = verifier
         self.now = now
@@ -261,6 +264,9 @@ public final class ResponseCache: Sendable {
             state.dollarsSaved += entry.costUSD
             return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
         }) {
+            return .hit(hit)
+        }
+        if policy.exact, let shared, let hit = await sharedHit(key.digest, from: shared, at: instant) {
             return .hit(hit)
         }
         // The scope (a hash over tools, format and the conversation so far) only after an exact miss.
@@ -323,6 +329,34 @@ public final class ResponseCache: Sendable {
                 text: vector == nil ? nil : Self.semanticText(request), rejection: rejection?.check, rejectedSimilarity: rejection?.similarity))
     }
 
+    /// An answer another gateway stored under `key` in the shared persistence, kept here too (so the
+    /// next lookup is local) and counted as an exact hit; nil when there is none.
+    private func sharedHit(_ key: String, from shared: any SharedCachePersistence, at instant: Date) async -> CachedAnswer? {
+        guard let record = await shared.record(key: key, now: instant), record.expiresAt > instant,
+            let response = try? JSONDecoder().decode(ChatResponse.self, from: record.response)
+        else { return nil }
+        let tokens = record.promptTokens + record.completionTokens
+        return state.withLock { state in
+            if state.store.value(for: key, now: instant) == nil {
+                let textBytes = record.text.map { 3 * $0.utf8.count } ?? 0
+                let evicted = state.store.set(
+                    Entry(response: response, namespace: record.namespace, scope: record.scope, costUSD: record.costUSD, tokens: tokens),
+                    for: key, bytes: record.response.count + (record.vector?.count ?? 0) * 4 + textBytes, expires: record.expiresAt)
+                if let scope = record.scope, let vector = record.vector, !evicted.contains(key) {
+                    state.semantic[scope, default: SemanticIndex()].append(key: key, vector: vector, expires: record.expiresAt, text: record.text)
+                }
+                if !evicted.isEmpty {
+                    let gone = Set(evicted)
+                    state.removeSemantic(in: Array(state.semantic.keys)) { key, _ in gone.contains(key) }
+                }
+            }
+            state.exactHits += 1
+            state.tokensSaved += tokens
+            state.dollarsSaved += record.costUSD
+            return CachedAnswer(response: response, kind: .exact, similarity: nil, savedCostUSD: record.costUSD, savedTokens: tokens)
+        }
+    }
+
     private func fill(_ key: CacheKey, _ namespace: String, _ scope: String?, _ request: ChatRequest, _ policy: CachePolicy, embed: Bool) async -> CacheFill {
         var vector: [Float]?
         if embed, let embedder { vector = try? await embedder.embed([Self.semanticText(request)]).vectors.first }
@@ -358,7 +392,9 @@ public final class ResponseCache: Sendable {
             if !evicted.isEmpty {
                 let gone = Set(evicted)
                 state.removeSemantic(in: Array(state.semantic.keys)) { key, _ in gone.contains(key) }
-                state.pendingDeletes += evicted
+                // A shared table outlives this gateway's memory: other gateways may still serve what it
+                // evicts (expiry removes those rows instead).
+                if shared == nil { state.pendingDeletes += evicted }
             }
             if persistence != nil {
                 // Bounded: when the database falls behind, the oldest queued fills are dropped (the

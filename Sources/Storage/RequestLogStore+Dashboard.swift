@@ -15,7 +15,7 @@ extension RequestLogStore {
 
     /// One page of the rows `scope` may see that match `filter`, newest first, starting after `before`.
     public func page(
-        _ filter: RequestLogFilter, before: RequestLogCursor?, limit: Int, scope: LedgerScope = .all
+        _ filter: RequestLogFilter, before: RequestLogCursor?, limit: Int, scope: LedgerScope
     ) async throws -> RequestLogPage {
         var (conditions, arguments) = Self.conditions(filter, scope: scope)
         let countSQL = """
@@ -48,7 +48,7 @@ extension RequestLogStore {
     /// order, so that each group's share of them arrives sorted and its nearest-rank p50 and p95 are
     /// exact. (SQLite's window functions did the same in three sorts, about four times slower.)
     public func overview(
-        since: Date, until: Date, bucketSeconds: Int, filter: RequestLogFilter = .init(), scope: LedgerScope = .all
+        since: Date, until: Date, bucketSeconds: Int, filter: RequestLogFilter, scope: LedgerScope
     ) async throws -> RequestLogOverview {
         var window = filter
         window.since = max(since, filter.since ?? since)
@@ -153,7 +153,7 @@ extension RequestLogStore {
 
 extension RequestLogStats {
     /// Adds another group's counts and sums (not its percentiles).
-    fileprivate mutating func add(_ other: RequestLogStats) {
+    package mutating func add(_ other: RequestLogStats) {
         requests += other.requests
         errors += other.errors
         costUSD += other.costUSD
@@ -164,7 +164,7 @@ extension RequestLogStats {
     }
 
     /// Nearest-rank p50 and p95 of latencies given in ascending order.
-    fileprivate mutating func setPercentiles(sorted latencies: [Double]) {
+    package mutating func setPercentiles(sorted latencies: [Double]) {
         guard !latencies.isEmpty else { return }
         let count = latencies.count
         p50LatencyMs = latencies[(count * 50 + 99) / 100 - 1]

@@ -68,7 +68,7 @@ extension RequestLogStore {
     }
 
     /// True when `scope` may see at least one request of the episode.
-    public func episodeExists(_ episodeID: String, scope: LedgerScope = .all) async throws -> Bool {
+    public func episodeExists(_ episodeID: String, scope: LedgerScope) async throws -> Bool {
         let (filter, arguments) = Self.filter(scope)
         return try await database.read { db in
             try Bool.fetchOne(
@@ -147,23 +147,6 @@ extension RequestLogStore {
             stats[group, default: [:]][row["metric"]] = FeedbackStat(count: row["n"], mean: row["mean"])
         }
         return stats
-    }
-
-    /// What an experiment report is computed from.
-    public struct ExperimentObservations: Sendable {
-        public struct Request: Sendable, Hashable {
-            public var costUSD: Double
-            public var latencyMs: Double
-            public var failed: Bool
-        }
-
-        /// Requests by variant name.
-        public var requests: [String: [Request]] = [:]
-        /// The newest feedback values per target, by variant name and metric (an episode's feedback
-        /// once per variant its requests were in).
-        public var feedback: [String: [String: [FeedbackValue]]] = [:]
-
-        public init() {}
     }
 
     /// The logged requests of experiment `name` (their `variant` is `name/…`) and their feedback.

@@ -3,7 +3,7 @@ import GRDB
 import SwitchyardCore
 
 /// The request log in SQLite. Written in batches by a background service, read by the API and CLI.
-public final class RequestLogStore: Sendable {
+public final class RequestLogStore: RequestLogPersistence {
     let database: any DatabaseWriter
 
     /// Opens (creating if needed) the SQLite file at `path`; `:memory:` keeps it in memory.
@@ -121,7 +121,7 @@ public final class RequestLogStore: Sendable {
 
     /// The newest records first, of those `scope` may see. GRDB's async read runs on the database's
     /// own queue: the caller's thread (an event loop, under `serve`) never waits on SQLite.
-    public func recent(limit: Int, scope: LedgerScope = .all) async throws -> [RequestRecord] {
+    public func recent(limit: Int, scope: LedgerScope) async throws -> [RequestRecord] {
         let (filter, arguments) = Self.filter(scope)
         return try await database.read { db in
             try Row.fetchAll(
@@ -132,7 +132,7 @@ public final class RequestLogStore: Sendable {
     }
 
     /// One record, when `scope` may see it.
-    public func record(id: String, scope: LedgerScope = .all) async throws -> RequestRecord? {
+    public func record(id: String, scope: LedgerScope) async throws -> RequestRecord? {
         let (filter, arguments) = Self.filter(scope)
         return try await database.read { db in
             try Row.fetchOne(
@@ -198,6 +198,25 @@ public final class RequestLogStore: Sendable {
 
     public func count() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_log") ?? 0 }
+    }
+
+    /// Cost since `since` of a key, a team, or both; what `GovernanceStore.spend` reads from the same table.
+    public func spend(key: String?, team: String?, since: Date) throws -> Double {
+        try database.read { db in
+            var conditions = ["created_at >= ?"]
+            var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
+            if let key {
+                conditions.append("key_id = ?")
+                arguments.append(key)
+            }
+            if let team {
+                conditions.append("team = ?")
+                arguments.append(team)
+            }
+            return try Double.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
+                arguments: StatementArguments(arguments)) ?? 0
+        }
     }
 
     static func record(_ row: Row) -> RequestRecord {

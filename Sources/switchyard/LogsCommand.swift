@@ -94,7 +94,7 @@ enum RequestLogSource {
     }
 
     /// The feedback on each record and its episode, as the API attaches it.
-    private static func withFeedback(_ records: [RequestRecord], store: RequestLogStore) async throws -> [RequestRecord] {
+    private static func withFeedback(_ records: [RequestRecord], store: any RequestLogPersistence) async throws -> [RequestRecord] {
         let feedback = try await store.feedback(for: records)
         return records.map { record in
             var record = record
@@ -103,7 +103,7 @@ enum RequestLogSource {
         }
     }
 
-    private static func store(config: String?, db: String?) throws -> RequestLogStore {
+    private static func store(config: String?, db: String?) throws -> any RequestLogPersistence {
         let path = try ConfigurationFinder.databasePath(db: db, config: config)
         guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)

@@ -129,7 +129,8 @@ extension RouteTrainCommand {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)
         }
-        let observations = try await RequestLogStore(path: path).outcomeObservations(metric: metric ?? "")
+        let store: any RequestLogPersistence = try RequestLogStore(path: path)
+        let observations = try await store.outcomeObservations(metric: metric ?? "")
         guard !observations.isEmpty else {
             throw CommandFailure(
                 "No logged request in \(path) has both a stored prompt and feedback on '\(metric ?? "")'. Prompts are kept only with "

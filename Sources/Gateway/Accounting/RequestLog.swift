@@ -7,7 +7,7 @@ import SwitchyardCore
 import Synchronization
 
 /// The request log's in-memory queue. The request path only appends; a background service writes
-/// batches to SQLite, so no request waits for the database.
+/// batches to the store (SQLite or PostgreSQL), so no request waits for the database.
 public final class RequestLog: Sendable {
     /// Records waiting for the store, and the spool segments that hold them (see `RequestLogSpool`).
     struct Queue {
@@ -23,10 +23,11 @@ public final class RequestLog: Sendable {
     private let flushes = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
     private let capacity: Int
-    public let store: RequestLogStore?
+    /// Where batches go: SQLite (`RequestLogStore`) or PostgreSQL; nil keeps no log.
+    public let store: (any RequestLogPersistence)?
     private let logger: Logger
 
-    public init(store: RequestLogStore?, spool: RequestLogSpool? = nil, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
+    public init(store: (any RequestLogPersistence)?, spool: RequestLogSpool? = nil, capacity: Int = 50_000, logger: Logger = Logger(label: "switchyard.requestlog")) {
         self.store = store
         self.spool = spool
         self.capacity = capacity
@@ -122,7 +123,7 @@ public final class RequestLog: Sendable {
     }
 
     /// Stores the spooled records of replicas that died (sharing the spool directory).
-    private func adopt(_ spool: RequestLogSpool, store: RequestLogStore) async {
+    private func adopt(_ spool: RequestLogSpool, store: any RequestLogPersistence) async {
         for orphan in spool.orphans() {
             do {
                 if !orphan.records.isEmpty { try await store.insert { orphan.records } }

@@ -16,7 +16,7 @@ public enum ExperimentReport {
     /// The level `significant` is judged at.
     public static let alpha = 0.05
 
-    public static func make(_ experiment: Experiment, observations: RequestLogStore.ExperimentObservations) -> JSONValue {
+    public static func make(_ experiment: Experiment, observations: ExperimentObservations) -> JSONValue {
         let total = experiment.variants.reduce(0) { $0 + $1.weight }
         var variants: [JSONValue] = []
         for (index, variant) in experiment.variants.enumerated() {

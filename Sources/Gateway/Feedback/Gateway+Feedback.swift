@@ -77,7 +77,7 @@ extension Gateway {
     }
 
     /// `records` with the feedback on each and on its episode.
-    func withFeedback(_ records: [RequestRecord], store: RequestLogStore) async throws -> [RequestRecord] {
+    func withFeedback(_ records: [RequestRecord], store: any RequestLogPersistence) async throws -> [RequestRecord] {
         let feedback = try await store.feedback(for: records)
         guard !feedback.isEmpty else { return records }
         return records.map { record in

@@ -48,3 +48,12 @@ public protocol CachePersistence: Sendable {
     /// Every record not expired at `now`.
     func load(now: Date) throws -> [CacheRecord]
 }
+
+/// A persistence that several gateways share (PostgreSQL behind replicas): after a local exact miss
+/// the cache asks it for an answer another gateway stored. SQLite's store is not one, so a single
+/// gateway's lookups never leave memory.
+public protocol SharedCachePersistence: CachePersistence {
+    /// The record stored under `key` if it has not expired at `now`; nil when there is none, or when
+    /// the store cannot answer in time (a shared lookup is on the request path: one indexed read).
+    func record(key: String, now: Date) async -> CacheRecord?
+}
