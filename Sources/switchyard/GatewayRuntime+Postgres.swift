@@ -14,6 +14,11 @@ struct PostgresRuntime {
     let limits: PostgresSharedLimits
     let retrieval: PostgresRetrievalStore
     let workflows: PostgresWorkflowRunStore
+    let requestLog: PostgresRequestLogStore
+    let responses: PostgresResponseStore
+    let batches: PostgresBatchStore
+    let evalReports: PostgresEvalReportStore
+    let cache: PostgresCacheStore
     let replicaID: String
 
     /// Connects and migrates; a database that cannot be reached stops the start, naming it (never its password).
@@ -24,10 +29,17 @@ struct PostgresRuntime {
         database.start()
         replicaID = Self.replicaID()
         do {
-            governance = try PostgresGovernanceStore(database: database, spend: { _, _, _ in 0 })
+            let log = try PostgresRequestLogStore(database: database)
+            requestLog = log
+            // Budgets opened for the first time start from what the log says they spent (a deployment moved from SQLite).
+            governance = try PostgresGovernanceStore(database: database, spend: { key, team, since in try log.spend(key: key, team: team, since: since) })
             limits = try PostgresSharedLimits(database: database, replicaID: replicaID)
             retrieval = try PostgresRetrievalStore(database: database)
             workflows = try PostgresWorkflowRunStore(database: database, replicaID: replicaID)
+            responses = try PostgresResponseStore(database: database)
+            batches = try PostgresBatchStore(database: database)
+            evalReports = try PostgresEvalReportStore(database: database)
+            cache = try PostgresCacheStore(database: database, lookupDeadline: .milliseconds(250))
         } catch {
             let database = database
             Task { await database.shutdown() }
@@ -42,9 +54,15 @@ struct PostgresRuntime {
         return "\(ProcessInfo.processInfo.hostName.prefix(60))-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
     }
 
-    /// After the Governor has loaded: budgets and limits count in the database from now on.
+    /// After the Governor has loaded: budgets and limits count in the database from now on. Budgets
+    /// no replica has opened yet start from the request log's spend in their period.
     func attach(to gateway: Gateway, logger: Logger) throws {
         let limits = limits
+        let now = Date()
+        let seeds = gateway.governor.budgetAccounts().map { subject, account in
+            (subject: subject, periodStart: account.budget.period.start(containing: now), spent: account.spent)
+        }
+        try limits.seed(seeds)
         gateway.governor.share(limits, replicasAlive: { limits.replicasAlive })
         gateway.useStorageProbe(database)
     }

@@ -18,21 +18,24 @@ struct GatewayRuntime {
 
     init(configuration: SwitchyardConfiguration, logger: Logger) throws {
         // Everything that can fail before the HTTP client exists, so a failure leaves nothing to shut down.
-        let store = try RequestLogStore(path: configuration.storage.sqlitePath)
-        var cachePersistence: ResponseCacheStore?
-        if configuration.cache.isEnabled, configuration.cache.persistent {
-            cachePersistence = try ResponseCacheStore(path: configuration.storage.sqlitePath)
-        }
-        // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
+        // `storage.postgres`: every store in the shared database (replicas); else the embedded SQLite file.
         let postgres = try configuration.storage.postgresURL.map { try PostgresRuntime(url: $0, logger: logger) }
         self.postgres = postgres
+        let store: any RequestLogPersistence = try postgres?.requestLog ?? RequestLogStore(path: configuration.storage.sqlitePath)
+        var cachePersistence: (any CachePersistence)?
+        if configuration.cache.isEnabled, configuration.cache.persistent {
+            cachePersistence = try postgres?.cache ?? ResponseCacheStore(path: configuration.storage.sqlitePath)
+        }
+        // A replica's answered-but-unstored log lines, adopted by another replica if it dies (see RequestLogSpool).
+        let spool = try postgres.map { _ in try RequestLogSpool(directory: URL(fileURLWithPath: configuration.storage.spoolDirectory), logger: logger) }
+        // Collections: rows in the same SQLite file, HNSW files in `<db>.collections/` beside it.
         let retrievalStore: any RetrievalPersistence = try postgres?.retrieval ?? RetrievalStore(path: configuration.storage.sqlitePath)
         // Keys, teams and the audit chain: the same file (spend is read from the request log); or PostgreSQL.
         let governanceStore: any GovernancePersistence = try postgres?.governance ?? GovernanceStore(path: configuration.storage.sqlitePath)
-        let responseStore = try ResponseStore(path: configuration.storage.sqlitePath)
-        let batchStore = try BatchStore(path: configuration.storage.sqlitePath)
+        let responseStore: any ResponsePersistence = try postgres?.responses ?? ResponseStore(path: configuration.storage.sqlitePath)
+        let batchStore: any BatchPersistence = try postgres?.batches ?? BatchStore(path: configuration.storage.sqlitePath)
         // Uploaded eval reports (`eval run --publish`, `eval publish`): the same file.
-        let evalReportStore = try EvalReportStore(path: configuration.storage.sqlitePath)
+        let evalReportStore: any EvalReportPersistence = try postgres?.evalReports ?? EvalReportStore(path: configuration.storage.sqlitePath)
         // Workflow runs and their step checkpoints: the same file, so a run outlives a crash of the gateway.
         let workflowStore: any WorkflowCheckpointStore = try postgres?.workflows ?? WorkflowRunStore(path: configuration.storage.sqlitePath)
         // HNSW files beside a SQLite file; replicas build theirs from the database and follow its change feed.
@@ -43,7 +46,7 @@ struct GatewayRuntime {
         self.clients = clients
         self.gateway = Gateway(
             configuration: configuration, upstreamClients: clients,
-            requestLog: RequestLog(store: store, logger: logger),
+            requestLog: RequestLog(store: store, spool: spool, logger: logger),
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
             governancePersistence: governanceStore, responsePersistence: responseStore,

@@ -45,13 +45,17 @@ public enum ConfigurationLoader {
             if let limit = try server["max_body_bytes"]?.int(in: 1...Limits.maximumBodyBytes) { configuration.server.maxBodyBytes = limit }
         }
         if let storage = reader["storage"] {
-            try storage.allowOnly(["sqlite", "flush_ms", "postgres"])
+            try storage.allowOnly(["sqlite", "flush_ms", "postgres", "spool"])
             configuration.storage.sqlitePath = try storage["sqlite"]?.string() ?? configuration.storage.sqlitePath
             if let node = storage["postgres"] {
                 let url = try node.string()
                 // Checked here so a typo stops the start naming the field; the password is never echoed.
                 if let problem = PostgresURLCheck.problem(url) { throw node.error(problem) }
                 configuration.storage.postgresURL = url
+            }
+            if let spool = try storage["spool"]?.string() {
+                guard !spool.isEmpty, spool.utf8.count <= 4096, !spool.contains("\0") else { throw storage["spool"]!.error("must be a directory path") }
+                configuration.storage.spoolDirectory = spool
             }
             if let flush = try storage["flush_ms"]?.int(in: 1...Limits.day) { configuration.storage.flushMilliseconds = flush }
         }

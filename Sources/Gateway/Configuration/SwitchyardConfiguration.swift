@@ -25,6 +25,9 @@ public struct SwitchyardConfiguration: Sendable {
         /// `storage.postgres`: a `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` URL. When set, every
         /// store lives in that PostgreSQL database and replicas share it; `sqlitePath` is then unused.
         public var postgresURL: String?
+        /// `storage.spool`: where a replica keeps request-log lines until they are stored (PostgreSQL only).
+        /// Replicas that share this directory store the lines of one that died.
+        public var spoolDirectory = "switchyard-spool"
         public init() {}
     }
 
