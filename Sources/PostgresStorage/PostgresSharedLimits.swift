@@ -54,15 +54,27 @@ public final class PostgresSharedLimits: SharedLimits, Service {
 
     // MARK: SharedLimits
 
+    /// How long the request path waits for the database before it decides without it.
+    static let requestDeadline: Duration = .seconds(2)
+
+    /// Fails at once while the database is known to be down (the heartbeat finds out when it is back),
+    /// so a request never queues for a connection that will not come.
+    private func ensureReachable() throws {
+        guard database.currentHealth.reachable else { throw SharedLimitsUnavailable("the shared database cannot be reached") }
+    }
+
     public func admit(_ cells: [SharedRateCell]) async throws -> SharedAdmission {
+        try ensureReachable()
         let subjects = cells.map(\.subject)
         let kinds = cells.map(\.kind)
         let limits = cells.map { Int32(clamping: $0.limit) }
         let weights = cells.map { Int32(clamping: $0.weight) }
         let row = try await database.run { client in
-            try await client.query(
-                "SELECT refused, tats, now_s, retry_s FROM switchyard_admit(\(subjects), \(kinds), \(limits), \(weights))"
-            ).decode((Int32, [Double], Double, Double).self).all()
+            try await withDeadline(Self.requestDeadline) {
+                try await client.query(
+                    "SELECT refused, tats, now_s, retry_s FROM switchyard_admit(\(subjects), \(kinds), \(limits), \(weights))"
+                ).decode((Int32, [Double], Double, Double).self).all()
+            }
         }
         guard let (refused, tats, now, retry) = row.first, tats.count == cells.count || refused > 0 else {
             throw StorageFailure(message: "PostgreSQL: switchyard_admit answered an unexpected row")
@@ -78,18 +90,21 @@ public final class PostgresSharedLimits: SharedLimits, Service {
     }
 
     public func reserve(_ usd: Double, on accounts: [SharedBudgetAccount]) async throws -> SharedReservation {
+        try ensureReachable()
         let subjects = accounts.map(\.subject)
         let periods = accounts.map(\.periodStart.timeIntervalSince1970)
         let budgets = accounts.map(\.budget.usd)
         let hard = accounts.map { $0.budget.mode == .hard }
         let usd = usd.isFinite ? max(0, usd) : Double.greatestFiniteMagnitude
         let rows = try await database.run { [replicaID, staleAfterSeconds] client in
-            try await client.query(
-                """
-                SELECT refused, available, holds, spent, held, soft
-                FROM switchyard_reserve(\(subjects), \(periods), \(budgets), \(hard), \(usd), \(replicaID), \(staleAfterSeconds))
-                """
-            ).decode((Int32, Double, [Int64], [Double], [Double], [Int32]).self).all()
+            try await withDeadline(Self.requestDeadline) {
+                try await client.query(
+                    """
+                    SELECT refused, available, holds, spent, held, soft
+                    FROM switchyard_reserve(\(subjects), \(periods), \(budgets), \(hard), \(usd), \(replicaID), \(staleAfterSeconds))
+                    """
+                ).decode((Int32, Double, [Int64], [Double], [Double], [Int32]).self).all()
+            }
         }
         guard let (refused, available, holds, spent, held, soft) = rows.first else {
             throw StorageFailure(message: "PostgreSQL: switchyard_reserve answered no row")
@@ -160,10 +175,12 @@ public final class PostgresSharedLimits: SharedLimits, Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let count = try await database.run { [replicaID, staleAfterSeconds] client in
-                    try await client.query("INSERT INTO replicas (id) VALUES (\(replicaID)) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()")
-                    return try await client.query(
-                        "SELECT count(*)::int FROM replicas WHERE heartbeat_at > clock_timestamp() - make_interval(secs => \(staleAfterSeconds))"
-                    ).decode(Int.self).all().first ?? 1
+                    try await withDeadline(.seconds(5)) {
+                        try await client.query("INSERT INTO replicas (id) VALUES (\(replicaID)) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()")
+                        return try await client.query(
+                            "SELECT count(*)::int FROM replicas WHERE heartbeat_at > clock_timestamp() - make_interval(secs => \(staleAfterSeconds))"
+                        ).decode(Int.self).all().first ?? 1
+                    }
                 }
                 alive.store(max(1, count), ordering: .relaxed)
                 rounds += 1

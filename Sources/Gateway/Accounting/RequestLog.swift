@@ -122,6 +122,25 @@ public final class RequestLog: Sendable {
         if let spool, flushes.add(1, ordering: .relaxed).newValue % 10 == 1 { await adopt(spool, store: store) }
     }
 
+    /// Flushes, waiting at most `limit` (the flush goes on in the background when it is late).
+    /// Returns whether it finished in time.
+    @discardableResult
+    public func flush(within limit: Duration) async -> Bool {
+        final class Once: Sendable { let slot = Mutex<CheckedContinuation<Bool, Never>?>(nil) }
+        let once = Once()
+        return await withCheckedContinuation { continuation in
+            once.slot.withLock { $0 = continuation }
+            Task {
+                await self.flush()
+                once.slot.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: true)
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                once.slot.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: false)
+            }
+        }
+    }
+
     /// Stores the spooled records of replicas that died (sharing the spool directory).
     private func adopt(_ spool: RequestLogSpool, store: any RequestLogPersistence) async {
         for orphan in spool.orphans() {
