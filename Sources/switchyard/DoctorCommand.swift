@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import PostgresStorage
 import Storage
 import SwitchyardCore
 
@@ -53,7 +54,11 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         if let configuration {
             checks += await providerChecks(configuration)
-            checks.append(databaseCheck(configuration))
+            if let url = configuration.storage.postgresURL {
+                checks.append(await postgresCheck(url))
+            } else {
+                checks.append(databaseCheck(configuration))
+            }
             checks += await mcpChecks(configuration)
             checks.append(authCheck(configuration))
             checks.append(await portCheck(configuration))
@@ -130,6 +135,23 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         return checks
+    }
+
+    /// `storage.postgres`: the server answers (a connection and `SELECT 1` within five seconds).
+    func postgresCheck(_ text: String) async -> Check {
+        guard let url = try? PostgresURL(text) else {
+            return Check(name: "database", outcome: .failed, detail: "storage.postgres is not a PostgreSQL URL", fix: "postgres://USER@HOST:PORT/DB")
+        }
+        let database = PostgresDatabase(url: url, maximumConnections: 2, logger: Logger(label: "doctor"))
+        database.start()
+        let reachable = await database.probe(timeout: .seconds(5))
+        let error = database.currentHealth.lastError
+        await database.shutdown()
+        return reachable
+            ? Check(name: "database", outcome: .ok, detail: "\(url.redacted) answers")
+            : Check(
+                name: "database", outcome: .failed, detail: "\(url.redacted) does not answer: \(error ?? "no answer")",
+                fix: "check that PostgreSQL runs, the host, port and database name, and the user's access")
     }
 
     func databaseCheck(_ configuration: SwitchyardConfiguration) -> Check {
