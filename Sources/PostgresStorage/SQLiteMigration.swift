@@ -221,7 +221,8 @@ public struct SQLiteMigration: Sendable {
     }
 
     func report(_ table: String, _ count: Count, detail: String = "") {
-        let added = count.added == count.source ? "" : " (\(Summary.number(count.added)) new, the rest already there)"
+        let added = count.added == count.source ? "" : count.added == 0 ? " (all already there)"
+            : " (\(Summary.number(count.added)) new, the rest already there)"
         progress("\(table): \(Summary.number(count.source))\(detail)\(added)")
     }
 }
