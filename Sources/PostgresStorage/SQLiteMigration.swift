@@ -12,7 +12,9 @@ import SwitchyardCore
 ///
 /// Safe to repeat: into a database that already holds keys or logged requests it copies nothing
 /// unless `force` is set, and then every row already there is left as it is (ON CONFLICT DO
-/// NOTHING), so a second run adds only what is missing. The source is only read.
+/// NOTHING), so a second run adds only what is missing. The source's rows are only read (opening
+/// its stores brings an older file's schema up to date, as `serve` would); the target's schema is
+/// created before the checks, its rows only after them.
 ///
 /// Every blocking store call runs through `BlockingWork.run`.
 public struct SQLiteMigration: Sendable {
