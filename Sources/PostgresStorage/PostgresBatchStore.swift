@@ -118,6 +118,22 @@ public final class PostgresBatchStore: BatchPersistence {
         return try !database.blockingRows(statement).isEmpty
     }
 
+    /// Stores a file from another deployment (`switchyard migrate`); one whose id is already stored is
+    /// left alone (false). Files imported in their order list in it.
+    public func importFile(_ file: BatchFile) throws -> Bool {
+        var statement = PostgresStatement()
+        let values = [
+            try statement.text(file.id), try statement.text(file.owner), try statement.text(file.purpose), try statement.text(file.filename),
+            try statement.bind(file.bytes), try statement.bind(file.createdAt.timeIntervalSince1970), try statement.bind(file.content),
+        ]
+        statement.append(
+            """
+            INSERT INTO batch_file (id, owner, purpose, filename, bytes, created_at, content) VALUES (\(values.joined(separator: ", ")))
+            ON CONFLICT (id) DO NOTHING RETURNING 1
+            """)
+        return try !database.blockingRows(statement).isEmpty
+    }
+
     static func file(_ row: PostgresRow, content: Bool) throws -> BatchFile {
         let column = PostgresColumns(row)
         return BatchFile(
@@ -140,6 +156,21 @@ public final class PostgresBatchStore: BatchPersistence {
         }
     }
 
+    /// Stores a batch from another deployment with all its lines, in their states (`switchyard migrate`),
+    /// in one transaction; a batch whose id is already stored is left alone, lines included (false).
+    public func importBatch(_ batch: BatchJob, lines: [BatchLine]) throws -> Bool {
+        let batchStatement = try Self.upsert(batch, onConflict: "DO NOTHING RETURNING 1")
+        let lineStatements = try lines.runs(count: Self.linesPerStatement, bytes: Self.bytesPerStatement) { 64 + $0.body.utf8.count }
+            .map(Self.insert)
+        return try database.blocking { [logger = database.logger, batchStatement] client in
+            try await client.withTransaction(logger: logger) { connection in
+                guard try await !connection.rows(batchStatement, logger: logger).isEmpty else { return false }
+                for statement in lineStatements { _ = try await connection.rows(statement, logger: logger) }
+                return true
+            }
+        }
+    }
+
     static func insert(_ lines: ArraySlice<BatchLine>) throws -> PostgresStatement {
         var statement = PostgresStatement("INSERT INTO batch_line (batch_id, line_index, custom_id, body, state, result) VALUES ")
         for (position, line) in lines.enumerated() {
@@ -156,8 +187,9 @@ public final class PostgresBatchStore: BatchPersistence {
         _ = try database.blockingRows(try Self.upsert(batch))
     }
 
-    /// Inserts a batch, or updates what changes over its life (status, errors, output files, times).
-    static func upsert(_ batch: BatchJob) throws -> PostgresStatement {
+    /// Inserts a batch, or updates what changes over its life (status, errors, output files, times);
+    /// `onConflict` replaces the update.
+    static func upsert(_ batch: BatchJob, onConflict: String? = nil) throws -> PostgresStatement {
         var statement = PostgresStatement()
         func time(_ date: Date?) throws -> String { try statement.bind(date?.timeIntervalSince1970, as: "float8") }
         let values = [
@@ -175,14 +207,18 @@ public final class PostgresBatchStore: BatchPersistence {
                 output_file_id, error_file_id, created_at, in_progress_at, finalizing_at, completed_at, failed_at,
                 cancelling_at, cancelled_at, expires_at)
             VALUES (\(values.joined(separator: ", ")))
-            ON CONFLICT (id) DO UPDATE SET status = excluded.status, errors = excluded.errors,
-                output_file_id = excluded.output_file_id, error_file_id = excluded.error_file_id,
-                in_progress_at = excluded.in_progress_at, finalizing_at = excluded.finalizing_at,
-                completed_at = excluded.completed_at, failed_at = excluded.failed_at,
-                cancelling_at = excluded.cancelling_at, cancelled_at = excluded.cancelled_at
+            ON CONFLICT (id) \(onConflict ?? Self.updateOnConflict)
             """)
         return statement
     }
+
+    static let updateOnConflict = """
+        DO UPDATE SET status = excluded.status, errors = excluded.errors,
+            output_file_id = excluded.output_file_id, error_file_id = excluded.error_file_id,
+            in_progress_at = excluded.in_progress_at, finalizing_at = excluded.finalizing_at,
+            completed_at = excluded.completed_at, failed_at = excluded.failed_at,
+            cancelling_at = excluded.cancelling_at, cancelled_at = excluded.cancelled_at
+        """
 
     static let batchColumns = """
         id, kind, owner, endpoint, input_file_id, completion_window, status, metadata, errors, output_file_id, error_file_id,

@@ -70,7 +70,18 @@ public final class PostgresCacheStore: SharedCachePersistence {
         128 + record.response.count + (record.vector?.count ?? 0) * 4 + (record.text?.utf8.count ?? 0)
     }
 
-    static func upsert(_ records: ArraySlice<CacheRecord>) throws -> PostgresStatement {
+    /// Stores entries from another deployment (`switchyard migrate`); an entry whose key is already
+    /// stored is left alone. Returns how many were stored.
+    public func importRecords(_ records: [CacheRecord]) async throws -> Int {
+        var stored = 0
+        for run in records.runs(count: Self.rowsPerStatement, bytes: Self.bytesPerStatement, size: Self.size) {
+            stored += try await database.rows(try Self.upsert(run, onConflict: "DO NOTHING RETURNING 1")).count
+        }
+        return stored
+    }
+
+    /// `onConflict` replaces the update of an existing key's row.
+    static func upsert(_ records: ArraySlice<CacheRecord>, onConflict: String? = nil) throws -> PostgresStatement {
         var statement = PostgresStatement("INSERT INTO response_cache (\(columns)) VALUES ")
         for (position, record) in records.enumerated() {
             let vector = record.vector.map { values in values.withUnsafeBufferPointer { Data(buffer: $0) } }
@@ -82,6 +93,10 @@ public final class PostgresCacheStore: SharedCachePersistence {
                 try statement.bind(record.expiresAt.timeIntervalSince1970),
             ]
             statement.append((position == 0 ? "(" : ", (") + values.joined(separator: ", ") + ")")
+        }
+        if let onConflict {
+            statement.append(" ON CONFLICT (key) " + onConflict)
+            return statement
         }
         statement.append(
             """

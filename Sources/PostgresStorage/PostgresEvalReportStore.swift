@@ -42,6 +42,18 @@ public final class PostgresEvalReportStore: EvalReportPersistence {
 
     /// Stores a new report; an id already stored is an error, as in SQLite.
     public func saveReport(_ summary: EvalReportSummary, report: Data) throws {
+        _ = try database.blockingRows(try Self.insert(summary, report: report))
+    }
+
+    /// Stores a report from another deployment (`switchyard migrate`); one whose id is already stored is
+    /// left alone (false).
+    public func importReport(_ summary: EvalReportSummary, report: Data) throws -> Bool {
+        var statement = try Self.insert(summary, report: report)
+        statement.append(" ON CONFLICT (id) DO NOTHING RETURNING 1")
+        return try !database.blockingRows(statement).isEmpty
+    }
+
+    static func insert(_ summary: EvalReportSummary, report: Data) throws -> PostgresStatement {
         var statement = PostgresStatement()
         let values = [
             try statement.text(summary.id), try statement.bind(summary.createdAt.timeIntervalSince1970),
@@ -53,7 +65,7 @@ public final class PostgresEvalReportStore: EvalReportPersistence {
             try statement.bind(summary.bytes), try statement.text(summary.uploadedBy), try statement.bind(report),
         ]
         statement.append("INSERT INTO eval_report (\(Self.summaryColumns), report) VALUES (\(values.joined(separator: ", ")))")
-        _ = try database.blockingRows(statement)
+        return statement
     }
 
     public func listReports(before: String?, limit: Int) throws -> [EvalReportSummary] {

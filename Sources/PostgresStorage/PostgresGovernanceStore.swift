@@ -148,6 +148,39 @@ public final class PostgresGovernanceStore: GovernancePersistence {
 
     static let auditLock: Int64 = 0x5357_4155
 
+    /// Stores entries of another deployment's chain as they are, sequence numbers and hashes unchanged
+    /// (`switchyard migrate`); an entry whose sequence number is already stored is left alone. Returns
+    /// how many were stored. Under the append lock, so no replica appends in between. Blocks.
+    public func importAudit(_ entries: [AuditEntry]) throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        for entry in entries {
+            for text in [entry.actor, entry.action, entry.target, entry.detailsJSON, entry.previousHash, entry.hash] {
+                try StorableText.check(text, "Audit entry \(entry.sequence)", param: "audit")
+            }
+        }
+        return try database.blocking { client in
+            try await client.withTransaction(logger: self.database.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.auditLock))", logger: self.database.logger)
+                var stored = 0
+                var start = 0
+                while start < entries.count {
+                    let batch = entries[start..<min(entries.count, start + 1_000)]
+                    start += batch.count
+                    stored += try await connection.query(
+                        """
+                        INSERT INTO audit_log (seq, at, actor, action, target, details, prev_hash, hash)
+                        SELECT * FROM unnest(\(batch.map { Int64($0.sequence) })::bigint[], \(batch.map { $0.at.timeIntervalSince1970 })::float8[],
+                            \(batch.map(\.actor))::text[], \(batch.map(\.action))::text[], \(batch.map(\.target))::text[],
+                            \(batch.map(\.detailsJSON))::text[], \(batch.map(\.previousHash))::text[], \(batch.map(\.hash))::text[])
+                        ON CONFLICT (seq) DO NOTHING RETURNING seq
+                        """, logger: self.database.logger
+                    ).collect().count
+                }
+                return stored
+            }
+        }
+    }
+
     public func auditEntries() throws -> [AuditEntry] {
         try database.blocking { client in
             var entries: [AuditEntry] = []

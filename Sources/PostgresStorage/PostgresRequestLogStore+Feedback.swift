@@ -34,6 +34,31 @@ extension PostgresRequestLogStore {
         _ = try await rows(statement)
     }
 
+    /// Stores pieces of feedback given elsewhere (`switchyard migrate`), in their order; one whose id is
+    /// already stored is left alone. Returns how many were stored.
+    public func importFeedback(_ items: [Feedback]) async throws -> Int {
+        var stored = 0
+        var start = 0
+        while start < items.count {
+            let batch = items[start..<min(items.count, start + 500)]
+            start += batch.count
+            var statement = PostgresStatement(
+                "INSERT INTO feedback (id, request_id, episode_id, metric, value, value_type, comment, created_at, given_by) VALUES ")
+            for (position, feedback) in batch.enumerated() {
+                let values = [
+                    try statement.text(feedback.id), try statement.text(feedback.requestID), try statement.text(feedback.episodeID),
+                    try statement.text(feedback.metric), try statement.bind(feedback.value.number),
+                    try statement.text(feedback.value.isBool ? "bool" : "number"), try statement.text(feedback.comment),
+                    try statement.bind(feedback.createdAt.timeIntervalSince1970), try statement.text(feedback.keyID),
+                ]
+                statement.append((position == 0 ? "(" : ", (") + values.joined(separator: ", ") + ")")
+            }
+            statement.append(" ON CONFLICT (id) DO NOTHING RETURNING 1")
+            stored += try await rows(statement).count
+        }
+        return stored
+    }
+
     public func episodeExists(_ episodeID: String, scope: LedgerScope) async throws -> Bool {
         var statement = PostgresStatement()
         var conditions = ["episode_id = \(try statement.text(episodeID))"]

@@ -29,19 +29,33 @@ public final class PostgresResponseStore: ResponsePersistence {
 
     /// Saves or replaces the response with this id.
     public func saveResponse(_ response: StoredResponse) throws {
+        var statement = try Self.insert(response)
+        statement.append(
+            """
+
+            ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, created_at = excluded.created_at, previous_id = excluded.previous_id,
+                input = excluded.input, response = excluded.response
+            """)
+        _ = try database.blockingRows(statement)
+    }
+
+    /// Stores a response from another deployment (`switchyard migrate`); one whose id is already
+    /// stored is left alone (false).
+    public func importResponse(_ response: StoredResponse) throws -> Bool {
+        var statement = try Self.insert(response)
+        statement.append(" ON CONFLICT (id) DO NOTHING RETURNING 1")
+        return try !database.blockingRows(statement).isEmpty
+    }
+
+    static func insert(_ response: StoredResponse) throws -> PostgresStatement {
         var statement = PostgresStatement()
         let values = [
             try statement.text(response.id), try statement.text(response.owner), try statement.bind(response.createdAt.timeIntervalSince1970),
             try statement.text(response.previousID), try statement.text(JSONValue.array(response.input).jsonString()),
             try statement.text(response.response.jsonString()),
         ]
-        statement.append(
-            """
-            INSERT INTO stored_response (id, owner, created_at, previous_id, input, response) VALUES (\(values.joined(separator: ", ")))
-            ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, created_at = excluded.created_at, previous_id = excluded.previous_id,
-                input = excluded.input, response = excluded.response
-            """)
-        _ = try database.blockingRows(statement)
+        statement.append("INSERT INTO stored_response (id, owner, created_at, previous_id, input, response) VALUES (\(values.joined(separator: ", ")))")
+        return statement
     }
 
     public func loadResponse(id: String) throws -> StoredResponse? {

@@ -213,6 +213,32 @@ public final class PostgresWorkflowRunStore: WorkflowRunLeasing {
         }
     }
 
+    // MARK: Import
+
+    /// Stores a run and its finished steps from another deployment (`switchyard migrate`) as they were,
+    /// leased to nobody: a `running` run is claimed and resumed by the first replica that looks
+    /// (`claimExpiredRuns`). A run whose id is already stored is left alone, steps included; false then.
+    public func importRun(_ run: WorkflowRunRecord, steps: [WorkflowStepRecord]) async throws -> Bool {
+        try Self.checkIdentifiers(run.id, run.workflow, run.callerID)
+        for step in steps { try Self.checkIdentifiers(step.runID, step.stepID, nil) }
+        let error = StorableText.shown(run.error)
+        return try await database.transaction { connection in
+            let created = try await connection.query(
+                """
+                INSERT INTO workflow_runs (id, workflow, status, input, output, error, cost_usd, steps_done, created_at, updated_at, caller)
+                VALUES (\(run.id), \(run.workflow), \(run.status.rawValue), \(run.input.jsonString()), \(run.output?.jsonString()),
+                    \(error), \(run.costUSD), \(run.stepsDone), \(run.createdAt.timeIntervalSince1970),
+                    \(run.updatedAt.timeIntervalSince1970), \(run.callerID))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """, logger: self.logger
+            ).collect()
+            guard !created.isEmpty else { return false }
+            // In their order: `sequence` keeps it for steps that finished at the same time.
+            for step in steps { try await Self.insert(step, connection, logger: self.logger) }
+            return true
+        }
+    }
+
     // MARK: WorkflowRunLeasing
 
     public func renewLeases(runIDs: [String]) async throws -> Set<String> {

@@ -281,6 +281,29 @@ public final class BatchStore: BatchPersistence {
         }
     }
 
+    // MARK: Export (`switchyard migrate`)
+
+    /// Every file with its content, a page at a time in the order they were stored.
+    public func exportFiles(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<BatchFile> {
+        try database.read { db in
+            ExportPage.make(try Row.fetchAll(db, sql: ExportPage<BatchFile>.sql("batch_file"), arguments: [rowID, limit]), limit: limit, Self.file)
+        }
+    }
+
+    /// Every batch, a page at a time in the order they were created.
+    public func exportBatches(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<BatchJob> {
+        try database.read { db in
+            ExportPage.make(try Row.fetchAll(db, sql: ExportPage<BatchJob>.sql("batch"), arguments: [rowID, limit]), limit: limit, Self.batch)
+        }
+    }
+
+    /// Every line of a batch, whatever its state, in line order.
+    public func allLines(batchID: String) throws -> [BatchLine] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM batch_line WHERE batch_id = ? ORDER BY line_index", arguments: [batchID]).map(Self.line)
+        }
+    }
+
     static func line(_ row: Row) -> BatchLine {
         BatchLine(
             batchID: row["batch_id"], index: row["line_index"], customID: row["custom_id"], body: row["body"],

@@ -115,6 +115,13 @@ extension RequestLogStore {
         }
     }
 
+    /// Every piece of feedback, a page at a time in the order it was given (`switchyard migrate`). Blocks.
+    public func exportFeedback(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<Feedback> {
+        try database.read { db in
+            ExportPage.make(try Row.fetchAll(db, sql: ExportPage<Feedback>.sql("feedback"), arguments: [rowID, limit]), limit: limit, Self.feedback)
+        }
+    }
+
     static func feedback(_ row: Row) -> Feedback {
         let number: Double = row["value"]
         let value: FeedbackValue = (row["value_type"] as String?) == "bool" ? .bool(number != 0) : .number(number)

@@ -196,6 +196,14 @@ public final class RequestLogStore: RequestLogPersistence {
         }
     }
 
+    /// Every record, a page at a time in the order they were written (`switchyard migrate`). Blocks.
+    public func exportRecords(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<RequestRecord> {
+        try database.read { db in
+            ExportPage.make(
+                try Row.fetchAll(db, sql: ExportPage<RequestRecord>.sql("request_log"), arguments: [rowID, limit]), limit: limit, Self.record)
+        }
+    }
+
     public func count() throws -> Int {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_log") ?? 0 }
     }

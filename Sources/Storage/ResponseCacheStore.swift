@@ -69,17 +69,31 @@ public final class ResponseCacheStore: CachePersistence {
     public func load(now: Date) throws -> [CacheRecord] {
         try database.write { db in
             try db.execute(sql: "DELETE FROM response_cache WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
-            return try Row.fetchAll(db, sql: "SELECT * FROM response_cache ORDER BY created_at").map { row in
-                let blob: Data? = row["vector"]
-                let vector = blob.map { data in
-                    data.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
-                }
-                return CacheRecord(
-                    key: row["key"], namespace: row["namespace"], scope: row["scope"], vector: vector, text: row["semantic_text"], response: row["response"],
-                    model: row["model"], costUSD: row["cost_usd"], promptTokens: row["prompt_tokens"],
-                    completionTokens: row["completion_tokens"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
-            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM response_cache ORDER BY created_at").map(Self.record)
         }
+    }
+
+    /// The entries not expired at `now`, a page at a time, without deleting the rest (`switchyard
+    /// migrate` reads a file it must leave as it found it). Blocks.
+    public func exportRecords(now: Date, after rowID: Int64 = 0, limit: Int) throws -> ExportPage<CacheRecord> {
+        try database.read { db in
+            ExportPage.make(
+                try Row.fetchAll(
+                    db, sql: ExportPage<CacheRecord>.sql("response_cache", filter: "expires_at > ?"),
+                    arguments: [rowID, now.timeIntervalSince1970, limit]),
+                limit: limit, Self.record)
+        }
+    }
+
+    static func record(_ row: Row) -> CacheRecord {
+        let blob: Data? = row["vector"]
+        let vector = blob.map { data in
+            data.withUnsafeBytes { raw in Array(raw.bindMemory(to: Float.self)) }
+        }
+        return CacheRecord(
+            key: row["key"], namespace: row["namespace"], scope: row["scope"], vector: vector, text: row["semantic_text"], response: row["response"],
+            model: row["model"], costUSD: row["cost_usd"], promptTokens: row["prompt_tokens"],
+            completionTokens: row["completion_tokens"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
     }
 }

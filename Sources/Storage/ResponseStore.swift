@@ -37,12 +37,23 @@ public final class ResponseStore: ResponsePersistence {
 
     public func loadResponse(id: String) throws -> StoredResponse? {
         try database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM stored_response WHERE id = ?", arguments: [id]) else { return nil }
-            return StoredResponse(
-                id: row["id"], owner: row["owner"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                previousID: row["previous_id"], input: JSONValue.parse(row["input"] as String)?.arrayValue ?? [],
-                response: JSONValue.parse(row["response"] as String) ?? .null)
+            try Row.fetchOne(db, sql: "SELECT * FROM stored_response WHERE id = ?", arguments: [id]).map(Self.response)
         }
+    }
+
+    /// Every stored response, a page at a time in the order they were stored (`switchyard migrate`).
+    public func exportResponses(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<StoredResponse> {
+        try database.read { db in
+            ExportPage.make(
+                try Row.fetchAll(db, sql: ExportPage<StoredResponse>.sql("stored_response"), arguments: [rowID, limit]), limit: limit, Self.response)
+        }
+    }
+
+    static func response(_ row: Row) -> StoredResponse {
+        StoredResponse(
+            id: row["id"], owner: row["owner"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            previousID: row["previous_id"], input: JSONValue.parse(row["input"] as String)?.arrayValue ?? [],
+            response: JSONValue.parse(row["response"] as String) ?? .null)
     }
 
     public func deleteResponse(id: String) throws -> Bool {

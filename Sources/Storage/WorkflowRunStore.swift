@@ -135,6 +135,15 @@ public final class WorkflowRunStore: WorkflowCheckpointStore {
         }
     }
 
+    /// Every run, a page at a time in the order they were created (`switchyard migrate`). Blocks.
+    public func exportRuns(after rowID: Int64 = 0, limit: Int) throws -> ExportPage<WorkflowRunRecord> {
+        try database.read { db in
+            ExportPage.make(
+                try Row.fetchAll(db, sql: ExportPage<WorkflowRunRecord>.sql("workflow_runs"), arguments: [rowID, limit]), limit: limit,
+                Self.run(from:))
+        }
+    }
+
     /// The number of rows in each workflow table (for measuring what a checkpoint writes).
     public func rowCounts() async throws -> (runs: Int, steps: Int) {
         try await database.read { db in

@@ -13,7 +13,7 @@ extension ExplainCommand {
 }
 
 /// Where `explain wfr_…` reads a run: the running gateway's runs API when one serves this configuration (as for
-/// request ids), else the SQLite file's `workflow_runs` and `workflow_steps` (a step is there once it finished).
+/// request ids), else the storage's `workflow_runs` and `workflow_steps`, SQLite or PostgreSQL (a step is there once it finished).
 enum WorkflowRunSource {
     static func run(id: String, config: String?, db: String?, key: String?) async throws -> JSONValue? {
         if let running = ConfigurationFinder.runningGateway(config: config, db: db) {
@@ -23,13 +23,10 @@ enum WorkflowRunSource {
                 return nil
             }
         }
-        let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard path != ":memory:", FileManager.default.fileExists(atPath: path) else {
-            throw CommandFailure("No database at '\(path)' yet: it is created when the gateway first starts.", .notFound)
+        return try await StorageLocation.find(db: db, config: config).withWorkflowRuns { store in
+            guard let run = try await store.run(id: id) else { return nil }
+            return json(run, steps: try await store.steps(runID: id))
         }
-        let store = try WorkflowRunStore(path: path)
-        guard let run = try await store.run(id: id) else { return nil }
-        return json(run, steps: try await store.steps(runID: id))
     }
 
     /// A run as the runs API shows it.

@@ -12,7 +12,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @Argument(help: "The request id (x-switchyard-request-id), or a workflow run's id (wfr_…, x-switchyard-workflow-run).")
     var requestID: String
 
-    @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
+    @Option(name: .shortAndLong, help: "Configuration whose storage (storage.sqlite or storage.postgres) to read (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "Path of the SQLite file (instead of --config).")

@@ -5,11 +5,11 @@ import NIOHTTP1
 import Storage
 import SwitchyardCore
 
-/// `switchyard logs`: the newest request-log records, read straight from the SQLite file.
+/// `switchyard logs`: the newest request-log records, read straight from the storage (SQLite or PostgreSQL).
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Show recent requests from the request log.")
 
-    @Option(name: .shortAndLong, help: "Configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
+    @Option(name: .shortAndLong, help: "Configuration whose storage (storage.sqlite or storage.postgres) to read (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "Path of the SQLite file (instead of --config).")
@@ -67,15 +67,17 @@ struct LogsCommand: AsyncParsableCommand {
 }
 
 /// Where `logs` and `explain` read: the running gateway's API when one serves this configuration
-/// (it writes its queued lines first, so a request that just finished is there), else the SQLite file.
+/// (it writes its queued lines first, so a request that just finished is there), else the configuration's
+/// storage: the SQLite file, or the PostgreSQL database (`storage.postgres`).
 enum RequestLogSource {
     static func recent(limit: Int, config: String?, db: String?, key: String?) async throws -> [RequestRecord] {
         if let running = ConfigurationFinder.runningGateway(config: config, db: db) {
             let reply = try await GatewayClient(url: running.url, key: key).call(.GET, "/v1/switchyard/requests?limit=\(limit)")
             return try decode([RequestRecord].self, from: reply["data"] ?? [])
         }
-        let store = try store(config: config, db: db)
-        return try await withFeedback(try await store.recent(limit: limit), store: store)
+        return try await StorageLocation.find(db: db, config: config).withRequestLog { store in
+            try await withFeedback(try await store.recent(limit: limit), store: store)
+        }
     }
 
     static func record(id: String, config: String?, db: String?, key: String?) async throws -> RequestRecord? {
@@ -88,9 +90,10 @@ enum RequestLogSource {
                 return nil
             }
         }
-        let store = try store(config: config, db: db)
-        guard let record = try await store.record(id: id) else { return nil }
-        return try await withFeedback([record], store: store).first
+        return try await StorageLocation.find(db: db, config: config).withRequestLog { store in
+            guard let record = try await store.record(id: id) else { return nil }
+            return try await withFeedback([record], store: store).first
+        }
     }
 
     /// The feedback on each record and its episode, as the API attaches it.
@@ -101,14 +104,6 @@ enum RequestLogSource {
             record.feedback = feedback[record.id] ?? []
             return record
         }
-    }
-
-    private static func store(config: String?, db: String?) throws -> any RequestLogPersistence {
-        let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard path == ":memory:" || FileManager.default.fileExists(atPath: path) else {
-            throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)
-        }
-        return try RequestLogStore(path: path)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue) throws -> T {

@@ -25,7 +25,7 @@ struct RouteTrainCommand: AsyncParsableCommand {
     @Option(help: "With --from-log: the feedback metric that scores the answers (e.g. helpful).")
     var metric: String?
 
-    @Option(name: .shortAndLong, help: "With --from-log: configuration whose storage.sqlite to read (default: ./switchyard.yaml, else the running gateway's).")
+    @Option(name: .shortAndLong, help: "With --from-log: configuration whose storage (storage.sqlite or storage.postgres) to read (default: ./switchyard.yaml, else the running gateway's).")
     var config: String?
 
     @Option(help: "With --from-log: path of the SQLite file (instead of --config).")
@@ -120,20 +120,17 @@ struct RouteTrainCommand: AsyncParsableCommand {
 }
 
 extension RouteTrainCommand {
-    /// The request log's prompts with feedback on `--metric`, read from the database file.
+    /// The request log's prompts with feedback on `--metric`, read from the storage (SQLite or PostgreSQL).
     func logObservations() async throws -> [OutcomeObservation] {
-        let path = try ConfigurationFinder.databasePath(db: db, config: config)
-        guard path != ":memory:" else {
+        let location = try StorageLocation.find(db: db, config: config)
+        if case .sqlite(":memory:") = location {
             throw CommandFailure("The gateway keeps its database in memory: there is no request log to learn from.", .configuration)
         }
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CommandFailure("No request log at '\(path)' yet: it is created when the gateway serves its first request.", .notFound)
-        }
-        let store: any RequestLogPersistence = try RequestLogStore(path: path)
-        let observations = try await store.outcomeObservations(metric: metric ?? "")
+        let metric = metric ?? ""
+        let observations = try await location.withRequestLog { store in try await store.outcomeObservations(metric: metric) }
         guard !observations.isEmpty else {
             throw CommandFailure(
-                "No logged request in \(path) has both a stored prompt and feedback on '\(metric ?? "")'. Prompts are kept only with "
+                "No logged request in \(location.description) has both a stored prompt and feedback on '\(metric)'. Prompts are kept only with "
                     + "`request_log: {store_prompts: true}`; feedback comes from POST /v1/switchyard/feedback.", .dataError)
         }
         return observations

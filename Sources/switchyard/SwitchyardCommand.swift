@@ -32,7 +32,7 @@ struct SwitchyardCommand: AsyncParsableCommand {
             ServeCommand.self, ChatCommand.self, MockCommand.self, ModelsCommand.self, LogsCommand.self, ExplainCommand.self, CacheCommand.self,
             EmbedCommand.self, BenchCommand.self, RouteCommand.self, EvalCommand.self, ToolsCommand.self,
             IngestCommand.self, SearchCommand.self, CollectionsCommand.self, KeysCommand.self, TeamsCommand.self, SpendCommand.self,
-            AuditCommand.self, DoctorCommand.self, GuardCommand.self, ExperimentsCommand.self, WorkflowCommand.self,
+            AuditCommand.self, DoctorCommand.self, GuardCommand.self, ExperimentsCommand.self, WorkflowCommand.self, MigrateCommand.self,
         ]
     )
 }
