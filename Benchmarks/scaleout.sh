@@ -45,7 +45,7 @@ YAML
   for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$port/ready" && break; sleep 0.2; done
   pgrep -n -f "serve --config $config" > "$BENCH_DIR/run/scaleout-$name.pid"
 }
-LIMITS=", budget: {usd: 1000000, period: month, mode: hard}, rpm: 100000000, tpm: 2000000000"
+LIMITS=", budget: {usd: 1000000, period: month, mode: hard}, rpm: 100000000, tpm: 1000000000"
 rm -f "$BENCH_DIR"/scaleout-sqlite.db*
 start sqlite 4640 "{sqlite: $BENCH_DIR/scaleout-sqlite.db}" "$LIMITS"
 start pg-plain 4641 "{postgres: \"$ROOT/bench_plain\"}" ""
