@@ -140,6 +140,8 @@ public final class Governor: Sendable {
         state.withLock { state in
             guard !state.configIDs.contains(key.id) else { return }
             let before = state.byID[key.id]
+            // Revocation is final: a copy read before it (a resync racing the revoking write) never undoes it.
+            if before?.revokedAt != nil, key.revokedAt == nil { return }
             if let before, before.hash != key.hash { state.byHash[before.hash] = nil }
             state.byHash[key.hash] = key
             state.byID[key.id] = key

@@ -254,16 +254,26 @@ public final class PostgresDatabase: Sendable {
     static let migrationLock: Int64 = 0x5357_5944
 }
 
-/// Runs the bridged tasks of `blocking` on threads of their own (a concurrent dispatch queue),
-/// never on the global executor whose thread the blocked caller may be holding.
+/// Runs the bridged tasks of `blocking` (and the pools' run loops) on threads of their own, never on
+/// the global executor whose thread a blocked caller may be holding, nor on Dispatch's shared pool:
+/// callers block Dispatch threads (`BlockingWork`), and on Linux Dispatch adds threads for blocked
+/// ones only slowly, so work queued behind them waited tens of seconds (seen in the test suite).
 final class PostgresTaskExecutor: TaskExecutor {
     static let shared = PostgresTaskExecutor()
-    private let queue = DispatchQueue(label: "switchyard.postgres.tasks", qos: .userInitiated, attributes: .concurrent)
+    private let pool: NIOThreadPool
+
+    init() {
+        pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+    }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
+        pool.submit { state in
+            guard case .active = state else { return }
+            job.runSynchronously(on: executor)
+        }
     }
 }
 

@@ -157,19 +157,7 @@ public final class GovernanceStore: GovernancePersistence {
     public func spend(key: String?, team: String?, since: Date) throws -> Double {
         try database.read { db in
             guard try db.tableExists("request_log") else { return 0 }
-            var conditions = ["created_at >= ?"]
-            var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
-            if let key {
-                conditions.append("key_id = ?")
-                arguments.append(key)
-            }
-            if let team {
-                conditions.append("team = ?")
-                arguments.append(team)
-            }
-            return try Double.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
-                arguments: StatementArguments(arguments)) ?? 0
+            return try RequestLogStore.spend(db, key: key, team: team, since: since)
         }
     }
 }

@@ -210,21 +210,23 @@ public final class RequestLogStore: RequestLogPersistence {
 
     /// Cost since `since` of a key, a team, or both; what `GovernanceStore.spend` reads from the same table.
     public func spend(key: String?, team: String?, since: Date) throws -> Double {
-        try database.read { db in
-            var conditions = ["created_at >= ?"]
-            var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
-            if let key {
-                conditions.append("key_id = ?")
-                arguments.append(key)
-            }
-            if let team {
-                conditions.append("team = ?")
-                arguments.append(team)
-            }
-            return try Double.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
-                arguments: StatementArguments(arguments)) ?? 0
+        try database.read { db in try Self.spend(db, key: key, team: team, since: since) }
+    }
+
+    static func spend(_ db: Database, key: String?, team: String?, since: Date) throws -> Double {
+        var conditions = ["created_at >= ?"]
+        var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
+        if let key {
+            conditions.append("key_id = ?")
+            arguments.append(key)
         }
+        if let team {
+            conditions.append("team = ?")
+            arguments.append(team)
+        }
+        return try Double.fetchOne(
+            db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
+            arguments: StatementArguments(arguments)) ?? 0
     }
 
     static func record(_ row: Row) -> RequestRecord {

@@ -112,13 +112,13 @@ struct SharedLimitsTests {
     @Test func theHoldsOfAReplicaThatDiedStopCountingOnceItsHeartbeatIsStale() async throws {
         let url = try await PostgresTestDatabase.create()
         let key = Self.key("orphan", budget: Budget(usd: 1, period: .total, mode: .hard))
-        let doomed = try await Replica.start(url, name: "doomed", keys: [key], staleAfter: 1)
-        let survivor = try await Replica.start(url, name: "survivor", keys: [key], staleAfter: 1)
+        let doomed = try await Replica.start(url, name: "doomed", keys: [key], staleAfter: 2)
+        let survivor = try await Replica.start(url, name: "survivor", keys: [key], staleAfter: 2)
         _ = try await doomed.governor.reserve(key, usd: 0.9)
         // The doomed replica's hold counts while it beats.
         await #expect(throws: Governor.BudgetExceeded.self) { try await survivor.governor.reserve(key, usd: 0.5) }
         await doomed.stop()  // no settlement, no more heartbeats: as kill -9 leaves it
-        try await Task.sleep(for: .milliseconds(1600))
+        try await Task.sleep(for: .milliseconds(2600))
         let reservation = try await survivor.governor.reserve(key, usd: 0.5)
         survivor.governor.settle(reservation, actualUSD: 0.5)
         await survivor.stop()
