@@ -25,6 +25,8 @@ public final class PostgresRequestLogStore: RequestLogPersistence {
     static let bytesPerStatement = 16 << 20
     /// Attempts at a statement when the connection fails (the rows' ids make a retry harmless).
     static let attempts = 3
+    /// How long one attempt may take before it counts as a lost connection.
+    static let statementDeadline: Duration = .seconds(10)
 
     /// Applies the log's migrations (blocking: call it off the event loops, e.g. in `BlockingWork.run`).
     public init(database: PostgresDatabase) throws {
@@ -145,7 +147,10 @@ public final class PostgresRequestLogStore: RequestLogPersistence {
         var attempt = 1
         while true {
             do {
-                try await body(database.client)
+                // Bounded: while the server is down the pool waits for a connection without end, and the
+                // log's flushes, which run one after another, would all wait behind this one.
+                let client = database.client
+                try await withDeadline(Self.statementDeadline) { try await body(client) }
                 database.markReachable()
                 return
             } catch where PostgresDatabase.isConnectionError(error) {
