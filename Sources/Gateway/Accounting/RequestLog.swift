@@ -122,6 +122,13 @@ public final class RequestLog: Sendable {
         if let spool, flushes.add(1, ordering: .relaxed).newValue % 10 == 1 { await adopt(spool, store: store) }
     }
 
+    /// What a read of the log (or a scrape) waits for before it reads: everything queued, with the
+    /// embedded file; at most two seconds with a shared database (replicas keep a spool), which may
+    /// be down — the read then shows what is stored, and the rest follows when it is back.
+    public func flushForRead() async {
+        if spool == nil { await flush() } else { await flush(within: .seconds(2)) }
+    }
+
     /// Flushes, waiting at most `limit` (the flush goes on in the background when it is late).
     /// Returns whether it finished in time.
     @discardableResult

@@ -33,7 +33,7 @@ extension Gateway {
         if let id = input.requestID {
             var found = try await store.record(id: id, scope: scope) != nil
             if !found {
-                await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+                await requestLog.flushForRead()
                 found = try await store.record(id: id, scope: scope) != nil
             }
             guard found else {
@@ -43,7 +43,7 @@ extension Gateway {
         } else if let episode = input.episodeID {
             var found = try await store.episodeExists(episode, scope: scope)
             if !found {
-                await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+                await requestLog.flushForRead()
                 found = try await store.episodeExists(episode, scope: scope)
             }
             guard found else {

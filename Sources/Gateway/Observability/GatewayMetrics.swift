@@ -231,10 +231,10 @@ extension Gateway {
     /// `GET /metrics`: every metric in Prometheus' text format, the state gauges read now. Request metrics are
     /// counted as the request log's batches leave its queue, so the queue is flushed first: every request answered
     /// before the scrape is in it.
-    /// The flush waits a second at most: a shared database that is down must not hold the scrape
-    /// (the counts are then those of the batches that left the queue).
+    /// With a shared database the flush waits two seconds at most: one that is down must not hold the
+    /// scrape (the counts are then those of the batches that left the queue).
     public func metricsExposition() async -> String {
-        await requestLog.flush(within: .seconds(1))
+        await requestLog.flushForRead()
         return metrics.exposition(of: self)
     }
 }

@@ -12,7 +12,7 @@ extension Gateway {
         _ filter: RequestLogFilter, before: RequestLogCursor?, limit: Int, feedback: Bool = true, caller: Caller
     ) async throws -> RequestLogPage {
         guard let store = requestLog.store else { return RequestLogPage(records: [], next: nil, total: 0, totalIsExact: true) }
-        await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+        await requestLog.flushForRead()
         var page = try await store.page(filter, before: before, limit: limit, scope: caller.ledgerScope)
         if feedback { page.records = try await withFeedback(page.records, store: store) }
         return page
@@ -25,7 +25,7 @@ extension Gateway {
         guard let store = requestLog.store else {
             return RequestLogOverview(since: since, until: until, bucketSeconds: bucketSeconds, buckets: [], totals: .init(), models: [])
         }
-        await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+        await requestLog.flushForRead()
         return try await store.overview(since: since, until: until, bucketSeconds: bucketSeconds, filter: filter, scope: caller.ledgerScope)
     }
 

@@ -243,7 +243,7 @@ extension Gateway {
     /// The spend report over the request log (flushed first), within what the caller may see.
     public func spendReport(groupBy: SpendGrouping, since: Date?, until: Date?, caller: Caller) async throws -> [SpendRow] {
         guard let store = requestLog.store else { return [] }
-        await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+        await requestLog.flushForRead()
         return try await store.spendReport(groupBy: groupBy, since: since, until: until, scope: caller.ledgerScope)
     }
 

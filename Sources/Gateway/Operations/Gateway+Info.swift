@@ -11,7 +11,7 @@ extension Gateway {
     /// team's, a member its own); every request finished before the call is included.
     public func recentRequests(limit: Int, caller: Caller) async throws -> [RequestRecord] {
         guard let store = requestLog.store else { return [] }
-        await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+        await requestLog.flushForRead()
         return try await withFeedback(try await store.recent(limit: limit, scope: caller.ledgerScope), store: store)
     }
 
@@ -19,7 +19,7 @@ extension Gateway {
     /// nil — also when the caller may not see it.
     public func requestRecord(id: String, caller: Caller) async throws -> RequestRecord? {
         guard let store = requestLog.store else { return nil }
-        await requestLog.flush(within: .seconds(2))  // a shared database that is down must not hold a read
+        await requestLog.flushForRead()
         guard let record = try await store.record(id: id, scope: caller.ledgerScope) else { return nil }
         var shown = try await withFeedback([record], store: store)[0]
         if shown.feedback == nil { shown.feedback = [] }
