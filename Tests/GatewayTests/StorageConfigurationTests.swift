@@ -44,7 +44,10 @@ struct StorageConfigurationTests {
         }
     }
 
-    @Test(arguments: ["postgres: 5", "postgres: [a]", "postgres: {a: b}", "spool: \"\"", "spool: [x]", "colour: red"])
+    @Test(arguments: [
+        "postgres: 5", "postgres: [a]", "postgres: {a: b}", "postgres: 1e309", "postgres: -1", "spool: \"\"", "spool: [x]", "spool: {a: {b: {c: [1, [2]]}}}",
+        "spool: \"\(String(repeating: "s", count: 1_048_576))\"", "colour: red",
+    ])
     func badShapesNameTheField(entry: String) {
         do {
             _ = try ConfigurationLoader.parse(models + "\nstorage: {\(entry)}\n", source: "t.yaml")

@@ -133,19 +133,7 @@ public final class RequestLog: Sendable {
     /// Returns whether it finished in time.
     @discardableResult
     public func flush(within limit: Duration) async -> Bool {
-        final class Once: Sendable { let slot = Mutex<CheckedContinuation<Bool, Never>?>(nil) }
-        let once = Once()
-        return await withCheckedContinuation { continuation in
-            once.slot.withLock { $0 = continuation }
-            Task {
-                await self.flush()
-                once.slot.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: true)
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                once.slot.withLock { slot in defer { slot = nil }; return slot }?.resume(returning: false)
-            }
-        }
+        (try? await withDeadline(limit) { await self.flush() }) != nil
     }
 
     /// Stores the spooled records of replicas that died (sharing the spool directory).
