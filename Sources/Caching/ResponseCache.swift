@@ -246,6 +246,28 @@ public final class ResponseCache: Sendable {
     }
 
     /// Looks a request up: exact first, then semantic when the policy allows it.
+    /// `lookup` without waiting, for the gateway's fast path (no directive): nil when the answer could
+    /// need an embedding or the shared store (a semantic policy that applies; a shared table on a miss).
+    public func lookupNow(_ request: ChatRequest, namespace: String, policy: CachePolicy) -> CacheLookup? {
+        guard policy.exact || policy.semantic != nil, let key = CacheKey(namespace: namespace, request: request) else {
+            return .bypass(nil)
+        }
+        if semanticAllowed(request, policy: policy), policy.semantic != nil { return nil }
+        let instant = now()
+        if policy.exact, let hit = state.withLock({ state -> CachedAnswer? in
+            guard let entry = state.store.value(for: key.digest, now: instant) else { return nil }
+            state.exactHits += 1
+            state.tokensSaved += entry.tokens
+            state.dollarsSaved += entry.costUSD
+            return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
+        }) {
+            return .hit(hit)
+        }
+        if shared != nil { return nil }
+        state.withLock { state in state.misses += 1 }
+        return .miss(CacheFill(key: key, namespace: namespace, scope: nil, vector: nil, policy: policy, text: nil))
+    }
+
     public func lookup(_ request: ChatRequest, namespace: String, policy: CachePolicy, directive: CacheDirective) async -> CacheLookup {
         guard policy.exact || policy.semantic != nil, let key = CacheKey(namespace: namespace, request: request) else {
             return .bypass(nil)

@@ -265,6 +265,16 @@ public final class Governor: Sendable {
         return try admitLocally(key, tokens: estimatedTokens, share: 1)
     }
 
+    /// `admit` without waiting, for the gateway's fast path: nil when the answer needs the shared
+    /// database (a key with limits on replicas); otherwise the same in-memory admission or refusal.
+    public func admitNow(_ key: StoredKey, tokens estimatedTokens: Int) throws -> Admission? {
+        if shared.withLock({ handle in handle }) != nil {
+            let limited = state.withLock { state in !self.limits(for: key, teams: state.teams).isEmpty }
+            return limited ? nil : Admission()
+        }
+        return try admitLocally(key, tokens: estimatedTokens, share: 1)
+    }
+
     /// The in-memory GCRA: the whole truth for one process; a replica's share (`limit / share`) when
     /// the shared database cannot be reached.
     private func admitLocally(_ key: StoredKey, tokens estimatedTokens: Int, share: Int) throws -> Admission {
@@ -370,6 +380,29 @@ public final class Governor: Sendable {
             if state.budgets.account("key:" + key.id) != nil { subjects.append("key:" + key.id) }
             if let team = key.team, state.budgets.account("team:" + team) != nil { subjects.append("team:" + team) }
             guard !subjects.isEmpty else { return .none }
+            var soft: [String] = []
+            for verdict in state.budgets.reserve(usd, on: subjects, now: at) {
+                switch verdict {
+                case .reserved: break
+                case .overSoft(let subject, _): soft.append(subject)
+                case .refused(let subject, let budget, let available): throw BudgetExceeded(subject: subject, budget: budget, available: available)
+                }
+            }
+            return Reservation(usd: usd, subjects: subjects, softOverruns: soft)
+        }
+    }
+
+    /// `reserve` without waiting, for the gateway's fast path: nil when the budget lives in the shared
+    /// database; otherwise the same in-memory reservation or refusal.
+    public func reserveNow(_ key: StoredKey, usd: Double) throws -> Reservation? {
+        let at = now()
+        let isShared = shared.withLock { handle in handle != nil }
+        return try state.withLock { state -> Reservation? in
+            var subjects: [String] = []
+            if state.budgets.account("key:" + key.id) != nil { subjects.append("key:" + key.id) }
+            if let team = key.team, state.budgets.account("team:" + team) != nil { subjects.append("team:" + team) }
+            guard !subjects.isEmpty else { return Reservation.none }
+            if isShared { return nil }
             var soft: [String] = []
             for verdict in state.budgets.reserve(usd, on: subjects, now: at) {
                 switch verdict {

@@ -1,6 +1,7 @@
 import Foundation
 import Gateway
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -112,8 +113,18 @@ public enum SwitchyardServer {
         let configuration = ApplicationConfiguration(
             address: .hostname(host ?? gateway.configuration.server.host, port: port ?? gateway.configuration.server.port),
             serverName: "switchyard")
+        // The fast path sits between the HTTP codec and the router (see `FastPathHandler`). With tracing on, every
+        // request takes the full pipeline, which makes the spans.
+        let server: HTTPServerBuilder
+        if gateway.fastPathConfigured, !tracing {
+            let pools = FastUpstreamPools()
+            let limit = gateway.configuration.server.maxBodyBytes
+            server = .http1(configuration: .init(additionalChannelHandlers: [FastPathHandler(gateway: gateway, pools: pools, maxBodyBytes: limit)]))
+        } else {
+            server = .http1()
+        }
         return Application(
-            router: router, configuration: configuration,
+            router: router, server: server, configuration: configuration,
             services: gateway.backgroundServices + [batchRunner(gateway: gateway, logger: logger)] + services,
             onServerRunning: onServerRunning, logger: logger)
     }

@@ -21,11 +21,11 @@ enum LiveHarness {
     /// `timeouts` overrides `timeoutMs` per provider (`up-openai`, `up-anthropic`, `up-gemini`, `up-ollama`), so a
     /// test can make the faulty deployments time out fast while the healthy ones keep a margin for a loaded machine.
     static func configuration(
-        mockURL: String, extra: String = "", timeoutMs: Int = 5000, timeouts: [String: Int] = [:]
+        mockURL: String, extra: String = "", timeoutMs: Int = 5000, timeouts: [String: Int] = [:], fastPath: Bool = true
     ) throws -> SwitchyardConfiguration {
         func timeout(_ provider: String) -> Int { timeouts[provider] ?? timeoutMs }
         let yaml = """
-            server: {max_body_bytes: 65536}
+            server: {max_body_bytes: 65536, fast_path: \(fastPath)}
             storage: {sqlite: ":memory:"}
             providers:
               - {name: up-openai, kind: openai, base_url: "\(mockURL)/v1", api_key: sk-upstream-secret-openai, timeout_ms: \(timeout("up-openai"))}
@@ -56,7 +56,7 @@ enum LiveHarness {
 
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
-        timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
+        timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", fastPath: Bool = true, clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
         embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         guardDetector: (any GuardDetector)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
@@ -67,7 +67,7 @@ enum LiveHarness {
                 geminiKey: "upstream-secret-gemini"))
         let clients = Gateway.makeUpstreamClients()
         do {
-            let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs, timeouts: timeouts)
+            let configuration = try configuration(mockURL: mock.baseURL, extra: extra, timeoutMs: timeoutMs, timeouts: timeouts, fastPath: fastPath)
             let gateway = Gateway(
                 configuration: configuration, upstreamClients: clients,
                 requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")), localEmbedderFactory: embedder,

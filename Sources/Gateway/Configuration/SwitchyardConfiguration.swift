@@ -14,6 +14,9 @@ public struct SwitchyardConfiguration: Sendable {
         public var port = 4000
         /// Largest request body accepted, in bytes.
         public var maxBodyBytes = 10 * 1024 * 1024
+        /// `server.fast_path`: plain chat completions answered on the event loop, without the full
+        /// pipeline's hops (see `Gateway.fastBegin`); false sends every request through the pipeline.
+        public var fastPath = true
         public init() {}
     }
 

@@ -91,6 +91,20 @@ public struct CallContext: Sendable {
     public var episodeID: String?
     /// The experiment variant this request was assigned (`Gateway.assignVariant`), once assigned.
     public var experiment: ExperimentAssignment?
+    /// Why the fast path gave this request to the full pipeline (a route note, for `explain`).
+    public var fullPathReason: String?
+    /// The fast path's failed attempt at this request: the full path continues from it.
+    public var fastAttempt: FastAttempt?
+
+    /// This context with the fast path's reason for declining the request, when it gave one; `admitted`
+    /// when the fast path already counted it under the key's rate limits (it is not counted again).
+    public func declined(_ reason: String?, admitted: Bool = false, attempt: FastAttempt? = nil) -> CallContext {
+        var context = self
+        context.fullPathReason = reason
+        if admitted, reason != nil { context.admission = RateLimitAdmission() }
+        context.fastAttempt = attempt
+        return context
+    }
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,

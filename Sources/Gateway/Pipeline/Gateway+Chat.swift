@@ -99,8 +99,9 @@ extension Gateway {
             reservation = try await reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
-            let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
-                step, provider in
+            let won = try await firstSuccess(
+                plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record, prior: context.fastAttempt
+            ) { step, provider in
                 try await provider.complete(
                     upstreamRequest(request, model: step.model),
                     options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
@@ -338,6 +339,7 @@ extension Gateway {
     {
         let (plan, estimatedTokens) = try await prepare(request, context: context, localOnly: localOnly)
         record.route = plan.trace
+        if let reason = context.fullPathReason { record.route?.notes.append("full path: \(reason)") }
         let lookup = try await cacheLookup(request, context: context)
         record.cache = lookup?.label
         return (plan, estimatedTokens, lookup)
@@ -360,12 +362,21 @@ extension Gateway {
     /// request at once; the deadline bounds the whole loop.
     private func firstSuccess<Result>(
         _ plan: RoutePlanner.Plan, estimatedTokens: Int, deadline: ContinuousClock.Instant?, record: inout RequestRecord,
-        _ attempt: (RoutePlanner.Step, any Provider) async throws -> Result
+        prior: FastAttempt? = nil, _ attempt: (RoutePlanner.Step, any Provider) async throws -> Result
     ) async throws -> (result: Result, step: RoutePlanner.Step, provider: any Provider, retry: Int, started: ContinuousClock.Instant) {
         var lastError: (any Error)?
         for (position, step) in plan.steps.enumerated() {
             let provider = try provider(for: step.model)
-            for retry in 0..<step.retry.attempts {
+            var firstRetry = 0
+            if position == 0, let prior, prior.deployment == step.model.name {
+                // The fast path's attempt was this step's first: the trace, health and budget have it already.
+                record.route?.attempts.append(prior.attempt)
+                lastError = prior.error
+                guard try shouldContinue(after: prior.error, deadline: deadline) else { throw prior.error }
+                firstRetry = 1
+                if step.retry.attempts > 1 { try await backoff(step.retry, retry: 1, error: prior.error, deadline: deadline) }
+            }
+            for retry in firstRetry..<max(firstRetry, step.retry.attempts) {
                 var admitted = health.begin(step.model.name, estimatedTokens: estimatedTokens, force: step.panic)
                 if !admitted, panicAllowed(plan, from: position) {
                     // Every deployment left in the plan is open now: try this one, whose cool-down ends
@@ -531,7 +542,7 @@ extension Gateway {
             message: "No deployment of '\(plan.trace.requested)' is available right now (circuit breakers open).", status: 503)
     }
 
-    private func attempt(
+    func attempt(
         _ step: RoutePlanner.Step, provider: String, retry: Int, status: Int, error: String? = nil,
         started: ContinuousClock.Instant
     ) -> RouteTrace.Attempt {

@@ -68,6 +68,8 @@ public final class Gateway: Sendable {
     public let metrics: GatewayMetrics
     /// Label centroids of `classify` steps by embedding.
     let workflowCentroids = ClassifierCentroids()
+    /// Failed fast-path attempts on their way to the full path (see `Gateway.fastFinish`).
+    let fastAttempts = FastAttempts()
     /// Workflows by name.
     let workflows: [String: WorkflowSpec]
     /// Runs started through the runs API, waiting for the `WorkflowService`.

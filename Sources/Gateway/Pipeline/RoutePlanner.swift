@@ -29,10 +29,15 @@ struct RoutePlanner: Sendable {
     func isRoute(_ name: String) -> Bool { groups[name] != nil || autoRoutes[name] != nil }
 
     func plan(_ request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints) async throws -> Plan {
-        let name = request.model
-        if let route = autoRoutes[name] {
+        if let route = autoRoutes[request.model] {
             return try await planAuto(route, request: request, estimatedTokens: estimatedTokens, constraints: constraints)
         }
+        return try planModelOrGroup(request, estimatedTokens: estimatedTokens, constraints: constraints)
+    }
+
+    /// The plan of a plain model or a group: synchronous (an auto route's classifier may not be).
+    func planModelOrGroup(_ request: ChatRequest, estimatedTokens: Int, constraints: RouteConstraints) throws -> Plan {
+        let name = request.model
         guard let group = groups[name] else {
             // A plain model: one deployment, checked strictly so the client hears exactly what is wrong.
             guard let model = models[name] else { throw SwitchyardError.modelNotFound(name) }

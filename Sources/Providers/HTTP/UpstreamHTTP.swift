@@ -116,7 +116,7 @@ struct UpstreamHTTP: Sendable {
 }
 
 /// Maps transport failures and upstream error statuses to `SwitchyardError`, never leaking secrets.
-enum UpstreamErrors {
+public enum UpstreamErrors {
     static func map(_ error: any Error, configuration: ProviderConfiguration) -> any Error {
         let mapped = map(error, provider: configuration.name)
         guard var failure = mapped as? SwitchyardError else { return mapped }
@@ -146,7 +146,7 @@ enum UpstreamErrors {
             status: 502)
     }
 
-    static func status(
+    public static func status(
         _ status: Int, body: ByteBuffer?, headers: HTTPHeaders, configuration: ProviderConfiguration
     ) -> SwitchyardError {
         var detail = body.flatMap(message(from:)) ?? HTTPResponseStatus(statusCode: status).reasonPhrase

@@ -9,6 +9,14 @@ import SwitchyardCore
 /// Renders errors in the envelope of the protocol the client speaks.
 enum ErrorResponses {
     static func response(_ error: any Error, protocol clientProtocol: ClientProtocol, requestID: String) -> Response {
+        let (status, headers, body) = parts(error, protocol: clientProtocol, requestID: requestID)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The error's status, headers and body (the fast path writes them on its own channel).
+    static func parts(_ error: any Error, protocol clientProtocol: ClientProtocol, requestID: String)
+        -> (HTTPResponse.Status, HTTPFields, ByteBuffer)
+    {
         var failure = normalize(error)
         // Whatever a message quotes (a field name, a value, an upstream's text), the answer stays short.
         failure.message = failure.message.quotedPrefix(2000)
@@ -28,9 +36,7 @@ enum ErrorResponses {
         case .openai: body = openAIBody(failure)
         case .anthropic: body = anthropicBody(failure)
         }
-        return Response(
-            status: HTTPResponse.Status(code: failure.status), headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return (HTTPResponse.Status(code: failure.status), headers, ByteBuffer(bytes: body))
     }
 
     static func normalize(_ error: any Error) -> SwitchyardError {

@@ -8,7 +8,10 @@ import SwitchyardCore
 
 extension Request {
     /// The key a client presented: `Authorization: Bearer`, `x-api-key` (Anthropic SDKs) or `api-key` (Azure SDKs).
-    var presentedKey: String? {
+    var presentedKey: String? { Self.presentedKey(headers) }
+
+    /// The bearer token, else `x-api-key` or Azure's `api-key`.
+    static func presentedKey(_ headers: HTTPFields) -> String? {
         if let authorization = headers[.authorization] {
             let trimmed = authorization.trimmingCharacters(in: .whitespaces)
             if trimmed.lowercased().hasPrefix("bearer ") { return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces) }

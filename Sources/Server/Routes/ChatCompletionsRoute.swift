@@ -17,7 +17,10 @@ struct ChatCompletionsRoute: Sendable {
             let body = try await request.collectBody(limit: maxBodyBytes)
             let (chat, context) = gateway.assignVariant(
                 try JSONBody.decode(ChatRequest.self, from: body),
-                context: try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger))
+                context: try request.servingContext(requestID: requestID, caller: caller, protocol: .openai, logger: logger)
+                    .declined(
+                        request.headers[FastPathHandler.fullPathHeader], admitted: request.headers[FastPathHandler.admittedHeader] != nil,
+                        attempt: gateway.takeFastAttempt(request.headers[FastPathHandler.attemptHeader])))
             if chat.model.hasPrefix(ConfigurationLoader.workflowModelPrefix) {
                 return try await workflow(chat, context: context)
             }
@@ -44,8 +47,17 @@ struct ChatCompletionsRoute: Sendable {
         context: CallContext, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
         similarity: Double? = nil, admission: RateLimitAdmission? = nil, guardrail: GuardTrace? = nil, cacheVerify: String? = nil
     ) -> HTTPFields {
+        headers(
+            requestID: context.requestID, variant: context.experiment?.label, model: model, provider: provider, trace: trace, cache: cache,
+            similarity: similarity, admission: admission, guardrail: guardrail, cacheVerify: cacheVerify)
+    }
+
+    static func headers(
+        requestID: String, variant: String?, model: ModelSpec, provider: String, trace: RouteTrace, cache: String? = nil,
+        similarity: Double? = nil, admission: RateLimitAdmission? = nil, guardrail: GuardTrace? = nil, cacheVerify: String? = nil
+    ) -> HTTPFields {
         var fields: HTTPFields = [
-            .switchyardRequestID: context.requestID, .switchyardAttempts: String(trace.attempts.count),
+            .switchyardRequestID: requestID, .switchyardAttempts: String(trace.attempts.count),
         ]
         // Names are configured ones here, but a route summary grows with the attempts: all bounded.
         if let name = HeaderValue.bounded(model.name) { fields[.switchyardModel] = name }
@@ -57,7 +69,7 @@ struct ChatCompletionsRoute: Sendable {
         if let similarity { fields[.switchyardCacheSimilarity] = String(format: "%.4f", similarity) }
         if let cacheVerify { fields[.switchyardCacheVerify] = cacheVerify }  // a fixed word and a check's name: ASCII
         fields.append(contentsOf: RateLimitFields.fields(admission))
-        if let label = context.experiment?.label { fields[.switchyardVariant] = label }  // checked names, ASCII
+        if let label = variant { fields[.switchyardVariant] = label }  // checked names, ASCII
         if let summary = guardrail?.summary {
             // Policy names are configured ones; the summary is ASCII, and bounded like the route's.
             fields[.switchyardGuard] = summary.utf8.count <= HeaderValue.maximumBytes ? summary : String(summary.prefix(HeaderValue.maximumBytes - 3)) + "..."

@@ -1,0 +1,319 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+import SwitchyardCore
+
+/// The fast path (issue 26): a channel handler between Hummingbird's HTTP codec and its router.
+///
+/// A plain `POST /v1/chat/completions` is collected here and offered to `Gateway.fastBegin`, which
+/// decides without waiting on anything. When it can, the request is answered on this event loop:
+/// an exact cache hit at once, or one upstream call over a pooled connection of the same loop
+/// (`FastUpstreamPool`) — no Swift task, no executor hop, no second HTTP client. Everything else,
+/// and every fast attempt that does not end in a clean answer (nothing has been written to the
+/// client then), goes on to Hummingbird's router unchanged: the full pipeline, with its retries,
+/// fallbacks and error envelopes. The reason rides along in `x-switchyard-full-path` (a header the
+/// client cannot set: it is removed from every request first) and ends in `explain`.
+///
+/// Ordering: while a request handed to the full path is unanswered, later requests on the
+/// connection go there too (the router answers in order); while a fast request is in flight, later
+/// parts are held and reads stop.
+final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    static let fullPathHeader = HTTPField.Name("x-switchyard-full-path")!
+    static let pathHeader = HTTPField.Name("x-switchyard-path")!
+    /// Set on a request the fast path admitted under its rate limits before giving it up: the full path
+    /// does not count it twice.
+    static let admittedHeader = HTTPField.Name("x-switchyard-fast-admitted")!
+    /// The token of a failed fast attempt the full path continues from (`Gateway.takeFastAttempt`).
+    static let attemptHeader = HTTPField.Name("x-switchyard-fast-attempt")!
+
+    private enum State {
+        case idle
+        /// Parts of a request the router gets, until its end.
+        case passing
+        /// A candidate's body, until its end.
+        case collecting(HTTPRequest, ByteBuffer)
+        /// A fast request waiting for its upstream answer.
+        case waiting(HTTPRequest, ByteBuffer, FastExchange)
+    }
+
+    private let gateway: Gateway
+    private let pools: FastUpstreamPools
+    private let maxBodyBytes: Int
+    private var state = State.idle
+    /// Requests handed to the router whose responses have not ended yet.
+    private var routerPending = 0
+    private var held = CircularBuffer<HTTPRequestPart>()
+    private var readHeld = false
+    private var quiesceHeld = false
+
+    init(gateway: Gateway, pools: FastUpstreamPools, maxBodyBytes: Int) {
+        self.gateway = gateway
+        self.pools = pools
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .waiting = state {
+            held.append(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(var head)):
+            head.headerFields[Self.fullPathHeader] = nil
+            head.headerFields[Self.admittedHeader] = nil
+            head.headerFields[Self.attemptHeader] = nil
+            if routerPending == 0, Self.isCandidate(head) {
+                state = .collecting(head, context.channel.allocator.buffer(capacity: Self.expectedLength(head) ?? 1_024))
+            } else {
+                state = .passing
+                routerPending += 1
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+            }
+        case (.collecting(let head, var body), .body(var chunk)):
+            guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                // Too large: the router answers 413 in the client's words.
+                state = .passing
+                routerPending += 1
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                context.fireChannelRead(wrapInboundOut(.body(body)))
+                context.fireChannelRead(wrapInboundOut(.body(chunk)))
+                return
+            }
+            state = .idle  // no copy of the buffer while it grows
+            body.writeBuffer(&chunk)
+            state = .collecting(head, body)
+        case (.collecting(let head, let body), .end):
+            decide(head, body: body, context: context)
+        case (.passing, .end):
+            state = .idle
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.passing, _), (.idle, _):
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.collecting, .head), (.waiting, _):
+            // Not produced by the HTTP decoder; held parts are replayed only in `.idle`.
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    private func decide(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
+        switch gateway.fastBegin(presentedKey: Request.presentedKey(head.headerFields), body: body) {
+        case .full(let reason):
+            handOff(head, body: body, reason: reason, context: context)
+        case .answer(let answer):
+            state = .idle
+            write(answer, context: context)
+        case .failed(let error):
+            state = .idle
+            writeError(error, requestID: CallContext.newRequestID(), context: context)
+        case .handOff(let reason, let token):
+            handOff(head, body: body, reason: reason, attempt: token, context: context)
+        case .forward(let call):
+            let pool = pools.pool(for: context.eventLoop)
+            let exchange = pool.execute(call) { [weak self] result in
+                guard let self else { return }
+                self.settle(call, result: result, context: context)
+            }
+            if !exchange.done { state = .waiting(head, body, exchange) }
+        }
+    }
+
+    private func settle(_ call: FastCall, result: FastUpstreamResult, context: ChannelHandlerContext) {
+        guard case .waiting(let head, let body, _) = state else {
+            // The answer came at once (a refused connection reports before `execute` returns).
+            if case .collecting(let head, let body) = state { finish(call, head: head, body: body, result: result, context: context) }
+            return
+        }
+        finish(call, head: head, body: body, result: result, context: context)
+    }
+
+    private func finish(_ call: FastCall, head: HTTPRequest, body: ByteBuffer, result: FastUpstreamResult, context: ChannelHandlerContext) {
+        let decision: FastDecision
+        switch result {
+        case .answered(let status, let headers, let answerBody):
+            decision = gateway.fastFinish(call, status: status, headers: headers, body: answerBody)
+        case .failed(let reason, let timedOut):
+            decision = gateway.fastFailed(call, reason: reason, timedOut: timedOut)
+        }
+        switch decision {
+        case .answer(let answer):
+            state = .idle
+            write(answer, context: context)
+        case .failed(let error):
+            state = .idle
+            writeError(error, requestID: call.requestID, context: context)
+        case .handOff(let reason, let token):
+            handOff(head, body: body, reason: reason, admitted: true, attempt: token, context: context)
+        case .full(let reason):
+            handOff(head, body: body, reason: reason, admitted: true, context: context)
+        case .forward:
+            handOff(head, body: body, reason: "fast finish", admitted: true, context: context)
+        }
+        resume(context: context)
+    }
+
+    /// The full pipeline takes the request: its parts go on to the router as they came.
+    private func handOff(
+        _ head: HTTPRequest, body: ByteBuffer, reason: String, admitted: Bool = false, attempt: String? = nil,
+        context: ChannelHandlerContext
+    ) {
+        var head = head
+        head.headerFields[Self.fullPathHeader] = HeaderValue.bounded(reason) ?? "fast path declined"
+        if admitted { head.headerFields[Self.admittedHeader] = "true" }
+        if let attempt { head.headerFields[Self.attemptHeader] = attempt }
+        state = .idle
+        routerPending += 1
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelReadComplete()
+    }
+
+    /// After a fast request: the parts that arrived meanwhile, then reads and a held quiesce.
+    private var isWaiting: Bool {
+        if case .waiting = state { return true }
+        return false
+    }
+
+    private func resume(context: ChannelHandlerContext) {
+        var replayed = false
+        while !isWaiting, let part = held.popFirst() {
+            process(part, context: context)
+            replayed = true
+        }
+        if case .waiting = state { return }
+        if replayed { context.fireChannelReadComplete() }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+        if quiesceHeld, case .idle = state {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            switch state {
+            case .waiting, .collecting:
+                quiesceHeld = true  // closing now would drop the request in flight
+                return
+            default: break
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .waiting(_, _, let exchange) = state {
+            exchange.cancel()
+            gateway.fastCancelled(exchange.call)
+            state = .idle
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if case .waiting = state {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), routerPending > 0 { routerPending -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    private func write(_ answer: FastAnswer, context: ChannelHandlerContext) {
+        var fields = ChatCompletionsRoute.headers(
+            requestID: answer.requestID, variant: nil, model: answer.model, provider: answer.provider, trace: answer.trace,
+            cache: answer.cache, admission: answer.admission)
+        fields[.switchyardCost] = CostFormat.string(answer.costUSD)
+        if answer.usageEstimated { fields[.switchyardUsageEstimated] = "true" }
+        fields[.contentType] = "application/json"
+        fields[.contentLength] = String(answer.body.readableBytes)
+        fields[Self.pathHeader] = "fast"
+        fields[.date] = Self.httpDate()
+        fields[.server] = "switchyard"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func writeError(_ error: SwitchyardError, requestID: String, context: ChannelHandlerContext) {
+        var (status, fields, body) = ErrorResponses.parts(error, protocol: .openai, requestID: requestID)
+        fields[.contentLength] = String(body.readableBytes)
+        fields[Self.pathHeader] = "fast"
+        fields[.date] = Self.httpDate()
+        fields[.server] = "switchyard"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private static let dateCache = Mutex<(second: Int, text: String)>((0, ""))
+
+    /// `Date` (RFC 9110 IMF-fixdate), formatted once a second.
+    static func httpDate() -> String {
+        let now = time(nil)
+        return dateCache.withLock { cache in
+            if cache.second == now, !cache.text.isEmpty { return cache.text }
+            var seconds = now
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+            func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            let text = "\(days[Int(parts.tm_wday) % 7]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon) % 12]) \(parts.tm_year + 1900) "
+                + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+            cache = (now, text)
+            return text
+        }
+    }
+
+    // MARK: Candidates
+
+    /// A request the fast path may take: `POST /v1/chat/completions` (or `/chat/completions`) with a
+    /// JSON body of a declared length, kept alive, without headers that change what the pipeline does.
+    static func isCandidate(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post, let path = head.path, path == "/v1/chat/completions" || path == "/chat/completions" else { return false }
+        let fields = head.headerFields
+        guard expectedLength(head) != nil, fields[.transferEncoding] == nil, fields[.expect] == nil else { return false }
+        if let connection = fields[.connection], connection.lowercased().contains("close") { return false }
+        if let type = fields[.contentType], !type.lowercased().hasPrefix("application/json") { return false }
+        for field in fields where field.name.canonicalName.hasPrefix("x-switchyard-") || field.name.canonicalName == "traceparent" {
+            return false
+        }
+        return true
+    }
+
+    static func expectedLength(_ head: HTTPRequest) -> Int? {
+        guard let text = head.headerFields[.contentLength], let length = Int(text), length >= 0 else { return nil }
+        return length
+    }
+}

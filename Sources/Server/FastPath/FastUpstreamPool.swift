@@ -1,0 +1,284 @@
+import Gateway
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// The outcome of one fast-path upstream exchange.
+enum FastUpstreamResult {
+    /// A whole answer: its status, headers and body.
+    case answered(status: Int, headers: HTTPHeaders, body: ByteBuffer)
+    /// No usable answer (refused, reset, timed out, too large, no connection free): nothing of it
+    /// reached the client, and the full pipeline takes the request.
+    case failed(String, timedOut: Bool)
+}
+
+/// HTTP/1.1 connections to upstream origins, kept per event loop and used only on it: a fast-path
+/// request goes out on a connection of the loop its client connection lives on, so the request, the
+/// upstream answer and the reply to the client never change threads.
+final class FastUpstreamPool {
+    private let eventLoop: any EventLoop
+    private var idle: [FastOrigin: [Channel]] = [:]
+    private var open: [FastOrigin: Int] = [:]
+    private var tlsContext: NIOSSLContext?
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Sends `call` and reports once, on this loop. Returns the exchange so a client that goes away
+    /// can cancel it.
+    @discardableResult
+    func execute(_ call: FastCall, completion: @escaping (FastUpstreamResult) -> Void) -> FastExchange {
+        eventLoop.preconditionInEventLoop()
+        let exchange = FastExchange(call: call, completion: completion)
+        exchange.timeout = eventLoop.assumeIsolated().scheduleTask(in: call.timeout) { [weak exchange] in
+            exchange?.fail("upstream timed out after \(call.timeout.nanoseconds / 1_000_000) ms", timedOut: true)
+        }
+        start(exchange, mayRetry: true)
+        return exchange
+    }
+
+    private func start(_ exchange: FastExchange, mayRetry: Bool) {
+        let origin = exchange.call.origin
+        while var channels = idle[origin], let channel = channels.popLast() {
+            idle[origin] = channels
+            guard channel.isActive else { continue }
+            send(exchange, on: channel, reused: true, mayRetry: mayRetry)
+            return
+        }
+        guard open[origin, default: 0] < origin.maxConnections else {
+            exchange.fail("all \(origin.maxConnections) fast-path connections to \(origin.host):\(origin.port) are busy")
+            return
+        }
+        open[origin, default: 0] += 1
+        let tls: NIOSSLContext?
+        if origin.tls {
+            do {
+                tls = try tlsContext ?? NIOSSLContext(configuration: .makeClientConfiguration())
+                tlsContext = tls
+            } catch {
+                open[origin, default: 1] -= 1
+                exchange.fail("TLS setup failed")
+                return
+            }
+        } else {
+            tls = nil
+        }
+        let host = origin.host
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: Self.isIPAddress(host) ? nil : host)
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(FastUpstreamHandler())
+                }
+            }
+        bootstrap.connect(host: origin.host, port: origin.port).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel):
+                channel.closeFuture.assumeIsolated().whenComplete { _ in
+                    self.open[origin, default: 1] -= 1
+                    self.idle[origin]?.removeAll { $0 === channel }
+                }
+                self.send(exchange, on: channel, reused: false, mayRetry: false)
+            case .failure:
+                self.open[origin, default: 1] -= 1
+                exchange.fail("could not connect to \(origin.host):\(origin.port)")
+            }
+        }
+    }
+
+    private func send(_ exchange: FastExchange, on channel: Channel, reused: Bool, mayRetry: Bool) {
+        guard !exchange.done else {
+            release(channel, origin: exchange.call.origin)
+            return
+        }
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: FastUpstreamHandler.self) else {
+            channel.close(promise: nil)
+            exchange.fail("upstream connection without its handler")
+            return
+        }
+        let call = exchange.call
+        exchange.channel = channel
+        handler.begin(maxBytes: call.maxResponseBytes) { [weak self] outcome in
+            guard let self else { return }
+            switch outcome {
+            case .answered(let status, let headers, let body, let keepAlive):
+                exchange.channel = nil
+                if keepAlive, !exchange.done { self.release(channel, origin: call.origin) } else { channel.close(promise: nil) }
+                exchange.succeed(status: status, headers: headers, body: body)
+            case .closed(let gotHead):
+                exchange.channel = nil
+                // A kept-alive connection the server had closed before this request reached it: once more, on a new one.
+                if reused, mayRetry, !gotHead, !exchange.done {
+                    self.start(exchange, mayRetry: false)
+                } else {
+                    exchange.fail("upstream closed the connection")
+                }
+            case .tooLarge:
+                exchange.channel = nil
+                channel.close(promise: nil)
+                exchange.fail("upstream answer over \(call.maxResponseBytes) bytes")
+            }
+        }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(call.headers.count + 3)
+        let origin = call.origin
+        let defaultPort = origin.tls ? 443 : 80
+        headers.add(name: "host", value: origin.port == defaultPort ? origin.host : "\(origin.host):\(origin.port)")
+        headers.add(name: "content-length", value: String(call.body.readableBytes))
+        for (name, value) in call.headers { headers.add(name: name, value: value) }
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: call.target, headers: headers)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(call.body)), promise: nil)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
+        // A connection that closed before the request went out reports here (its close may have come before `begin`).
+        written.futureResult.assumeIsolated().whenFailure { _ in handler.connectionLost() }
+    }
+
+    private func release(_ channel: Channel, origin: FastOrigin) {
+        guard channel.isActive else { return }
+        idle[origin, default: []].append(channel)
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}
+
+/// One request on the fast path's upstream connection: reports once, then is done.
+final class FastExchange {
+    let call: FastCall
+    private var completion: ((FastUpstreamResult) -> Void)?
+    var timeout: Scheduled<Void>?
+    var channel: Channel?
+    var done: Bool { completion == nil }
+
+    init(call: FastCall, completion: @escaping (FastUpstreamResult) -> Void) {
+        self.call = call
+        self.completion = completion
+    }
+
+    func succeed(status: Int, headers: HTTPHeaders, body: ByteBuffer) {
+        finish(.answered(status: status, headers: headers, body: body))
+    }
+
+    func fail(_ reason: String, timedOut: Bool = false) {
+        // A connection in the middle of an exchange is not reusable: its answer would arrive for the next one.
+        channel?.close(promise: nil)
+        channel = nil
+        finish(.failed(reason, timedOut: timedOut))
+    }
+
+    /// The client went away: the upstream connection is closed and nothing is reported.
+    func cancel() {
+        channel?.close(promise: nil)
+        channel = nil
+        timeout?.cancel()
+        completion = nil
+    }
+
+    private func finish(_ result: FastUpstreamResult) {
+        timeout?.cancel()
+        timeout = nil
+        guard let completion else { return }
+        self.completion = nil
+        completion(result)
+    }
+}
+
+/// Reads one response at a time on an upstream connection, bounded.
+final class FastUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    enum Outcome {
+        case answered(status: Int, headers: HTTPHeaders, body: ByteBuffer, keepAlive: Bool)
+        /// The connection ended before the answer did; `gotHead` when part of it came.
+        case closed(gotHead: Bool)
+        case tooLarge
+    }
+
+    private var onOutcome: ((Outcome) -> Void)?
+    private var head: HTTPResponseHead?
+    private var body = ByteBuffer()
+    private var maxBytes = 0
+
+    func begin(maxBytes: Int, _ onOutcome: @escaping (Outcome) -> Void) {
+        self.onOutcome = onOutcome
+        self.maxBytes = maxBytes
+        head = nil
+        body.clear()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard onOutcome != nil else {
+            context.close(promise: nil)  // bytes nobody asked for: the connection is out of step, and not reused
+            return
+        }
+        switch unwrapInboundIn(data) {
+        case .head(let received):
+            // 1xx heads (100 Continue) come before the real one.
+            if received.status.code < 200 { return }
+            head = received
+        case .body(var chunk):
+            guard head != nil else { return }
+            if body.readableBytes + chunk.readableBytes > maxBytes {
+                report(.tooLarge)
+                context.close(promise: nil)
+                return
+            }
+            body.writeBuffer(&chunk)
+        case .end:
+            guard let head else { return }
+            let answer = body
+            body = ByteBuffer()
+            self.head = nil
+            report(.answered(status: Int(head.status.code), headers: head.headers, body: answer, keepAlive: head.isKeepAlive))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connectionLost()
+        context.fireChannelInactive()
+    }
+
+    /// The connection ended (or a write on it failed) before the answer did.
+    func connectionLost() {
+        report(.closed(gotHead: head != nil))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func report(_ outcome: Outcome) {
+        guard let onOutcome else { return }
+        self.onOutcome = nil
+        onOutcome(outcome)
+    }
+}
+
+/// The fast path's pools, one per event loop.
+final class FastUpstreamPools: Sendable {
+    private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<FastUpstreamPool>]>([:])
+
+    /// The pool of `eventLoop`; call only on that loop.
+    func pool(for eventLoop: any EventLoop) -> FastUpstreamPool {
+        let id = ObjectIdentifier(eventLoop)
+        return pools.withLock { pools in
+            if let pool = pools[id] { return pool.value }
+            let pool = FastUpstreamPool(eventLoop: eventLoop)
+            pools[id] = NIOLoopBound(pool, eventLoop: eventLoop)
+            return pool
+        }
+    }
+}

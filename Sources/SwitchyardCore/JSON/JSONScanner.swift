@@ -1,0 +1,228 @@
+import Foundation
+
+/// A validating, allocation-light scan of a JSON document's top-level object: where each member's
+/// key and value lie, without building values. The fast path reads a request's or an answer's few
+/// fields with it and edits the bytes in place instead of decoding and re-encoding the whole body.
+///
+/// Strict: the document must be one object (whitespace around it allowed), with RFC 8259 strings
+/// (escapes checked, no raw control characters), numbers, literals and nesting up to `maxDepth`.
+/// Anything else, or a duplicate top-level key, is nil — the caller then takes its full path.
+public enum JSONScanner {
+    public struct Member: Sendable, Hashable {
+        /// The key's bytes between its quotes, escapes left as they are.
+        public var key: Range<Int>
+        /// The value's bytes, from its first to its last byte.
+        public var value: Range<Int>
+    }
+
+    public static let maxDepth = 128
+
+    /// The top-level members of `bytes`, or nil when it is not one valid JSON object or repeats a key.
+    public static func members(_ bytes: UnsafeRawBufferPointer) -> (members: [Member], closingBrace: Int)? {
+        var scanner = Scanner(bytes: bytes)
+        scanner.skipWhitespace()
+        guard scanner.peek() == UInt8(ascii: "{") else { return nil }
+        scanner.index += 1
+        var members: [Member] = []
+        members.reserveCapacity(12)
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "}") {
+            let closing = scanner.index
+            scanner.index += 1
+            scanner.skipWhitespace()
+            return scanner.atEnd ? ([], closing) : nil
+        }
+        while true {
+            scanner.skipWhitespace()
+            guard let key = scanner.string() else { return nil }
+            scanner.skipWhitespace()
+            guard scanner.peek() == UInt8(ascii: ":") else { return nil }
+            scanner.index += 1
+            scanner.skipWhitespace()
+            let start = scanner.index
+            guard scanner.value(depth: 1) else { return nil }
+            let member = Member(key: key, value: start..<scanner.index)
+            for other in members where other.key.count == key.count && equal(bytes, other.key, key) { return nil }
+            members.append(member)
+            scanner.skipWhitespace()
+            switch scanner.peek() {
+            case UInt8(ascii: ","):
+                scanner.index += 1
+            case UInt8(ascii: "}"):
+                let closing = scanner.index
+                scanner.index += 1
+                scanner.skipWhitespace()
+                return scanner.atEnd ? (members, closing) : nil
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// The member whose key is exactly `name` (no escapes in it).
+    public static func member(_ name: StaticString, in members: [Member], of bytes: UnsafeRawBufferPointer) -> Member? {
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return members.first { member in
+            member.key.count == wanted.count && memcmp(bytes.baseAddress! + member.key.lowerBound, wanted.baseAddress!, wanted.count) == 0
+        }
+    }
+
+    /// A non-negative integer value that fits an `Int` (no fraction, no exponent); nil otherwise.
+    public static func integer(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard !range.isEmpty, range.count <= 18 else { return nil }
+        var value = 0
+        for index in range {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    private static func equal(_ bytes: UnsafeRawBufferPointer, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        memcmp(bytes.baseAddress! + a.lowerBound, bytes.baseAddress! + b.lowerBound, a.count) == 0
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+
+        var atEnd: Bool { index >= bytes.count }
+
+        func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
+        }
+
+        /// A string; returns the range between its quotes.
+        mutating func string() -> Range<Int>? {
+            guard peek() == UInt8(ascii: "\"") else { return nil }
+            index += 1
+            let start = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    let range = start..<index
+                    index += 1
+                    return range
+                case UInt8(ascii: "\\"):
+                    index += 1
+                    guard index < bytes.count else { return nil }
+                    switch bytes[index] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        index += 1
+                    case UInt8(ascii: "u"):
+                        guard index + 4 < bytes.count else { return nil }
+                        for offset in 1...4 where !Self.isHex(bytes[index + offset]) { return nil }
+                        index += 5
+                    default:
+                        return nil
+                    }
+                case 0x00..<0x20:
+                    return nil
+                default:
+                    index += 1
+                }
+            }
+            return nil
+        }
+
+        static func isHex(_ byte: UInt8) -> Bool {
+            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
+        }
+
+        mutating func value(depth: Int) -> Bool {
+            guard depth <= JSONScanner.maxDepth, let byte = peek() else { return false }
+            switch byte {
+            case UInt8(ascii: "\""):
+                return string() != nil
+            case UInt8(ascii: "{"):
+                index += 1
+                skipWhitespace()
+                if peek() == UInt8(ascii: "}") {
+                    index += 1
+                    return true
+                }
+                while true {
+                    skipWhitespace()
+                    guard string() != nil else { return false }
+                    skipWhitespace()
+                    guard peek() == UInt8(ascii: ":") else { return false }
+                    index += 1
+                    skipWhitespace()
+                    guard value(depth: depth + 1) else { return false }
+                    skipWhitespace()
+                    switch peek() {
+                    case UInt8(ascii: ","): index += 1
+                    case UInt8(ascii: "}"):
+                        index += 1
+                        return true
+                    default: return false
+                    }
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                skipWhitespace()
+                if peek() == UInt8(ascii: "]") {
+                    index += 1
+                    return true
+                }
+                while true {
+                    skipWhitespace()
+                    guard value(depth: depth + 1) else { return false }
+                    skipWhitespace()
+                    switch peek() {
+                    case UInt8(ascii: ","): index += 1
+                    case UInt8(ascii: "]"):
+                        index += 1
+                        return true
+                    default: return false
+                    }
+                }
+            case UInt8(ascii: "t"): return literal("true")
+            case UInt8(ascii: "f"): return literal("false")
+            case UInt8(ascii: "n"): return literal("null")
+            default:
+                return number()
+            }
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count, memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0 else { return false }
+            index += count
+            return true
+        }
+
+        /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+        mutating func number() -> Bool {
+            if peek() == UInt8(ascii: "-") { index += 1 }
+            guard let first = peek(), Self.isDigit(first) else { return false }
+            index += 1
+            if first != UInt8(ascii: "0") { while let byte = peek(), Self.isDigit(byte) { index += 1 } }
+            if peek() == UInt8(ascii: ".") {
+                index += 1
+                guard let byte = peek(), Self.isDigit(byte) else { return false }
+                while let byte = peek(), Self.isDigit(byte) { index += 1 }
+            }
+            if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+                index += 1
+                if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+                guard let byte = peek(), Self.isDigit(byte) else { return false }
+                while let byte = peek(), Self.isDigit(byte) { index += 1 }
+            }
+            return true
+        }
+
+        static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import SwitchyardCore
+import Synchronization
+import Testing
+
+/// The fast path (issue 26) against a live gateway and the mock upstream: what it answers, what it
+/// gives to the full pipeline and why, and that the client sees the same answer either way.
+@Suite struct FastPathLiveTests {
+    static func record(_ client: any TestClientProtocol, _ answer: TestResponse) async throws -> JSONValue? {
+        try await client.get("/v1/switchyard/requests/\(answer.header("x-switchyard-request-id") ?? "")").json
+    }
+
+    static func notes(_ record: JSONValue?) -> [String] {
+        record?["route"]?["notes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    @Test func plainRequestTakesTheFastPathWithTheFullPathsHeadersAndBody() async throws {
+        let answers = Mutex<[String: TestResponse]>([:])
+        try await LiveHarness.run { client, mock, _ in
+            let fast = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hello there"))
+            answers.withLock { $0["fast"] = fast }
+            let record = try await Self.record(client, fast)
+            #expect(Self.notes(record).contains("fast path"))
+            #expect(record?["cost_usd"]?.doubleValue ?? 0 > 0)
+            let sent = await mock.recordedRequests().last
+            // The upstream hears the upstream model name and the provider's key, never the client's.
+            #expect(sent?.headers["authorization"] == "Bearer sk-upstream-secret-openai")
+            #expect(JSONValue.parse(sent?.body ?? Data())?["model"] == "gpt-4o-mini")
+        }
+        try await LiveHarness.run(fastPath: false) { client, _, _ in
+            let full = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hello there"))
+            answers.withLock { $0["full"] = full }
+        }
+        let (a, b) = (try #require(answers.withLock { $0["fast"] }), try #require(answers.withLock { $0["full"] }))
+        #expect(a.status == .ok && b.status == .ok)
+        #expect(a.header("x-switchyard-path") == "fast")
+        #expect(b.header("x-switchyard-path") == nil)
+        // The same headers, but for the path marker, and the same body fields.
+        let names = { (response: TestResponse) in Set(response.headers.map(\.name.canonicalName)).subtracting(["x-switchyard-path"]) }
+        #expect(names(a) == names(b))
+        for name in ["x-switchyard-model", "x-switchyard-provider", "x-switchyard-upstream-model", "x-switchyard-route", "x-switchyard-cost-usd"] {
+            #expect(a.header(name) == b.header(name), "\(name)")
+        }
+        // The fast path passes the upstream's answer through (fields the full path's decoding drops, such as
+        // `refusal: null`, stay); what the client reads is the same.
+        let messageA = a.json?["choices"]?.arrayValue?.first
+        let messageB = b.json?["choices"]?.arrayValue?.first
+        #expect(messageA?["message"]?["content"] == messageB?["message"]?["content"])
+        #expect(messageA?["message"]?["role"] == messageB?["message"]?["role"])
+        #expect(messageA?["finish_reason"] == messageB?["finish_reason"])
+        for field in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+            let usageA = a.json?["usage"]?[field]
+            let usageB = b.json?["usage"]?[field]
+            #expect(usageA == usageB, "\(field)")
+        }
+        let keysA: Set<String> = Set(a.json?.objectValue?.keys.map { $0 } ?? [])
+        let keysB: Set<String> = Set(b.json?.objectValue?.keys.map { $0 } ?? [])
+        #expect(keysB.isSubset(of: keysA), "\(keysA) \(keysB)")
+        #expect(a.json?["switchyard"]?["cost_usd"] == b.json?["switchyard"]?["cost_usd"])
+    }
+
+    @Test func streamsAndOptionsTakeTheFullPathAndSayWhy() async throws {
+        try await LiveHarness.run { client, _, _ in
+            let streamed = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true))
+            #expect(streamed.status == .ok)
+            #expect(streamed.header("x-switchyard-path") == nil)
+            #expect(Self.notes(try await Self.record(client, streamed)).contains("full path: stream"))
+
+            let translated = try await client.post("/v1/chat/completions", json: Body.chat("m-anthropic", "hi"))
+            #expect(translated.status == .ok)
+            #expect(Self.notes(try await Self.record(client, translated)).contains("full path: provider"))
+
+            // A header that changes the route takes the full pipeline.
+            let routed = try await client.post(
+                "/v1/chat/completions", json: Body.chat("m-openai", "hi"), headers: [HTTPField.Name("x-switchyard-route")!: "{}"])
+            #expect(routed.status == .ok)
+            #expect(routed.header("x-switchyard-path") == nil)
+            // The fast path's own headers are removed from what clients send: a forged reason never reaches the log.
+            let forged: HTTPFields = [HTTPField.Name("x-switchyard-full-path")!: "forged", HTTPField.Name("x-switchyard-fast-admitted")!: "true"]
+            let plain = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi"), headers: forged)
+            #expect(plain.header("x-switchyard-path") == "fast")
+            let streamedForged = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true), headers: forged)
+            let forgedNotes = Self.notes(try await Self.record(client, streamedForged))
+            #expect(forgedNotes.contains("full path: stream") && !forgedNotes.contains { $0.contains("forged") }, "\(forgedNotes)")
+        }
+    }
+
+    @Test func badRequestsGetTheFullPathsErrors() async throws {
+        try await LiveHarness.run { client, _, _ in
+            let broken = try await client.post("/v1/chat/completions", json: #"{"model": "m-openai", "messages": [{"role": "user", "content": 7}]}"#)
+            #expect(broken.status == .badRequest)
+            #expect(broken.json?["error"]?["type"] == "invalid_request_error")
+            let unknown = try await client.post("/v1/chat/completions", json: Body.chat("no-such-model", "hi"))
+            #expect(unknown.status == .notFound)
+            let noKey = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi"), key: nil)
+            #expect(noKey.status == .unauthorized)
+            let wrongKey = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi"), key: "sk-nope")
+            #expect(wrongKey.status == .unauthorized)
+            let limited = try await client.post("/v1/chat/completions", json: Body.chat("m-anthropic", "hi"), key: "sk-limited")
+            #expect(limited.status == .notFound || limited.status == .forbidden)
+            let huge = try await client.post(
+                "/v1/chat/completions", json: Body.chat("m-openai", String(repeating: "x", count: 70_000)))
+            #expect(huge.status == .contentTooLarge)
+            // Extreme numbers are the validator's to refuse, on either path.
+            let extreme = try await client.post(
+                "/v1/chat/completions", json: #"{"model": "m-openai", "max_tokens": 1e309, "messages": [{"role": "user", "content": "hi"}]}"#)
+            #expect(extreme.status == .badRequest)
+        }
+    }
+
+    static let retrying = """
+        groups: [{name: g-retry, deployments: [m-openai], retry: {attempts: 2, backoff_ms: 10}}]
+        """
+
+    @Test func aFailedFastAttemptIsTheFirstOfThePlansAttempts() async throws {
+        try await LiveHarness.run(extra: Self.retrying) { client, mock, _ in
+            // One 500: the fast attempt meets it, the full path's second attempt succeeds. Two calls, as configured.
+            await mock.clearRecordedRequests()
+            await mock.setFault(model: "gpt-4o-mini", fault: "error: 500", count: 1)
+            let answer = try await client.post("/v1/chat/completions", json: Body.chat("g-retry", "hi"))
+            #expect(answer.status == .ok, "\(answer.text)")
+            #expect(answer.header("x-switchyard-path") == nil)
+            #expect(answer.header("x-switchyard-attempts") == "2")
+            #expect(answer.header("x-switchyard-route") == "g-retry: m-openai(500) -> m-openai(200)")
+            #expect(await mock.recordedRequests().count == 2)
+            #expect(Self.notes(try await Self.record(client, answer)).contains("full path: upstream answered 500"))
+
+            // Without retries, the one failed attempt is the answer: no second call behind the client's back.
+            await mock.clearRecordedRequests()
+            await mock.setFault(model: "gpt-4o-mini", fault: "error: 500", count: 1)
+            let once = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi"))
+            #expect(once.status.code == 500 || once.status.code == 502, "\(once.text)")
+            #expect(await mock.recordedRequests().count == 1)
+
+            // A client error is never retried, and is answered in the full path's envelope.
+            await mock.clearRecordedRequests()
+            await mock.setFault(model: "gpt-4o-mini", fault: "error: 400", count: 1)
+            let refused = try await client.post("/v1/chat/completions", json: Body.chat("g-retry", "hi"))
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            #expect(refused.json?["error"]?["type"] == "invalid_request_error")
+            #expect(refused.header("x-switchyard-model") == "g-retry")
+            #expect(await mock.recordedRequests().count == 1)
+
+            // Nobody listening: the full path's error envelope, 5xx, not a hang.
+            let nowhere = try await client.post("/v1/chat/completions", json: Body.chat("m-nowhere", "hi"))
+            #expect(nowhere.status.code >= 500)
+            #expect(nowhere.json?["error"] != nil)
+        }
+    }
+
+    @Test func exactCacheHitsOnTheFastPath() async throws {
+        let extra = """
+            cache: {exact: true, ttl_s: 600}
+            """
+        try await LiveHarness.run(extra: extra) { client, mock, _ in
+            let first = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"))
+            #expect(first.header("x-switchyard-cache") == "miss")
+            #expect(first.header("x-switchyard-path") == "fast")
+            let calls = await mock.recordedRequests().count
+            let second = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"))
+            #expect(second.header("x-switchyard-cache") == "hit-exact")
+            #expect(second.header("x-switchyard-path") == "fast")
+            #expect(second.header("x-switchyard-cost-usd") == "0.0000000000")
+            #expect(await mock.recordedRequests().count == calls)
+            #expect(second.json?["choices"] == first.json?["choices"])
+            #expect(second.json?["id"] != first.json?["id"])
+            // Another key's namespace is another cache.
+            let other = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"), key: "sk-limited")
+            #expect(other.header("x-switchyard-cache") == "miss")
+        }
+    }
+
+    @Test func rateLimitsCountOnceOnEitherPath() async throws {
+        try await LiveHarness.run(extra: Self.retrying) { client, mock, _ in
+            let created = try await client.post("/v1/switchyard/keys", json: #"{"name": "rpm", "rpm": 3}"#)
+            let secret = try #require(created.json?["key"]?.stringValue, "\(created.text)")
+            await mock.setFault(model: "gpt-4o-mini", fault: "error: 500", count: 1)
+            // The first request is admitted by the fast path, fails upstream, and is retried by the full path: one admission.
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                statuses.append(Int(try await client.post("/v1/chat/completions", json: Body.chat("g-retry", "hi"), key: secret).status.code))
+            }
+            #expect(statuses == [200, 200, 200, 429], "\(statuses)")
+        }
+    }
+}
