@@ -1,0 +1,81 @@
+import Foundation
+import SwitchyardCore
+import Testing
+
+/// The fast path forwards a body as bytes only when this scan vouches for it: it must refuse
+/// everything `JSONDecoder` would refuse at the top level, and find members exactly.
+@Suite struct JSONScannerTests {
+    static func scan(_ text: String) -> [String: String]? {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { raw -> [String: String]? in
+            guard let (members, closing) = JSONScanner.members(raw) else { return nil }
+            #expect(raw[closing] == UInt8(ascii: "}"))
+            var out: [String: String] = [:]
+            for member in members {
+                out[String(decoding: raw[member.key], as: UTF8.self)] = String(decoding: raw[member.value], as: UTF8.self)
+            }
+            return out
+        }
+    }
+
+    @Test func findsTopLevelMembersOnly() {
+        let found = Self.scan(#" { "model" : "gpt-4o", "tools": [{"parameters": {"model": "x"}}], "n": -1.5e3, "s": "a\"b\\c\u00e9", "t": true, "u": null } "#)
+        #expect(found?["model"] == #""gpt-4o""#)
+        #expect(found?["tools"] == #"[{"parameters": {"model": "x"}}]"#)
+        #expect(found?["n"] == "-1.5e3")
+        #expect(found?["s"] == #""a\"b\\c\u00e9""#)
+        #expect(found?.count == 6)
+        #expect(Self.scan("{}")?.isEmpty == true)
+    }
+
+    @Test(arguments: [
+        "", "[]", "\"x\"", "{", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\": 01}", "{\"a\": 1.}", "{\"a\": .5}", "{\"a\": -}", "{\"a\": 1e}",
+        "{\"a\": tru}", "{\"a\": \"\\x\"}", "{\"a\": \"\\u12G4\"}", "{\"a\": \"\u{01}\"}", "{\"a\": 1} x", "{\"a\": [1, 2}", "{\"a\": 1}{}",
+        "{\"model\": \"a\", \"model\": \"b\"}", "{a: 1}", "{\"a\": NaN}", "{\"a\": Infinity}", "{\"a\": \"unterminated}",
+    ])
+    func refusesWhatIsNotOneStrictObject(_ text: String) {
+        #expect(Self.scan(text) == nil, "\(text)")
+    }
+
+    @Test func boundsItsDepth() {
+        let deep = "{\"a\": " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
+        #expect(Self.scan(deep) == nil)
+        let fine = "{\"a\": " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
+        #expect(Self.scan(fine) != nil)
+    }
+
+    @Test func integersAreCheckedNotTrapped() {
+        let bytes = Array("123 99999999999999999999 1.5 -3 0".utf8)
+        bytes.withUnsafeBytes { raw in
+            #expect(JSONScanner.integer(0..<3, in: raw) == 123)
+            #expect(JSONScanner.integer(4..<24, in: raw) == nil)
+            #expect(JSONScanner.integer(25..<28, in: raw) == nil)
+            #expect(JSONScanner.integer(29..<31, in: raw) == nil)
+            #expect(JSONScanner.integer(32..<33, in: raw) == 0)
+        }
+    }
+
+    /// Whatever the scan accepts, `JSONSerialization` accepts too (random mutations of a chat body).
+    @Test func agreesWithFoundationOnMutatedBodies() {
+        let base = Array(#"{"model": "m", "messages": [{"role": "user", "content": "hi \"there\""}], "max_tokens": 5, "stream": false}"#.utf8)
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("{}[]\":,\\ 0123456789.eE-+tfnaulrsx".utf8)
+        for _ in 0..<3_000 {
+            var bytes = base
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let index = Int.random(in: 0..<bytes.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: bytes[index] = alphabet.randomElement(using: &generator)!
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(alphabet.randomElement(using: &generator)!, at: index)
+                }
+                if bytes.isEmpty { break }
+            }
+            let scanned = bytes.withUnsafeBytes { JSONScanner.members($0) != nil }
+            if scanned {
+                let parsed = try? JSONSerialization.jsonObject(with: Data(bytes))
+                #expect(parsed is [String: Any], "\(String(decoding: bytes, as: UTF8.self))")
+            }
+        }
+    }
+}
