@@ -28,6 +28,23 @@ public protocol TokenCountingProvider: Provider {
     func countTokens(_ request: ChatRequest, options: CallOptions) async throws -> Int
 }
 
+/// An upstream whose connections can be opened ahead of traffic (`prewarm_connections`): every adapter, each
+/// with a harmless GET of its protocol (the model list, or Ollama's version).
+public protocol ConnectionPrewarming: Provider {
+    /// Opens `configuration.prewarmConnections` connections at once; never throws (a failure is reported).
+    func prewarm() async -> PrewarmOutcome
+}
+
+/// What prewarming a provider's connections did.
+public struct PrewarmOutcome: Sendable, Equatable {
+    public var provider: String
+    public var requested: Int
+    /// Requests answered (any status: the connection was opened all the same).
+    public var answered: Int
+    /// The first failure, with secrets redacted.
+    public var failure: String?
+}
+
 /// Per-call settings the gateway passes to an adapter.
 public struct CallOptions: Sendable {
     public var logger: Logger
@@ -72,19 +89,29 @@ public struct UpstreamBytes: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     let body: HTTPClientResponse.Body
     let provider: ProviderConfiguration
+    /// The call's hold on its connection: ended with the body (or when the bytes are dropped).
+    var lease: UpstreamLease? = nil
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var inner: HTTPClientResponse.Body.AsyncIterator
         let provider: ProviderConfiguration
+        let lease: UpstreamLease?
 
         public mutating func next() async throws -> ByteBuffer? {
             do {
-                return try await inner.next()
+                guard let buffer = try await inner.next() else {
+                    lease?.end()
+                    return nil
+                }
+                return buffer
             } catch {
+                lease?.end()
                 throw UpstreamErrors.map(error, configuration: provider)
             }
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: body.makeAsyncIterator(), provider: provider) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(inner: body.makeAsyncIterator(), provider: provider, lease: lease)
+    }
 }

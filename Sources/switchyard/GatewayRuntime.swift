@@ -50,7 +50,7 @@ struct GatewayRuntime {
             localEmbedderFactory: { _, precision in try localModel.embedder(precision: precision) },
             cachePersistence: cachePersistence, retrievalPersistence: retrievalStore, indexDirectory: indexDirectory,
             governancePersistence: governanceStore, responsePersistence: responseStore,
-            batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration, embedder: { try localModel.embedder(precision: .float32) }),
+            batchPersistence: batchStore, guardDetector: try GuardDetectors.standard(for: configuration, model: localModel),
             workflowPersistence: workflowStore, evalReportPersistence: evalReportStore, logger: logger)
         do {
             try gateway.restoreGovernance()

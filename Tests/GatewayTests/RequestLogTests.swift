@@ -56,6 +56,20 @@ struct RequestLogTests {
         #expect(log.droppedCount == 0)
     }
 
+    /// After every batch the queue kept room for as many records as it had ever held: once the writer fell behind,
+    /// that room was allocated again for every later batch (the largest allocation heaptrack saw in a soak).
+    @Test func aBurstDoesNotLeaveTheQueueHoldingItsRoom() async throws {
+        let log = RequestLog(store: try RequestLogStore(path: ":memory:"))
+        for index in 0..<20_000 { log.record(record(index)) }  // the writer fell behind
+        #expect(log.queueCapacity >= 20_000)
+        await log.flush()
+        #expect(log.queueCapacity <= RequestLog.retainedCapacity, "room for \(log.queueCapacity) records kept after the burst")
+        for index in 0..<100 { log.record(record(20_000 + index)) }
+        await log.flush()
+        #expect(log.queueCapacity <= RequestLog.retainedCapacity)
+        #expect(log.queueDepth == 0)
+    }
+
     @Test func withoutAStoreTheQueueIsDrained() async {
         let log = RequestLog(store: nil, capacity: 3)
         for index in 0..<3 { log.record(record(index)) }

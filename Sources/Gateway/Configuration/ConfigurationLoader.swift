@@ -264,7 +264,7 @@ public enum ConfigurationLoader {
     static func parseProvider(_ node: ConfigNode) throws -> ProviderConfiguration {
         try node.allowOnly([
             "name", "kind", "base_url", "api_key", "auth_header", "headers", "query", "timeout_ms", "anthropic_version",
-            "default_max_tokens", "responses_api",
+            "default_max_tokens", "responses_api", "max_connections", "prewarm_connections",
         ])
         let name = try node.required("name").string()
         let kindText = try node.required("kind").string()
@@ -286,6 +286,13 @@ public enum ConfigurationLoader {
         if let timeout = try node["timeout_ms"]?.int(in: 1...Limits.day) { provider.timeoutMilliseconds = timeout }
         provider.anthropicVersion = try node["anthropic_version"]?.string() ?? provider.anthropicVersion
         provider.defaultMaxTokens = try node["default_max_tokens"]?.int(in: ChatRequest.outputTokenRange) ?? provider.defaultMaxTokens
+        provider.maxConnections = try node["max_connections"]?.int(in: ProviderConfiguration.maxConnectionsRange)
+        if let prewarm = node["prewarm_connections"] {
+            provider.prewarmConnections = try prewarm.int(in: ProviderConfiguration.prewarmConnectionsRange)
+            if let limit = provider.maxConnections, provider.prewarmConnections > limit {
+                throw prewarm.error("is \(provider.prewarmConnections), more than max_connections (\(limit)): lower it or raise max_connections")
+            }
+        }
         if let mode = node["responses_api"] {
             let text = try mode.string()
             guard text == "native" || text == "translate" else { throw mode.error("use native or translate") }

@@ -72,6 +72,14 @@ public final class GatewayMetrics: Sendable {
     private static var storageUp: MetricNameDescriptor { MetricNameDescriptor(
         namespace: "switchyard", metricName: "storage_up",
         helpText: "1 when the shared database (PostgreSQL replicas) answered its last call, 0 when it did not.") }
+    private static var upstreamInFlight: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchyard", metricName: "upstream_in_flight",
+        helpText: "Upstream calls in flight per provider, from the request until the answer's last byte.") }
+    private static var connectionWaits: MetricNameDescriptor { MetricNameDescriptor(
+        namespace: "switchyard", metricName: "upstream_connection_waits", unitName: "total",
+        helpText: "Upstream calls that started while every connection the provider may open (max_connections) was busy, and so waited for one.") }
+    /// Connection waits already added to `switchyard_upstream_connection_waits_total`, per provider.
+    private let reportedWaits = Mutex<[String: Int]>([:])
     /// Span counts already added to `switchyard_trace_spans_total`.
     private let reportedSpans = Mutex(TraceExporter.Tally())
 
@@ -216,6 +224,15 @@ public final class GatewayMetrics: Sendable {
                 registry.makeCounter(descriptor: Self.traceSpans, labels: [("outcome", outcome)]).increment(by: Int64(max(0, added)))
             }
             registry.makeGauge(descriptor: Self.traceQueue).set(Int64(exporter.queued))
+        }
+        for load in gateway.upstreamLoads() {
+            let labels = [("provider", Self.clean(load.provider))]
+            registry.makeGauge(descriptor: Self.upstreamInFlight, labels: labels).set(Int64(load.inFlight))
+            let added = reportedWaits.withLock { reported in
+                defer { reported[load.provider] = max(reported[load.provider] ?? 0, load.waits) }
+                return max(0, load.waits - (reported[load.provider] ?? 0))
+            }
+            registry.makeCounter(descriptor: Self.connectionWaits, labels: labels).increment(by: Int64(added))
         }
         if let probe = gateway.storageProbe {
             registry.makeGauge(descriptor: Self.storageUp, labels: [("backend", probe.backend)]).set(Int64(probe.lastStatus.reachable ? 1 : 0))

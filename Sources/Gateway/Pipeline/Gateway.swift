@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
     public let requestLog: RequestLog
     let models: [String: ModelSpec]
     let providers: [String: any Provider]
+    /// The HTTP clients provider calls go through (their connection counts are read for `/metrics`).
+    let upstreamClients: UpstreamClients
     /// Keys (config and API), teams, budgets, rate limits, audit.
     public let governor: Governor
     let localEmbedders: LocalEmbedders
@@ -123,6 +125,7 @@ public final class Gateway: Sendable {
         self.logger = logger
         var providers: [String: any Provider] = [:]
         let clients = upstreamClients
+        self.upstreamClients = upstreamClients
         for provider in configuration.providers {
             providers[provider.name] = ProviderFactory.make(provider, clients: clients)
         }

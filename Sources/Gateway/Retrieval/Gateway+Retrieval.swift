@@ -38,10 +38,14 @@ extension Gateway {
                 return response.vectors
             },
             tokenCounter: { name in
-                guard let model = models[name], model.provider == "local",
-                    let embedder = try? localEmbedders.embedder(named: model.upstream, precision: precision) as? any TokenCountingEmbedder
-                else { return nil }
-                return { embedder.tokenCount($0) }
+                guard let model = models[name], model.provider == "local" else { return nil }
+                // The model is loaded when a text is first counted, not when the counter is asked for: an upsert of
+                // unchanged documents (the demo's, at every start) counts nothing and must not load 90 MB of weights.
+                return { text in
+                    guard let embedder = try? localEmbedders.embedder(named: model.upstream, precision: precision) as? any TokenCountingEmbedder
+                    else { return TokenEstimate.wordPieces(text) }
+                    return embedder.tokenCount(text)
+                }
             })
     }
 

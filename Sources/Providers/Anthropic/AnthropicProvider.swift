@@ -37,7 +37,7 @@ public struct AnthropicProvider: Provider {
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents,
             decoder: AnthropicChunkDecoder(reader: AnthropicStreamReader(usesJSONTool: usesJSONTool), provider: name),
-            provider: name)
+            provider: name, lease: response.lease)
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
@@ -84,4 +84,8 @@ struct AnthropicChunkDecoder: ChunkDecoder {
         guard reader.finished else { throw SwitchyardError.streamEndedEarly(provider: provider) }
         return []
     }
+}
+
+extension AnthropicProvider: ConnectionPrewarming {
+    public func prewarm() async -> PrewarmOutcome { await http.prewarm("/v1/models", headers: headers) }
 }

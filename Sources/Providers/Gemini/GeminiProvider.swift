@@ -52,7 +52,7 @@ public struct GeminiProvider: Provider {
             headers: headers, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents,
-            decoder: GeminiChunkDecoder(provider: name, model: request.model), provider: name)
+            decoder: GeminiChunkDecoder(provider: name, model: request.model), provider: name, lease: response.lease)
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
@@ -133,4 +133,8 @@ struct GeminiChunkDecoder: ChunkDecoder {
         guard finishReason != nil else { throw SwitchyardError.streamEndedEarly(provider: provider) }
         return [chunker.usageChunk(usage)]
     }
+}
+
+extension GeminiProvider: ConnectionPrewarming {
+    public func prewarm() async -> PrewarmOutcome { await http.prewarm("/v1beta/models", headers: headers) }
 }

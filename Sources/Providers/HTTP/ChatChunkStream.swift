@@ -16,14 +16,19 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
     public typealias Element = ChatChunk
 
     enum Source: Sendable {
-        case upstream(HTTPClientResponse.Body, StreamFramer.Format, any ChunkDecoder, provider: String)
+        case upstream(HTTPClientResponse.Body, StreamFramer.Format, any ChunkDecoder, provider: String, lease: UpstreamLease?)
         case chunks([ChatChunk])
     }
 
     let source: Source
 
-    init(body: HTTPClientResponse.Body, format: StreamFramer.Format, decoder: any ChunkDecoder, provider: String) {
-        source = .upstream(body, format, decoder, provider: provider)
+    /// - Parameter lease: the call's hold on its connection, ended when the body ends or fails (or when the
+    ///   stream and its iterator are dropped).
+    init(
+        body: HTTPClientResponse.Body, format: StreamFramer.Format, decoder: any ChunkDecoder, provider: String,
+        lease: UpstreamLease? = nil
+    ) {
+        source = .upstream(body, format, decoder, provider: provider, lease: lease)
     }
 
     /// A stream that replays chunks already in memory (cache hits, tests).
@@ -33,10 +38,10 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator {
         switch source {
-        case .upstream(let body, let format, let decoder, let provider):
+        case .upstream(let body, let format, let decoder, let provider, let lease):
             return Iterator(
                 body: body.makeAsyncIterator(), framer: StreamFramer(format: format), decoder: decoder,
-                provider: provider)
+                provider: provider, lease: lease)
         case .chunks(let chunks):
             return Iterator(replay: chunks)
         }
@@ -49,10 +54,17 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
         private let provider: String
         private var pending: [ChatChunk] = []
         private var pendingIndex = 0
-        private var done = false
+        private var done = false {
+            didSet { if done { lease?.end() } }
+        }
+        private let lease: UpstreamLease?
 
-        init(body: HTTPClientResponse.Body.AsyncIterator, framer: StreamFramer, decoder: any ChunkDecoder, provider: String) {
+        init(
+            body: HTTPClientResponse.Body.AsyncIterator, framer: StreamFramer, decoder: any ChunkDecoder, provider: String,
+            lease: UpstreamLease?
+        ) {
             self.body = body
+            self.lease = lease
             self.framer = framer
             self.decoder = decoder
             self.provider = provider
@@ -61,6 +73,7 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
         init(replay: [ChatChunk]) {
             self.framer = StreamFramer(format: .serverSentEvents)
             self.provider = ""
+            self.lease = nil
             self.pending = replay
             self.done = true
         }

@@ -39,10 +39,23 @@ struct UpstreamHTTP: Sendable {
         value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? value
     }
 
+    /// The pool this provider's calls go through: its read timeout and its connection limit.
+    var pool: UpstreamClients.Pool {
+        UpstreamClients.Pool(provider: configuration.name, readTimeout: readTimeout, maxConnections: configuration.maxConnections)
+    }
+
+    /// An answer whose head is in with a success status, and the call's hold on its connection: the caller
+    /// ends `lease` once the body is read (or drops it).
+    struct Answer {
+        var response: HTTPClientResponse
+        var lease: UpstreamLease
+        var body: HTTPClientResponse.Body { response.body }
+    }
+
     /// Sends a JSON POST and returns the response once its head is in, with a success status.
     func post(
         _ url: String, body: some Encodable, headers: [(String, String)], stream: Bool, options: CallOptions
-    ) async throws -> HTTPClientResponse {
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
@@ -60,23 +73,64 @@ struct UpstreamHTTP: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: data))
 
+        let lease = clients.acquire(pool)
+        if lease.waited { warnWaiting(lease.load, logger: options.logger) }
         let response: HTTPClientResponse
         do {
             var timeout = Duration.milliseconds(configuration.timeoutMilliseconds)
             if let limit = options.timeout, limit < timeout { timeout = max(limit, .milliseconds(1)) }
             let (seconds, attoseconds) = timeout.components
             let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-            response = try await clients.current(readTimeout: readTimeout).execute(
+            response = try await lease.client.execute(
                 request, deadline: .now() + .nanoseconds(nanoseconds), logger: options.logger)
         } catch {
+            lease.end()
             throw UpstreamErrors.map(error, configuration: configuration)
         }
+        lease.answered(over: response.version)
         guard (200..<300).contains(Int(response.status.code)) else {
             let bytes = try? await response.body.collect(upTo: Self.maxErrorBodyBytes)
+            lease.end()
             throw UpstreamErrors.status(
                 Int(response.status.code), body: bytes, headers: response.headers, configuration: configuration)
         }
-        return response
+        return Answer(response: response, lease: lease)
+    }
+
+    /// A request found every connection of its pool taken: said at most once per 10 s per provider, with the
+    /// limit and the way out (never a URL, a header or a key).
+    private func warnWaiting(_ load: UpstreamLoad, logger: Logger) {
+        guard load.shouldWarn(at: .now) else { return }
+        let limit = configuration.maxConnections.map { "max_connections: \($0)" }
+            ?? "the default of \(ProviderConfiguration.defaultConnectionsPerLoop) per event loop"
+        logger.warning(
+            "provider '\(configuration.name)': every connection is busy (\(load.connections) in all, \(limit)); requests wait for one. Raise max_connections if the upstream takes more.",
+            metadata: ["switchyard.provider": .string(configuration.name), "switchyard.in_flight": .stringConvertible(load.inFlight)])
+    }
+
+    /// Opens the provider's `prewarm_connections` with `GET path` (a harmless read of its protocol) and the
+    /// headers of a real call, at once; answers of any status count (the connection was opened).
+    func prewarm(_ path: String, headers: [(String, String)]) async -> PrewarmOutcome {
+        let count = configuration.prewarmConnections
+        var headerFields = HTTPHeaders()
+        headerFields.add(name: "accept", value: "application/json")
+        for (name, value) in headers { headerFields.add(name: name, value: value) }
+        for (name, value) in configuration.headers { headerFields.replaceOrAdd(name: name, value: value) }
+        let fields = headerFields
+        let url = url(path)
+        let result = await clients.prewarm(
+            pool, count: count, timeout: min(.milliseconds(configuration.timeoutMilliseconds), .seconds(10))
+        ) {
+            var request = HTTPClientRequest(url: url)
+            request.method = .GET
+            request.headers = fields
+            return request
+        }
+        let failure = result.errors.first.map { error -> String in
+            let mapped = UpstreamErrors.map(error, configuration: configuration)
+            return (mapped as? SwitchyardError)?.message ?? configuration.redact(String(describing: mapped))
+        }
+        return PrewarmOutcome(provider: configuration.name, requested: count, answered: result.answered, failure: failure)
     }
 
     /// Sends a JSON POST and decodes the JSON answer.
@@ -84,7 +138,9 @@ struct UpstreamHTTP: Sendable {
         _ url: String, body: some Encodable, headers: [(String, String)], as type: Response.Type, options: CallOptions,
         maxBytes: Int = UpstreamHTTP.maxChatBodyBytes
     ) async throws -> Response {
-        let response = try await post(url, body: body, headers: headers, stream: false, options: options)
+        let answer = try await post(url, body: body, headers: headers, stream: false, options: options)
+        defer { answer.lease.end() }
+        let response = answer.response
         let bytes: ByteBuffer
         do {
             bytes = try await response.body.collect(upTo: maxBytes)

@@ -38,7 +38,7 @@ public struct OllamaProvider: Provider {
         let response = try await http.post(http.url("/api/chat"), body: body, headers: headers, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .newlineDelimitedJSON,
-            decoder: OllamaChunkDecoder(provider: name, model: request.model), provider: name)
+            decoder: OllamaChunkDecoder(provider: name, model: request.model), provider: name, lease: response.lease)
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
@@ -194,4 +194,8 @@ struct OllamaChunkDecoder: ChunkDecoder {
         guard done else { throw SwitchyardError.streamEndedEarly(provider: provider) }
         return [chunker.usageChunk(usage)]
     }
+}
+
+extension OllamaProvider: ConnectionPrewarming {
+    public func prewarm() async -> PrewarmOutcome { await http.prewarm("/api/version", headers: headers) }
 }

@@ -37,7 +37,7 @@ public struct OpenAICompatibleProvider: Provider {
             http.url("/chat/completions"), body: request, headers: authHeaders, stream: true, options: options)
         return ChatChunkStream(
             body: response.body, format: .serverSentEvents, decoder: OpenAIChunkDecoder(provider: configuration.name),
-            provider: configuration.name)
+            provider: configuration.name, lease: response.lease)
     }
 
     public func embed(_ request: EmbeddingRequest, options: CallOptions) async throws -> EmbeddingResponse {
@@ -122,6 +122,10 @@ extension OpenAICompatibleProvider: NativeResponsesProvider {
 
     public func streamResponse(_ body: JSONValue, options: CallOptions) async throws -> UpstreamBytes {
         let response = try await http.post(http.url("/responses"), body: body, headers: authHeaders, stream: true, options: options)
-        return UpstreamBytes(body: response.body, provider: configuration)
+        return UpstreamBytes(body: response.body, provider: configuration, lease: response.lease)
     }
+}
+
+extension OpenAICompatibleProvider: ConnectionPrewarming {
+    public func prewarm() async -> PrewarmOutcome { await http.prewarm("/models", headers: authHeaders) }
 }

@@ -35,6 +35,22 @@ public struct ProviderConfiguration: Sendable, Hashable {
     /// The upstream speaks OpenAI's Responses API itself (`responses_api: native`): `/v1/responses`
     /// requests for its models are passed through instead of translated to chat completions.
     public var nativeResponses = false
+    /// Most connections the gateway keeps open to this upstream at once (`max_connections`, 1...65,536), spread
+    /// over the event loops; nil: `defaultConnectionsPerLoop` on each loop. A request that finds every one of them
+    /// busy waits for one (counted in `switchyard_upstream_connection_waits_total`). HTTP/2 upstreams carry many
+    /// requests on one connection, so for them this bounds connections, not requests.
+    public var maxConnections: Int?
+    /// Connections opened when `serve` starts (`prewarm_connections`, 0...1,024), so the first requests do not pay
+    /// connect and TLS time. 0 (the default) opens none.
+    public var prewarmConnections = 0
+
+    /// Connections per event loop when `max_connections` is not set: a thousand concurrent streams on a
+    /// plain-HTTP upstream must not wait for each other (at 256 per loop, 488 of 1,000 did).
+    public static let defaultConnectionsPerLoop = 1_024
+    /// The accepted range of `max_connections`.
+    public static let maxConnectionsRange = 1...65_536
+    /// The accepted range of `prewarm_connections`.
+    public static let prewarmConnectionsRange = 0...1_024
 
     public init(
         name: String, kind: Kind, baseURL: String, apiKey: String? = nil, authHeader: String? = nil,

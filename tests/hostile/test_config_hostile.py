@@ -1,0 +1,57 @@
+"""Hostile values in a provider's connection settings: `serve` must refuse the file with an error naming the
+field (and the range), never trap, hang or start. Each row is a separate `serve` run on its own config file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import hostile_lib as hl
+
+BASE = """\
+server: {{host: 127.0.0.1, port: 0}}
+storage: {{sqlite: ":memory:"}}
+providers:
+  - {{name: up, kind: openai, base_url: "http://127.0.0.1:9/v1", api_key: sk-hostile-config-secret, {field}: {value}}}
+models:
+  - {{name: m, provider: up, price: {{input: 1, output: 1}}}}
+"""
+
+ROWS = [
+    ("max_connections", "0"),
+    ("max_connections", "-1"),
+    ("max_connections", "1e309"),
+    ("max_connections", '"x"'),
+    ("max_connections", "1e6"),
+    ("max_connections", "65537"),
+    ("max_connections", "9223372036854775808"),
+    ("max_connections", ".nan"),
+    ("prewarm_connections", "-1"),
+    ("prewarm_connections", "1e309"),
+    ("prewarm_connections", '"x"'),
+    ("prewarm_connections", "1e6"),
+    ("prewarm_connections", "1025"),
+]
+
+
+def _binary() -> Path:
+    return Path(os.environ.get("SWITCHYARD_BIN") or hl.REPO / ".build" / "debug" / "switchyard")
+
+
+@pytest.mark.parametrize("field,value", ROWS, ids=[f"{f}={v}" for f, v in ROWS])
+def test_bad_connection_setting_is_a_config_error(field, value):
+    with tempfile.TemporaryDirectory() as work:
+        config = Path(work) / "switchyard.yaml"
+        config.write_text(BASE.format(field=field, value=value))
+        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
+                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
+    output = run.stdout + run.stderr
+    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
+    assert f"providers[0].{field}" in output, output[-4000:]
+    assert "whole number" in output, output[-4000:]
+    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
+    assert "sk-hostile-config-secret" not in output
