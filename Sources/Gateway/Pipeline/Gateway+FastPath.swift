@@ -239,8 +239,9 @@ extension Gateway {
             return fastCacheHit(answer, plan: plan, request: request, context: context, record: record)
         }
 
+        // A provider with `max_connections` counts its connections in the full path's pool: exact, so it stays there.
         guard let step = plan.steps.first, let provider = providers[step.model.provider],
-            provider.configuration.kind == .openai, provider.configuration.query.isEmpty,
+            provider.configuration.kind == .openai, provider.configuration.query.isEmpty, provider.configuration.maxConnections == nil,
             let origin = FastOrigin(baseURL: provider.configuration.baseURL, maxConnections: 1_024)
         else { return .full("provider") }
         if plan.timeout != nil { return .full("group timeout") }
