@@ -246,6 +246,17 @@ public final class ResponseCache: Sendable {
     }
 
     /// Looks a request up: exact first, then semantic when the policy allows it.
+    /// The entry stored under `digest` in this gateway's memory, counted as an exact hit; nil when there is none.
+    private func exactHit(_ digest: String, at instant: Date) -> CachedAnswer? {
+        state.withLock { state -> CachedAnswer? in
+            guard let entry = state.store.value(for: digest, now: instant) else { return nil }
+            state.exactHits += 1
+            state.tokensSaved += entry.tokens
+            state.dollarsSaved += entry.costUSD
+            return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
+        }
+    }
+
     /// `lookup` without waiting, for the gateway's fast path (no directive): nil when the answer could
     /// need an embedding or the shared store (a semantic policy that applies; a shared table on a miss).
     public func lookupNow(_ request: ChatRequest, namespace: String, policy: CachePolicy) -> CacheLookup? {
@@ -254,15 +265,7 @@ public final class ResponseCache: Sendable {
         }
         if semanticAllowed(request, policy: policy), policy.semantic != nil { return nil }
         let instant = now()
-        if policy.exact, let hit = state.withLock({ state -> CachedAnswer? in
-            guard let entry = state.store.value(for: key.digest, now: instant) else { return nil }
-            state.exactHits += 1
-            state.tokensSaved += entry.tokens
-            state.dollarsSaved += entry.costUSD
-            return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
-        }) {
-            return .hit(hit)
-        }
+        if policy.exact, let hit = exactHit(key.digest, at: instant) { return .hit(hit) }
         if shared != nil { return nil }
         state.withLock { state in state.misses += 1 }
         return .miss(CacheFill(key: key, namespace: namespace, scope: nil, vector: nil, policy: policy, text: nil))
@@ -279,15 +282,7 @@ public final class ResponseCache: Sendable {
             return .bypass(await fill(key, namespace, scope, request, policy, embed: semanticPolicy != nil))
         }
         let instant = now()
-        if policy.exact, let hit = state.withLock({ state -> CachedAnswer? in
-            guard let entry = state.store.value(for: key.digest, now: instant) else { return nil }
-            state.exactHits += 1
-            state.tokensSaved += entry.tokens
-            state.dollarsSaved += entry.costUSD
-            return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
-        }) {
-            return .hit(hit)
-        }
+        if policy.exact, let hit = exactHit(key.digest, at: instant) { return .hit(hit) }
         if policy.exact, let shared, let hit = await sharedHit(key.digest, from: shared, at: instant) {
             return .hit(hit)
         }

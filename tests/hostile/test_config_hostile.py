@@ -55,3 +55,21 @@ def test_bad_connection_setting_is_a_config_error(field, value):
     assert "whole number" in output, output[-4000:]
     assert "Fatal error" not in output and "listening" not in output, output[-4000:]
     assert "sk-hostile-config-secret" not in output
+
+
+SERVER_ROWS = ["1", "1e309", '"yes"', "[true]", "{a: 1}", "null", ".nan"]
+
+
+@pytest.mark.parametrize("value", SERVER_ROWS)
+def test_bad_fast_path_switch_is_a_config_error(value):
+    """`server.fast_path` takes true or false only."""
+    with tempfile.TemporaryDirectory() as work:
+        config = Path(work) / "switchyard.yaml"
+        config.write_text(BASE.format(field="timeout_ms", value="1000").replace(
+            "server: {host: 127.0.0.1, port: 0}", f"server: {{host: 127.0.0.1, port: 0, fast_path: {value}}}"))
+        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
+                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
+    output = run.stdout + run.stderr
+    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
+    assert "fast_path" in output and "true or false" in output, output[-4000:]
+    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
