@@ -262,3 +262,22 @@ def http_chat(port: int, model: str):
         sock.sendall(request_bytes(model))
         [(status, headers, body)] = read_responses(sock, 1)
     return status, headers, body
+
+
+@pytest.mark.parametrize("length", ["999999999999", "10485761", "9223372036854775807", "4096"])
+def test_a_declared_length_is_never_trusted_for_memory(gateway, length):
+    """A client's content-length sizes nothing: past the body limit the router answers 413; a huge one with a short
+    body and a hang-up leaves the gateway serving (it once sized a buffer by it, and one request took it down)."""
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\n"
+            f"content-type: application/json\r\ncontent-length: {length}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", gateway["port"])) as sock:
+        sock.sendall(head + b'{"model": "good"')
+        sock.settimeout(2)
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            data = b""
+        if int(length) > 10 * 1024 * 1024:
+            assert data.startswith(b"HTTP/1.1 413"), data[:200]
+    status, _, _ = http_chat(gateway["port"], "good")
+    assert status == 200

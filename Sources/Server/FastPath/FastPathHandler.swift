@@ -79,8 +79,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head.headerFields[Self.fullPathHeader] = nil
             head.headerFields[Self.admittedHeader] = nil
             head.headerFields[Self.attemptHeader] = nil
-            if routerPending == 0, Self.isCandidate(head) {
-                state = .collecting(head, context.channel.allocator.buffer(capacity: Self.expectedLength(head) ?? 1_024))
+            if routerPending == 0, Self.isCandidate(head), let length = Self.expectedLength(head), length <= maxBodyBytes {
+                // The declared length is the client's word: it sizes the first buffer only up to 64 KiB.
+                state = .collecting(head, context.channel.allocator.buffer(capacity: min(length, 65_536)))
             } else {
                 state = .passing
                 routerPending += 1
