@@ -113,7 +113,7 @@ import Testing
     }
 
     static let retrying = """
-        groups: [{name: g-retry, deployments: [m-openai], retry: {attempts: 2, backoff_ms: 10}}]
+        groups: [{name: g-retry, deployments: [m-openai], retry: {attempts: 2, backoff_ms: 10}}, {name: g-timed, deployments: [m-openai], timeout_ms: 30000}]
         """
 
     @Test func aFailedFastAttemptIsTheFirstOfThePlansAttempts() async throws {
@@ -185,6 +185,15 @@ import Testing
                 statuses.append(Int(try await client.post("/v1/chat/completions", json: Body.chat("g-retry", "hi"), key: secret).status.code))
             }
             #expect(statuses == [200, 200, 200, 429], "\(statuses)")
+
+            // A request the fast path gives up after its checks (a group with a deadline) is counted once too.
+            let timed = try await client.post("/v1/switchyard/keys", json: #"{"name": "rpm-timed", "rpm": 3}"#)
+            let timedSecret = try #require(timed.json?["key"]?.stringValue)
+            var timedStatuses: [Int] = []
+            for _ in 0..<4 {
+                timedStatuses.append(Int(try await client.post("/v1/chat/completions", json: Body.chat("g-timed", "hi"), key: timedSecret).status.code))
+            }
+            #expect(timedStatuses == [200, 200, 200, 429], "\(timedStatuses)")
         }
     }
 }

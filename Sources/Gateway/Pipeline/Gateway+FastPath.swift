@@ -106,6 +106,8 @@ public struct FastAnswer: Sendable {
 public enum FastDecision: Sendable {
     /// The full pipeline takes the request; the reason is for `explain` and the debug log.
     case full(String)
+    /// The same, after the request was counted under its rate limits (the full path does not count it again).
+    case fullAdmitted(String)
     /// Answered without an upstream call (an exact cache hit).
     case answer(FastAnswer)
     /// One upstream call, then `fastFinish`.
@@ -207,18 +209,6 @@ extension Gateway {
 
         var context = CallContext(caller: caller, clientProtocol: .openai, logger: logger)
         let estimatedTokens = TokenEstimator.estimate(request)
-        if let key = caller.key {
-            do {
-                guard let admission = try governor.admitNow(key, tokens: estimatedTokens + (request.outputTokenLimit ?? 256)) else {
-                    return .full("shared rate limits")
-                }
-                context.admission = admission
-            } catch {
-                return .full("rate limited")  // the full path refuses it with its headers and log line
-            }
-        } else {
-            context.admission = RateLimitAdmission()
-        }
         let plan: RoutePlanner.Plan
         do {
             plan = try planner.planModelOrGroup(request, estimatedTokens: estimatedTokens, constraints: RouteConstraints())
@@ -235,30 +225,52 @@ extension Gateway {
             lookup = found
         }
         record.cache = lookup?.label
+        var step: RoutePlanner.Step?
+        var provider: (any Provider)?
+        var origin: FastOrigin?
+        if case .hit = lookup {
+        } else {
+            // A provider with `max_connections` counts its connections in the full path's pool: exact, so it stays there.
+            guard let first = plan.steps.first, let chosen = providers[first.model.provider],
+                chosen.configuration.kind == .openai, chosen.configuration.query.isEmpty, chosen.configuration.maxConnections == nil,
+                let parsed = FastOrigin(baseURL: chosen.configuration.baseURL, maxConnections: 1_024)
+            else { return .full("provider") }
+            if plan.timeout != nil { return .full("group timeout") }
+            (step, provider, origin) = (first, chosen, parsed)
+        }
+
+        // Admission last of the checks that may send the request to the full path, which would admit it again;
+        // after it, every way there says so (`fullAdmitted`).
+        if let key = caller.key {
+            do {
+                guard let admission = try governor.admitNow(key, tokens: estimatedTokens + (request.outputTokenLimit ?? 256)) else {
+                    return .full("shared rate limits")
+                }
+                context.admission = admission
+            } catch {
+                return .full("rate limited")  // nothing was counted: the full path refuses it with its headers and log line
+            }
+        } else {
+            context.admission = RateLimitAdmission()
+        }
         if case .hit(let answer)? = lookup {
             return fastCacheHit(answer, plan: plan, request: request, context: context, record: record)
         }
-
-        // A provider with `max_connections` counts its connections in the full path's pool: exact, so it stays there.
-        guard let step = plan.steps.first, let provider = providers[step.model.provider],
-            provider.configuration.kind == .openai, provider.configuration.query.isEmpty, provider.configuration.maxConnections == nil,
-            let origin = FastOrigin(baseURL: provider.configuration.baseURL, maxConnections: 1_024)
-        else { return .full("provider") }
-        if plan.timeout != nil { return .full("group timeout") }
+        guard let step, let provider, let origin else { return .fullAdmitted("provider") }
         guard health.begin(step.model.name, estimatedTokens: estimatedTokens, force: step.panic) else {
-            return .full("circuit breaker")
+            return .fullAdmitted("circuit breaker")
         }
         var reservation = Governor.Reservation.none
         if let key = caller.key {
             do {
                 guard let reserved = try governor.reserveNow(key, usd: worstCaseCost(request, models: plan.steps.map(\.model))) else {
                     health.end(step.model.name, outcome: .neutral)
-                    return .full("shared budget")
+                    return .fullAdmitted("shared budget")
                 }
                 reservation = reserved
             } catch {
                 health.end(step.model.name, outcome: .neutral)
-                return .full("budget")
+                return .fullAdmitted("budget")
             }
         }
         record.budgetFlag = flagSoftOverruns(reservation, context: context)
@@ -266,7 +278,7 @@ extension Gateway {
         guard let upstreamBody = Self.fastUpstreamBody(body, request: request, upstreamModel: step.model.upstream) else {
             health.end(step.model.name, outcome: .neutral)
             governor.settle(reservation, actualUSD: 0)
-            return .full("encoding")
+            return .fullAdmitted("encoding")
         }
         let configuration = provider.configuration
         var headers: [(String, String)] = [("content-type", "application/json"), ("accept", "application/json")]
@@ -311,7 +323,8 @@ extension Gateway {
         response.switchyard = Self.extensionObject(
             context: call.context, model: step.model, provider: call.provider, cost: cost, usage: usage, trace: record.route)
         if let fill = call.fill { cache?.store(response, for: fill, costUSD: cost) }
-        guard let encoded = Self.fastEncode(response) else { return .full("encoding") }
+        // The upstream was paid for: never a second call for an answer that could not be written.
+        guard let encoded = Self.fastEncode(response) else { return .failed(SwitchyardError.internal("The answer could not be encoded.")) }
         return .answer(
             FastAnswer(
                 body: encoded, requestID: call.requestID, model: step.model, provider: call.provider, trace: record.route ?? call.record.route!,
@@ -430,7 +443,7 @@ extension Gateway {
         record.fill(usage: usage, cost: 0)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)
-        guard let encoded = Self.fastEncode(response) else { return .full("encoding") }
+        guard let encoded = Self.fastEncode(response) else { return .fullAdmitted("encoding") }
         return .answer(
             FastAnswer(
                 body: encoded, requestID: context.requestID, model: model, provider: "cache", trace: plan.trace,

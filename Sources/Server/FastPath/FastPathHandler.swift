@@ -117,6 +117,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch gateway.fastBegin(presentedKey: Request.presentedKey(head.headerFields), body: body) {
         case .full(let reason):
             handOff(head, body: body, reason: reason, context: context)
+        case .fullAdmitted(let reason):
+            handOff(head, body: body, reason: reason, admitted: true, context: context)
         case .answer(let answer):
             state = .idle
             write(answer, context: context)
@@ -161,7 +163,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeError(error, requestID: call.requestID, context: context)
         case .handOff(let reason, let token):
             handOff(head, body: body, reason: reason, admitted: true, attempt: token, context: context)
-        case .full(let reason):
+        case .full(let reason), .fullAdmitted(let reason):
             handOff(head, body: body, reason: reason, admitted: true, context: context)
         case .forward:
             handOff(head, body: body, reason: "fast finish", admitted: true, context: context)
