@@ -375,7 +375,12 @@ public final class Governor: Sendable {
                 usd: usd, subjects: accounts.map(\.subject), softOverruns: result.softOverruns.compactMap { $0 < accounts.count ? accounts[$0].subject : nil },
                 holds: result.holds, accounts: accounts)
         }
-        return try state.withLock { state in
+        return try reserveLocally(key, usd: usd, at: at)
+    }
+
+    /// The in-memory reservation: the whole truth for one process.
+    private func reserveLocally(_ key: StoredKey, usd: Double, at: Date) throws -> Reservation {
+        try state.withLock { state in
             var subjects: [String] = []
             if state.budgets.account("key:" + key.id) != nil { subjects.append("key:" + key.id) }
             if let team = key.team, state.budgets.account("team:" + team) != nil { subjects.append("team:" + team) }
@@ -395,24 +400,13 @@ public final class Governor: Sendable {
     /// `reserve` without waiting, for the gateway's fast path: nil when the budget lives in the shared
     /// database; otherwise the same in-memory reservation or refusal.
     public func reserveNow(_ key: StoredKey, usd: Double) throws -> Reservation? {
-        let at = now()
-        let isShared = shared.withLock { handle in handle != nil }
-        return try state.withLock { state -> Reservation? in
-            var subjects: [String] = []
-            if state.budgets.account("key:" + key.id) != nil { subjects.append("key:" + key.id) }
-            if let team = key.team, state.budgets.account("team:" + team) != nil { subjects.append("team:" + team) }
-            guard !subjects.isEmpty else { return Reservation.none }
-            if isShared { return nil }
-            var soft: [String] = []
-            for verdict in state.budgets.reserve(usd, on: subjects, now: at) {
-                switch verdict {
-                case .reserved: break
-                case .overSoft(let subject, _): soft.append(subject)
-                case .refused(let subject, let budget, let available): throw BudgetExceeded(subject: subject, budget: budget, available: available)
-                }
+        if shared.withLock({ handle in handle != nil }) {
+            let budgeted = state.withLock { state in
+                state.budgets.account("key:" + key.id) != nil || key.team.map { state.budgets.account("team:" + $0) != nil } == true
             }
-            return Reservation(usd: usd, subjects: subjects, softOverruns: soft)
+            return budgeted ? nil : Reservation.none
         }
+        return try reserveLocally(key, usd: usd, at: now())
     }
 
     public func settle(_ reservation: Reservation, actualUSD: Double) {

@@ -346,7 +346,7 @@ extension Gateway {
     }
 
     /// Books a cache hit on the record; returns the model to report it under.
-    private func cacheModel(_ plan: RoutePlanner.Plan, request: ChatRequest, answer: CachedAnswer, record: inout RequestRecord)
+    func cacheModel(_ plan: RoutePlanner.Plan, request: ChatRequest, answer: CachedAnswer, record: inout RequestRecord)
         -> ModelSpec
     {
         record.provider = "cache"

@@ -429,11 +429,7 @@ extension Gateway {
         _ answer: CachedAnswer, plan: RoutePlanner.Plan, request: ChatRequest, context: CallContext, record: RequestRecord
     ) -> FastDecision {
         var record = record
-        record.provider = "cache"
-        record.upstreamModel = answer.response.model
-        record.savedUSD = answer.savedCostUSD
-        let model = plan.steps.first?.model ?? ModelSpec(name: request.model, provider: "cache", price: .init(input: 0, output: 0))
-        record.servedModel = model.name
+        let model = cacheModel(plan, request: request, answer: answer, record: &record)
         record.route?.notes.append("fast path")
         var response = answer.response
         response.id = "chatcmpl-" + context.requestID.dropFirst(4)
