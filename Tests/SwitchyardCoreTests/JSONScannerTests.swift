@@ -44,6 +44,22 @@ import Testing
         #expect(Self.scan(fine) != nil)
     }
 
+    @Test func hostileSizesAndNumbersAreScannedNotTrusted() {
+        // A 1 MB string, 100,000 members, and numbers no Int or Double holds: valid JSON, scanned in one pass.
+        let big = String(repeating: "x", count: 1 << 20)
+        #expect(Self.scan("{\"model\": \"\(big)\"}")?["model"]?.utf8.count == (1 << 20) + 2)
+        let many = "{" + (0..<100_000).map { "\"k\($0)\": \($0)" }.joined(separator: ",") + "}"
+        #expect(Self.scan(many)?.count == 100_000)
+        let numbers = Self.scan(#"{"a": 1e300, "b": 1e309, "c": -1, "d": 99999999999999999999}"#)
+        #expect(numbers?["b"] == "1e309" && numbers?["c"] == "-1")
+        let bytes = Array("1e309 -1 99999999999999999999".utf8)
+        bytes.withUnsafeBytes { raw in
+            #expect(JSONScanner.integer(0..<5, in: raw) == nil)
+            #expect(JSONScanner.integer(6..<8, in: raw) == nil)
+            #expect(JSONScanner.integer(9..<29, in: raw) == nil)
+        }
+    }
+
     @Test func integersAreCheckedNotTrapped() {
         let bytes = Array("123 99999999999999999999 1.5 -3 0".utf8)
         bytes.withUnsafeBytes { raw in

@@ -25,6 +25,7 @@ public enum JSONScanner {
         scanner.index += 1
         var members: [Member] = []
         members.reserveCapacity(12)
+        var seen = Set<[UInt8]>()
         scanner.skipWhitespace()
         if scanner.peek() == UInt8(ascii: "}") {
             let closing = scanner.index
@@ -42,7 +43,14 @@ public enum JSONScanner {
             let start = scanner.index
             guard scanner.value(depth: 1) else { return nil }
             let member = Member(key: key, value: start..<scanner.index)
-            for other in members where other.key.count == key.count && equal(bytes, other.key, key) { return nil }
+            // Duplicates: a linear look among a chat body's dozen keys, a set past that (a hostile body of a
+            // million keys must not cost a million squared comparisons).
+            if members.count < 32 {
+                for other in members where other.key.count == key.count && equal(bytes, other.key, key) { return nil }
+            } else {
+                if seen.isEmpty { for other in members { seen.insert(Array(bytes[other.key])) } }
+                guard seen.insert(Array(bytes[key])).inserted else { return nil }
+            }
             members.append(member)
             scanner.skipWhitespace()
             switch scanner.peek() {
