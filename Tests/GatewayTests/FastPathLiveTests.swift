@@ -20,7 +20,7 @@ import Testing
 
     @Test func plainRequestTakesTheFastPathWithTheFullPathsHeadersAndBody() async throws {
         let answers = Mutex<[String: TestResponse]>([:])
-        try await LiveHarness.run { client, mock, _ in
+        try await LiveHarness.run(fastPath: true) { client, mock, _ in
             let fast = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hello there"))
             answers.withLock { $0["fast"] = fast }
             let record = try await Self.record(client, fast)
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func streamsAndOptionsTakeTheFullPathAndSayWhy() async throws {
-        try await LiveHarness.run { client, _, _ in
+        try await LiveHarness.run(fastPath: true) { client, _, _ in
             let streamed = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true))
             #expect(streamed.status == .ok)
             #expect(streamed.header("x-switchyard-path") == nil)
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func badRequestsGetTheFullPathsErrors() async throws {
-        try await LiveHarness.run { client, _, _ in
+        try await LiveHarness.run(fastPath: true) { client, _, _ in
             let broken = try await client.post("/v1/chat/completions", json: #"{"model": "m-openai", "messages": [{"role": "user", "content": 7}]}"#)
             #expect(broken.status == .badRequest)
             #expect(broken.json?["error"]?["type"] == "invalid_request_error")
@@ -117,7 +117,7 @@ import Testing
         """
 
     @Test func aFailedFastAttemptIsTheFirstOfThePlansAttempts() async throws {
-        try await LiveHarness.run(extra: Self.retrying) { client, mock, _ in
+        try await LiveHarness.run(extra: Self.retrying, fastPath: true) { client, mock, _ in
             // One 500: the fast attempt meets it, the full path's second attempt succeeds. Two calls, as configured.
             await mock.clearRecordedRequests()
             await mock.setFault(model: "gpt-4o-mini", fault: "error: 500", count: 1)
@@ -156,7 +156,7 @@ import Testing
         let extra = """
             cache: {exact: true, ttl_s: 600}
             """
-        try await LiveHarness.run(extra: extra) { client, mock, _ in
+        try await LiveHarness.run(extra: extra, fastPath: true) { client, mock, _ in
             let first = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"))
             #expect(first.header("x-switchyard-cache") == "miss")
             #expect(first.header("x-switchyard-path") == "fast")
@@ -175,7 +175,7 @@ import Testing
     }
 
     @Test func rateLimitsCountOnceOnEitherPath() async throws {
-        try await LiveHarness.run(extra: Self.retrying) { client, mock, _ in
+        try await LiveHarness.run(extra: Self.retrying, fastPath: true) { client, mock, _ in
             let created = try await client.post("/v1/switchyard/keys", json: #"{"name": "rpm", "rpm": 3}"#)
             let secret = try #require(created.json?["key"]?.stringValue, "\(created.text)")
             await mock.setFault(model: "gpt-4o-mini", fault: "error: 500", count: 1)

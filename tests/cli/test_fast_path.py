@@ -108,7 +108,7 @@ def gateway(tmp_path_factory):
         for name in ["good", "garbage", "stall", "drop", "huge"])
     config = tmp / "switchyard.yaml"
     config.write_text(f"""
-server: {{host: 127.0.0.1, port: {port}}}
+server: {{host: 127.0.0.1, port: {port}, fast_path: true}}
 storage: {{sqlite: {tmp}/gw.sqlite, flush_ms: 50}}
 providers:
   - {{name: hostile, kind: openai, base_url: "http://127.0.0.1:{upstream.port}/v1", api_key: upstream-secret, timeout_ms: 1500}}

@@ -15,8 +15,8 @@ public struct SwitchyardConfiguration: Sendable {
         /// Largest request body accepted, in bytes.
         public var maxBodyBytes = 10 * 1024 * 1024
         /// `server.fast_path`: plain chat completions answered on the event loop, without the full
-        /// pipeline's hops (see `Gateway.fastBegin`); false sends every request through the pipeline.
-        public var fastPath = true
+        /// pipeline's hops (see `Gateway.fastBegin`). Off by default until a stall seen under heavy load is explained.
+        public var fastPath = false
         public init() {}
     }
 
