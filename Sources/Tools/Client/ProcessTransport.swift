@@ -56,42 +56,53 @@ public actor ProcessTransport: Transport {
         process.standardOutput = stdout
         process.standardError = stderr
 
-        let lines = LineSplitter()
         let continuation = self.continuation
-        let log = self.logger
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            for line in lines.feed(data) where !line.isEmpty { continuation.yield(line) }
-            if lines.takeDiscarded() {
-                log.warning("MCP server wrote a line over the size limit; it was dropped", metadata: ["switchyard.mcp.limit_bytes": "\(LineSplitter.maximumLineBytes)"])
-            }
-        }
-        let logger = self.logger
-        let errorLines = LineSplitter()
-        stderr.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            for line in errorLines.feed(data) where !line.isEmpty {
-                logger.debug("stderr", metadata: ["switchyard.mcp.stderr": .string(String(decoding: line.prefix(2000), as: UTF8.self))])
-            }
-        }
         let name = command
+        // The stream ends once the process has exited and its stdout is read to the end, so a server's last
+        // message is not lost to the exit; a grandchild holding stdout open gets one second.
+        let ending = Mutex<(status: Int32?, drained: Bool, done: Bool)>((nil, false, false))
+        let end: @Sendable (_ status: Int32?, _ drained: Bool, _ force: Bool) -> Void = { status, drained, force in
+            let finalStatus: Int32? = ending.withLock { state in
+                if let status { state.status = status }
+                if drained { state.drained = true }
+                guard !state.done, let status = state.status, state.drained || force else { return nil }
+                state.done = true
+                return status
+            }
+            if let finalStatus {
+                continuation.finish(throwing: ToolError(.unavailable, "The MCP server process '\(name)' exited (status \(finalStatus))."))
+            }
+        }
         process.terminationHandler = { [weak self] finished in
             let status = finished.terminationStatus
-            continuation.finish(throwing: ToolError(.unavailable, "The MCP server process '\(name)' exited (status \(status))."))
+            end(status, false, false)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { end(nil, false, true) }
             self?.exit.withLock { $0 }(status)
         }
         do {
             try process.run()
         } catch {
             throw ToolError(.unavailable, "Could not start the MCP server '\(command)': \(error.localizedDescription)")
+        }
+        let lines = LineSplitter()
+        let log = self.logger
+        // Blocking reads on threads of their own, not `readabilityHandler`: on Linux its dispatch read source races
+        // the descriptor's teardown and can crash the whole process in libdispatch's epoll bookkeeping
+        // (swift-corelibs-libdispatch#949; seen here when an MCP server's pipes closed). A blocking read never
+        // registers the descriptor with libdispatch.
+        PipeReader.start(stdout.fileHandleForReading, name: "switchyard-mcp-out") { data in
+            for line in lines.feed(data) where !line.isEmpty { continuation.yield(line) }
+            if lines.takeDiscarded() {
+                log.warning("MCP server wrote a line over the size limit; it was dropped", metadata: ["switchyard.mcp.limit_bytes": "\(LineSplitter.maximumLineBytes)"])
+            }
+        } onEnd: {
+            end(nil, true, false)
+        }
+        let errorLines = LineSplitter()
+        PipeReader.start(stderr.fileHandleForReading, name: "switchyard-mcp-err") { data in
+            for line in errorLines.feed(data) where !line.isEmpty {
+                log.debug("stderr", metadata: ["switchyard.mcp.stderr": .string(String(decoding: line.prefix(2000), as: UTF8.self))])
+            }
         }
         self.process = process
         self.input = stdin.fileHandleForWriting
@@ -152,6 +163,37 @@ public actor ProcessTransport: Transport {
             if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
         }
         throw ToolError(.unavailable, "The MCP server command '\(command)' was not found on PATH.")
+    }
+}
+
+/// Reads a pipe to its end with blocking `read(2)` calls on a thread of its own, handing each chunk to `onData`.
+/// The thread holds the handle, so the descriptor stays open until the read loop has ended; `onEnd` is called after
+/// the end of the stream or a read error.
+enum PipeReader {
+    static let chunkBytes = 64 * 1024
+
+    static func start(
+        _ handle: FileHandle, name: String, onData: @escaping @Sendable (Data) -> Void, onEnd: @escaping @Sendable () -> Void = {}
+    ) {
+        let descriptor = handle.fileDescriptor
+        nonisolated(unsafe) let owner = handle
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: chunkBytes)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, chunkBytes) }
+                if count > 0 {
+                    onData(Data(buffer[0..<count]))
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            try? owner.close()
+            onEnd()
+        }
+        thread.name = name
+        thread.start()
     }
 }
 
