@@ -112,7 +112,7 @@ public enum SwitchyardServer {
         let router = makeRouter(gateway: gateway, logger: logger, tracing: tracing)
         let configuration = ApplicationConfiguration(
             address: .hostname(host ?? gateway.configuration.server.host, port: port ?? gateway.configuration.server.port),
-            serverName: "switchyard")
+            serverName: "switchyard", backlog: gateway.configuration.server.backlog)
         // The fast path sits between the HTTP codec and the router (see `FastPathHandler`). With tracing on, every
         // request takes the full pipeline, which makes the spans.
         let server: HTTPServerBuilder

@@ -209,7 +209,7 @@ public final class MockUpstream: Sendable {
         }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard-mock"),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard-mock", backlog: 4096),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 

@@ -39,10 +39,11 @@ public enum ConfigurationLoader {
         configuration.source = source
         configuration.unsetVariables = unset
         if let server = reader["server"] {
-            try server.allowOnly(["host", "port", "max_body_bytes", "fast_path"])
+            try server.allowOnly(["host", "port", "max_body_bytes", "fast_path", "backlog"])
             configuration.server.host = try server["host"]?.string() ?? configuration.server.host
             if let port = try server["port"]?.int(in: 0...65535) { configuration.server.port = port }
             if let limit = try server["max_body_bytes"]?.int(in: 1...Limits.maximumBodyBytes) { configuration.server.maxBodyBytes = limit }
+            if let backlog = try server["backlog"]?.int(in: 1...65_535) { configuration.server.backlog = backlog }
             if let fast = server["fast_path"] {
                 guard let value = fast.node.bool else { throw fast.error("must be true or false") }
                 configuration.server.fastPath = value

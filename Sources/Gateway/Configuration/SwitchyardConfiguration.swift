@@ -17,6 +17,10 @@ public struct SwitchyardConfiguration: Sendable {
         /// `server.fast_path`: plain chat completions answered on the event loop, without the full
         /// pipeline's hops (see `Gateway.fastBegin`). Off by default until a stall seen under heavy load is explained.
         public var fastPath = false
+        /// `server.backlog`: connections the kernel queues before the gateway accepts them (capped by the kernel's
+        /// `net.core.somaxconn`). A thousand clients arriving at once overflow a queue of 256, and each dropped SYN
+        /// costs its client a one-second retransmit.
+        public var backlog = 4096
         public init() {}
     }
 
