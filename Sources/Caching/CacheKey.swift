@@ -18,6 +18,22 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
     /// Nil when the request cannot be rendered canonically: such a request is never cached (a
     /// shared fallback key would hand one request's answer to another).
     public init?(namespace: String, request: ChatRequest) {
+        guard let rendered = Self.rendered(request) else { return nil }
+        self.init(namespace: namespace, rendered: rendered)
+    }
+
+    /// The key of a request rendered once by `rendered(_:)`, under another namespace.
+    public init(namespace: String, rendered: Data) {
+        var hasher = SHA256()
+        hasher.update(data: Data(namespace.utf8))
+        hasher.update(data: Data([0]))
+        hasher.update(data: rendered)
+        digest = hexString(hasher.finalize())
+    }
+
+    /// The canonical rendering of what in a request changes the answer (sorted keys); nil when it
+    /// cannot be rendered.
+    public static func rendered(_ request: ChatRequest) -> Data? {
         var normalized = request
         normalized.stream = false
         normalized.includeUsage = false
@@ -29,12 +45,7 @@ public struct CacheKey: Sendable, Hashable, CustomStringConvertible {
         if normalized.parallelToolCalls == true { normalized.parallelToolCalls = nil }  // the default
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let rendered = try? encoder.encode(normalized) else { return nil }
-        var hasher = SHA256()
-        hasher.update(data: Data(namespace.utf8))
-        hasher.update(data: Data([0]))
-        hasher.update(data: rendered)
-        digest = hexString(hasher.finalize())
+        return try? encoder.encode(normalized)
     }
 
     public var description: String { digest }

@@ -58,6 +58,8 @@ public enum CacheLookup: Sendable {
 public struct CachedAnswer: Sendable {
     public enum Kind: String, Sendable { case exact = "hit-exact", semantic = "hit-semantic" }
     public var response: ChatResponse
+    /// `response` as stored, encoded without its `switchyard` extension, when the hit came from memory.
+    public var encoded: Data? = nil
     public var kind: Kind
     public var similarity: Double?
     /// A semantic hit that the verifier accepted.
@@ -165,6 +167,9 @@ public final class ResponseCache: Sendable {
 
     struct Entry {
         var response: ChatResponse
+        /// `response` encoded (without the `switchyard` extension), as stored: a hit on the fast path
+        /// splices its own `id`, `created` and extension into these bytes instead of encoding again.
+        var encoded: Data
         var namespace: String
         var scope: String?
         var costUSD: Double
@@ -234,7 +239,7 @@ public final class ResponseCache: Sendable {
             for record in records {
                 guard let response = try? decoder.decode(ChatResponse.self, from: record.response) else { continue }
                 state.store.set(
-                    Entry(response: response, namespace: record.namespace, scope: record.scope, costUSD: record.costUSD,
+                    Entry(response: response, encoded: record.response, namespace: record.namespace, scope: record.scope, costUSD: record.costUSD,
                           tokens: record.promptTokens + record.completionTokens),
                     for: record.key, bytes: record.response.count, expires: record.expiresAt)
                 if let scope = record.scope, let vector = record.vector {
@@ -253,14 +258,17 @@ public final class ResponseCache: Sendable {
             state.exactHits += 1
             state.tokensSaved += entry.tokens
             state.dollarsSaved += entry.costUSD
-            return CachedAnswer(response: entry.response, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
+            return CachedAnswer(
+                response: entry.response, encoded: entry.encoded, kind: .exact, similarity: nil, savedCostUSD: entry.costUSD, savedTokens: entry.tokens)
         }
     }
 
     /// `lookup` without waiting, for the gateway's fast path (no directive): nil when the answer could
     /// need an embedding or the shared store (a semantic policy that applies; a shared table on a miss).
-    public func lookupNow(_ request: ChatRequest, namespace: String, policy: CachePolicy) -> CacheLookup? {
-        guard policy.exact || policy.semantic != nil, let key = CacheKey(namespace: namespace, request: request) else {
+    ///
+    /// - Parameter key: the request's key under `namespace`, when the caller has it already.
+    public func lookupNow(_ request: ChatRequest, namespace: String, policy: CachePolicy, key: CacheKey? = nil) -> CacheLookup? {
+        guard policy.exact || policy.semantic != nil, let key = key ?? CacheKey(namespace: namespace, request: request) else {
             return .bypass(nil)
         }
         if semanticAllowed(request, policy: policy), policy.semantic != nil { return nil }
@@ -357,7 +365,9 @@ public final class ResponseCache: Sendable {
             if state.store.value(for: key, now: instant) == nil {
                 let textBytes = record.text.map { 3 * $0.utf8.count } ?? 0
                 let evicted = state.store.set(
-                    Entry(response: response, namespace: record.namespace, scope: record.scope, costUSD: record.costUSD, tokens: tokens),
+                    Entry(
+                        response: response, encoded: record.response, namespace: record.namespace, scope: record.scope, costUSD: record.costUSD,
+                        tokens: tokens),
                     for: key, bytes: record.response.count + (record.vector?.count ?? 0) * 4 + textBytes, expires: record.expiresAt)
                 if let scope = record.scope, let vector = record.vector, !evicted.contains(key) {
                     state.semantic[scope, default: SemanticIndex()].append(key: key, vector: vector, expires: record.expiresAt, text: record.text)
@@ -401,7 +411,7 @@ public final class ResponseCache: Sendable {
         let textBytes = semantic ? 3 * (fill.text?.utf8.count ?? 0) : 0
         state.withLock { state in
             let evicted = state.store.set(
-                Entry(response: clean, namespace: fill.namespace, scope: fill.scope, costUSD: costUSD, tokens: usage.totalTokens),
+                Entry(response: clean, encoded: data, namespace: fill.namespace, scope: fill.scope, costUSD: costUSD, tokens: usage.totalTokens),
                 for: fill.key.digest, bytes: data.count + (fill.vector?.count ?? 0) * 4 + textBytes, expires: expires)
             if semantic, let scope = fill.scope, let vector = fill.vector, !evicted.contains(fill.key.digest) {
                 state.semantic[scope, default: SemanticIndex()].append(key: fill.key.digest, vector: vector, expires: expires, text: fill.text)

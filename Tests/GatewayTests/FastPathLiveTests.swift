@@ -1,7 +1,9 @@
+import Caching
 import Foundation
-import Gateway
+@testable import Gateway
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import HummingbirdTesting
 import SwitchyardCore
 import Synchronization
@@ -171,7 +173,55 @@ import Testing
             // Another key's namespace is another cache.
             let other = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"), key: "sk-limited")
             #expect(other.header("x-switchyard-cache") == "miss")
+            // The same bytes again, after the other namespace (the loop's memo keeps one key per body): the
+            // stored answer with this request's id, time and extension spliced in.
+            let third = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "cache me"))
+            #expect(third.header("x-switchyard-cache") == "hit-exact")
+            #expect(third.json?["choices"] == first.json?["choices"])
+            #expect(third.json?["usage"] == first.json?["usage"])
+            let id = third.json?["id"]?.stringValue ?? ""
+            #expect(id.hasPrefix("chatcmpl-") && id != second.json?["id"]?.stringValue)
+            #expect(third.header("x-switchyard-request-id").map { id.hasSuffix($0.dropFirst(4)) } == true)
+            let created = third.json?["created"]?.doubleValue ?? 0
+            #expect(abs(created - Date().timeIntervalSince1970) < 60)
+            #expect(third.json?["switchyard"]?["cache"]?.objectValue != nil || third.json?["switchyard"]?["cache"]?.stringValue != nil)
+            #expect(third.json?["switchyard"]?["request_id"]?.stringValue == third.header("x-switchyard-request-id"))
+            #expect(Set(third.json?.objectValue?.keys.map { $0 } ?? []) == Set(second.json?.objectValue?.keys.map { $0 } ?? []))
         }
+    }
+
+    @Test func theRequestMemoIsBoundedAndKeysPerNamespace() throws {
+        let memo = FastRequestMemo()
+        let request = try JSONDecoder().decode(ChatRequest.self, from: Data(Body.chat("m", "hi").utf8))
+        for index in 0..<(FastRequestMemo.capacity + 50) {
+            memo.remember(ByteBuffer(string: "{\"n\":\(index)}"), .init(request: request, estimatedTokens: 1))
+        }
+        #expect(memo.count == FastRequestMemo.capacity)
+        let body = ByteBuffer(string: "{\"n\":\(FastRequestMemo.capacity + 49)}")
+        #expect(memo.entry(body) != nil)
+        let a = try #require(memo.cacheKey(body, namespace: "a"))
+        let b = try #require(memo.cacheKey(body, namespace: "b"))
+        #expect(a != b)
+        #expect(memo.cacheKey(body, namespace: "a") == a)
+        #expect(a == CacheKey(namespace: "a", request: request))
+        // A body over the size bound is not kept.
+        let big = ByteBuffer(string: String(repeating: " ", count: FastRequestMemo.maximumBodyBytes + 1))
+        memo.remember(big, .init(request: request, estimatedTokens: 1))
+        #expect(memo.entry(big) == nil)
+    }
+
+    @Test func aSplicedCachedAnswerIsTheEncodedOneWithItsOwnIdTimeAndExtension() throws {
+        let stored = Data(#"{"id":"chatcmpl-old","object":"chat.completion","created":1,"model":"m","choices":[{"index":0}],"usage":{"total_tokens":3}}"#.utf8)
+        let spliced = try #require(Gateway.spliceCached(stored, id: "chatcmpl-\"new\"", created: 1_800_000_000, extensionJSON: #"{"a":1}"#))
+        let parsed = try #require(JSONValue.parse(Data(spliced.readableBytesView)))
+        #expect(parsed["id"] == "chatcmpl-\"new\"")
+        #expect(parsed["created"]?.doubleValue == 1_800_000_000)
+        #expect(parsed["switchyard"]?["a"]?.doubleValue == 1)
+        #expect(parsed["choices"] == JSONValue.parse(Data(#"[{"index":0}]"#.utf8)))
+        // Bytes that do not scan as such an object are encoded afresh instead.
+        #expect(Gateway.spliceCached(Data(#"{"id":"x"}"#.utf8), id: "y", created: 2, extensionJSON: "{}") == nil)
+        #expect(Gateway.spliceCached(Data(#"{"id":"x","created":1,"switchyard":{}}"#.utf8), id: "y", created: 2, extensionJSON: "{}") == nil)
+        #expect(Gateway.spliceCached(Data(#"[1]"#.utf8), id: "y", created: 2, extensionJSON: "{}") == nil)
     }
 
     @Test func rateLimitsCountOnceOnEitherPath() async throws {

@@ -175,7 +175,8 @@ extension Gateway {
     /// - Parameters:
     ///   - presentedKey: the bearer token or `x-api-key` the client sent.
     ///   - body: the whole request body.
-    public func fastBegin(presentedKey: String?, body: ByteBuffer) -> FastDecision {
+    ///   - memo: the event loop's memo of bodies seen before (`FastRequestMemo`), if any.
+    public func fastBegin(presentedKey: String?, body: ByteBuffer, memo: FastRequestMemo? = nil) -> FastDecision {
         guard configuration.server.fastPath else { return .full("fast path off") }
         let caller: Caller
         do {
@@ -185,30 +186,36 @@ extension Gateway {
         }
         guard caller.may(.useModels) else { return .full("permission") }
         let request: ChatRequest
-        do {
-            request = try JSONDecoder().decode(ChatRequest.self, from: body)
-        } catch {
-            return .full("body did not decode")  // the full path names the field
+        let estimatedTokens: Int
+        if let known = memo?.entry(body) {
+            (request, estimatedTokens) = (known.request, known.estimatedTokens)
+        } else {
+            do {
+                request = try JSONDecoder().decode(ChatRequest.self, from: body)
+            } catch {
+                return .full("body did not decode")  // the full path names the field
+            }
+            if request.stream { return .full("stream") }
+            if request.switchyard != nil { return .full("switchyard options") }
+            do {
+                try ChatRequestValidator.validate(request)
+            } catch {
+                return .full("validation")
+            }
+            estimatedTokens = TokenEstimator.estimate(request)
+            memo?.remember(body, .init(request: request, estimatedTokens: estimatedTokens))
         }
-        if request.stream { return .full("stream") }
-        if request.switchyard != nil { return .full("switchyard options") }
         if request.model.hasPrefix(Self.fastPathIneligibleModels) { return .full("workflow") }
         if configuration.experiments.contains(where: { $0.name == request.model }) { return .full("experiment") }
         if configuration.retrieval.grounding[request.model] != nil { return .full("grounding") }
         if !(configuration.toolPolicies[request.model] ?? []).isEmpty { return .full("server tools") }
         if guardPolicy(for: request, caller: caller) != nil { return .full("guardrails") }
-        do {
-            try ChatRequestValidator.validate(request)
-        } catch {
-            return .full("validation")
-        }
         guard GlobPattern.allows(caller.allowedModels, request.model),
             planner.isRoute(request.model) || models[request.model]?.kind == .chat
         else { return .full("model") }
         if planner.autoRoutes[request.model] != nil { return .full("auto route") }
 
         var context = CallContext(caller: caller, clientProtocol: .openai, logger: logger)
-        let estimatedTokens = TokenEstimator.estimate(request)
         let plan: RoutePlanner.Plan
         do {
             plan = try planner.planModelOrGroup(request, estimatedTokens: estimatedTokens, constraints: RouteConstraints())
@@ -221,7 +228,10 @@ extension Gateway {
 
         var lookup: CacheLookup?
         if let cache, let policy = configuration.cache.policy(for: request.model) {
-            guard let found = cache.lookupNow(request, namespace: caller.id, policy: policy) else { return .full("semantic or shared cache") }
+            let key = memo?.cacheKey(body, namespace: caller.id)
+            guard let found = cache.lookupNow(request, namespace: caller.id, policy: policy, key: key) else {
+                return .full("semantic or shared cache")
+            }
             lookup = found
         }
         record.cache = lookup?.label
@@ -435,11 +445,16 @@ extension Gateway {
         response.id = "chatcmpl-" + context.requestID.dropFirst(4)
         response.created = Int(Date().timeIntervalSince1970)
         let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
-        response.switchyard = Self.extensionObject(context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
+        let extensionObject = Self.extensionObject(context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
         record.fill(usage: usage, cost: 0)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)
-        guard let encoded = Self.fastEncode(response) else { return .fullAdmitted("encoding") }
+        // The stored bytes with this answer's id, time and extension spliced in; encoded afresh when they do not scan.
+        let spliced = answer.encoded.flatMap {
+            Self.spliceCached($0, id: response.id, created: response.created, extensionJSON: extensionObject.jsonString())
+        }
+        response.switchyard = extensionObject
+        guard let encoded = spliced ?? Self.fastEncode(response) else { return .fullAdmitted("encoding") }
         return .answer(
             FastAnswer(
                 body: encoded, requestID: context.requestID, model: model, provider: "cache", trace: plan.trace,
@@ -469,6 +484,32 @@ extension Gateway {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return (try? encoder.encode(upstream)).map { ByteBuffer(bytes: $0) }
+    }
+
+    /// A cached answer's stored bytes (a top-level object with `id` and `created`, and no `switchyard`) with
+    /// `id` and `created` replaced and the extension added; nil when they do not scan that way.
+    static func spliceCached(_ encoded: Data, id: String, created: Int, extensionJSON: String) -> ByteBuffer? {
+        encoded.withUnsafeBytes { bytes -> ByteBuffer? in
+            guard let (members, closing) = JSONScanner.members(bytes), JSONScanner.member("switchyard", in: members, of: bytes) == nil,
+                let idMember = JSONScanner.member("id", in: members, of: bytes),
+                let createdMember = JSONScanner.member("created", in: members, of: bytes)
+            else { return nil }
+            let replacements = [(idMember.value, JSONValue.string(id).jsonString()), (createdMember.value, String(created))]
+                .sorted { $0.0.lowerBound < $1.0.lowerBound }
+            var out = ByteBuffer()
+            out.reserveCapacity(bytes.count + extensionJSON.utf8.count + 64)
+            var position = 0
+            for (range, text) in replacements {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position..<range.lowerBound]))
+                out.writeString(text)
+                position = range.upperBound
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[position..<closing]))
+            out.writeString(members.isEmpty ? "\"switchyard\":" : ",\"switchyard\":")
+            out.writeString(extensionJSON)
+            out.writeString("}")
+            return out
+        }
     }
 
     static func fastEncode(_ response: ChatResponse) -> ByteBuffer? {

@@ -55,6 +55,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
     private var quiesceHeld = false
+    /// The pool (and memo) of this channel's event loop, looked up once.
+    private var loopPool: FastUpstreamPool?
 
     init(gateway: Gateway, pools: FastUpstreamPools, maxBodyBytes: Int) {
         self.gateway = gateway
@@ -114,7 +116,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func decide(_ head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        switch gateway.fastBegin(presentedKey: Request.presentedKey(head.headerFields), body: body) {
+        let pool = loopPool ?? pools.pool(for: context.eventLoop)
+        loopPool = pool
+        switch gateway.fastBegin(presentedKey: Request.presentedKey(head.headerFields), body: body, memo: pool.memo) {
         case .full(let reason):
             handOff(head, body: body, reason: reason, context: context)
         case .fullAdmitted(let reason):
@@ -128,7 +132,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .handOff(let reason, let token):
             handOff(head, body: body, reason: reason, attempt: token, context: context)
         case .forward(let call):
-            let pool = pools.pool(for: context.eventLoop)
             let exchange = pool.execute(call) { [weak self] result in
                 guard let self else { return }
                 self.settle(call, result: result, context: context)

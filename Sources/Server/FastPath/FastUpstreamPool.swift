@@ -23,6 +23,8 @@ final class FastUpstreamPool {
     private var idle: [FastOrigin: [Channel]] = [:]
     private var open: [FastOrigin: Int] = [:]
     private var tlsContext: NIOSSLContext?
+    /// The loop's memo of request bodies seen before (kept here: it is per loop too).
+    let memo = FastRequestMemo()
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
