@@ -20,6 +20,8 @@ final class BackgroundWriter: @unchecked Sendable {
     /// Workflow checkpoints: the next step waits for each one, so they run at normal priority and never queue
     /// behind a request-log batch on the shared writer.
     static let checkpoints = BackgroundWriter(name: "switchyard-ckpt", nice: 0)
+    /// Flushes a reader waits for (`RequestLogStore.insertForReader`), at normal priority.
+    static let readers = BackgroundWriter(name: "switchyard-dbr", nice: 0)
 
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []

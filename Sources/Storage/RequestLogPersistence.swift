@@ -13,6 +13,9 @@ public protocol RequestLogPersistence: Sendable {
     /// asked for: when this returns, every record `take` would have returned at the call is stored,
     /// even one an earlier call took but had not written yet.
     func insert(taking take: @escaping @Sendable () -> [RequestRecord]) async throws
+    /// `insert(taking:)` for a reader waiting on it (the API, the dashboard, a scrape): the same guarantee,
+    /// without queueing behind the background writes of other databases. By default the same call.
+    func insertForReader(taking take: @escaping @Sendable () -> [RequestRecord]) async throws
 
     /// The newest records first, of those `scope` may see.
     func recent(limit: Int, scope: LedgerScope) async throws -> [RequestRecord]
@@ -95,4 +98,10 @@ public struct ExperimentObservations: Sendable {
     public var feedback: [String: [String: [FeedbackValue]]] = [:]
 
     public init() {}
+}
+
+extension RequestLogPersistence {
+    public func insertForReader(taking take: @escaping @Sendable () -> [RequestRecord]) async throws {
+        try await insert(taking: take)
+    }
 }

@@ -77,10 +77,25 @@ public final class RequestLogStore: RequestLogPersistence {
     /// is stored, even one an earlier call took but had not written yet. The JSON columns are built
     /// there too, not on the caller's thread (under `serve`, an event loop).
     public func insert(taking take: @escaping @Sendable () -> [RequestRecord]) async throws {
+        try await insert(taking: take, on: .shared)
+    }
+
+    /// On the normal-priority writer: a read waits for it. Behind the shared, low-priority writer it
+    /// waited for every database's queued batches (in one process, all of them), and on a machine busy
+    /// with other work that thread gets a few percent of a core: a request-log read once waited over a
+    /// minute. The batch is taken inside the write transaction, so batches stay in order across both
+    /// threads, and this returns only when everything queued before it is stored.
+    public func insertForReader(taking take: @escaping @Sendable () -> [RequestRecord]) async throws {
+        try await insert(taking: take, on: .readers)
+    }
+
+    private func insert(taking take: @escaping @Sendable () -> [RequestRecord], on writer: BackgroundWriter) async throws {
         let database = database
-        try await BackgroundWriter.shared.run {
-            let records = take()
-            if !records.isEmpty { try database.write { db in try Self.insert(records, into: db) } }
+        try await writer.run {
+            try database.write { db in
+                let records = take()
+                if !records.isEmpty { try Self.insert(records, into: db) }
+            }
         }
     }
 

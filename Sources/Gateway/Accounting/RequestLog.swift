@@ -107,18 +107,22 @@ public final class RequestLog: Sendable {
     /// Writes everything queued so far. Flushes are serialised (the queue is emptied on the
     /// database's writer thread, in order): when this returns, every record queued before the call
     /// is in the store, even one a concurrent flush had already taken.
-    public func flush() async {
+    ///
+    /// - Parameter forReader: a read waits for this flush: it does not queue behind background writes
+    ///   (`RequestLogPersistence.insertForReader`).
+    public func flush(forReader: Bool = false) async {
         guard let store else {
             _ = takeBatch()  // nowhere to write: do not let the queue grow
             return
         }
         let taken = Mutex<(records: [RequestRecord], segments: [Int])>(([], []))
+        let take: @Sendable () -> [RequestRecord] = { [self] in
+            let batch = takeBatch()
+            taken.withLock { $0 = batch }
+            return batch.records
+        }
         do {
-            try await store.insert { [self] in
-                let batch = takeBatch()
-                taken.withLock { $0 = batch }
-                return batch.records
-            }
+            if forReader { try await store.insertForReader(taking: take) } else { try await store.insert(taking: take) }
             spool?.discard(taken.withLock { $0.segments })
         } catch {
             let batch = taken.withLock { $0 }
@@ -134,14 +138,14 @@ public final class RequestLog: Sendable {
     /// embedded file; at most two seconds with a shared database (replicas keep a spool), which may
     /// be down — the read then shows what is stored, and the rest follows when it is back.
     public func flushForRead() async {
-        if spool == nil { await flush() } else { await flush(within: .seconds(2)) }
+        if spool == nil { await flush(forReader: true) } else { await flush(within: .seconds(2)) }
     }
 
     /// Flushes, waiting at most `limit` (the flush goes on in the background when it is late).
     /// Returns whether it finished in time.
     @discardableResult
     public func flush(within limit: Duration) async -> Bool {
-        (try? await withDeadline(limit) { await self.flush() }) != nil
+        (try? await withDeadline(limit) { await self.flush(forReader: true) }) != nil
     }
 
     /// Stores the spooled records of replicas that died (sharing the spool directory).
