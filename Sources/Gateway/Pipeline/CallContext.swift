@@ -108,7 +108,8 @@ public struct CallContext: Sendable {
 
     public init(
         requestID: String = CallContext.newRequestID(), caller: Caller = .anonymous,
-        clientProtocol: ClientProtocol = .openai, routeHeader: String? = nil, cacheHeader: String? = nil, logger: Logger = Logger(label: "switchyard")
+        clientProtocol: ClientProtocol = .openai, routeHeader: String? = nil, cacheHeader: String? = nil, logger: Logger = Logger(label: "switchyard"),
+        tagsLogger: Bool = true
     ) {
         self.routeHeader = routeHeader
         self.cacheHeader = cacheHeader
@@ -118,7 +119,9 @@ public struct CallContext: Sendable {
         self.startedAt = .now
         self.receivedAt = Date()
         var logger = logger
-        logger[metadataKey: "switchyard.request_id"] = .string(requestID)
+        // Setting metadata makes the stream log handler render all of it again: the fast path, which logs
+        // only on a hand-off and names the request there, skips it (`tagsLogger: false`).
+        if tagsLogger { logger[metadataKey: "switchyard.request_id"] = .string(requestID) }
         self.logger = logger
     }
 
@@ -131,12 +134,15 @@ public struct CallContext: Sendable {
         var generator = SystemRandomNumberGenerator()
         let milliseconds = UInt64(max(0, (now.timeIntervalSince1970 * 1000).rounded())) & 0xFFFF_FFFF_FFFF
         let random = (generator.next() as UInt64) & 0xFFFF_FFFF_FFFF
-        return "req_" + hex(milliseconds, width: 12) + hex(random, width: 12)
-    }
-
-    private static func hex(_ value: UInt64, width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        return String(unsafeUninitializedCapacity: 28) { buffer in
+            let digits = Array("0123456789abcdef".utf8)
+            for (index, byte) in "req_".utf8.enumerated() { buffer[index] = byte }
+            for index in 0..<12 {
+                buffer[4 + index] = digits[Int((milliseconds >> UInt64(4 * (11 - index))) & 0xF)]
+                buffer[16 + index] = digits[Int((random >> UInt64(4 * (11 - index))) & 0xF)]
+            }
+            return 28
+        }
     }
 
     var elapsedMilliseconds: Double {

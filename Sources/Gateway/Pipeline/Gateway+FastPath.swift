@@ -215,7 +215,7 @@ extension Gateway {
         else { return .full("model") }
         if planner.autoRoutes[request.model] != nil { return .full("auto route") }
 
-        var context = CallContext(caller: caller, clientProtocol: .openai, logger: logger)
+        var context = CallContext(caller: caller, clientProtocol: .openai, logger: logger, tagsLogger: false)
         let plan: RoutePlanner.Plan
         do {
             plan = try planner.planModelOrGroup(request, estimatedTokens: estimatedTokens, constraints: RouteConstraints())
@@ -360,7 +360,7 @@ extension Gateway {
         let extensionObject = Self.extensionObject(
             context: call.context, model: step.model, provider: call.provider, cost: cost, usage: scanned.usage, trace: record.route)
         var out = ByteBuffer()
-        let tail = extensionObject.jsonString()
+        let tail = extensionObject.compactJSON()
         out.reserveCapacity(body.readableBytes + tail.utf8.count + 16)
         var head = body.getSlice(at: body.readerIndex, length: scanned.closingBrace) ?? ByteBuffer()
         out.writeBuffer(&head)
@@ -416,7 +416,8 @@ extension Gateway {
             return .failed(Self.annotate(failure, record: record) as? SwitchyardError ?? failure)
         }
         let token = fastAttempts.put(FastAttempt(deployment: step.model.name, attempt: attempt, error: failure))
-        call.context.logger.debug("fast path gave the request to the full pipeline", metadata: ["reason": "\(reason)"])
+        call.context.logger.debug(
+            "fast path gave the request to the full pipeline", metadata: ["reason": "\(reason)", "switchyard.request_id": "\(call.requestID)"])
         return .handOff(reason: reason, token: token)
     }
 
@@ -451,7 +452,7 @@ extension Gateway {
         requestLog.record(record)
         // The stored bytes with this answer's id, time and extension spliced in; encoded afresh when they do not scan.
         let spliced = answer.encoded.flatMap {
-            Self.spliceCached($0, id: response.id, created: response.created, extensionJSON: extensionObject.jsonString())
+            Self.spliceCached($0, id: response.id, created: response.created, extensionJSON: extensionObject.compactJSON())
         }
         response.switchyard = extensionObject
         guard let encoded = spliced ?? Self.fastEncode(response) else { return .fullAdmitted("encoding") }
@@ -465,7 +466,7 @@ extension Gateway {
     /// (the full path's provider passes unknown fields through too). Re-encoded when the scan finds no
     /// plain `"model": "…"` member.
     static func fastUpstreamBody(_ body: ByteBuffer, request: ChatRequest, upstreamModel: String) -> ByteBuffer? {
-        let quoted = JSONValue.string(upstreamModel).jsonString()
+        let quoted = JSONValue.string(upstreamModel).compactJSON()
         let edited = body.withUnsafeReadableBytes { bytes -> ByteBuffer? in
             guard let (members, _) = JSONScanner.members(bytes), let model = JSONScanner.member("model", in: members, of: bytes),
                 bytes[model.value.lowerBound] == UInt8(ascii: "\"")
@@ -494,7 +495,7 @@ extension Gateway {
                 let idMember = JSONScanner.member("id", in: members, of: bytes),
                 let createdMember = JSONScanner.member("created", in: members, of: bytes)
             else { return nil }
-            let replacements = [(idMember.value, JSONValue.string(id).jsonString()), (createdMember.value, String(created))]
+            let replacements = [(idMember.value, JSONValue.string(id).compactJSON()), (createdMember.value, String(created))]
                 .sorted { $0.0.lowerBound < $1.0.lowerBound }
             var out = ByteBuffer()
             out.reserveCapacity(bytes.count + extensionJSON.utf8.count + 64)

@@ -81,7 +81,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head.headerFields[Self.fullPathHeader] = nil
             head.headerFields[Self.admittedHeader] = nil
             head.headerFields[Self.attemptHeader] = nil
-            if routerPending == 0, Self.isCandidate(head), let length = Self.expectedLength(head), length <= maxBodyBytes {
+            if routerPending == 0, let length = Self.candidateLength(head), length <= maxBodyBytes {
                 // The declared length is the client's word: it sizes the first buffer only up to 64 KiB.
                 state = .collecting(head, context.channel.allocator.buffer(capacity: min(length, 65_536)))
             } else {
@@ -306,20 +306,33 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A request the fast path may take: `POST /v1/chat/completions` (or `/chat/completions`) with a
     /// JSON body of a declared length, kept alive, without headers that change what the pipeline does.
-    static func isCandidate(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, let path = head.path, path == "/v1/chat/completions" || path == "/chat/completions" else { return false }
-        let fields = head.headerFields
-        guard expectedLength(head) != nil, fields[.transferEncoding] == nil, fields[.expect] == nil else { return false }
-        if let connection = fields[.connection], connection.lowercased().contains("close") { return false }
-        if let type = fields[.contentType], !type.lowercased().hasPrefix("application/json") { return false }
-        for field in fields where field.name.canonicalName.hasPrefix("x-switchyard-") || field.name.canonicalName == "traceparent" {
-            return false
+    /// The declared body length of a candidate; nil for any other request. One pass over the headers.
+    static func candidateLength(_ head: HTTPRequest) -> Int? {
+        guard head.method == .post, let path = head.path, path == "/v1/chat/completions" || path == "/chat/completions" else { return nil }
+        var length: Int?
+        for field in head.headerFields {
+            let name = field.name.canonicalName.utf8
+            switch name.first {
+            case UInt8(ascii: "x"):
+                if name.starts(with: "x-switchyard-".utf8) { return nil }
+            case UInt8(ascii: "t"):
+                if name.elementsEqual("traceparent".utf8) || name.elementsEqual("transfer-encoding".utf8) { return nil }
+            case UInt8(ascii: "e"):
+                if name.elementsEqual("expect".utf8) { return nil }
+            case UInt8(ascii: "c"):
+                if name.elementsEqual("content-length".utf8) {
+                    // Two lengths (even equal ones) go to the router, which answers as HTTP says.
+                    guard length == nil, let value = Int(field.value), value >= 0 else { return nil }
+                    length = value
+                } else if name.elementsEqual("connection".utf8) {
+                    if field.value.lowercased().contains("close") { return nil }
+                } else if name.elementsEqual("content-type".utf8) {
+                    if !field.value.lowercased().hasPrefix("application/json") { return nil }
+                }
+            default:
+                break
+            }
         }
-        return true
-    }
-
-    static func expectedLength(_ head: HTTPRequest) -> Int? {
-        guard let text = head.headerFields[.contentLength], let length = Int(text), length >= 0 else { return nil }
         return length
     }
 }

@@ -13,11 +13,25 @@ extension Request {
     /// The bearer token, else `x-api-key` or Azure's `api-key`.
     static func presentedKey(_ headers: HTTPFields) -> String? {
         if let authorization = headers[.authorization] {
-            let trimmed = authorization.trimmingCharacters(in: .whitespaces)
-            if trimmed.lowercased().hasPrefix("bearer ") { return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
-            return trimmed
+            // Byte-wise (this runs for every request): optional whitespace (space, tab) trimmed, the scheme
+            // matched without regard to case.
+            var bytes = Substring(authorization).utf8
+            bytes = Self.trimmingWhitespace(bytes)
+            let scheme = "bearer ".utf8
+            if bytes.count >= scheme.count, zip(bytes.prefix(scheme.count), scheme).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) {
+                bytes = Self.trimmingWhitespace(bytes.dropFirst(scheme.count))
+            }
+            return String(Substring(bytes))
         }
         return headers[.apiKey] ?? headers[.azureAPIKey]
+    }
+
+    private static func trimmingWhitespace(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return bytes[bytes.endIndex...]
+        }
+        return bytes[first...last]
     }
 
     /// The context of a model-serving request: its route and cache headers as sent, and its
