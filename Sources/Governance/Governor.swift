@@ -182,7 +182,11 @@ public final class Governor: Sendable {
 
     /// The key a presented secret belongs to: a hash lookup in memory.
     public func authenticate(_ secret: String) -> Result<(StoredKey, Source), AuthenticationFailure> {
-        let hash = Self.hash(secret)
+        authenticate(hash: Self.hash(secret))
+    }
+
+    /// `authenticate` for a secret whose `hash(_:)` the caller has already.
+    public func authenticate(hash: String) -> Result<(StoredKey, Source), AuthenticationFailure> {
         let found = state.withLock { state in state.byHash[hash].map { ($0, state.configIDs.contains($0.id) ? Source.config : .api) } }
         guard let (key, source) = found else { return .failure(.unknown) }
         if key.revokedAt != nil { return .failure(.revoked(name: key.name)) }

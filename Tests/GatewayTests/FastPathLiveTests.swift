@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import Governance
 @testable import Gateway
 import HTTPTypes
 import Hummingbird
@@ -208,6 +209,10 @@ import Testing
         let big = ByteBuffer(string: String(repeating: " ", count: FastRequestMemo.maximumBodyBytes + 1))
         memo.remember(big, .init(request: request, estimatedTokens: 1))
         #expect(memo.entry(big) == nil)
+        // Key hashes: the governor's, and bounded.
+        #expect(memo.keyHash("sk-one") == Governor.hash("sk-one"))
+        for index in 0..<(FastRequestMemo.keyCapacity * 2) { _ = memo.keyHash("sk-\(index)") }
+        #expect(memo.keyHash("sk-one") == Governor.hash("sk-one"))
     }
 
     @Test func aSplicedCachedAnswerIsTheEncodedOneWithItsOwnIdTimeAndExtension() throws {

@@ -1,5 +1,6 @@
 import Caching
 import Foundation
+import Governance
 import NIOCore
 import SwitchyardCore
 
@@ -26,6 +27,10 @@ public final class FastRequestMemo {
     }
 
     private var entries: [ByteBuffer: Entry] = [:]
+    /// SHA-256 of the API keys presented on this loop (`Governor.hash`), so a key is hashed once, not per
+    /// request; whether the key is valid is still asked every time. At most `keyCapacity`.
+    private var keyHashes: [String: String] = [:]
+    public static let keyCapacity = 64
 
     public init() {}
 
@@ -39,6 +44,14 @@ public final class FastRequestMemo {
         guard body.readableBytes <= Self.maximumBodyBytes else { return }
         if entries.count >= Self.capacity, entries[body] == nil { entries.remove(at: entries.startIndex) }
         entries[body] = entry
+    }
+
+    func keyHash(_ presented: String) -> String {
+        if let hash = keyHashes[presented] { return hash }
+        let hash = Governor.hash(presented)
+        if keyHashes.count >= Self.keyCapacity { keyHashes.remove(at: keyHashes.startIndex) }
+        keyHashes[presented] = hash
+        return hash
     }
 
     /// The cache key of a remembered body under `namespace` (rendering it once, hashing once per namespace).

@@ -180,7 +180,7 @@ extension Gateway {
         guard configuration.server.fastPath else { return .full("fast path off") }
         let caller: Caller
         do {
-            caller = try authenticate(presentedKey)
+            caller = try authenticate(presentedKey, hashes: memo)
         } catch {
             return .full("authentication")  // the full path answers 401 in its words
         }

@@ -202,13 +202,15 @@ public final class Gateway: Sendable {
 
     /// Checks the key a client presented (a hash lookup in memory); with no keys at all everyone is
     /// `anonymous`. Unknown, revoked and expired keys are 401s that say which.
-    public func authenticate(_ presented: String?) throws -> Caller {
+    /// - Parameter hashes: where the fast path keeps the hashes of keys it has seen (per event loop).
+    public func authenticate(_ presented: String?, hashes: FastRequestMemo? = nil) throws -> Caller {
         guard requiresAuth else { return .anonymous }
         guard let presented, !presented.isEmpty else {
             throw SwitchyardError.authentication(
                 "Missing API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
         }
-        switch governor.authenticate(presented) {
+        let hash = hashes?.keyHash(presented) ?? Governor.hash(presented)
+        switch governor.authenticate(hash: hash) {
         case .success(let (key, _)): return Caller(key)
         case .failure(.unknown): throw SwitchyardError.authentication("Invalid API key.")
         case .failure(.revoked(let name)): throw SwitchyardError.authentication("The API key '\(name)' was revoked.")
