@@ -58,36 +58,32 @@ def test_bad_connection_setting_is_a_config_error(field, value):
 
 
 SERVER_ROWS = ["1", "1e309", '"yes"', "[true]", "{a: 1}", "null", ".nan"]
+BACKLOG_ROWS = ["0", "-1", "65536", "1e309", "9223372036854775808", '"many"', "[1]", "null", ".inf"]
+
+
+def _serve_with_server_option(option: str, value: str) -> str:
+    """`serve` with `server.<option>: <value>`: it must refuse to start (never crash); returns its output."""
+    with tempfile.TemporaryDirectory() as work:
+        config = Path(work) / "switchyard.yaml"
+        config.write_text(BASE.format(field="timeout_ms", value="1000").replace(
+            "server: {host: 127.0.0.1, port: 0}", f"server: {{host: 127.0.0.1, port: 0, {option}: {value}}}"))
+        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
+                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
+    output = run.stdout + run.stderr
+    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
+    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
+    return output
 
 
 @pytest.mark.parametrize("value", SERVER_ROWS)
 def test_bad_fast_path_switch_is_a_config_error(value):
     """`server.fast_path` takes true or false only."""
-    with tempfile.TemporaryDirectory() as work:
-        config = Path(work) / "switchyard.yaml"
-        config.write_text(BASE.format(field="timeout_ms", value="1000").replace(
-            "server: {host: 127.0.0.1, port: 0}", f"server: {{host: 127.0.0.1, port: 0, fast_path: {value}}}"))
-        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
-                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
-    output = run.stdout + run.stderr
-    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
+    output = _serve_with_server_option("fast_path", value)
     assert "fast_path" in output and "true or false" in output, output[-4000:]
-    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
-
-
-BACKLOG_ROWS = ["0", "-1", "65536", "1e309", "9223372036854775808", '"many"', "[1]", "null", ".inf"]
 
 
 @pytest.mark.parametrize("value", BACKLOG_ROWS)
 def test_bad_backlog_is_a_config_error(value):
     """`server.backlog` takes a whole number from 1 to 65535."""
-    with tempfile.TemporaryDirectory() as work:
-        config = Path(work) / "switchyard.yaml"
-        config.write_text(BASE.format(field="timeout_ms", value="1000").replace(
-            "server: {host: 127.0.0.1, port: 0}", f"server: {{host: 127.0.0.1, port: 0, backlog: {value}}}"))
-        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
-                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
-    output = run.stdout + run.stderr
-    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
-    assert "server.backlog" in output, output[-4000:]
-    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
+    output = _serve_with_server_option("backlog", value)
+    assert "server.backlog" in output and "1 to 65535" in output, output[-4000:]
