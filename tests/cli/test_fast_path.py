@@ -62,6 +62,8 @@ class HostileUpstream:
                 self.requests += 1
                 asked = json.loads(body)
                 model = asked.get("model", "")
+                if model == "slow":
+                    time.sleep(0.05)  # then answers like any good model
                 if asked.get("stream"):
                     events = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": model,
                                "choices": [{"index": 0, "delta": {"role": "assistant", "content": "ok " + model},
@@ -105,7 +107,7 @@ def gateway(tmp_path_factory):
     port = free_port()
     models = "\n".join(
         f"  - {{name: {name}, provider: hostile, price: {{input: 1, output: 1}}}}"
-        for name in ["good", "garbage", "stall", "drop", "huge"])
+        for name in ["good", "garbage", "stall", "drop", "huge", "slow"])
     config = tmp / "switchyard.yaml"
     config.write_text(f"""
 server: {{host: 127.0.0.1, port: {port}, fast_path: true}}
@@ -281,3 +283,31 @@ def test_a_declared_length_is_never_trusted_for_memory(gateway, length):
             assert data.startswith(b"HTTP/1.1 413"), data[:200]
     status, _, _ = http_chat(gateway["port"], "good")
     assert status == 200
+
+
+def test_pipelined_bursts_split_anywhere_are_all_answered_in_order(gateway):
+    """Forty pipelined requests a round (plain, streamed, and ones the fast path hands over), sent in pieces cut
+    at random places, so the parts reach the gateway in every grouping: every one is answered, in order."""
+    import random
+
+    rng = random.Random(26)
+    kinds = [("good", False), ("good", True), ("garbage", False), ("good", False), ("slow", False), ("slow", True)]
+    for round_ in range(12):
+        sequence = [rng.choice(kinds) for _ in range(40)]
+        payload = b"".join(request_bytes(model, stream) for model, stream in sequence)
+        with socket.create_connection(("127.0.0.1", gateway["port"])) as sock:
+            position = 0
+            while position < len(payload):
+                step = rng.choice([1, 7, 60, 300, 1500, 8000])
+                sock.sendall(payload[position:position + step])
+                position += step
+                if rng.random() < 0.2:
+                    time.sleep(0.002)
+            answers = read_responses(sock, len(sequence), timeout=30)
+        for index, ((model, stream), (status, headers, body)) in enumerate(zip(sequence, answers)):
+            expected = 502 if model == "garbage" else 200
+            assert status == expected, (round_, index, model, stream, status, body[:200])
+            if stream:
+                assert headers.get("content-type", "").startswith("text/event-stream"), (round_, index, headers)
+            elif model in ("good", "slow"):
+                assert json.loads(body)["choices"][0]["message"]["content"] == "ok " + model, (round_, index)
