@@ -20,8 +20,9 @@ struct RequestLogTests {
     }
 
     /// What `GET /v1/switchyard/requests` relies on: a flush returns only once everything queued
-    /// before it is stored, even while other flushes (the periodic service's) run at the same time.
-    @Test func aFlushWaitsForRecordsAConcurrentFlushTook() async throws {
+    /// before it is stored, even while other flushes (the periodic service's) run at the same time — also when the
+    /// reader's flush runs on the normal-priority writer and the periodic ones on the low-priority one.
+    @Test(arguments: [false, true]) func aFlushWaitsForRecordsAConcurrentFlushTook(forReader: Bool) async throws {
         // A file, as in production: readers there see the last committed state without waiting for
         // a write in progress, which is the window a flush must not return in.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-requestlog-\(UUID().uuidString)")
@@ -46,7 +47,7 @@ struct RequestLogTests {
                     for index in 0..<perRound { log.record(record(round * perRound + index)) }
                     // Give the other flushers a chance to take the batch first.
                     for _ in 0..<(round % 4) { await Task.yield() }
-                    await log.flush()
+                    await log.flush(forReader: forReader)
                     let stored = (try? store.count()) ?? -1
                     #expect(stored >= (round + 1) * perRound, "after flush \(round): \(stored) stored")
                 }
