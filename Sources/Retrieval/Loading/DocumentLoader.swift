@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import Synchronization
 
 /// A file that could not be loaded, with what to do about it.
 public struct LoaderError: Error, Sendable, CustomStringConvertible {
@@ -229,11 +230,20 @@ public enum DocumentLoader {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        // stderr is drained beside stdout: a PDF that makes more than a pipe's worth (64 KiB) of warnings would
+        // otherwise block pdftotext, and this read, for ever. Only its first 4 KiB are kept for the error.
+        let message = Mutex(Data())
+        let drained = DispatchSemaphore(value: 0)
+        PipeReader.start(errors.fileHandleForReading, name: "switchyard-pdftotext-err") { chunk in
+            message.withLock { kept in if kept.count < 4096 { kept.append(chunk.prefix(4096 - kept.count)) } }
+        } onEnd: {
+            drained.signal()
+        }
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw LoaderError(path: url.path, message: "pdftotext failed: \(String(decoding: message, as: UTF8.self).prefix(300))")
+            throw LoaderError(path: url.path, message: "pdftotext failed: \(String(decoding: message.withLock { $0 }, as: UTF8.self).prefix(300))")
         }
         // Form feeds (page ends) become paragraph breaks.
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\u{0C}", with: "\n\n")

@@ -166,37 +166,6 @@ public actor ProcessTransport: Transport {
     }
 }
 
-/// Reads a pipe to its end with blocking `read(2)` calls on a thread of its own, handing each chunk to `onData`.
-/// The thread holds the handle, so the descriptor stays open until the read loop has ended; `onEnd` is called after
-/// the end of the stream or a read error.
-enum PipeReader {
-    static let chunkBytes = 64 * 1024
-
-    static func start(
-        _ handle: FileHandle, name: String, onData: @escaping @Sendable (Data) -> Void, onEnd: @escaping @Sendable () -> Void = {}
-    ) {
-        let descriptor = handle.fileDescriptor
-        nonisolated(unsafe) let owner = handle
-        let thread = Thread {
-            var buffer = [UInt8](repeating: 0, count: chunkBytes)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, chunkBytes) }
-                if count > 0 {
-                    onData(Data(buffer[0..<count]))
-                } else if count < 0, errno == EINTR {
-                    continue
-                } else {
-                    break
-                }
-            }
-            try? owner.close()
-            onEnd()
-        }
-        thread.name = name
-        thread.start()
-    }
-}
-
 /// Splits a byte stream into lines; called from the pipe's reader thread. A line longer than
 /// `maximumLineBytes` is dropped (up to its newline) instead of growing the buffer without end.
 final class LineSplitter: Sendable {
