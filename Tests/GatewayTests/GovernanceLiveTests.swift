@@ -66,7 +66,10 @@ struct GovernanceLiveTests {
                 now: { start.addingTimeInterval(offset.withLock { $0 }) })
             try gateway.restoreGovernance()
             let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
-            try await app.test(.live) { client in
+            // AsyncHTTPClient, a connection per request in flight: "forty at once" are at once. The live client
+            // pipelines everything on one connection, which the server answers one by one, and its 20-s clock
+            // starts when a request is queued: on a slow machine the fortieth ran out behind the other 39.
+            try await app.test(.ahc(.http)) { client in
                 try await body(
                     Setup(
                         client: client, mock: mock, gateway: gateway, database: database,
