@@ -15,8 +15,8 @@ public struct SwitchyardConfiguration: Sendable {
         /// Largest request body accepted, in bytes.
         public var maxBodyBytes = 10 * 1024 * 1024
         /// `server.fast_path`: plain chat completions answered on the event loop, without the full
-        /// pipeline's hops (see `Gateway.fastBegin`). Off by default: one live test that pipelines forty requests on
-        /// one connection stalled once with it on (not reproduced since; README, "The fast path").
+        /// pipeline's hops (see `Gateway.fastBegin`). Off by default until a full suite run with it on is clean
+        /// (README, "The fast path").
         public var fastPath = false
         /// `server.backlog`: connections the kernel queues before the gateway accepts them (capped by the kernel's
         /// `net.core.somaxconn`). A thousand clients arriving at once overflow a queue of 256, and each dropped SYN
