@@ -67,7 +67,7 @@ struct EvalReportLiveTests {
     }
 
     @Test func uploadFetchDrawAndDelete() async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let client = setup.client
             let body = Self.report()
             let created = try await client.send(.post, "/v1/switchyard/eval-reports", json: body, key: Self.adminKey)
@@ -117,7 +117,7 @@ struct EvalReportLiveTests {
     /// Seven reports, three at a time: newest first, every one once, the cursor surviving the
     /// deletion of the report it names.
     @Test func theListIsPagedNewestFirst() async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let client = setup.client
             var ids: [String] = []
             for index in 0..<7 {
@@ -154,7 +154,7 @@ struct EvalReportLiveTests {
 
     /// Admins write and delete; admins and team admins read; members, and requests without a key, are refused.
     @Test func whoMayDoWhat() async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let keys = try await GovernanceLiveTests.makeKeys(setup)
             let client = setup.client
             let created = try await client.send(.post, "/v1/switchyard/eval-reports", json: Self.report(), key: Self.adminKey)
@@ -190,7 +190,7 @@ struct EvalReportLiveTests {
         ("", "body"),
     ])
     func whatIsNotAReportIsA400NamingTheField(body: String, field: String) async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let response = try await setup.client.send(.post, "/v1/switchyard/eval-reports", json: body, key: Self.adminKey)
             #expect(response.status == .badRequest, "\(response.text.prefix(300))")
             #expect(response.json?["error"]?["param"]?.stringValue == field, "\(response.text.prefix(300))")
@@ -200,7 +200,7 @@ struct EvalReportLiveTests {
     }
 
     @Test func aReportOverTheLimitIsA413NamingIt() async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let limit = Gateway.maximumEvalReportBytes
             var headers = HTTPFields()
             headers[.authorization] = "Bearer \(Self.adminKey)"
@@ -224,7 +224,7 @@ struct EvalReportLiveTests {
         ("/v1/switchyard/eval-reports?before=1e300", "before"), ("/v1/switchyard/eval-reports?before=evr_ZZZZ", "before"),
     ])
     func hostileQueryValuesAre400sNamingTheField(path: String, field: String) async throws {
-        try await GovernanceLiveTests.run { setup in
+        try await GovernanceLiveTests.run(testing: .live) { setup in
             let response = try await setup.client.send(.get, path, key: Self.adminKey)
             #expect(response.status == .badRequest, "\(path): \(response.status) \(response.text.prefix(200))")
             #expect(response.json?["error"]?["param"]?.stringValue == field, "\(path): \(response.text.prefix(200))")

@@ -31,7 +31,11 @@ struct GovernanceLiveTests {
         var advance: @Sendable (TimeInterval) -> Void
     }
 
-    static func run(extra: String = "", _ body: @escaping @Sendable (Setup) async throws -> Void) async throws {
+    /// - Parameter testing: the client; AsyncHTTPClient by default (see below). Tests that send a body the server
+    ///   refuses before reading it all use `.live`: AsyncHTTPClient keeps uploading into the closed request.
+    static func run(
+        extra: String = "", testing: TestingSetup = .ahc(.http), _ body: @escaping @Sendable (Setup) async throws -> Void
+    ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-gov-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -69,7 +73,7 @@ struct GovernanceLiveTests {
             // AsyncHTTPClient, a connection per request in flight: "forty at once" are at once. The live client
             // pipelines everything on one connection, which the server answers one by one, and its 20-s clock
             // starts when a request is queued: on a slow machine the fortieth ran out behind the other 39.
-            try await app.test(.ahc(.http)) { client in
+            try await app.test(testing) { client in
                 try await body(
                     Setup(
                         client: client, mock: mock, gateway: gateway, database: database,
