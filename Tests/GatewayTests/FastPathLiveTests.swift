@@ -199,11 +199,15 @@ import Testing
         }
         #expect(memo.count == FastRequestMemo.capacity)
         let body = ByteBuffer(string: "{\"n\":\(FastRequestMemo.capacity + 49)}")
-        #expect(memo.entry(body) != nil)
-        let a = try #require(memo.cacheKey(body, namespace: "a"))
-        let b = try #require(memo.cacheKey(body, namespace: "b"))
+        let entry = try #require(memo.entry(body))
+        let a = try #require(memo.cacheKey(body, entry: entry, namespace: "a"))
+        // The key is kept with the body: the next lookup finds it.
+        #expect(memo.entry(body)?.lastKey?.key == a)
+        let afterA = try #require(memo.entry(body))
+        let b = try #require(memo.cacheKey(body, entry: afterA, namespace: "b"))
         #expect(a != b)
-        #expect(memo.cacheKey(body, namespace: "a") == a)
+        let afterB = try #require(memo.entry(body))
+        #expect(memo.cacheKey(body, entry: afterB, namespace: "a") == a)
         #expect(a == CacheKey(namespace: "a", request: request))
         // A body over the size bound is not kept.
         let big = ByteBuffer(string: String(repeating: " ", count: FastRequestMemo.maximumBodyBytes + 1))

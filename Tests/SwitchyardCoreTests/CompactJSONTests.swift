@@ -20,6 +20,16 @@ import Testing
         #expect(parsed.doubleValue == value.doubleValue && (parsed.doubleValue != nil || parsed == value), "\(text)")
     }
 
+    @Test func aMegabyteStringAndDeepNestingAreWrittenWhole() throws {
+        let big = String(repeating: "\"é\n", count: 350_000)  // over 1 MB once escaped
+        let text = JSONValue.object(["s": .string(big)]).compactJSON()
+        #expect(JSONValue.parse(text)?["s"]?.stringValue == big)
+        var nested: JSONValue = 1
+        for _ in 0..<100 { nested = ["k": nested, "n": .double(1e300)] }
+        let parsed = try #require(JSONValue.parse(nested.compactJSON()))
+        #expect(parsed == nested)
+    }
+
     @Test func keysAreInByteOrderAndTheTextIsCompact() {
         let value: JSONValue = ["b": 1, "a": 2, "B": [1, 2]]
         #expect(value.compactJSON() == #"{"B":[1,2],"a":2,"b":1}"#)

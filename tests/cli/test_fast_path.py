@@ -311,3 +311,36 @@ def test_pipelined_bursts_split_anywhere_are_all_answered_in_order(gateway):
                 assert headers.get("content-type", "").startswith("text/event-stream"), (round_, index, headers)
             elif model in ("good", "slow"):
                 assert json.loads(body)["choices"][0]["message"]["content"] == "ok " + model, (round_, index)
+
+
+HOSTILE_BODIES = {
+    "max_tokens 1e309": '{"model": "good", "max_tokens": 1e309, "messages": [{"role": "user", "content": "hi"}]}',
+    "max_tokens -1": '{"model": "good", "max_tokens": -1, "messages": [{"role": "user", "content": "hi"}]}',
+    "temperature 1e300": '{"model": "good", "temperature": 1e300, "messages": [{"role": "user", "content": "hi"}]}',
+    "a 1 MB string": json.dumps({"model": "good", "messages": [{"role": "user", "content": "x" * 1_000_000}]}),
+    "deep nesting": '{"model": "good", "messages": [{"role": "user", "content": "hi"}], "metadata": '
+                    + '{"a": ' * 5000 + '1' + '}' * 5000 + '}',
+    "a duplicate key": '{"model": "good", "model": "stall", "messages": [{"role": "user", "content": "hi"}]}',
+    "not an object": '[1, 2, 3]',
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BODIES))
+def test_hostile_bodies_get_the_same_clear_answer_twice(gateway, name):
+    """The fast path remembers bodies it has seen; a hostile one must get the same answer the second time
+    (a clear 4xx naming the problem, or a plain answer), and never take the gateway down."""
+    body = HOSTILE_BODIES[name].encode()
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+    seen = []
+    with socket.create_connection(("127.0.0.1", gateway["port"])) as sock:
+        for _ in range(2):
+            sock.sendall(head + body)
+            [(status, headers, answer)] = read_responses(sock, 1, timeout=30)
+            assert status < 500, (name, status, answer[:300])
+            if status >= 400:
+                error = json.loads(answer)["error"]
+                assert error.get("message"), (name, answer[:300])
+            seen.append(status)
+    assert seen[0] == seen[1], (name, seen)
+    assert http("GET", f"http://127.0.0.1:{gateway['port']}/health", timeout=5)[0] == 200

@@ -54,18 +54,26 @@ public final class FastRequestMemo {
         return hash
     }
 
-    /// The cache key of a remembered body under `namespace` (rendering it once, hashing once per namespace).
-    func cacheKey(_ body: ByteBuffer, namespace: String) -> CacheKey? {
-        guard var entry = entry(body) else { return nil }
+    /// The cache key of a body under `namespace`, given its entry as `entry(_:)` returned it or as it was
+    /// remembered: the request is rendered once per body and hashed once per namespace; the usual case (the
+    /// same namespace again) costs no second lookup.
+    func cacheKey(_ body: ByteBuffer, entry: Entry, namespace: String) -> CacheKey? {
+        var entry = entry
         if let last = entry.lastKey, last.namespace == namespace { return last.key }
         if entry.rendered == nil { entry.rendered = .some(CacheKey.rendered(entry.request)) }
         guard let rendered = entry.rendered ?? nil else {
-            entries[body] = entry
+            update(body, entry)
             return nil
         }
         let key = CacheKey(namespace: namespace, rendered: rendered)
         entry.lastKey = (namespace, key)
-        entries[body] = entry
+        update(body, entry)
         return key
+    }
+
+    /// Stores what was learned about a body still remembered (one it has forgotten meanwhile stays forgotten).
+    private func update(_ body: ByteBuffer, _ entry: Entry) {
+        guard body.readableBytes <= Self.maximumBodyBytes, entries[body] != nil else { return }
+        entries[body] = entry
     }
 }

@@ -187,7 +187,8 @@ extension Gateway {
         guard caller.may(.useModels) else { return .full("permission") }
         let request: ChatRequest
         let estimatedTokens: Int
-        if let known = memo?.entry(body) {
+        var remembered = memo?.entry(body)
+        if let known = remembered {
             (request, estimatedTokens) = (known.request, known.estimatedTokens)
         } else {
             do {
@@ -203,7 +204,8 @@ extension Gateway {
                 return .full("validation")
             }
             estimatedTokens = TokenEstimator.estimate(request)
-            memo?.remember(body, .init(request: request, estimatedTokens: estimatedTokens))
+            remembered = FastRequestMemo.Entry(request: request, estimatedTokens: estimatedTokens)
+            if let remembered { memo?.remember(body, remembered) }
         }
         if request.model.hasPrefix(Self.fastPathIneligibleModels) { return .full("workflow") }
         if configuration.experiments.contains(where: { $0.name == request.model }) { return .full("experiment") }
@@ -228,7 +230,7 @@ extension Gateway {
 
         var lookup: CacheLookup?
         if let cache, let policy = configuration.cache.policy(for: request.model) {
-            let key = memo?.cacheKey(body, namespace: caller.id)
+            let key = remembered.flatMap { memo?.cacheKey(body, entry: $0, namespace: caller.id) }
             guard let found = cache.lookupNow(request, namespace: caller.id, policy: policy, key: key) else {
                 return .full("semantic or shared cache")
             }
@@ -442,20 +444,18 @@ extension Gateway {
         var record = record
         let model = cacheModel(plan, request: request, answer: answer, record: &record)
         record.route?.notes.append("fast path")
-        var response = answer.response
-        response.id = "chatcmpl-" + context.requestID.dropFirst(4)
-        response.created = Int(Date().timeIntervalSince1970)
-        let usage = response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
+        let id = "chatcmpl-" + context.requestID.dropFirst(4)
+        let created = Int(Date().timeIntervalSince1970)
+        let usage = answer.response.usage ?? Usage(promptTokens: 0, completionTokens: 0)
         let extensionObject = Self.extensionObject(context: context, model: model, provider: "cache", cost: 0, usage: usage, trace: nil, cache: answer)
         record.fill(usage: usage, cost: 0)
         record.latencyMs = context.elapsedMilliseconds
         requestLog.record(record)
         // The stored bytes with this answer's id, time and extension spliced in; encoded afresh when they do not scan.
-        let spliced = answer.encoded.flatMap {
-            Self.spliceCached($0, id: response.id, created: response.created, extensionJSON: extensionObject.compactJSON())
+        let spliced = answer.encoded.flatMap { Self.spliceCached($0, id: id, created: created, extensionJSON: extensionObject.compactJSON()) }
+        guard let encoded = spliced ?? Self.fastEncode(answer.response, id: id, created: created, extension: extensionObject) else {
+            return .fullAdmitted("encoding")
         }
-        response.switchyard = extensionObject
-        guard let encoded = spliced ?? Self.fastEncode(response) else { return .fullAdmitted("encoding") }
         return .answer(
             FastAnswer(
                 body: encoded, requestID: context.requestID, model: model, provider: "cache", trace: plan.trace,
@@ -511,6 +511,15 @@ extension Gateway {
             out.writeString("}")
             return out
         }
+    }
+
+    /// A cached answer encoded whole, with this request's id, time and extension.
+    static func fastEncode(_ cached: ChatResponse, id: String, created: Int, extension object: JSONValue) -> ByteBuffer? {
+        var response = cached
+        response.id = id
+        response.created = created
+        response.switchyard = object
+        return fastEncode(response)
     }
 
     static func fastEncode(_ response: ChatResponse) -> ByteBuffer? {
