@@ -20,7 +20,10 @@ struct ToolLoopLiveTests {
 
     /// The MCP section with the named servers (each test starts only what it uses: every server
     /// is a Python process); fails with how to install the peers when `.venv-mcp` is missing.
-    static func mcpConfiguration(servers: [String], callTimeoutMs: Int = 1500) throws -> String {
+    /// The call timeout is generous by default: on a loaded 2-core CI machine a Python MCP server has taken more than
+    /// 1.5 s to answer a trivial call (three attempts of a workflow tool step all timed out in CI). Only the timeout
+    /// test asks for a short one.
+    static func mcpConfiguration(servers: [String], callTimeoutMs: Int = 15_000) throws -> String {
         for tool in ["mcp-server-time", "mcp-server-git", "python"] {
             let path = "\(venvBin)/\(tool)"
             guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -48,10 +51,11 @@ struct ToolLoopLiveTests {
     /// A live gateway with the MCP servers connected: requests that name their tools must not race
     /// the servers' start-up.
     static func run(
-        servers: [String] = ["time"], embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
+        servers: [String] = ["time"], callTimeoutMs: Int = 15_000,
+        embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void
     ) async throws {
-        let extra = try mcpConfiguration(servers: servers)
+        let extra = try mcpConfiguration(servers: servers, callTimeoutMs: callTimeoutMs)
         try await LiveHarness.run(extra: extra, embedder: embedder) { client, mock, gateway in
             let tools = try #require(gateway.tools)
             let missing = await tools.waitUntilReady(timeout: .seconds(60))
@@ -164,7 +168,7 @@ struct ToolLoopLiveTests {
     }
 
     @Test func aToolThatTimesOutBecomesAToolError() async throws {
-        try await Self.run(servers: ["fx"]) { client, _, _ in
+        try await Self.run(servers: ["fx"], callTimeoutMs: 1500) { client, _, _ in
             let started = ContinuousClock.now
             let response = try await client.post(
                 "/v1/chat/completions", json: Self.chat("[[tool: fx__sleep {\"seconds\": 30}]]", tools: ["fx__sleep"]))
