@@ -21,7 +21,7 @@ enum LiveHarness {
     /// `timeouts` overrides `timeoutMs` per provider (`up-openai`, `up-anthropic`, `up-gemini`, `up-ollama`), so a
     /// test can make the faulty deployments time out fast while the healthy ones keep a margin for a loaded machine.
     static func configuration(
-        mockURL: String, extra: String = "", timeoutMs: Int = 5000, timeouts: [String: Int] = [:], fastPath: Bool = false
+        mockURL: String, extra: String = "", timeoutMs: Int = 5000, timeouts: [String: Int] = [:], fastPath: Bool = true
     ) throws -> SwitchyardConfiguration {
         func timeout(_ provider: String) -> Int { timeouts[provider] ?? timeoutMs }
         let yaml = """
@@ -56,7 +56,7 @@ enum LiveHarness {
 
     /// Runs `body` with a live gateway client and the mock behind it.
     static func run(
-        timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", fastPath: Bool = false, clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
+        timeoutMs: Int = 5000, timeouts: [String: Int] = [:], extra: String = "", fastPath: Bool = true, clock: (@Sendable () -> ContinuousClock.Instant)? = nil,
         embedder: (@Sendable (String, EmbeddingPrecision) throws -> any TextEmbedder)? = nil,
         guardDetector: (any GuardDetector)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, MockUpstream, Gateway) async throws -> Void

@@ -15,9 +15,9 @@ public struct SwitchyardConfiguration: Sendable {
         /// Largest request body accepted, in bytes.
         public var maxBodyBytes = 10 * 1024 * 1024
         /// `server.fast_path`: plain chat completions answered on the event loop, without the full
-        /// pipeline's hops (see `Gateway.fastBegin`). Off by default until a full suite run with it on is clean
-        /// (README, "The fast path").
-        public var fastPath = false
+        /// pipeline's hops (see `Gateway.fastBegin`); whatever it cannot serve exactly as the full pipeline would takes
+        /// the full pipeline (README, "The fast path"). `false` sends every request through the full pipeline.
+        public var fastPath = true
         /// `server.backlog`: connections the kernel queues before the gateway accepts them (capped by the kernel's
         /// `net.core.somaxconn`). A thousand clients arriving at once overflow a queue of 256, and each dropped SYN
         /// costs its client a one-second retransmit.
