@@ -100,6 +100,18 @@ public final class PostgresRequestLogStore: RequestLogPersistence {
         """,
         "CREATE INDEX feedback_request ON feedback (request_id, metric)",
         "CREATE INDEX feedback_episode ON feedback (episode_id, metric)",
+        // Retention: the spend of pruned records per UTC day, key and team (budgets stay exact).
+        """
+        CREATE TABLE request_log_rollup (
+            day DOUBLE PRECISION NOT NULL,
+            key_id TEXT COLLATE "C",
+            team TEXT COLLATE "C",
+            requests BIGINT NOT NULL,
+            cost_usd DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE INDEX request_log_rollup_key_day ON request_log_rollup (key_id, day)",
+        "CREATE INDEX request_log_rollup_team_day ON request_log_rollup (team, day)",
     ]
 
     // MARK: Writing
@@ -288,18 +300,79 @@ public final class PostgresRequestLogStore: RequestLogPersistence {
         }
     }
 
-    /// Cost since `since` of a key, a team, or both, as `GovernanceStore.spend` sums it in SQLite:
-    /// what budgets are checked against. One index range scan (`request_log_key_time` or `…_team_time`).
+    /// Cost since `since` of a key, a team, or both, as `GovernanceStore.spend` sums it in SQLite, pruned days
+    /// included (their roll-ups): what budgets are checked against. An index range scan of each table.
     public func spend(key: String?, team: String?, since: Date) throws -> Double {
         var statement = PostgresStatement()
-        var conditions = ["created_at >= \(try statement.bind(since.timeIntervalSince1970))"]
+        let time = try statement.bind(since.timeIntervalSince1970)
+        var conditions: [String] = []
         if let key { conditions.append("key_id = \(try statement.text(key))") }
         if let team { conditions.append("team = \(try statement.text(team))") }
-        statement.append("SELECT COALESCE(SUM(cost_usd), 0)::float8 FROM request_log \(Self.whereClause(conditions))")
+        let logged = Self.whereClause(["created_at >= \(time)"] + conditions)
+        let rolledUp = Self.whereClause(["day >= \(time)"] + conditions)
+        statement.append(
+            "SELECT (SELECT COALESCE(SUM(cost_usd), 0) FROM request_log \(logged))::float8"
+                + " + (SELECT COALESCE(SUM(cost_usd), 0) FROM request_log_rollup \(rolledUp))::float8")
         let query = statement.query
         return try database.blocking { [logger] client in
             try await client.query(query, logger: logger).decode(Double.self).all().first ?? 0
         }
+    }
+
+    /// Deletes up to `limit` of the oldest records created before `cutoff` (and, on the last batch, feedback
+    /// given before it), rolling their spend into `request_log_rollup` in the same statement. Replicas pruning
+    /// at once each delete a row at most once (a deleted row is skipped by the other's `DELETE`), so no spend
+    /// is rolled up twice.
+    public func prune(before cutoff: Date, limit: Int) async throws -> Int {
+        let limit = max(1, limit)
+        var statement = PostgresStatement()
+        let time = try statement.bind(cutoff.timeIntervalSince1970)
+        let count = try statement.bind(Int64(limit))
+        statement.append(
+            """
+            WITH doomed AS (
+                DELETE FROM request_log WHERE id IN (
+                    SELECT id FROM request_log WHERE created_at < \(time) ORDER BY created_at, id LIMIT \(count))
+                RETURNING created_at, key_id, team, cost_usd),
+            rolled AS (
+                INSERT INTO request_log_rollup (day, key_id, team, requests, cost_usd)
+                SELECT floor(created_at / 86400) * 86400, key_id, team, count(*), SUM(cost_usd) FROM doomed GROUP BY 1, 2, 3)
+            SELECT count(*)::int8 FROM doomed
+            """)
+        let query = statement.query
+        let removed = try await database.run { [logger] client in
+            try await client.query(query, logger: logger).decode(Int64.self).all().first ?? 0
+        }
+        if removed < limit {
+            var feedback = PostgresStatement()
+            let before = try feedback.bind(cutoff.timeIntervalSince1970)
+            feedback.append("DELETE FROM feedback WHERE created_at < \(before)")
+            let query = feedback.query
+            _ = try await database.run { [logger] client in try await client.query(query, logger: logger).collect() }
+        }
+        return Int(removed)
+    }
+
+    /// Stores the roll-ups of a SQLite log (`switchyard migrate`), unless this log already holds some: roll-ups
+    /// have no ids, so a second copy would count their spend twice. Returns how many rows were stored.
+    public func importRollups(_ rollups: [SpendRollup]) async throws -> Int {
+        guard !rollups.isEmpty else { return 0 }
+        let present = try await rows(PostgresStatement("SELECT 1 FROM request_log_rollup LIMIT 1"))
+        guard present.isEmpty else { return 0 }
+        var stored = 0
+        for start in stride(from: 0, to: rollups.count, by: 500) {
+            var statement = PostgresStatement("INSERT INTO request_log_rollup (day, key_id, team, requests, cost_usd) VALUES ")
+            for (position, rollup) in rollups[start..<min(rollups.count, start + 500)].enumerated() {
+                let values = [
+                    try statement.bind(rollup.day.timeIntervalSince1970), try statement.text(rollup.keyID), try statement.text(rollup.team),
+                    try statement.bind(Int64(rollup.requests)), try statement.bind(rollup.costUSD),
+                ]
+                statement.append((position == 0 ? "(" : ", (") + values.joined(separator: ", ") + ")")
+            }
+            statement.append(" RETURNING 1")
+            stored += try await rows(statement).count
+        }
+        return stored
     }
 
     /// Runs a read and returns its rows (errors without SQL or binds).

@@ -73,6 +73,11 @@ extension SQLiteMigration {
         }
         summary.feedback = feedback
         report("feedback", feedback)
+
+        // The spend of days pruned by retention, which budgets still count; copied only into a log that has none.
+        let rollups = try await BlockingWork.run { try source.requestLog.exportRollups() }
+        summary.spendRollups = Count(source: rollups.count, added: try await target.requestLog.importRollups(rollups))
+        if !rollups.isEmpty { report("spend roll-ups", summary.spendRollups) }
     }
 
     func copyCache(_ source: Source, _ target: Target, into summary: inout Summary) async throws {

@@ -46,6 +46,8 @@ public struct SQLiteMigration: Sendable {
         public var collections = Count(), documents = Count(), chunks = Count(), cacheEntries = Count()
         public var workflowRuns = Count(), workflowSteps = Count(), responses = Count(), files = Count(), batches = Count(), batchLines = Count()
         public var evalReports = Count()
+        /// Daily spend totals of records pruned by retention (not in `added`: a target that has its own keeps them).
+        public var spendRollups = Count()
 
         /// `copied 1,234 requests, 5 keys, …`: the source's rows, every one of which the target now holds.
         public var copied: String {

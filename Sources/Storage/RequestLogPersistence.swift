@@ -26,7 +26,12 @@ public protocol RequestLogPersistence: Sendable {
     /// How many records the log holds.
     func count() throws -> Int
     /// Cost since `since` of a key (`key_…`), a team, or both (nil: not narrowed by it); the budgets' ledger.
+    /// Pruned days count through their daily roll-ups, exactly when `since` is a UTC midnight (as budget periods are).
     func spend(key: String?, team: String?, since: Date) throws -> Double
+    /// Retention: deletes up to `limit` of the oldest records created before `cutoff`, first rolling their cost
+    /// into per-day, per-key, per-team totals that `spend` still counts; returns how many records went (call
+    /// again until fewer than `limit`). The last batch also deletes feedback given before `cutoff`.
+    func prune(before cutoff: Date, limit: Int) async throws -> Int
 
     /// One page of the rows `scope` may see that match `filter`, newest first, starting after `before`.
     func page(_ filter: RequestLogFilter, before: RequestLogCursor?, limit: Int, scope: LedgerScope) async throws -> RequestLogPage

@@ -68,6 +68,7 @@ public final class RequestLogStore: RequestLogPersistence {
         }
         registerFeedbackMigrations(&migrator)
         registerDashboardMigrations(&migrator)
+        registerRetentionMigrations(&migrator)
         return migrator
     }
 
@@ -223,7 +224,8 @@ public final class RequestLogStore: RequestLogPersistence {
         try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_log") ?? 0 }
     }
 
-    /// Cost since `since` of a key, a team, or both; what `GovernanceStore.spend` reads from the same table.
+    /// Cost since `since` of a key, a team, or both, pruned days included (their roll-ups); what
+    /// `GovernanceStore.spend` reads from the same tables.
     public func spend(key: String?, team: String?, since: Date) throws -> Double {
         try database.read { db in try Self.spend(db, key: key, team: team, since: since) }
     }
@@ -239,9 +241,12 @@ public final class RequestLogStore: RequestLogPersistence {
             conditions.append("team = ?")
             arguments.append(team)
         }
-        return try Double.fetchOne(
+        let logged = try Double.fetchOne(
             db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
             arguments: StatementArguments(arguments)) ?? 0
+        // Days pruned by retention keep their spend in roll-ups (a database opened before them has none).
+        guard try db.tableExists("request_log_rollup") else { return logged }
+        return logged + (try rolledUpSpend(db, key: key, team: team, since: since))
     }
 
     static func record(_ row: Row) -> RequestRecord {

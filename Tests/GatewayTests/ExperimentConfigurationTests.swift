@@ -66,9 +66,12 @@ struct ExperimentConfigurationTests {
         }
     }
 
-    @Test func requestLogSettingsAreChecked() {
-        for bad in ["request_log: {store_prompts: maybe}", "request_log: {keep: true}"] {
+    @Test func requestLogSettingsAreChecked() throws {
+        for bad in ["request_log: {store_prompts: maybe}", "request_log: {keep: true}", "request_log: {retention_days: 0}"] {
             #expect(throws: SwitchyardError.self) { try ConfigurationLoader.parse(Self.base + bad, source: "test.yaml") }
         }
+        #expect(try ConfigurationLoader.parse(Self.base, source: "test.yaml").requestLog.retentionDays == nil)
+        let kept = try? ConfigurationLoader.parse(Self.base + "request_log: {retention_days: 90}", source: "test.yaml")
+        #expect(kept?.requestLog.retentionDays == 90)
     }
 }

@@ -71,6 +71,67 @@ struct RequestLogTests {
         #expect(log.queueDepth == 0)
     }
 
+    @Test func retentionCutsAtAUTCMidnightWholeDaysBack() {
+        let day = 86_400.0
+        let midnight = 1_795_046_400.0  // a UTC midnight
+        func cutoff(_ now: Double, _ days: Int) -> Double {
+            RequestLogRetentionService.cutoff(now: Date(timeIntervalSince1970: now), days: days).timeIntervalSince1970
+        }
+        #expect(cutoff(midnight + 5, 1) == midnight - day)
+        #expect(cutoff(midnight + day - 1, 1) == midnight - day)
+        #expect(cutoff(midnight, 30) == midnight - 30 * day)
+        #expect(cutoff(midnight + 3 * day + 7, 36_500) == midnight + 3 * day - 36_500 * day)
+    }
+
+    /// The service prunes at start: records and feedback older than the cut-off go, in batches, while a key's and a
+    /// team's spend — what budgets check — is the same before and after, for every period start.
+    @Test func retentionDeletesOldRecordsAndFeedbackButNotTheirSpend() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-retention-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try RequestLogStore(path: directory.appendingPathComponent("log.db").path)
+        let now = Date()
+        let day = 86_400.0
+        // 40 records, one every 9 hours back from now (15 days); costs are binary fractions, so sums are exact.
+        let records = (0..<40).map { index in
+            var item = self.record(index)
+            item.createdAt = now.addingTimeInterval(-Double(index) * 9 * 3_600)
+            item.costUSD = Double(index % 4 + 1) * 0.125
+            item.keyID = index % 2 == 0 ? "key_even" : "key_odd"
+            item.team = index % 3 == 0 ? "red" : nil
+            return item
+        }
+        try await store.insert { records }
+        for (id, age) in [("fb_old", 9.0), ("fb_new", 1.0)] {
+            try await store.insertFeedback(
+                Feedback(id: id, requestID: records[0].id, episodeID: nil, metric: "helpful", value: .bool(true),
+                         createdAt: now.addingTimeInterval(-age * day)))
+        }
+        let starts = BudgetPeriod.allCases.map { $0.start(containing: now) } + [now.addingTimeInterval(-20 * day)].map {
+            RequestLogRetentionService.cutoff(now: $0, days: 0)
+        }
+        let subjects: [(String?, String?)] = [("key_even", nil), ("key_odd", nil), (nil, "red"), ("key_even", "red"), (nil, nil)]
+        func spends() throws -> [Double] {
+            try starts.flatMap { since in try subjects.map { try store.spend(key: $0.0, team: $0.1, since: since) } }
+        }
+        let before = try spends()
+        let cutoff = RequestLogRetentionService.cutoff(now: now, days: 3)
+        let kept = records.filter { $0.createdAt >= cutoff }.count
+        #expect(kept >= 8 && kept <= 11)
+
+        let service = RequestLogRetentionService(store: store, days: 3, interval: .seconds(3_600), batch: 4)
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try store.count() > kept, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try store.count() == kept)
+        #expect(try spends() == before)
+        #expect(try store.exportFeedback(limit: 10).items.map(\.id) == ["fb_new"])
+        // A second pass finds nothing more, and rolls nothing up twice.
+        #expect(try await RequestLogRetentionService.prune(store, before: cutoff, batch: 4) == 0)
+        #expect(try spends() == before)
+    }
+
     @Test func withoutAStoreTheQueueIsDrained() async {
         let log = RequestLog(store: nil, capacity: 3)
         for index in 0..<3 { log.record(record(index)) }

@@ -178,6 +178,45 @@ struct PostgresRequestLogStoreTests {
         #expect(try await BlockingWork.run { try postgres.spend(key: "key_a", team: nil, since: since) } > 0)
     }
 
+    /// Retention on both stores: the same records go, in batches, and every budget's spend since a UTC midnight —
+    /// before, at and after the cut-off, and since the epoch (a `total` budget) — is what it was before.
+    @Test func pruningKeepsBudgetsExactAndMatchesSQLite() async throws {
+        let (sqlite, governance, postgres, db) = try await Self.stores()
+        defer { Task { await db.close() } }
+        let day = 86_400.0
+        let cutoff = Date(timeIntervalSince1970: ((Self.base / day).rounded(.down) + 1) * day)  // base + 46,400 s
+        let midnights = [0, (Self.base / day).rounded(.down) * day, cutoff.timeIntervalSince1970, cutoff.timeIntervalSince1970 + day]
+            .map(Date.init(timeIntervalSince1970:))
+        let subjects: [(String?, String?)] = [("key_a", nil), (nil, "red"), ("key_b", "blue"), (nil, nil), (nil, "nobody")]
+        func spends() async throws -> [Double] {
+            var all: [Double] = []
+            for since in midnights {
+                for (key, team) in subjects {
+                    let spent = try await BlockingWork.run { try postgres.spend(key: key, team: team, since: since) }
+                    #expect(spent == (try sqlite.spend(key: key, team: team, since: since)), "\(since) \(String(describing: key))")
+                    #expect(spent == (try governance.spend(key: key, team: team, since: since)), "\(since) \(String(describing: team))")
+                    all.append(spent)
+                }
+            }
+            return all
+        }
+        let before = try await spends()
+        #expect(before.contains { $0 > 0 })
+        let expectedGone = Self.records().filter { $0.createdAt < cutoff }.count
+        #expect(expectedGone == 24)
+        for store in [sqlite, postgres] as [any RequestLogPersistence] {
+            var removed: [Int] = []
+            while removed.last.map({ $0 == 5 }) ?? true { removed.append(try await store.prune(before: cutoff, limit: 5)) }
+            #expect(removed == [5, 5, 5, 5, 4], "\(type(of: store))")
+            #expect(try await store.prune(before: cutoff, limit: 5) == 0)
+            let left = try await store.recent(limit: 100)
+            #expect(left.count == 36 && left.allSatisfy { $0.createdAt >= cutoff })
+        }
+        #expect(try await spends() == before)
+        // Nothing of the pruned days is counted twice, and later days are still read from the records.
+        #expect(try await BlockingWork.run { try postgres.count() } == 36)
+    }
+
     @Test func overviewsAndReportsMatchSQLite() async throws {
         let (sqlite, _, postgres, db) = try await Self.stores()
         defer { Task { await db.close() } }

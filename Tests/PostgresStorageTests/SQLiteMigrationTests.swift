@@ -159,6 +159,42 @@ struct SQLiteMigrationTests {
         #expect(try await BlockingWork.run { try retrieval.chunks(in: "notes") }.count == 3)
     }
 
+    /// Records a SQLite log pruned by retention live on in its daily roll-ups: they cross over with the rest, so a
+    /// budget since the epoch reads the same on PostgreSQL, and a second run does not count them twice.
+    @Test func prunedSpendCrossesOverOnce() async throws {
+        let (path, _) = try await Self.embeddedDeployment()
+        let sqlite = try await BlockingWork.run { try RequestLogStore(path: path) }
+        let old = (0..<4).map { index in
+            var record = RequestRecord(
+                id: "req_old_\(index)", createdAt: Self.base.addingTimeInterval(-10 * 86_400 + Double(index) * 3_600), caller: "k",
+                clientProtocol: "openai", endpoint: "chat", model: "m")
+            record.costUSD = 0.25 * Double(index + 1)
+            record.keyID = "key_0"
+            record.team = index % 2 == 0 ? "red" : nil
+            return record
+        }
+        try await sqlite.insert(taking: { old })
+        let cutoff = Self.base.addingTimeInterval(-5 * 86_400)
+        #expect(try await sqlite.prune(before: cutoff, limit: 100) == 4)
+        let epoch = Date(timeIntervalSince1970: 0)
+        let expected = try sqlite.spend(key: "key_0", team: nil, since: epoch)
+        #expect(expected == 4.5)  // 0.125 × (1 + 3 + 5 + 7) kept, 0.25 × (1 + 2 + 3 + 4) pruned
+
+        let db = try await TestDatabase.make()
+        defer { Task { await db.close() } }
+        let summary = try await SQLiteMigration(sourcePath: path, target: db.database, pageSize: 2).run()
+        #expect(summary.spendRollups.source >= 1 && summary.spendRollups.added == summary.spendRollups.source)
+        let database = db.database
+        let log = try await open { try PostgresRequestLogStore(database: database) }
+        for (key, team) in [("key_0", nil), (nil, "red"), ("key_0", "red"), (nil, nil)] as [(String?, String?)] {
+            let there = try await BlockingWork.run { try log.spend(key: key, team: team, since: epoch) }
+            #expect(there == (try sqlite.spend(key: key, team: team, since: epoch)), "\(String(describing: key)) \(String(describing: team))")
+        }
+        let again = try await SQLiteMigration(sourcePath: path, target: database, force: true, pageSize: 2).run()
+        #expect(again.spendRollups.added == 0)
+        #expect(try await BlockingWork.run { try log.spend(key: "key_0", team: nil, since: epoch) } == expected)
+    }
+
     @Test func refusesAnotherAuditChainAndAMissingFile() async throws {
         let (path, _) = try await Self.embeddedDeployment()
         let db = try await TestDatabase.make()

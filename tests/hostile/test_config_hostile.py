@@ -87,3 +87,21 @@ def test_bad_backlog_is_a_config_error(value):
     """`server.backlog` takes a whole number from 1 to 65535."""
     output = _serve_with_server_option("backlog", value)
     assert "server.backlog" in output and "1 to 65535" in output, output[-4000:]
+
+
+RETENTION_ROWS = ["0", "-1", "36501", "1e309", "2.5", "9223372036854775808", ".inf", '"30"', "[30]", "null", "{days: 30}"]
+
+
+@pytest.mark.parametrize("value", RETENTION_ROWS)
+def test_bad_retention_is_a_config_error(value):
+    """`request_log.retention_days` takes a whole number of days from 1 to 36500; anything else stops `serve`
+    with the field and the range named (never a trap, and never a start that keeps or deletes the wrong days)."""
+    with tempfile.TemporaryDirectory() as work:
+        config = Path(work) / "switchyard.yaml"
+        config.write_text(BASE.format(field="timeout_ms", value="1000") + f"request_log: {{retention_days: {value}}}\n")
+        run = subprocess.run([str(_binary()), "serve", "--config", str(config)], capture_output=True, text=True,
+                             timeout=60, cwd=work, env={**os.environ, "SWITCHYARD_STATE_DIR": work})
+    output = run.stdout + run.stderr
+    assert run.returncode > 0, f"exit {run.returncode} (a signal is a crash):\n{output[-4000:]}"
+    assert "Fatal error" not in output and "listening" not in output, output[-4000:]
+    assert "request_log.retention_days" in output and "1 to 36500" in output, output[-4000:]

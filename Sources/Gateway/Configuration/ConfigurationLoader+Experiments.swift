@@ -10,16 +10,18 @@ import SwitchyardCore
 ///     variants:                       # the first is the control
 ///       - {name: control, target: gpt-4o-mini, weight: 50}
 ///       - {name: routed, target: auto, weight: 50}
-/// request_log: {store_prompts: true}
+/// request_log: {store_prompts: true, retention_days: 90}
 /// ```
 extension ConfigurationLoader {
     static func parseExperiments(_ reader: ConfigNode, into configuration: inout SwitchyardConfiguration) throws {
         if let log = reader["request_log"] {
-            try log.allowOnly(["store_prompts"])
+            try log.allowOnly(["store_prompts", "retention_days"])
             if let store = log["store_prompts"] {
                 guard let value = store.node.bool else { throw store.error("must be true or false") }
                 configuration.requestLog.storePrompts = value
             }
+            // A whole number of days, 1 to 100 years; omitted: records are kept for ever.
+            if let days = try log["retention_days"]?.int(in: 1...36_500) { configuration.requestLog.retentionDays = days }
         }
         guard let section = reader["experiments"] else { return }
         let chatModels = Set(configuration.models.filter { $0.kind == .chat }.map(\.name))

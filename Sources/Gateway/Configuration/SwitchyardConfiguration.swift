@@ -55,6 +55,9 @@ public struct SwitchyardConfiguration: Sendable {
         /// Keep each chat request's last user turn (as it went upstream, after the input guard; at
         /// most 8 KB) for training routers from traffic. Off by default: prompts are user data.
         public var storePrompts = false
+        /// `request_log.retention_days`: records (and feedback) older than this many whole UTC days are deleted,
+        /// their spend kept in daily roll-ups so budgets stay exact; nil keeps everything.
+        public var retentionDays: Int?
         public init() {}
     }
 

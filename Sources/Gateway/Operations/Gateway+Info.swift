@@ -46,14 +46,17 @@ extension Gateway {
         return cache
     }
 
-    /// What must run beside the HTTP server: the request-log flusher, the cache's persistence, the
-    /// collection sync and the MCP connections.
+    /// What must run beside the HTTP server: the request-log flusher (and its retention), the cache's
+    /// persistence, the collection sync and the MCP connections.
     public var backgroundServices: [any Service] {
         var services: [any Service] = [
             RequestLogService(log: requestLog, interval: .milliseconds(configuration.storage.flushMilliseconds)),
             ResponseArchiveService(archive: responses),
         ]
         if let cache { services.append(CacheFlushService(cache: cache)) }
+        if let days = configuration.requestLog.retentionDays, let store = requestLog.store {
+            services.append(RequestLogRetentionService(store: store, days: days, logger: logger))
+        }
         if let interval = configuration.retrieval.syncInterval {
             services.append(CollectionSyncService(collections: collections, interval: interval))
         }
