@@ -27,16 +27,16 @@ YAML
 trap 'kill $MOCK $GW 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$GW_PORT/health" && break; sleep 0.2; done
 echo "idle gateway RSS: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' /proc/$GW/status)"
-python3 Benchmarks/streams.py "http://127.0.0.1:$MOCK_PORT/v1" --streams 100 --label warm-direct > /dev/null
-python3 Benchmarks/streams.py "http://127.0.0.1:$GW_PORT/v1" --streams 100 --label warm-gateway > /dev/null
+"$BIN" bench streams "http://127.0.0.1:$MOCK_PORT/v1" --streams 100 --label warm-direct > /dev/null
+"$BIN" bench streams "http://127.0.0.1:$GW_PORT/v1" --streams 100 --label warm-gateway > /dev/null
 for round in $(seq "$ROUNDS"); do
   # Alternate which goes first, so a machine that drifts favours neither.
   if [ $((round % 2)) = 1 ]; then order="direct gateway"; else order="gateway direct"; fi
   for target in $order; do
     if [ "$target" = direct ]; then
-      python3 Benchmarks/streams.py "http://127.0.0.1:$MOCK_PORT/v1" --streams "$STREAMS" --label "direct-$round"
+      "$BIN" bench streams "http://127.0.0.1:$MOCK_PORT/v1" --streams "$STREAMS" --label "direct-$round"
     else
-      python3 Benchmarks/streams.py "http://127.0.0.1:$GW_PORT/v1" --streams "$STREAMS" --label "gateway-$round" --pid "$GW"
+      "$BIN" bench streams "http://127.0.0.1:$GW_PORT/v1" --streams "$STREAMS" --label "gateway-$round" --pid "$GW"
     fi
   done
 done

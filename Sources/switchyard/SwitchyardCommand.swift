@@ -40,5 +40,5 @@ struct SwitchyardCommand: AsyncParsableCommand {
 /// `switchyard bench …`: benchmarks that print figures.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self, BenchLearnedRoutingCommand.self, BenchIndexCommand.self, BenchToolsCommand.self, BenchGovernanceCommand.self, BenchGuardCommand.self, BenchWorkflowCommand.self, BenchTracingCommand.self])
+        commandName: "bench", abstract: "Benchmarks that print figures.", subcommands: [BenchEmbeddingsCommand.self, BenchRoutingCommand.self, BenchCachePrecisionCommand.self, BenchCacheCommand.self, BenchLearnedRoutingCommand.self, BenchIndexCommand.self, BenchToolsCommand.self, BenchGovernanceCommand.self, BenchGuardCommand.self, BenchWorkflowCommand.self, BenchTracingCommand.self, BenchStreamsCommand.self])
 }
