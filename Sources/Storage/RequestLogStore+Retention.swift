@@ -29,11 +29,12 @@ extension RequestLogStore {
         let limit = max(1, limit)
         let cutoffSeconds = cutoff.timeIntervalSince1970
         return try await BackgroundWriter.shared.write(database) { db in
+            // Integer division, not `floor` (SQLite's math functions are a compile-time option); times are positive.
             let doomed = "SELECT rowid FROM request_log WHERE created_at < ? ORDER BY created_at, rowid LIMIT ?"
             try db.execute(
                 sql: """
                     INSERT INTO request_log_rollup (day, key_id, team, requests, cost_usd)
-                    SELECT CAST(floor(created_at / 86400.0) AS INTEGER) * 86400.0, key_id, team, COUNT(*), SUM(cost_usd)
+                    SELECT (CAST(created_at AS INTEGER) / 86400) * 86400.0, key_id, team, COUNT(*), SUM(cost_usd)
                     FROM request_log WHERE rowid IN (\(doomed)) GROUP BY 1, 2, 3
                     """, arguments: [cutoffSeconds, limit])
             try db.execute(sql: "DELETE FROM request_log WHERE rowid IN (\(doomed))", arguments: [cutoffSeconds, limit])
