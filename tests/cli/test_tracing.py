@@ -126,7 +126,10 @@ models:
         deadline = time.time() + 20
         while time.time() < deadline:
             spans = collected.in_trace(trace)
-            if any(s["attributes"].get("switchyard.request_id") == request_id for s in spans) and any(s["kind"] == 3 for s in spans):
+            # The server span ends after the answer is written, so it can reach the receiver in a later batch than
+            # the rest: wait for it too (the loop once stopped before it came, and the check below failed).
+            if any(s["attributes"].get("switchyard.request_id") == request_id for s in spans) \
+                    and any(s["kind"] == 3 for s in spans) and any(s["parent"] == parent for s in spans):
                 break
             time.sleep(0.1)
         names = sorted(s["name"] for s in spans)
