@@ -22,7 +22,7 @@ providers:
 models:
   - {name: gpt-4o-mini, provider: mock, price: {input: 0.15, output: 0.60}, context_window: 128000}
 YAML
-"$BIN" mock --port "$MOCK_PORT" > "$WORK/mock.log" 2>&1 & MOCK=$!
+"$BIN" mock --port "$MOCK_PORT" --replay-streams > "$WORK/mock.log" 2>&1 & MOCK=$!
 "$BIN" serve --config "$WORK/gateway.yaml" --log-level warning > "$WORK/gateway.log" 2>&1 & GW=$!
 trap 'kill $MOCK $GW 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$GW_PORT/health" && break; sleep 0.2; done

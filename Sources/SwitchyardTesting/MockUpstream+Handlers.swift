@@ -56,13 +56,35 @@ extension MockUpstream {
         // Gemini without `alt=sse` streams one JSON array of responses, as the real API does.
         let geminiArray = wire == .gemini && request.uri.queryParameters["alt"] != "sse"
         let includeUsage = wire != .openai || ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool ?? false)
-        var pieces = wire.streamPieces(answer, model: conversation.model, serial: serial, includeUsage: includeUsage)
-        if geminiArray {
-            let objects = pieces.map { $0.dropFirst("data: ".count).trimmingCharacters(in: .whitespacesAndNewlines) }
-            pieces = objects.enumerated().map { ($0.offset == 0 ? "[" : ",\r\n") + $0.element }
-            pieces.append("]")
+        func render() -> [String] {
+            var pieces = wire.streamPieces(answer, model: conversation.model, serial: serial, includeUsage: includeUsage)
+            if geminiArray {
+                let objects = pieces.map { $0.dropFirst("data: ".count).trimmingCharacters(in: .whitespacesAndNewlines) }
+                pieces = objects.enumerated().map { ($0.offset == 0 ? "[" : ",\r\n") + $0.element }
+                pieces.append("]")
+            }
+            return pieces
         }
-        let frames = pieces
+        let frames: [String]
+        if configuration.replayStreams {
+            let key = [
+                wire.rawValue, conversation.model, "\(includeUsage)", "\(geminiArray)", answer.text,
+                "\(answer.promptTokens)/\(answer.completionTokens)/\(answer.cachedTokens)/\(answer.stopLength)/\(answer.includeUsage)",
+                "\(answer.pieceCharacters ?? -1)", answer.toolCalls.map { "\($0.id)\u{1}\($0.name)\u{1}\($0.arguments)" }.joined(separator: "\u{2}"),
+            ].joined(separator: "\u{0}")
+            if let known = replayedStreams.withLock({ $0[key] }) {
+                frames = known
+            } else {
+                let rendered = render()
+                replayedStreams.withLock { memo in
+                    if memo.count >= 256 { memo.removeAll() }
+                    memo[key] = rendered
+                }
+                frames = rendered
+            }
+        } else {
+            frames = render()
+        }
         let delay = script.chunkDelayMs
         let disconnectAfter = script.disconnectAfter
         let malformed = script.malformed

@@ -29,6 +29,8 @@ public final class MockUpstream: Sendable {
 
     let configuration: MockUpstreamConfiguration
     let state = Mutex(State())
+    /// Rendered streams by answer, with `configuration.replayStreams` (at most 256; emptied when full).
+    let replayedStreams = Mutex<[String: [String]]>([:])
     private let boundPort = Mutex<Int?>(nil)
     private let running = Mutex<(task: Task<Void, any Error>, group: ServiceGroup)?>(nil)
 

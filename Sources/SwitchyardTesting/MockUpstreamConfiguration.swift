@@ -10,10 +10,14 @@ public struct MockUpstreamConfiguration: Sendable {
     public var geminiKey: String?
     /// Pause between stream chunks unless a request says otherwise.
     public var defaultChunkDelayMs: Int
+    /// Load benchmarks only: each distinct streamed answer is rendered once and its bytes replayed for later
+    /// requests (ids and `created` included). Rendering a stream's chunks with `JSONSerialization`'s sorted keys
+    /// was over half the mock's CPU at a thousand streams, so the mock, not the gateway, set the figures.
+    public var replayStreams: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, openAIKey: String? = nil, anthropicKey: String? = nil,
-        geminiKey: String? = nil, defaultChunkDelayMs: Int = 0
+        geminiKey: String? = nil, defaultChunkDelayMs: Int = 0, replayStreams: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -21,5 +25,6 @@ public struct MockUpstreamConfiguration: Sendable {
         self.anthropicKey = anthropicKey
         self.geminiKey = geminiKey
         self.defaultChunkDelayMs = defaultChunkDelayMs
+        self.replayStreams = replayStreams
     }
 }

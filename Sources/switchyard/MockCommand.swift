@@ -33,12 +33,15 @@ struct MockCommand: AsyncParsableCommand {
     @Option(help: "Require this Gemini key (x-goog-api-key or ?key=).")
     var geminiKey: String?
 
+    @Flag(help: "Load benchmarks: render each distinct streamed answer once and replay its bytes (same ids), so the mock's JSON encoding is not what is measured.")
+    var replayStreams = false
+
     func run() async throws {
         var logger = Logger(label: "switchyard.mock")
         logger.logLevel = .warning
         let configuration = MockUpstreamConfiguration(
             host: host, port: port, openAIKey: openaiKey, anthropicKey: anthropicKey, geminiKey: geminiKey,
-            defaultChunkDelayMs: chunkDelayMs)
+            defaultChunkDelayMs: chunkDelayMs, replayStreams: replayStreams)
         let host = self.host
         try await runMockUpstream(configuration: configuration, logger: logger) { bound in
             print("switchyard mock listening on http://\(host):\(bound) (openai: /v1, anthropic: /v1/messages, gemini: /v1beta, ollama: /api)")

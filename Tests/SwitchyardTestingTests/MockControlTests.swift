@@ -263,3 +263,26 @@ struct MockControlTests {
         }
     }
 }
+
+/// `replayStreams` (the load benchmarks' mock): a streamed answer asked for again is the same bytes, without
+/// rendering it again; another answer, or the same one in another protocol, is rendered for itself.
+@Suite("Replayed streams")
+struct MockReplayTests {
+    @Test(arguments: Wire.allCases)
+    func anAnswerAskedForAgainIsTheSameBytesAndAnotherIsItsOwn(_ wire: Wire) async throws {
+        try await withMock(MockUpstreamConfiguration(replayStreams: true)) { mock in
+            let first = try await wire.chat(mock, "[[reply: a b c]]", stream: true)
+            let again = try await wire.chat(mock, "[[reply: a b c]]", stream: true)
+            let other = try await wire.chat(mock, "[[reply: x y]]", stream: true)
+            #expect(first.status == 200 && again.status == 200 && other.status == 200)
+            #expect(first.text == again.text && first.text.contains("a") && !first.text.isEmpty)
+            #expect(other.text != first.text && other.text.contains("x"))
+            // Without the option every stream is rendered for itself: its own id.
+        }
+        try await withMock { mock in
+            let first = try await wire.chat(mock, "[[reply: a b c]]", stream: true)
+            let again = try await wire.chat(mock, "[[reply: a b c]]", stream: true)
+            if wire == .openai || wire == .anthropic { #expect(first.text != again.text) }
+        }
+    }
+}
