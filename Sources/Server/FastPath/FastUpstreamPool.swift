@@ -175,18 +175,24 @@ final class FastExchange {
     }
 
     func fail(_ reason: String, timedOut: Bool = false) {
+        // Reported first, then the connection closed: a close on the loop runs the handler's `channelInactive` at
+        // once, which failed the exchange again as "upstream closed the connection" — and, reported first, turned
+        // every fast-path timeout into a 502 instead of a 504.
+        let channel = self.channel
+        self.channel = nil
+        finish(.failed(reason, timedOut: timedOut))
         // A connection in the middle of an exchange is not reusable: its answer would arrive for the next one.
         channel?.close(promise: nil)
-        channel = nil
-        finish(.failed(reason, timedOut: timedOut))
     }
 
-    /// The client went away: the upstream connection is closed and nothing is reported.
+    /// The client went away: nothing is reported (the completion is dropped before the close, whose
+    /// `channelInactive` would report otherwise) and the upstream connection is closed.
     func cancel() {
-        channel?.close(promise: nil)
-        channel = nil
+        let channel = self.channel
+        self.channel = nil
         timeout?.cancel()
         completion = nil
+        channel?.close(promise: nil)
     }
 
     private func finish(_ result: FastUpstreamResult) {
