@@ -43,23 +43,6 @@ extension RequestLogStore {
             return removed
         }
     }
-
-    /// Spend since `since` held in the roll-ups of pruned days (0 when nothing was pruned).
-    static func rolledUpSpend(_ db: Database, key: String?, team: String?, since: Date) throws -> Double {
-        var conditions = ["day >= ?"]
-        var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
-        if let key {
-            conditions.append("key_id = ?")
-            arguments.append(key)
-        }
-        if let team {
-            conditions.append("team = ?")
-            arguments.append(team)
-        }
-        return try Double.fetchOne(
-            db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log_rollup WHERE " + conditions.joined(separator: " AND "),
-            arguments: StatementArguments(arguments)) ?? 0
-    }
 }
 
 /// One day's spend of pruned records for a key and team (what `request_log_rollup` holds).

@@ -231,7 +231,15 @@ public final class RequestLogStore: RequestLogPersistence {
     }
 
     static func spend(_ db: Database, key: String?, team: String?, since: Date) throws -> Double {
-        var conditions = ["created_at >= ?"]
+        let logged = try costSince(db, table: "request_log", timeColumn: "created_at", key: key, team: team, since: since)
+        // Days pruned by retention keep their spend in roll-ups (a database opened before them has none).
+        guard try db.tableExists("request_log_rollup") else { return logged }
+        return logged + (try costSince(db, table: "request_log_rollup", timeColumn: "day", key: key, team: team, since: since))
+    }
+
+    /// `SUM(cost_usd)` of `table`'s rows at or after `since` (by `timeColumn`), narrowed to a key and a team when given.
+    static func costSince(_ db: Database, table: String, timeColumn: String, key: String?, team: String?, since: Date) throws -> Double {
+        var conditions = ["\(timeColumn) >= ?"]
         var arguments: [any DatabaseValueConvertible] = [since.timeIntervalSince1970]
         if let key {
             conditions.append("key_id = ?")
@@ -241,12 +249,9 @@ public final class RequestLogStore: RequestLogPersistence {
             conditions.append("team = ?")
             arguments.append(team)
         }
-        let logged = try Double.fetchOne(
-            db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM request_log WHERE " + conditions.joined(separator: " AND "),
+        return try Double.fetchOne(
+            db, sql: "SELECT COALESCE(SUM(cost_usd), 0) FROM \(table) WHERE " + conditions.joined(separator: " AND "),
             arguments: StatementArguments(arguments)) ?? 0
-        // Days pruned by retention keep their spend in roll-ups (a database opened before them has none).
-        guard try db.tableExists("request_log_rollup") else { return logged }
-        return logged + (try rolledUpSpend(db, key: key, team: team, since: since))
     }
 
     static func record(_ row: Row) -> RequestRecord {
