@@ -46,7 +46,12 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         let port = parsed.port ?? 80
         let path = (parsed.path.hasSuffix("/") ? String(parsed.path.dropLast()) : parsed.path) + "/chat/completions"
         let reply = (0..<words).map { "w\($0)" }.joined(separator: " ")
-        let body = #"{"model":"\#(model)","stream":true,"max_tokens":64,"messages":[{"role":"user","content":"[[reply: \#(reply)]] [[chunk-delay: \#(chunkDelayMs)]]"}]}"#
+        // Encoded, not interpolated: a model name with a quote or a backslash stays one JSON string.
+        let json: [String: Any] = [
+            "model": model, "stream": true, "max_tokens": 64,
+            "messages": [["role": "user", "content": "[[reply: \(reply)]] [[chunk-delay: \(chunkDelayMs)]]"]],
+        ]
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         let request = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
 

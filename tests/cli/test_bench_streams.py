@@ -42,6 +42,10 @@ def test_streams_from_the_mock_are_read_to_the_end_and_timed():
         assert float(figures["total_p50_ms"]) >= 180, figures
         assert float(figures["ttft_p50_ms"]) < float(figures["total_p50_ms"]), figures
         assert int(figures["peak_rss_mb"]) > 0, figures
+        # A model name with a quote, a backslash and 100 KB of text is sent as one JSON string: still a valid request.
+        figures, _ = bench(f"http://127.0.0.1:{port}/v1", "--streams", "3", "--words", "2", "--chunk-delay-ms", "0",
+                           "--model", 'm"\\x' + "y" * 100_000)
+        assert figures["ok"] == "3" and figures["errors"] == "0", figures
     finally:
         mock.terminate()
         mock.wait(10)

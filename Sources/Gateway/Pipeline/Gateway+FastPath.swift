@@ -204,8 +204,9 @@ extension Gateway {
                 return .full("validation")
             }
             estimatedTokens = TokenEstimator.estimate(request)
-            remembered = FastRequestMemo.Entry(request: request, estimatedTokens: estimatedTokens)
-            if let remembered { memo?.remember(body, remembered) }
+            let entry = FastRequestMemo.Entry(request: request, estimatedTokens: estimatedTokens)
+            memo?.remember(body, entry)
+            remembered = entry
         }
         if request.model.hasPrefix(Self.fastPathIneligibleModels) { return .full("workflow") }
         if configuration.experiments.contains(where: { $0.name == request.model }) { return .full("experiment") }
