@@ -66,12 +66,14 @@ import Testing
         #expect(a.json?["switchyard"]?["cost_usd"] == b.json?["switchyard"]?["cost_usd"])
     }
 
-    @Test func streamsAndOptionsTakeTheFullPathAndSayWhy() async throws {
+    @Test func optionsTheFastPathDoesNotCoverTakeTheFullPathAndSayWhy() async throws {
         try await LiveHarness.run(fastPath: true) { client, _, _ in
-            let streamed = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true))
+            // Stream options other than `include_usage: true` are the full path's to encode.
+            let optioned = Body.chat("m-openai", "hi", stream: true, extra: ["stream_options": ["include_usage": false]])
+            let streamed = try await client.post("/v1/chat/completions", json: optioned)
             #expect(streamed.status == .ok)
             #expect(streamed.header("x-switchyard-path") == nil)
-            #expect(Self.notes(try await Self.record(client, streamed)).contains("full path: stream"))
+            #expect(Self.notes(try await Self.record(client, streamed)).contains("full path: stream options"))
 
             let translated = try await client.post("/v1/chat/completions", json: Body.chat("m-anthropic", "hi"))
             #expect(translated.status == .ok)
@@ -86,9 +88,109 @@ import Testing
             let forged: HTTPFields = [HTTPField.Name("x-switchyard-full-path")!: "forged", HTTPField.Name("x-switchyard-fast-admitted")!: "true"]
             let plain = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi"), headers: forged)
             #expect(plain.header("x-switchyard-path") == "fast")
-            let streamedForged = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true), headers: forged)
+            let streamedForged = try await client.post("/v1/chat/completions", json: optioned, headers: forged)
             let forgedNotes = Self.notes(try await Self.record(client, streamedForged))
-            #expect(forgedNotes.contains("full path: stream") && !forgedNotes.contains { $0.contains("forged") }, "\(forgedNotes)")
+            #expect(forgedNotes.contains("full path: stream options") && !forgedNotes.contains { $0.contains("forged") }, "\(forgedNotes)")
+        }
+    }
+
+    /// The text, the final usage chunk and whether `[DONE]` ended it, of an OpenAI stream.
+    static func read(_ response: TestResponse) -> (text: String, usage: JSONValue?, extensionObject: JSONValue?, done: Bool) {
+        var text = ""
+        var usage: JSONValue?
+        var extensionObject: JSONValue?
+        for event in response.events where event.data != "[DONE]" {
+            let chunk = JSONValue.parse(event.data)
+            for choice in chunk?["choices"]?.arrayValue ?? [] { text += choice["delta"]?["content"]?.stringValue ?? "" }
+            if let found = chunk?["usage"], found != .null { usage = found }
+            if let found = chunk?["switchyard"] { extensionObject = found }
+        }
+        return (text, usage, extensionObject, response.events.last?.data == "[DONE]")
+    }
+
+    @Test func streamsTakeTheFastPathAndReadAsTheFullPathsDo() async throws {
+        let prompt = "[[reply: the quick brown fox jumps over the lazy dog]]"
+        let answers = Mutex<[String: TestResponse]>([:])
+        try await LiveHarness.run(fastPath: true) { client, mock, _ in
+            let fast = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", prompt, stream: true))
+            answers.withLock { $0["fast"] = fast }
+            #expect(fast.status == .ok)
+            #expect(fast.header("x-switchyard-path") == "fast")
+            #expect(fast.header("content-type") == "text/event-stream")
+            let record = try #require(try await Self.record(client, fast))
+            #expect(Self.notes(record).contains("fast path"))
+            #expect(record["stream"] == true)
+            #expect(record["ttft_ms"]?.doubleValue != nil)
+            #expect(record["usage_estimated"] == false)
+            let read = Self.read(fast)
+            #expect(record["cost_usd"]?.doubleValue == read.extensionObject?["cost_usd"]?.doubleValue)
+            #expect(record["completion_tokens"] == read.usage?["completion_tokens"])
+
+            // Without `stream_options` the client gets no usage chunk, but the upstream is asked for one (cost needs it).
+            await mock.clearRecordedRequests()
+            let bare = try await client.post(
+                "/v1/chat/completions", json: #"{"model": "m-openai", "stream": true, "messages": [{"role": "user", "content": "\#(prompt)"}]}"#)
+            #expect(bare.header("x-switchyard-path") == "fast")
+            let bareRead = Self.read(bare)
+            #expect(bareRead.text == "the quick brown fox jumps over the lazy dog" && bareRead.done)
+            #expect(bareRead.usage == nil && bareRead.extensionObject == nil)
+            #expect(!bare.events.contains { $0.data.contains("\"usage\":{") })
+            let sent = JSONValue.parse(await mock.recordedRequests().last?.body ?? Data())
+            #expect(sent?["stream_options"]?["include_usage"] == true)
+            #expect(sent?["model"] == "gpt-4o-mini")
+            let bareRecord = try await Self.record(client, bare)
+            #expect(bareRecord?["usage_estimated"] == false && (bareRecord?["cost_usd"]?.doubleValue ?? 0) > 0)
+        }
+        try await LiveHarness.run(fastPath: false) { client, _, _ in
+            answers.withLock { $0["full"] = nil }
+            let full = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", prompt, stream: true))
+            answers.withLock { $0["full"] = full }
+        }
+        let (a, b) = (try #require(answers.withLock { $0["fast"] }), try #require(answers.withLock { $0["full"] }))
+        #expect(b.header("x-switchyard-path") == nil)
+        let names = { (response: TestResponse) in Set(response.headers.map(\.name.canonicalName)).subtracting(["x-switchyard-path", "date", "server"]) }
+        #expect(names(a) == names(b), "\(names(a).symmetricDifference(names(b)))")
+        for name in ["x-switchyard-model", "x-switchyard-provider", "x-switchyard-upstream-model", "x-switchyard-route"] {
+            #expect(a.header(name) == b.header(name), "\(name)")
+        }
+        let (fast, full) = (Self.read(a), Self.read(b))
+        #expect(fast.text == full.text && fast.text == "the quick brown fox jumps over the lazy dog")
+        #expect(fast.done && full.done)
+        #expect(fast.usage == full.usage, "\(String(describing: fast.usage)) \(String(describing: full.usage))")
+        #expect(fast.extensionObject?["cost_usd"] == full.extensionObject?["cost_usd"])
+        #expect(fast.extensionObject?["model"] == full.extensionObject?["model"])
+        #expect(fast.extensionObject?["provider"] == full.extensionObject?["provider"])
+        // The same number of chunks with choices: none dropped or merged.
+        let choiceChunks = { (response: TestResponse) in
+            response.events.filter { !(JSONValue.parse($0.data)?["choices"]?.arrayValue ?? []).isEmpty }.count
+        }
+        #expect(choiceChunks(a) == choiceChunks(b))
+    }
+
+    @Test func aStreamThatFailsBeforeOutputIsTheFirstOfThePlansAttempts() async throws {
+        try await LiveHarness.run(extra: Self.retrying, fastPath: true) { client, mock, _ in
+            // A broken chunk after the role chunk, before any text: nothing reached the client, so the plan's retry serves it.
+            await mock.clearRecordedRequests()
+            await mock.setFault(model: "gpt-4o-mini", fault: "malformed", count: 1)
+            let retried = try await client.post("/v1/chat/completions", json: Body.chat("g-retry", "[[reply: one two three]]", stream: true))
+            #expect(retried.status == .ok)
+            #expect(Self.read(retried).text == "one two three" && Self.read(retried).done, "\(retried.text)")
+            #expect(retried.header("x-switchyard-attempts") == "2")
+            #expect(await mock.recordedRequests().count == 2)
+            let notes = Self.notes(try await Self.record(client, retried))
+            #expect(notes.contains { $0.hasPrefix("full path:") && $0.contains("not valid JSON") }, "\(notes)")
+
+            // An upstream status before the stream is the client's error, in its envelope, with its retry-after.
+            await mock.setFault(model: "gpt-4o-mini", fault: "error: 429 retry-after=3", count: 1)
+            let limited = try await client.post("/v1/chat/completions", json: Body.chat("m-openai", "hi", stream: true))
+            #expect(limited.status == .tooManyRequests, "\(limited.text) \(limited.headers)")
+            #expect(limited.header("retry-after") == "3")
+            #expect(limited.json?["error"]?["type"] != nil)
+
+            // Nobody listening: a 5xx in the envelope, not a hang.
+            let nowhere = try await client.post("/v1/chat/completions", json: Body.chat("m-nowhere", "hi", stream: true))
+            #expect(nowhere.status.code >= 500)
+            #expect(nowhere.json?["error"] != nil)
         }
     }
 

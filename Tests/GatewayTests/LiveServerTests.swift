@@ -257,7 +257,7 @@ struct LiveServerTests {
             let log = try await client.get("/v1/switchyard/requests?limit=5")
             let records = log.json?["data"]?.arrayValue ?? []
             #expect(records.count == 2)
-            #expect(records.allSatisfy { $0["error"]?.stringValue != nil && $0["stream"] == true })
+            #expect(records.allSatisfy { $0["error"]?.stringValue != nil && $0["stream"] == true }, "\(records)")
         }
     }
 

@@ -37,6 +37,22 @@ import Testing
         #expect(Self.scan(text) == nil, "\(text)")
     }
 
+    static func elements(_ text: String) -> [String]? {
+        Array(text.utf8).withUnsafeBytes { raw in
+            JSONScanner.elements(raw)?.map { String(decoding: raw[$0], as: UTF8.self) }
+        }
+    }
+
+    @Test func findsArrayElements() {
+        #expect(Self.elements(#" [ {"a": [1, 2]} , "x,y" ,3, null,[] ] "#) == [#"{"a": [1, 2]}"#, #""x,y""#, "3", "null", "[]"])
+        #expect(Self.elements("[]") == [])
+        for broken in ["", "{}", "[", "[1,]", "[,1]", "[1 2]", "[1] x", "[\"a]", "[tru]"] {
+            #expect(Self.elements(broken) == nil, "\(broken)")
+        }
+        let deep = String(repeating: "[", count: JSONScanner.maxDepth + 2) + String(repeating: "]", count: JSONScanner.maxDepth + 2)
+        #expect(Self.elements(deep) == nil)
+    }
+
     @Test func boundsItsDepth() {
         let deep = "{\"a\": " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
         #expect(Self.scan(deep) == nil)

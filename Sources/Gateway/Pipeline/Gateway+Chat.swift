@@ -208,8 +208,9 @@ extension Gateway {
             reservation = try await reserveBudget(request, steps: plan.steps.map(\.model), context: context)
             record.budgetFlag = flagSoftOverruns(reservation, context: context)
             let deadline = plan.timeout.map { context.startedAt.advanced(by: $0) }
-            let won = try await firstSuccess(plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record) {
-                step, provider in
+            let won = try await firstSuccess(
+                plan, estimatedTokens: estimatedTokens, deadline: deadline, record: &record, prior: context.fastAttempt
+            ) { step, provider in
                 let chunks = try await provider.stream(
                     upstreamRequest(request, model: step.model),
                     options: CallOptions(logger: context.logger, timeout: remaining(until: deadline)))
@@ -608,6 +609,16 @@ public struct StreamAccounting: Sendable {
                 if firstTokenAt == nil { firstTokenAt = .now }
                 completionCharacters += size
             }
+        }
+    }
+
+    /// What the fast path's scan of one chunk found, without decoding it: its usage, and the size of the
+    /// output it carries (content, refusal and tool-call bytes as sent).
+    mutating func observe(outputBytes: Int, usage: Usage?) {
+        if let usage { upstreamUsage = usage }
+        if outputBytes > 0 {
+            if firstTokenAt == nil { firstTokenAt = .now }
+            completionCharacters += outputBytes
         }
     }
 

@@ -77,6 +77,9 @@ public struct FastCall: Sendable {
     /// The most bytes of answer read before the call is given up.
     public let maxResponseBytes: Int
     public let requestID: String
+    /// A streamed request: a 2xx event-stream answer is relayed as it comes (`FastStream`), and `timeout`
+    /// bounds the wait for its first output only.
+    public let stream: Bool
 
     let request: ChatRequest
     let context: CallContext
@@ -196,7 +199,6 @@ extension Gateway {
             } catch {
                 return .full("body did not decode")  // the full path names the field
             }
-            if request.stream { return .full("stream") }
             if request.switchyard != nil { return .full("switchyard options") }
             do {
                 try ChatRequestValidator.validate(request)
@@ -208,6 +210,7 @@ extension Gateway {
             memo?.remember(body, entry)
             remembered = entry
         }
+        if request.stream, !Self.fastStreamOptions(body, request: request) { return .full("stream options") }
         if request.model.hasPrefix(Self.fastPathIneligibleModels) { return .full("workflow") }
         if configuration.experiments.contains(where: { $0.name == request.model }) { return .full("experiment") }
         if configuration.retrieval.grounding[request.model] != nil { return .full("grounding") }
@@ -225,12 +228,14 @@ extension Gateway {
         } catch {
             return .full("no plan")
         }
-        var record = newRecord(request, context: context, stream: false)
+        var record = newRecord(request, context: context, stream: request.stream)
         record.route = plan.trace
         record.prompt = loggedPrompt(request, guarded: nil)
 
         var lookup: CacheLookup?
         if let cache, let policy = configuration.cache.policy(for: request.model) {
+            // A cached stream is replayed, and a stream fills the cache from its decoded chunks: the full path's.
+            if request.stream { return .full("stream with cache") }
             let key = remembered.flatMap { memo?.cacheKey(body, entry: $0, namespace: caller.id) }
             guard let found = cache.lookupNow(request, namespace: caller.id, policy: policy, key: key) else {
                 return .full("semantic or shared cache")
@@ -294,7 +299,7 @@ extension Gateway {
             return .fullAdmitted("encoding")
         }
         let configuration = provider.configuration
-        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", "application/json")]
+        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", request.stream ? "text/event-stream" : "application/json")]
         if let key = configuration.apiKey, !key.isEmpty {
             headers.append((configuration.authHeader ?? "authorization", configuration.authHeader == nil ? "Bearer \(key)" : key))
         }
@@ -306,7 +311,7 @@ extension Gateway {
             FastCall(
                 origin: origin, target: origin.basePath + "/chat/completions", headers: headers, body: upstreamBody,
                 timeout: .milliseconds(Int64(max(1, configuration.timeoutMilliseconds))), maxResponseBytes: 16 * 1024 * 1024,
-                requestID: context.requestID, request: request, context: context, record: record, step: step,
+                requestID: context.requestID, stream: request.stream, request: request, context: context, record: record, step: step,
                 provider: provider.name, providerConfiguration: configuration, reservation: reservation, fill: lookup?.fill, started: .now))
     }
 
@@ -323,6 +328,13 @@ extension Gateway {
         guard (200..<300).contains(status) else {
             let failure = UpstreamErrors.status(status, body: body, headers: headers, configuration: call.providerConfiguration)
             return fastFailure(call, failure, reason: "upstream answered \(status)")
+        }
+        if call.stream {
+            // A 2xx that is not an event stream (those are relayed as they come, never answered whole).
+            let failure = SwitchyardError(
+                code: .badUpstreamResponse, message: "Provider '\(call.provider)' answered a streamed request without an event stream.",
+                status: 502)
+            return fastFailure(call, failure, reason: "upstream answer was not an event stream")
         }
         if call.fill == nil, let spliced = fastSplice(call, body: body) { return spliced }
         guard var response = try? JSONDecoder().decode(ChatResponse.self, from: body), !response.choices.isEmpty else {
@@ -466,26 +478,61 @@ extension Gateway {
     /// The client's body with one edit, the model's upstream name: the rest goes as the client sent it
     /// (the full path's provider passes unknown fields through too). Re-encoded when the scan finds no
     /// plain `"model": "…"` member.
+    ///
+    /// A stream always asks for the usage chunk (cost accounting needs it): `"stream_options":
+    /// {"include_usage":true}` is added before the body's last brace when the client sent no `stream_options`
+    /// (`fastStreamOptions` sends any other `stream_options` to the full path).
     static func fastUpstreamBody(_ body: ByteBuffer, request: ChatRequest, upstreamModel: String) -> ByteBuffer? {
         let quoted = JSONValue.string(upstreamModel).compactJSON()
         let edited = body.withUnsafeReadableBytes { bytes -> ByteBuffer? in
-            guard let (members, _) = JSONScanner.members(bytes), let model = JSONScanner.member("model", in: members, of: bytes),
+            guard let (members, closing) = JSONScanner.members(bytes), let model = JSONScanner.member("model", in: members, of: bytes),
                 bytes[model.value.lowerBound] == UInt8(ascii: "\"")
             else { return nil }
+            let addUsage = request.stream && !request.includeUsage
             var out = ByteBuffer()
-            out.reserveCapacity(bytes.count + quoted.utf8.count)
+            out.reserveCapacity(bytes.count + quoted.utf8.count + 40)
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[..<model.value.lowerBound]))
             out.writeString(quoted)
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[model.value.upperBound...]))
+            if addUsage {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[model.value.upperBound..<closing]))
+                out.writeString(",\"stream_options\":{\"include_usage\":true}")
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[closing...]))
+            } else {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[model.value.upperBound...]))
+            }
             return out
         }
         if let edited { return edited }
         var upstream = request
         upstream.model = upstreamModel
-        upstream.stream = false
+        if request.stream { upstream.includeUsage = true }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return (try? encoder.encode(upstream)).map { ByteBuffer(bytes: $0) }
+    }
+
+    /// True when a streamed request's `stream_options` leave the fast path one edit to make: none sent
+    /// (it adds them), or exactly `{"include_usage": true}`. Anything else goes to the full path, which
+    /// encodes its own.
+    static func fastStreamOptions(_ body: ByteBuffer, request: ChatRequest) -> Bool {
+        body.withUnsafeReadableBytes { bytes -> Bool in
+            guard let (members, _) = JSONScanner.members(bytes) else { return false }
+            guard let options = JSONScanner.member("stream_options", in: members, of: bytes) else { return true }
+            let value = UnsafeRawBufferPointer(rebasing: bytes[options.value])
+            guard request.includeUsage, let (fields, _) = JSONScanner.members(value) else { return false }
+            return fields.count == 1
+        }
+    }
+
+    /// The relay of a streamed fast call whose upstream answered 2xx with an event stream.
+    public func fastStreamBegin(_ call: FastCall) -> FastStream {
+        FastStream(call: call, gateway: self)
+    }
+
+    /// A streamed fast call that failed before any output reached the client: booked as a failed
+    /// attempt, and answered (a client error) or handed to the full path, as `fastFinish` does.
+    public func fastStreamFailed(_ call: FastCall, _ failure: SwitchyardError) -> FastDecision {
+        fastFailure(call, failure, reason: failure.message)
     }
 
     /// A cached answer's stored bytes (a top-level object with `id` and `created`, and no `switchyard`) with

@@ -255,13 +255,13 @@ public enum UpstreamErrors {
 }
 
 extension SwitchyardError {
-    static func streamEndedEarly(provider: String) -> SwitchyardError {
+    public static func streamEndedEarly(provider: String) -> SwitchyardError {
         SwitchyardError(
             code: .badUpstreamResponse, message: "Provider '\(provider)' ended the stream before it was complete.",
             status: 502)
     }
 
-    static func badStreamData(provider: String) -> SwitchyardError {
+    public static func badStreamData(provider: String) -> SwitchyardError {
         SwitchyardError(
             code: .badUpstreamResponse, message: "Provider '\(provider)' sent stream data that is not valid JSON.",
             status: 502)

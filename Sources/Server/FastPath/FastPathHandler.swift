@@ -57,6 +57,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var quiesceHeld = false
     /// The pool (and memo) of this channel's event loop, looked up once.
     private var loopPool: FastUpstreamPool?
+    /// The relay of the streamed answer in flight, once its upstream answered with an event stream.
+    private var relay: FastStream?
+    /// True once the relayed stream's response head went to the client.
+    private var relayHeadWritten = false
+    /// True while the upstream is not read because the client's connection is full.
+    private var relayPaused = false
 
     init(gateway: Gateway, pools: FastUpstreamPools, maxBodyBytes: Int) {
         self.gateway = gateway
@@ -132,7 +138,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .handOff(let reason, let token):
             handOff(head, body: body, reason: reason, attempt: token, context: context)
         case .forward(let call):
-            let exchange = pool.execute(call) { [weak self] result in
+            relay = nil
+            relayPaused = false
+            let onStream: ((FastStreamPart) -> Void)? =
+                call.stream
+                ? { [weak self] part in
+                    guard let self else { return }
+                    self.streamed(part, call: call, context: context)
+                } : nil
+            let exchange = pool.execute(call, onStream: onStream) { [weak self] result in
                 guard let self else { return }
                 self.settle(call, result: result, context: context)
             }
@@ -141,12 +155,124 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func settle(_ call: FastCall, result: FastUpstreamResult, context: ChannelHandlerContext) {
-        guard case .waiting(let head, let body, _) = state else {
+        guard case .waiting(let head, let body, let exchange) = state else {
             // The answer came at once (a refused connection reports before `execute` returns).
             if case .collecting(let head, let body) = state { finish(call, head: head, body: body, result: result, context: context) }
             return
         }
+        // A stream that ended at its `[DONE]` reports its HTTP end later, maybe while another request waits.
+        guard exchange.call.requestID == call.requestID else { return }
+        if let relay {
+            switch result {
+            case .answered:
+                relayed(relay.upstreamEnded(), head: head, body: body, exchange: exchange, context: context)
+            case .failed(let reason, let timedOut):
+                if relay.started {
+                    relayed(
+                        .failed(timedOut ? SwitchyardError(code: .upstreamTimeout, message: reason, status: 504) : SwitchyardError(
+                            code: .badUpstreamResponse, message: "Provider '\(relay.provider)' ended the stream before it was complete.",
+                            status: 502)),
+                        head: head, body: body, exchange: exchange, context: context)
+                } else {
+                    self.relay = nil  // nothing of it was booked or sent: the attempt fails as an unstreamed one does
+                    finish(call, head: head, body: body, result: result, context: context)
+                }
+            }
+            return
+        }
         finish(call, head: head, body: body, result: result, context: context)
+    }
+
+    // MARK: Streams
+
+    /// A streamed answer's parts, as the upstream sends them.
+    private func streamed(_ part: FastStreamPart, call: FastCall, context: ChannelHandlerContext) {
+        guard case .waiting(let head, let body, let exchange) = state, exchange.call.requestID == call.requestID else { return }
+        switch part {
+        case .head:
+            relay = gateway.fastStreamBegin(call)
+        case .body(let buffer):
+            guard let relay else { return }
+            relayed(relay.feed(buffer), head: head, body: body, exchange: exchange, context: context)
+        }
+    }
+
+    /// Acts on what the relay made of the upstream's latest bytes.
+    private func relayed(
+        _ step: FastStream.Step, head: HTTPRequest, body: ByteBuffer, exchange: FastExchange, context: ChannelHandlerContext
+    ) {
+        guard let relay else { return }
+        switch step {
+        case .hold:
+            return
+        case .output(let bytes):
+            if !relayHeadWritten { writeStreamHead(relay, context: context, exchange: exchange) }
+            context.writeAndFlush(wrapOutboundOut(.body(bytes)), promise: nil)
+            if !context.channel.isWritable, !relayPaused {
+                // The client reads slower than the upstream writes: stop reading the upstream until it drains.
+                relayPaused = true
+                exchange.setReading(false)
+            }
+        case .end(let bytes):
+            if !relayHeadWritten { writeStreamHead(relay, context: context, exchange: exchange) }
+            context.write(wrapOutboundOut(.body(bytes)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            endRelay(exchange, context: context, closeUpstream: false)
+        case .failed(let error):
+            if relay.started {
+                relay.fail(error)
+                if let event = try? StreamRelay.openAIError(error, encoder: StreamRelay.encoder()) {
+                    context.write(wrapOutboundOut(.body(event)), promise: nil)
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                endRelay(exchange, context: context, closeUpstream: true)
+            } else {
+                // Nothing reached the client: the attempt failed, and the full path retries or answers it.
+                self.relay = nil
+                exchange.cancel()
+                let decision = gateway.fastStreamFailed(exchange.call, error)
+                conclude(decision, call: exchange.call, head: head, body: body, context: context)
+            }
+        }
+    }
+
+    private func writeStreamHead(_ relay: FastStream, context: ChannelHandlerContext, exchange: FastExchange) {
+        relayHeadWritten = true
+        exchange.streamStarted()
+        var fields = SSE.headers
+        for field in ChatCompletionsRoute.headers(
+            requestID: relay.call.requestID, variant: nil, model: relay.model, provider: relay.provider, trace: relay.trace,
+            admission: relay.admission)
+        {
+            fields.append(field)
+        }
+        fields[Self.pathHeader] = "fast"
+        fields[.date] = Self.httpDate()
+        fields[.server] = "switchyard"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
+    }
+
+    /// The stream is over for the client: the next request may go, and a stream that ended early stops the upstream.
+    private func endRelay(_ exchange: FastExchange, context: ChannelHandlerContext, closeUpstream: Bool) {
+        if closeUpstream {
+            exchange.cancel()
+        } else {
+            if relayPaused { exchange.setReading(true) }  // its HTTP end is still to come, to free the connection
+            exchange.abandon(after: .seconds(5))  // an upstream that never ends its body after `[DONE]` is not waited for
+        }
+        relay = nil
+        relayPaused = false
+        relayHeadWritten = false
+        state = .idle
+        resume(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if relayPaused, context.channel.isWritable, case .waiting(_, _, let exchange) = state {
+            relayPaused = false
+            exchange.setReading(true)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func finish(_ call: FastCall, head: HTTPRequest, body: ByteBuffer, result: FastUpstreamResult, context: ChannelHandlerContext) {
@@ -157,6 +283,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .failed(let reason, let timedOut):
             decision = gateway.fastFailed(call, reason: reason, timedOut: timedOut)
         }
+        conclude(decision, call: call, head: head, body: body, context: context)
+    }
+
+    /// Answers, or hands to the full path, a fast request whose upstream call is over.
+    private func conclude(_ decision: FastDecision, call: FastCall, head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
         switch decision {
         case .answer(let answer):
             state = .idle
@@ -234,7 +365,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if case .waiting(_, _, let exchange) = state {
             exchange.cancel()
-            gateway.fastCancelled(exchange.call)
+            if let relay, relay.started {
+                relay.cancel()
+            } else {
+                gateway.fastCancelled(exchange.call)
+            }
+            relay = nil
             state = .idle
         }
         context.fireChannelInactive()

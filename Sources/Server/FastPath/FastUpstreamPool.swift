@@ -32,10 +32,17 @@ final class FastUpstreamPool {
 
     /// Sends `call` and reports once, on this loop. Returns the exchange so a client that goes away
     /// can cancel it.
+    ///
+    /// With `onStream`, a 2xx event-stream answer is not collected: its head and then each piece of its
+    /// body go to `onStream` as they arrive, and `completion` reports its end (`.answered` with an empty
+    /// body) or its failure; any other answer is collected and reported whole, as without it.
     @discardableResult
-    func execute(_ call: FastCall, completion: @escaping (FastUpstreamResult) -> Void) -> FastExchange {
+    func execute(
+        _ call: FastCall, onStream: ((FastStreamPart) -> Void)? = nil, completion: @escaping (FastUpstreamResult) -> Void
+    ) -> FastExchange {
         eventLoop.preconditionInEventLoop()
         let exchange = FastExchange(call: call, completion: completion)
+        exchange.onStream = onStream
         exchange.timeout = eventLoop.assumeIsolated().scheduleTask(in: call.timeout) { [weak exchange] in
             exchange?.fail("upstream timed out after \(call.timeout.nanoseconds / 1_000_000) ms", timedOut: true)
         }
@@ -110,7 +117,10 @@ final class FastUpstreamPool {
         }
         let call = exchange.call
         exchange.channel = channel
-        handler.begin(maxBytes: call.maxResponseBytes) { [weak self] outcome in
+        handler.begin(maxBytes: call.maxResponseBytes, onStream: exchange.onStream.map { sink in { [weak exchange] part in
+            guard let exchange, !exchange.done else { return }
+            sink(part)
+        } }) { [weak self] outcome in
             guard let self else { return }
             switch outcome {
             case .answered(let status, let headers, let body, let keepAlive):
@@ -157,9 +167,18 @@ final class FastUpstreamPool {
     }
 }
 
+/// A piece of a streamed answer, relayed as it arrives.
+enum FastStreamPart {
+    /// The answer's head: a 2xx with an event stream.
+    case head(status: Int, headers: HTTPHeaders)
+    case body(ByteBuffer)
+}
+
 /// One request on the fast path's upstream connection: reports once, then is done.
 final class FastExchange {
     let call: FastCall
+    /// Where a streamed answer's parts go (set for streamed calls).
+    var onStream: ((FastStreamPart) -> Void)?
     private var completion: ((FastUpstreamResult) -> Void)?
     var timeout: Scheduled<Void>?
     var channel: Channel?
@@ -183,6 +202,29 @@ final class FastExchange {
         finish(.failed(reason, timedOut: timedOut))
         // A connection in the middle of an exchange is not reusable: its answer would arrive for the next one.
         channel?.close(promise: nil)
+    }
+
+    /// A streamed answer's first output went to the client: the timeout (to the first output) is over.
+    func streamStarted() {
+        timeout?.cancel()
+        timeout = nil
+    }
+
+    /// Closes the connection unless the exchange reports within `delay` (a stream the client already has whole).
+    func abandon(after delay: TimeAmount) {
+        guard !done, let channel else { return }
+        timeout?.cancel()
+        timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            guard let self, !self.done else { return }
+            self.cancel()
+        }
+    }
+
+    /// Stops or resumes reading the upstream's answer (the client's connection is full, or drained).
+    func setReading(_ reading: Bool) {
+        guard let channel else { return }
+        channel.setOption(ChannelOptions.autoRead, value: reading).whenComplete { _ in }
+        if reading { channel.read() }
     }
 
     /// The client went away: nothing is reported (the completion is dropped before the close, whose
@@ -216,15 +258,26 @@ final class FastUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private var onOutcome: ((Outcome) -> Void)?
+    private var onStream: ((FastStreamPart) -> Void)?
+    /// True while a streamed answer's body is relayed rather than collected.
+    private var relaying = false
     private var head: HTTPResponseHead?
     private var body = ByteBuffer()
     private var maxBytes = 0
 
-    func begin(maxBytes: Int, _ onOutcome: @escaping (Outcome) -> Void) {
+    func begin(maxBytes: Int, onStream: ((FastStreamPart) -> Void)? = nil, _ onOutcome: @escaping (Outcome) -> Void) {
         self.onOutcome = onOutcome
+        self.onStream = onStream
         self.maxBytes = maxBytes
+        relaying = false
         head = nil
         body.clear()
+    }
+
+    /// A 2xx whose content type is `text/event-stream`.
+    static func isEventStream(_ head: HTTPResponseHead) -> Bool {
+        guard (200..<300).contains(head.status.code), let type = head.headers.first(name: "content-type") else { return false }
+        return type.utf8.count >= 17 && type.lowercased().hasPrefix("text/event-stream")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -237,8 +290,16 @@ final class FastUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler 
             // 1xx heads (100 Continue) come before the real one.
             if received.status.code < 200 { return }
             head = received
+            if let onStream, Self.isEventStream(received) {
+                relaying = true
+                onStream(.head(status: Int(received.status.code), headers: received.headers))
+            }
         case .body(var chunk):
             guard head != nil else { return }
+            if relaying {
+                onStream?(.body(chunk))
+                return
+            }
             if body.readableBytes + chunk.readableBytes > maxBytes {
                 report(.tooLarge)
                 context.close(promise: nil)
@@ -271,6 +332,8 @@ final class FastUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func report(_ outcome: Outcome) {
         guard let onOutcome else { return }
         self.onOutcome = nil
+        onStream = nil
+        relaying = false
         onOutcome(outcome)
     }
 }

@@ -67,6 +67,39 @@ public enum JSONScanner {
         }
     }
 
+    /// The elements of a JSON array (each value's first to last byte), or nil when `bytes` is not one
+    /// valid array. Nested values are checked to `maxDepth`, as members' are.
+    public static func elements(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        var scanner = Scanner(bytes: bytes)
+        scanner.skipWhitespace()
+        guard scanner.peek() == UInt8(ascii: "[") else { return nil }
+        scanner.index += 1
+        var elements: [Range<Int>] = []
+        scanner.skipWhitespace()
+        if scanner.peek() == UInt8(ascii: "]") {
+            scanner.index += 1
+            scanner.skipWhitespace()
+            return scanner.atEnd ? [] : nil
+        }
+        while true {
+            scanner.skipWhitespace()
+            let start = scanner.index
+            guard scanner.value(depth: 1) else { return nil }
+            elements.append(start..<scanner.index)
+            scanner.skipWhitespace()
+            switch scanner.peek() {
+            case UInt8(ascii: ","):
+                scanner.index += 1
+            case UInt8(ascii: "]"):
+                scanner.index += 1
+                scanner.skipWhitespace()
+                return scanner.atEnd ? elements : nil
+            default:
+                return nil
+            }
+        }
+    }
+
     /// The member whose key is exactly `name` (no escapes in it).
     public static func member(_ name: StaticString, in members: [Member], of bytes: UnsafeRawBufferPointer) -> Member? {
         let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)

@@ -1,0 +1,180 @@
+import Foundation
+@testable import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Server
+import Storage
+import SwitchyardCore
+import Testing
+
+/// Streams on the fast path (issue 26) against upstreams that split, bend and break OpenAI's event
+/// stream: what the client reads, what the log books, and that nothing reaches the client before the
+/// stream is known to be good.
+@Suite struct FastStreamLiveTests {
+    static func chunk(_ delta: String, finish: String? = nil, usage: String = "null", choices: String? = nil) -> String {
+        let finishJSON = finish.map { "\"\($0)\"" } ?? "null"
+        let choiceList = choices ?? #"[{"index":0,"delta":\#(delta),"finish_reason":\#(finishJSON)}]"#
+        return #"data: {"id":"chatcmpl-x","object":"chat.completion.chunk","created":7,"model":"up-model","choices":\#(choiceList),"usage":\#(usage)}"# + "\n\n"
+    }
+
+    static let role = chunk(#"{"role":"assistant","content":""}"#)
+    static let usageChunk = chunk("", usage: #"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}"#, choices: "[]")
+    static let good = [
+        role, chunk(#"{"content":"alpha"}"#), chunk(#"{"content":" beta"}"#), chunk(#"{"content":" gamma"}"#), chunk("{}", finish: "stop"),
+        usageChunk, "data: [DONE]\n\n",
+    ]
+
+    static func run(
+        _ script: ScriptedStreamUpstream.Script, _ body: @escaping @Sendable (any TestClientProtocol, ScriptedStreamUpstream) async throws -> Void
+    ) async throws {
+        let upstream = try await ScriptedStreamUpstream.start(script)
+        let clients = Gateway.makeUpstreamClients()
+        do {
+            let yaml = """
+                server: {fast_path: true}
+                providers:
+                  - {name: scripted, kind: openai, base_url: "\(upstream.baseURL)/v1", api_key: sk-scripted, timeout_ms: 5000}
+                models:
+                  - {name: s, provider: scripted, upstream: up-model, price: {input: 1, output: 2}}
+                """
+            let gateway = Gateway(
+                configuration: try ConfigurationLoader.parse(yaml, source: "<test>"), upstreamClients: clients,
+                requestLog: RequestLog(store: try RequestLogStore(path: ":memory:")))
+            let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0)
+            try await app.test(.live) { client in try await body(client, upstream) }
+        } catch {
+            await clients.shutdown()
+            await upstream.stop()
+            throw error
+        }
+        await clients.shutdown()
+        await upstream.stop()
+    }
+
+    static func ask(_ client: any TestClientProtocol, includeUsage: Bool = true) async throws -> TestResponse {
+        let options = includeUsage ? #", "stream_options": {"include_usage": true}"# : ""
+        return try await client.post(
+            "/v1/chat/completions", json: #"{"model": "s", "stream": true, "messages": [{"role": "user", "content": "hi"}]\#(options)}"#,
+            key: nil)
+    }
+
+    static func record(_ client: any TestClientProtocol, _ answer: TestResponse) async throws -> JSONValue? {
+        try await client.get("/v1/switchyard/requests/\(answer.header("x-switchyard-request-id") ?? "")", key: nil).json
+    }
+
+    @Test(arguments: [0, 1, 7])
+    func aStreamSplitAnywhereReadsTheSame(pieceBytes: Int) async throws {
+        // 0: the whole stream in one write; 1: a byte a write; 7: splits inside lines, keys and the blank lines.
+        let bytes = Array(Self.good.joined().utf8)
+        let pieces = pieceBytes == 0 ? [bytes] : stride(from: 0, to: bytes.count, by: pieceBytes).map { Array(bytes[$0..<min($0 + pieceBytes, bytes.count)]) }
+        try await Self.run(.init(pieces: pieces)) { client, _ in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .ok)
+            #expect(answer.header("x-switchyard-path") == "fast")
+            let read = FastPathLiveTests.read(answer)
+            #expect(read.text == "alpha beta gamma" && read.done)
+            #expect(read.usage?["prompt_tokens"] == 9 && read.usage?["completion_tokens"] == 3)
+            // 9 × $1/M + 3 × $2/M.
+            #expect(abs((read.extensionObject?["cost_usd"]?.doubleValue ?? 0) - 0.000015) < 1e-12)
+            // The upstream's usage chunk is not passed on: the gateway's, with cost, is the only one.
+            #expect(answer.events.filter { $0.data.contains(#""usage":{"#) }.count == 1)
+            let record = try await Self.record(client, answer)
+            #expect(record?["completion_tokens"] == 3 && record?["usage_estimated"] == false && record?["stream"] == true)
+        }
+    }
+
+    @Test func framingVariantsAndUsageOnAChunkWithChoices() async throws {
+        // CRLF line ends, comments, `data:` without its space, and usage riding on the finishing chunk.
+        let stream = [
+            ": keep-alive\r\n\r\n", Self.role.replacingOccurrences(of: "\n", with: "\r\n"),
+            "data:" + String(Self.chunk(#"{"content":"one"}"#).dropFirst(5)),
+            Self.chunk("{}", finish: "stop", usage: #"{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}"#), "data: [DONE]\n\n",
+        ]
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) })) { client, _ in
+            let answer = try await Self.ask(client, includeUsage: false)
+            #expect(answer.status == .ok && answer.header("x-switchyard-path") == "fast")
+            let read = FastPathLiveTests.read(answer)
+            #expect(read.text == "one" && read.done)
+            // Without include_usage the client sees no usage at all: the finishing chunk's is nulled, and no usage chunk follows.
+            #expect(read.usage == nil)
+            #expect(answer.events.contains { JSONValue.parse($0.data)?["choices"]?.arrayValue?.first?["finish_reason"] == "stop" })
+            let record = try await Self.record(client, answer)
+            #expect(record?["prompt_tokens"] == 4 && record?["completion_tokens"] == 1)
+        }
+    }
+
+    @Test func implausibleUsageIsEstimatedNotTrusted() async throws {
+        var stream = Self.good
+        stream[5] = Self.chunk("", usage: #"{"prompt_tokens":1e300,"completion_tokens":-5,"total_tokens":3}"#, choices: "[]")
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) })) { client, _ in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .ok)
+            let read = FastPathLiveTests.read(answer)
+            #expect(read.text == "alpha beta gamma")
+            #expect(read.extensionObject?["usage_estimated"] == true)
+            let record = try await Self.record(client, answer)
+            #expect(record?["usage_estimated"] == true)
+            #expect((record?["completion_tokens"]?.intValue ?? 0) > 0)
+        }
+    }
+
+    @Test func anErrorBeforeOutputIsAnErrorResponseNotAStream() async throws {
+        let stream = [Self.role, #"data: {"error": {"message": "overloaded", "type": "server_error"}}"# + "\n\n"]
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) })) { client, upstream in
+            let answer = try await Self.ask(client)
+            // Nothing was streamed: the failed fast attempt went to the full path as the plan's first (and only) attempt,
+            // so the client gets an error response in OpenAI's envelope, not a 200 stream — and no second call.
+            #expect(answer.status == .badGateway, "\(answer.text)")
+            #expect(answer.json?["error"]?["message"]?.stringValue?.contains("overloaded") == true)
+            #expect(upstream.requests.withLock { $0 } == 1)
+        }
+    }
+
+    @Test(arguments: ["error", "cut", "garbage"])
+    func aFailureAfterOutputEndsWithOpenAIsErrorEvent(kind: String) async throws {
+        var stream = [Self.role, Self.chunk(#"{"content":"partial"}"#)]
+        switch kind {
+        case "error": stream.append(#"data: {"error": {"message": "went away"}}"# + "\n\n")
+        case "garbage": stream.append("data: {not json\n\n")
+        default: break
+        }
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) }, gap: .milliseconds(20), cutAtEnd: kind == "cut")) { client, upstream in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .ok)
+            #expect(FastPathLiveTests.read(answer).text == "partial")
+            let last = try #require(answer.events.last)
+            #expect(JSONValue.parse(last.data)?["error"]?["message"] != nil, "\(answer.text)")
+            #expect(!answer.events.contains { $0.data == "[DONE]" })
+            // Past the first output there is no retry behind the client's back.
+            #expect(upstream.requests.withLock { $0 } == 1)
+            let record = try await Self.record(client, answer)
+            #expect(record?["error"]?.stringValue != nil && record?["stream"] == true)
+        }
+    }
+
+    @Test func anEndlessPreambleIsCutAndTheGatewayStaysUp() async throws {
+        // Over 4 MiB of chunks that carry no output: the fast path stops holding them and hands the request over.
+        let stream = [String](repeating: Self.role, count: 4 * 1024 * 1024 / Self.role.utf8.count + 100)
+        try await Self.run(.init(pieces: [Array(stream.joined().utf8), Array("data: [DONE]\n\n".utf8)])) { client, upstream in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .badGateway, "\(answer.text.prefix(300))")
+            #expect(answer.json?["error"]?["message"]?.stringValue?.contains("without any output") == true)
+            #expect(upstream.requests.withLock { $0 } == 1)
+            upstream.set(.init(pieces: Self.good.map { Array($0.utf8) }))
+            let next = try await Self.ask(client)
+            #expect(next.status == .ok && FastPathLiveTests.read(next).text == "alpha beta gamma")
+        }
+    }
+
+    @Test func aPlainJSONAnswerToAStreamIsNotPassedOffAsOne() async throws {
+        let body = #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]}"#
+        try await Self.run(.init(contentType: "application/json", pieces: [Array(body.utf8)])) { client, _ in
+            let answer = try await Self.ask(client)
+            // Neither path serves a stream request a JSON body as if it were one.
+            #expect(answer.status == .badGateway, "\(answer.text)")
+            #expect(answer.json?["error"] != nil)
+        }
+    }
+}
