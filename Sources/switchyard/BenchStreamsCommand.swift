@@ -4,7 +4,8 @@ import NIOCore
 import NIOPosix
 
 /// `switchyard bench streams URL`: N concurrent streamed chat completions on one event loop, each on its own
-/// HTTP/1.1 connection; prints time to the first `data:` line and to `[DONE]` (percentiles), errors and, with
+/// HTTP/1.1 connection; prints time to the first token (the first `data:` event with text), to the first `data:`
+/// line at all, and to `[DONE]` (percentiles), errors and, with
 /// `--pid`, the peak RSS of that process while they ran. The bytes are read raw (no HTTP codec, no JSON), so the
 /// client costs next to nothing beside what it measures: the Python client it replaces saturated a core at a
 /// thousand streams and put a second of its own into every figure.
@@ -52,8 +53,10 @@ struct BenchStreamsCommand: AsyncParsableCommand {
             "messages": [["role": "user", "content": "[[reply: \(reply)]] [[chunk-delay: \(chunkDelayMs)]]"]],
         ]
         let body = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        // Kept alive, as SDK clients send it (this client closes each connection at `[DONE]`): `Connection: close`
+        // would send every stream through the gateway's full pipeline, which is not what clients get.
         let request = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\nAuthorization: Bearer sk-bench\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
+            + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let peak = RSSWatcher(pid: pid)
@@ -85,11 +88,12 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         let wall = Double((NIODeadline.now() - began).nanoseconds) / 1e9
         let rss = peak.stop()
 
-        var ttft: [Double] = [], total: [Double] = [], errors: [String: Int] = [:]
+        var ttft: [Double] = [], firstData: [Double] = [], total: [Double] = [], errors: [String: Int] = [:]
         for result in results {
             switch result {
-            case .ok(let first, let whole):
-                ttft.append(first)
+            case .ok(let data, let token, let whole):
+                firstData.append(data)
+                ttft.append(token)
                 total.append(whole)
             case .error(let why):
                 errors[why, default: 0] += 1
@@ -97,6 +101,7 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         }
         var line = "RESULT \(label) streams=\(streams) ok=\(ttft.count) errors=\(errors.values.reduce(0, +))"
         line += String(format: " ttft_p50_ms=%.1f ttft_p99_ms=%.1f", Self.percentile(ttft, 50), Self.percentile(ttft, 99))
+        line += String(format: " first_data_p50_ms=%.1f first_data_p99_ms=%.1f", Self.percentile(firstData, 50), Self.percentile(firstData, 99))
         line += String(format: " total_p50_ms=%.0f total_p99_ms=%.0f wall_s=%.2f", Self.percentile(total, 50), Self.percentile(total, 99), wall)
         if let rss { line += " peak_rss_mb=\(rss / 1024)" }
         print(line)
@@ -113,8 +118,8 @@ struct BenchStreamsCommand: AsyncParsableCommand {
 }
 
 enum StreamOutcome: Sendable {
-    /// Milliseconds to the first `data:` line and to `[DONE]`.
-    case ok(Double, Double)
+    /// Milliseconds to the first `data:` line, to the first token (a `"content":"…"` that is not empty) and to `[DONE]`.
+    case ok(Double, Double, Double)
     case error(String)
 }
 
@@ -130,6 +135,7 @@ final class StreamProbe: ChannelInboundHandler, @unchecked Sendable {
     private var head: [UInt8] = []
     private var headerDone = false
     private var firstData: NIODeadline?
+    private var firstToken: NIODeadline?
     private var tail: [UInt8] = []
     private var done = false
 
@@ -165,12 +171,16 @@ final class StreamProbe: ChannelInboundHandler, @unchecked Sendable {
         }
         let window = tail + body
         if firstData == nil, Self.find(Array("data:".utf8), in: window[...]) != nil { firstData = .now() }
+        if firstToken == nil, Self.hasText(window[...]) { firstToken = .now() }
         if Self.find(Array("[DONE]".utf8), in: window[...]) != nil {
             let now = NIODeadline.now()
-            finish(.ok(Self.milliseconds(started, firstData ?? now), Self.milliseconds(started, now)), context.channel)
+            finish(
+                .ok(Self.milliseconds(started, firstData ?? now), Self.milliseconds(started, firstToken ?? now), Self.milliseconds(started, now)),
+                context.channel)
             return
         }
-        tail = Array(window.suffix(8))
+        // Enough to hold a `"content":"` and the byte after it across two reads.
+        tail = Array(window.suffix(16))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -194,6 +204,20 @@ final class StreamProbe: ChannelInboundHandler, @unchecked Sendable {
     }
 
     static func milliseconds(_ from: NIODeadline, _ to: NIODeadline) -> Double { Double((to - from).nanoseconds) / 1e6 }
+
+    private static let contentKey = Array(#""content":""#.utf8)
+
+    /// True when a `"content":"` in `window` is followed by anything but its closing quote: text has come.
+    static func hasText(_ window: ArraySlice<UInt8>) -> Bool {
+        var rest = window
+        while let at = find(contentKey, in: rest) {
+            let next = at + contentKey.count
+            guard next < rest.endIndex else { return false }
+            if rest[next] != UInt8(ascii: "\"") { return true }
+            rest = rest[next...]
+        }
+        return false
+    }
 
     static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard haystack.count >= needle.count, let first = needle.first else { return nil }

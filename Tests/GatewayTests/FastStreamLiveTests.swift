@@ -168,6 +168,60 @@ import Testing
         }
     }
 
+    @Test func aClientThatLeavesMidStreamIsBookedAndTheUpstreamLetGo() async throws {
+        // Ten chunks 100 ms apart; the client reads the first text and hangs up.
+        var stream = [Self.role] + (0..<10).map { Self.chunk(#"{"content":"w\#($0) "}"#) }
+        stream += [Self.chunk("{}", finish: "stop"), Self.usageChunk, "data: [DONE]\n\n"]
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) }, gap: .milliseconds(100))) { client, upstream in
+            let port = try #require(client.port)
+            let head = try Self.readUntilFirstText(port: port)
+            #expect(head.hasPrefix("HTTP/1.1 200"), "\(head)")
+            #expect(head.lowercased().contains("x-switchyard-path: fast"))
+            let id = try #require(head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-switchyard-request-id:") }?
+                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces))
+            // The record is written when the gateway sees the client go, long before the upstream's second second.
+            var record: JSONValue?
+            for _ in 0..<50 {
+                record = try await client.get("/v1/switchyard/requests/\(id)", key: nil).json
+                if record?["error"] != nil { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(record?["error"]?.stringValue != nil, "\(String(describing: record))")
+            #expect(record?["stream"] == true)
+            #expect(upstream.requests.withLock { $0 } == 1)
+            // The gateway serves the next stream normally.
+            upstream.set(.init(pieces: Self.good.map { Array($0.utf8) }))
+            let next = try await Self.ask(client)
+            #expect(FastPathLiveTests.read(next).text == "alpha beta gamma")
+        }
+    }
+
+    /// Sends a streamed request over a plain socket, reads until the first text chunk, and closes.
+    static func readUntilFirstText(port: Int) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CancellationError() }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw CancellationError() }
+        let body = #"{"model": "s", "stream": true, "messages": [{"role": "user", "content": "hi"}]}"#
+        let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var received = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: received, as: UTF8.self).contains("w0 ") {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     @Test func aPlainJSONAnswerToAStreamIsNotPassedOffAsOne() async throws {
         let body = #"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x"},"finish_reason":"stop"}]}"#
         try await Self.run(.init(contentType: "application/json", pieces: [Array(body.utf8)])) { client, _ in

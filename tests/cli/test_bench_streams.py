@@ -41,6 +41,9 @@ def test_streams_from_the_mock_are_read_to_the_end_and_timed():
         # Four words sixty milliseconds apart: three pauses before [DONE], the first word at once.
         assert float(figures["total_p50_ms"]) >= 180, figures
         assert float(figures["ttft_p50_ms"]) < float(figures["total_p50_ms"]), figures
+        # The first event (the role, no text) comes at once; the first token, the first word, one pause later.
+        assert float(figures["first_data_p50_ms"]) <= float(figures["ttft_p50_ms"]), figures
+        assert float(figures["ttft_p50_ms"]) >= 55, figures
         assert int(figures["peak_rss_mb"]) > 0, figures
         # A model name with a quote, a backslash and 100 KB of text is sent as one JSON string: still a valid request.
         figures, _ = bench(f"http://127.0.0.1:{port}/v1", "--streams", "3", "--words", "2", "--chunk-delay-ms", "0",
