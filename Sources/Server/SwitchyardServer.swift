@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SwitchyardCore
 
@@ -116,17 +117,23 @@ public enum SwitchyardServer {
         // The fast path sits between the HTTP codec and the router (see `FastPathHandler`). With tracing on, every
         // request takes the full pipeline, which makes the spans.
         let server: HTTPServerBuilder
+        var pools: FastUpstreamPools?
         if gateway.fastPathConfigured, !tracing {
-            let pools = FastUpstreamPools()
+            let fastPools = FastUpstreamPools()
+            pools = fastPools
             let limit = gateway.configuration.server.maxBodyBytes
-            server = .http1(configuration: .init(additionalChannelHandlers: [FastPathHandler(gateway: gateway, pools: pools, maxBodyBytes: limit)]))
+            server = .http1(configuration: .init(additionalChannelHandlers: [FastPathHandler(gateway: gateway, pools: fastPools, maxBodyBytes: limit)]))
         } else {
             server = .http1()
         }
+        // The application's loops (Hummingbird's default group): the fast path's pools are theirs.
+        let group = MultiThreadedEventLoopGroup.singleton
+        let prewarmer: [any Service] = gateway.configuration.providers.contains { $0.prewarmConnections > 0 }
+            ? [ConnectionPrewarmer(gateway: gateway, pools: pools, group: group, logger: logger)] : []
         return Application(
             router: router, server: server, configuration: configuration,
-            services: gateway.backgroundServices + [batchRunner(gateway: gateway, logger: logger)] + services,
-            onServerRunning: onServerRunning, logger: logger)
+            services: gateway.backgroundServices + [batchRunner(gateway: gateway, logger: logger)] + prewarmer + services,
+            onServerRunning: onServerRunning, eventLoopGroupProvider: .shared(group), logger: logger)
     }
 
     /// The service that executes batches (`/v1/batches`, `/v1/messages/batches`) through the pipeline.

@@ -137,11 +137,9 @@ struct ServeCommand: AsyncParsableCommand {
                 registered.withLock { $0 = bound }
                 fflush(nil)
             })
-        let prewarmer: [any Service] = configuration.providers.contains { $0.prewarmConnections > 0 }
-            ? [ConnectionPrewarmer(gateway: runtime.gateway, logger: logger)] : []
         var serviceConfiguration = ServiceGroupConfiguration(
             // The exporter first: services stop in reverse order, so it flushes the server's last spans.
-            services: (tracingService.map { [$0] } ?? []) + [app] + prewarmer, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            services: (tracingService.map { [$0] } ?? []) + [app], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
             logger: logger)
         // In-flight requests get ten seconds to finish (a stream an upstream keeps open must not
         // hold a shutdown for the provider's whole timeout); then they are cancelled.

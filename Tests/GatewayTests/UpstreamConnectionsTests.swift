@@ -1,6 +1,9 @@
 import Foundation
 import Logging
+import HummingbirdTesting
 import NIOCore
+import NIOPosix
+import Server
 import Synchronization
 import Testing
 
@@ -220,6 +223,57 @@ struct UpstreamConnectionsTests {
             #expect(!log.warnings.joined().contains("sk-gone-secret-456"))
             // Prewarming holds nothing in flight.
             #expect(gateway.upstreamLoads().allSatisfy { $0.inFlight == 0 })
+        } catch {
+            await clients.shutdown()
+            await upstream.stop()
+            throw error
+        }
+        await clients.shutdown()
+        await upstream.stop()
+    }
+
+    @Test func withTheFastPathOnItsOwnPoolsArePrewarmedAndUsed() async throws {
+        let upstream = try await ConnectionCountingUpstream.start(delay: .zero)
+        let clients = Gateway.makeUpstreamClients()
+        let log = LogLines()
+        // Two a loop: every event loop's pool gets some, so the test client's requests find one whichever loop it is on.
+        let count = 2 * MultiThreadedEventLoopGroup.singleton.makeIterator().reduce(0) { count, _ in count + 1 }
+        do {
+            let gateway = try Self.gateway(
+                """
+                storage: {sqlite: ":memory:"}
+                providers:
+                  - {name: warm, kind: openai, base_url: "\(upstream.baseURL)/v1", api_key: sk-warm-secret-123, prewarm_connections: \(count)}
+                  - {name: gone, kind: openai, base_url: "http://127.0.0.1:1/v1", api_key: sk-gone-secret-456, prewarm_connections: 2}
+                models:
+                  - {name: m, provider: warm, price: {input: 1, output: 1}}
+                """, clients: clients)
+            let app = SwitchyardServer.makeApplication(gateway: gateway, host: "127.0.0.1", port: 0, logger: log.logger)
+            try await app.test(.live) { client in
+                for _ in 0..<250 where upstream.counts.withLock({ $0.requests.count }) < count {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let warmed = upstream.counts.withLock { $0 }
+                #expect(warmed.accepted == count, "\(warmed.accepted) connections")
+                #expect(warmed.requests == Array(repeating: "GET /v1/models", count: count))
+                // The fast path's requests go out on those connections: none is opened for them.
+                for _ in 0..<4 {
+                    let answer = try await client.post("/v1/chat/completions", json: Body.chat("m", "hi"), key: nil)
+                    #expect(answer.status == .ok && answer.header("x-switchyard-path") == "fast", "\(answer.text)")
+                }
+                let after = upstream.counts.withLock { $0 }
+                #expect(after.accepted == count, "\(after.accepted) connections")
+                #expect(after.requests.filter { $0.hasPrefix("POST") }.count == 4)
+                // The full path's pool was not prewarmed for them as well.
+                #expect(gateway.upstreamLoads().first { $0.provider == "warm" }?.connections ?? 0 == 0)
+                // An upstream that is not there: one warning, without its key; the start is not held up.
+                for _ in 0..<250 where !log.lines.withLock({ $0.contains { $0.1.contains("'gone'") } }) {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let warnings = log.lines.withLock { $0.filter { $0.0 == .warning }.map(\.1) }
+                #expect(warnings.filter { $0.contains("'gone'") && $0.contains("fast-path") }.count == 1, "\(warnings)")
+                #expect(!warnings.joined().contains("sk-gone-secret-456") && !warnings.joined().contains("sk-warm-secret-123"))
+            }
         } catch {
             await clients.shutdown()
             await upstream.stop()

@@ -8,6 +8,8 @@ import os
 import subprocess
 import threading
 import time
+
+import pytest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from test_first_hour import BIN, free_port, http
@@ -61,7 +63,12 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(COMPLETION)
 
 
-def test_prewarmed_connections_carry_the_first_requests(tmp_path):
+@pytest.mark.parametrize("pool", ["full", "fast"])
+def test_prewarmed_connections_carry_the_first_requests(tmp_path, pool):
+    # With `max_connections` the provider is the full path's (its pool counts connections exactly); without it the
+    # fast path reaches it, and its own per-loop pools are prewarmed: two a loop, so every loop has one.
+    warm = 4 if pool == "full" else 2 * (os.cpu_count() or 1)
+    limit = "max_connections: 4, " if pool == "full" else ""
     upstream = CountingUpstream()
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = free_port()
@@ -71,7 +78,7 @@ server: {{host: 127.0.0.1, port: {port}}}
 storage: {{sqlite: {tmp_path}/gw.sqlite}}
 providers:
   - {{name: warm, kind: openai, base_url: "http://127.0.0.1:{upstream.server_port}/v1", api_key: sk-warm-secret-789,
-     max_connections: 4, prewarm_connections: 4}}
+     {limit}prewarm_connections: {warm}}}
 models:
   - {{name: small, provider: warm, price: {{input: 0.15, output: 0.6}}}}
 """)
@@ -83,13 +90,13 @@ models:
         deadline = time.time() + 60
         while time.time() < deadline:
             with upstream.lock:
-                if len(upstream.requests) >= 4:
+                if len(upstream.requests) >= warm:
                     break
             time.sleep(0.1)
         time.sleep(0.5)
         with upstream.lock:
-            assert upstream.requests == ["GET /v1/models"] * 4, upstream.requests
-            assert upstream.connections == 4, upstream.connections
+            assert upstream.requests == ["GET /v1/models"] * warm, upstream.requests
+            assert upstream.connections == warm, upstream.connections
             # The prewarming GETs carry the provider's key, as a real call would.
             assert all(h.get("authorization") == "Bearer sk-warm-secret-789" for h in upstream.headers_seen)
         while time.time() < deadline:
@@ -99,16 +106,22 @@ models:
             except OSError:
                 time.sleep(0.2)
         for _ in range(8):
-            status, _, body = http("POST", f"http://127.0.0.1:{port}/v1/chat/completions",
-                                   {"model": "small", "messages": [{"role": "user", "content": "hi"}]})
+            # urllib asks for `Connection: close`: the fast path serves it all the same, and says it closes.
+            status, headers, body = http("POST", f"http://127.0.0.1:{port}/v1/chat/completions",
+                                         {"model": "small", "messages": [{"role": "user", "content": "hi"}]})
             assert status == 200, body
+            lower = {k.lower(): v for k, v in headers.items()}
+            assert lower.get("x-switchyard-path") == ("fast" if pool == "fast" else None), headers
+            if pool == "fast":
+                assert lower.get("connection", "").lower() == "close", headers
         with upstream.lock:
             assert upstream.requests.count("POST /v1/chat/completions") == 8
-            assert upstream.connections == 4, f"the requests opened {upstream.connections - 4} more connections"
+            assert upstream.connections == warm, f"the requests opened {upstream.connections - warm} more connections"
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)
         upstream.shutdown()
     log = log_path.read_text()
-    assert "'warm': 4 connections opened ahead of traffic" in log, log[-3000:]
+    opened = f"'warm': {warm} connections" if pool == "full" else f"'warm': {warm} fast-path connections"
+    assert f"{opened} opened ahead of traffic" in log, log[-3000:]
     assert "sk-warm-secret-789" not in log

@@ -5,9 +5,11 @@ extension Gateway {
     /// Opens every provider's `prewarm_connections` ahead of traffic, the providers at once, so the first
     /// requests do not pay connect (and TLS) time. One line per provider says how it went; a failure never
     /// stops anything (the connections are then opened by the first requests, as without prewarming).
+    ///
+    /// - Parameter except: providers whose connections the fast path's pools open instead (`fastPrewarms`).
     @discardableResult
-    public func prewarmConnections(logger: Logger) async -> [PrewarmOutcome] {
-        let prewarming = configuration.providers.filter { $0.prewarmConnections > 0 }
+    public func prewarmConnections(logger: Logger, except: Set<String> = []) async -> [PrewarmOutcome] {
+        let prewarming = configuration.providers.filter { $0.prewarmConnections > 0 && !except.contains($0.name) }
             .compactMap { providers[$0.name] as? any ConnectionPrewarming }
         guard !prewarming.isEmpty else { return [] }
         let outcomes = await withTaskGroup(of: PrewarmOutcome.self) { group in

@@ -92,6 +92,16 @@ public struct FastCall: Sendable {
     let started: ContinuousClock.Instant
 }
 
+/// Connections the fast path opens to a provider as the server starts, each with one `GET target`.
+public struct FastPrewarm: Sendable {
+    public let provider: String
+    public let origin: FastOrigin
+    /// The model list (`/v1/models`): harmless, and answered by every OpenAI-compatible server.
+    public let target: String
+    public let headers: [(String, String)]
+    public let count: Int
+}
+
 /// What the fast path answers with: a complete JSON response and what its headers say.
 public struct FastAnswer: Sendable {
     public var body: ByteBuffer
@@ -248,10 +258,8 @@ extension Gateway {
         var origin: FastOrigin?
         if case .hit = lookup {
         } else {
-            // A provider with `max_connections` counts its connections in the full path's pool: exact, so it stays there.
             guard let first = plan.steps.first, let chosen = providers[first.model.provider],
-                chosen.configuration.kind == .openai, chosen.configuration.query.isEmpty, chosen.configuration.maxConnections == nil,
-                let parsed = FastOrigin(baseURL: chosen.configuration.baseURL, maxConnections: 1_024)
+                let parsed = Self.fastOrigin(chosen.configuration)
             else { return .full("provider") }
             if plan.timeout != nil { return .full("group timeout") }
             (step, provider, origin) = (first, chosen, parsed)
@@ -299,7 +307,27 @@ extension Gateway {
             return .fullAdmitted("encoding")
         }
         let configuration = provider.configuration
-        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", request.stream ? "text/event-stream" : "application/json")]
+        let headers = Self.fastHeaders(
+            configuration, base: [("content-type", "application/json"), ("accept", request.stream ? "text/event-stream" : "application/json")])
+        return .forward(
+            FastCall(
+                origin: origin, target: origin.basePath + "/chat/completions", headers: headers, body: upstreamBody,
+                timeout: .milliseconds(Int64(max(1, configuration.timeoutMilliseconds))), maxResponseBytes: 16 * 1024 * 1024,
+                requestID: context.requestID, stream: request.stream, request: request, context: context, record: record, step: step,
+                provider: provider.name, providerConfiguration: configuration, reservation: reservation, fill: lookup?.fill, started: .now))
+    }
+
+    /// Where the fast path reaches a provider: an OpenAI-compatible one at a plain `http(s)://host[:port][/path]`,
+    /// without `query` (its parameters go on every URL) and without `max_connections` (the full path's pool counts
+    /// its connections exactly, so such a provider stays there). Nil for every other provider.
+    static func fastOrigin(_ configuration: ProviderConfiguration) -> FastOrigin? {
+        guard configuration.kind == .openai, configuration.query.isEmpty, configuration.maxConnections == nil else { return nil }
+        return FastOrigin(baseURL: configuration.baseURL, maxConnections: 1_024)
+    }
+
+    /// `base` with the provider's key and configured headers (a configured header replaces one of the same name).
+    static func fastHeaders(_ configuration: ProviderConfiguration, base: [(String, String)]) -> [(String, String)] {
+        var headers = base
         if let key = configuration.apiKey, !key.isEmpty {
             headers.append((configuration.authHeader ?? "authorization", configuration.authHeader == nil ? "Bearer \(key)" : key))
         }
@@ -307,12 +335,20 @@ extension Gateway {
             headers.removeAll { $0.0.lowercased() == name.lowercased() }
             headers.append((name, value))
         }
-        return .forward(
-            FastCall(
-                origin: origin, target: origin.basePath + "/chat/completions", headers: headers, body: upstreamBody,
-                timeout: .milliseconds(Int64(max(1, configuration.timeoutMilliseconds))), maxResponseBytes: 16 * 1024 * 1024,
-                requestID: context.requestID, stream: request.stream, request: request, context: context, record: record, step: step,
-                provider: provider.name, providerConfiguration: configuration, reservation: reservation, fill: lookup?.fill, started: .now))
+        return headers
+    }
+
+    /// The providers whose `prewarm_connections` the fast path's pools open (the connections its requests use),
+    /// when the fast path is on: every provider it reaches (`fastOrigin`). The others are prewarmed in the full
+    /// path's pools (`prewarmConnections(logger:except:)`).
+    public func fastPrewarms() -> [FastPrewarm] {
+        guard configuration.server.fastPath else { return [] }
+        return configuration.providers.compactMap { provider in
+            guard provider.prewarmConnections > 0, let origin = Self.fastOrigin(provider) else { return nil }
+            return FastPrewarm(
+                provider: provider.name, origin: origin, target: origin.basePath + "/models",
+                headers: Self.fastHeaders(provider, base: [("accept", "application/json")]), count: provider.prewarmConnections)
+        }
     }
 
     /// Settles a fast-path call whose upstream answered `status` with `body`: the answer, or `.full`

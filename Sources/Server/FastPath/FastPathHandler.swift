@@ -63,6 +63,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var relayHeadWritten = false
     /// True while the upstream is not read because the client's connection is full.
     private var relayPaused = false
+    /// The request in hand asked for `Connection: close`: its answer says so, and the connection closes after it.
+    private var closeAfterAnswer = false
+    /// That answer was written: nothing more is read or answered on this connection.
+    private var closing = false
 
     init(gateway: Gateway, pools: FastUpstreamPools, maxBodyBytes: Int) {
         self.gateway = gateway
@@ -73,6 +77,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }  // after a `Connection: close` answer
         let part = unwrapInboundIn(data)
         if case .waiting = state {
             held.append(part)
@@ -87,7 +92,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head.headerFields[Self.fullPathHeader] = nil
             head.headerFields[Self.admittedHeader] = nil
             head.headerFields[Self.attemptHeader] = nil
-            if routerPending == 0, let length = Self.candidateLength(head), length <= maxBodyBytes {
+            if routerPending == 0, let (length, close) = Self.candidate(head), length <= maxBodyBytes {
+                closeAfterAnswer = close
                 // The declared length is the client's word: it sizes the first buffer only up to 64 KiB.
                 state = .collecting(head, context.channel.allocator.buffer(capacity: min(length, 65_536)))
             } else {
@@ -216,7 +222,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .end(let bytes):
             if !relayHeadWritten { writeStreamHead(relay, context: context, exchange: exchange) }
             context.write(wrapOutboundOut(.body(bytes)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            endResponse(context: context)
             endRelay(exchange, context: context, closeUpstream: false)
         case .failed(let error):
             if relay.started {
@@ -224,7 +230,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if let event = try? StreamRelay.openAIError(error, encoder: StreamRelay.encoder()) {
                     context.write(wrapOutboundOut(.body(event)), promise: nil)
                 }
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                endResponse(context: context)
                 endRelay(exchange, context: context, closeUpstream: true)
             } else {
                 // Nothing reached the client: the attempt failed, and the full path retries or answers it.
@@ -249,6 +255,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[Self.pathHeader] = "fast"
         fields[.date] = Self.httpDate()
         fields[.server] = "switchyard"
+        if closeAfterAnswer { fields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
     }
 
@@ -329,6 +336,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func resume(context: ChannelHandlerContext) {
+        if closing {
+            held.removeAll()
+            return
+        }
         var replayed = false
         while !isWaiting, let part = held.popFirst() {
             process(part, context: context)
@@ -402,9 +413,22 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[Self.pathHeader] = "fast"
         fields[.date] = Self.httpDate()
         fields[.server] = "switchyard"
+        if closeAfterAnswer { fields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        endResponse(context: context)
+    }
+
+    /// The answer's end; then, for a client that asked for `Connection: close`, the connection's (once it is written).
+    private func endResponse(context: ChannelHandlerContext) {
+        guard closeAfterAnswer else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        closing = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func writeError(_ error: SwitchyardError, requestID: String, context: ChannelHandlerContext) {
@@ -413,9 +437,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields[Self.pathHeader] = "fast"
         fields[.date] = Self.httpDate()
         fields[.server] = "switchyard"
+        if closeAfterAnswer { fields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        endResponse(context: context)
     }
 
     private static let dateCache = Mutex<(second: Int, text: String)>((0, ""))
@@ -441,11 +466,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Candidates
 
     /// A request the fast path may take: `POST /v1/chat/completions` (or `/chat/completions`) with a
-    /// JSON body of a declared length, kept alive, without headers that change what the pipeline does.
-    /// The declared body length of a candidate; nil for any other request. One pass over the headers.
-    static func candidateLength(_ head: HTTPRequest) -> Int? {
+    /// JSON body of a declared length, without headers that change what the pipeline does.
+    /// The declared body length of a candidate, and whether it asked for `Connection: close`; nil for any other
+    /// request. One pass over the headers.
+    static func candidate(_ head: HTTPRequest) -> (length: Int, close: Bool)? {
         guard head.method == .post, let path = head.path, path == "/v1/chat/completions" || path == "/chat/completions" else { return nil }
         var length: Int?
+        var close = false
         for field in head.headerFields {
             let name = field.name.canonicalName.utf8
             switch name.first {
@@ -461,7 +488,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     guard length == nil, let value = Int(field.value), value >= 0 else { return nil }
                     length = value
                 } else if name.elementsEqual("connection".utf8) {
-                    if field.value.lowercased().contains("close") { return nil }
+                    if field.value.lowercased().contains("close") { close = true }
                 } else if name.elementsEqual("content-type".utf8) {
                     if !field.value.lowercased().hasPrefix("application/json") { return nil }
                 }
@@ -469,6 +496,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             }
         }
-        return length
+        return length.map { ($0, close) }
     }
 }

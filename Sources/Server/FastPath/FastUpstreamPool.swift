@@ -58,8 +58,22 @@ final class FastUpstreamPool {
             send(exchange, on: channel, reused: true, mayRetry: mayRetry)
             return
         }
+        connect(origin) { result in
+            switch result {
+            case .success(let channel): self.send(exchange, on: channel, reused: false, mayRetry: false)
+            case .failure(let failure): exchange.fail(failure.reason)
+            }
+        }
+    }
+
+    struct ConnectFailure: Error {
+        var reason: String
+    }
+
+    /// Opens a new connection to `origin`, counted against its limit until it closes.
+    private func connect(_ origin: FastOrigin, _ completion: @escaping (Result<Channel, ConnectFailure>) -> Void) {
         guard open[origin, default: 0] < origin.maxConnections else {
-            exchange.fail("all \(origin.maxConnections) fast-path connections to \(origin.host):\(origin.port) are busy")
+            completion(.failure(ConnectFailure(reason: "all \(origin.maxConnections) fast-path connections to \(origin.host):\(origin.port) are busy")))
             return
         }
         open[origin, default: 0] += 1
@@ -70,7 +84,7 @@ final class FastUpstreamPool {
                 tlsContext = tls
             } catch {
                 open[origin, default: 1] -= 1
-                exchange.fail("TLS setup failed")
+                completion(.failure(ConnectFailure(reason: "TLS setup failed")))
                 return
             }
         } else {
@@ -97,12 +111,67 @@ final class FastUpstreamPool {
                     self.open[origin, default: 1] -= 1
                     self.idle[origin]?.removeAll { $0 === channel }
                 }
-                self.send(exchange, on: channel, reused: false, mayRetry: false)
+                completion(.success(channel))
             case .failure:
                 self.open[origin, default: 1] -= 1
-                exchange.fail("could not connect to \(origin.host):\(origin.port)")
+                completion(.failure(ConnectFailure(reason: "could not connect to \(origin.host):\(origin.port)")))
             }
         }
+    }
+
+    /// Opens `count` new connections to `warm.origin`, sends `GET warm.target` on each and keeps those that
+    /// answer (any status) for requests; reports how many did and the first failure. Each is given 10 s.
+    func prewarm(_ warm: FastPrewarm, count: Int, _ completion: @escaping (_ answered: Int, _ failure: String?) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        guard count > 0 else { return completion(0, nil) }
+        var remaining = count
+        var answered = 0
+        var firstFailure: String?
+        let one: (String?) -> Void = { failure in
+            if let failure { firstFailure = firstFailure ?? failure } else { answered += 1 }
+            remaining -= 1
+            if remaining == 0 { completion(answered, firstFailure) }
+        }
+        for _ in 0..<count {
+            connect(warm.origin) { result in
+                switch result {
+                case .failure(let failure):
+                    one(failure.reason)
+                case .success(let channel):
+                    self.warm(channel, warm, one)
+                }
+            }
+        }
+    }
+
+    private func warm(_ channel: Channel, _ warm: FastPrewarm, _ done: @escaping (String?) -> Void) {
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: FastUpstreamHandler.self) else {
+            channel.close(promise: nil)
+            return done("upstream connection without its handler")
+        }
+        let deadline = eventLoop.assumeIsolated().scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        handler.begin(maxBytes: 1 << 20) { [weak self] outcome in
+            deadline.cancel()
+            switch outcome {
+            case .answered(_, _, _, let keepAlive):
+                if keepAlive, let self { self.release(channel, origin: warm.origin) } else { channel.close(promise: nil) }
+                done(nil)
+            case .closed:
+                done("the connection closed before an answer")
+            case .tooLarge:
+                channel.close(promise: nil)
+                done("an answer over 1 MiB")
+            }
+        }
+        var headers = HTTPHeaders()
+        let origin = warm.origin
+        let defaultPort = origin.tls ? 443 : 80
+        headers.add(name: "host", value: origin.port == defaultPort ? origin.host : "\(origin.host):\(origin.port)")
+        for (name, value) in warm.headers { headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: warm.target, headers: headers)), promise: nil)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
+        written.futureResult.assumeIsolated().whenFailure { _ in handler.connectionLost() }
     }
 
     private func send(_ exchange: FastExchange, on channel: Channel, reused: Bool, mayRetry: Bool) {
@@ -340,6 +409,37 @@ final class FastUpstreamHandler: ChannelInboundHandler, RemovableChannelHandler 
 
 /// The fast path's pools, one per event loop.
 final class FastUpstreamPools: Sendable {
+    /// Opens each provider's `prewarm_connections` in the pools of `group`'s loops (split evenly over them: a
+    /// request uses a connection of its client's loop), and reports per provider how many answered.
+    func prewarm(_ warms: [FastPrewarm], on group: any EventLoopGroup) async -> [(warm: FastPrewarm, answered: Int, failure: String?)] {
+        let loops = Array(group.makeIterator())
+        guard !loops.isEmpty else { return [] }
+        var results: [(warm: FastPrewarm, answered: Int, failure: String?)] = []
+        for warm in warms {
+            var answered = 0
+            var failure: String?
+            await withTaskGroup(of: (Int, String?).self) { tasks in
+                for (index, loop) in loops.enumerated() {
+                    let share = warm.count / loops.count + (index < warm.count % loops.count ? 1 : 0)
+                    guard share > 0 else { continue }
+                    tasks.addTask {
+                        await withCheckedContinuation { continuation in
+                            loop.execute {
+                                self.pool(for: loop).prewarm(warm, count: share) { done, failed in continuation.resume(returning: (done, failed)) }
+                            }
+                        }
+                    }
+                }
+                for await (done, failed) in tasks {
+                    answered += done
+                    failure = failure ?? failed
+                }
+            }
+            results.append((warm, answered, failure))
+        }
+        return results
+    }
+
     private let pools = Mutex<[ObjectIdentifier: NIOLoopBound<FastUpstreamPool>]>([:])
 
     /// The pool of `eventLoop`; call only on that loop.
