@@ -27,7 +27,8 @@ import Testing
     ]
 
     static func run(
-        _ script: ScriptedStreamUpstream.Script, _ body: @escaping @Sendable (any TestClientProtocol, ScriptedStreamUpstream) async throws -> Void
+        _ script: ScriptedStreamUpstream.Script, timeoutMs: Int = 5000,
+        _ body: @escaping @Sendable (any TestClientProtocol, ScriptedStreamUpstream) async throws -> Void
     ) async throws {
         let upstream = try await ScriptedStreamUpstream.start(script)
         let clients = Gateway.makeUpstreamClients()
@@ -35,7 +36,7 @@ import Testing
             let yaml = """
                 server: {fast_path: true}
                 providers:
-                  - {name: scripted, kind: openai, base_url: "\(upstream.baseURL)/v1", api_key: sk-scripted, timeout_ms: 5000}
+                  - {name: scripted, kind: openai, base_url: "\(upstream.baseURL)/v1", api_key: sk-scripted, timeout_ms: \(timeoutMs)}
                 models:
                   - {name: s, provider: scripted, upstream: up-model, price: {input: 1, output: 2}}
                 """
@@ -151,6 +152,42 @@ import Testing
             #expect(upstream.requests.withLock { $0 } == 1)
             let record = try await Self.record(client, answer)
             #expect(record?["error"]?.stringValue != nil && record?["stream"] == true)
+        }
+    }
+
+    @Test func aStreamThatStopsIsCutAfterTheProvidersTimeoutBetweenBytes() async throws {
+        // Text, then silence with the connection open: the provider's timeout (1.5 s here) counts from the last byte,
+        // as the full path's read timeout does, so a stream of chunks 100 ms apart that lasts longer is never cut.
+        let paced = [Self.role] + (0..<20).map { Self.chunk(#"{"content":"p\#($0) "}"#) } + [Self.chunk("{}", finish: "stop"), "data: [DONE]\n\n"]
+        try await Self.run(.init(pieces: paced.map { Array($0.utf8) }, gap: .milliseconds(100)), timeoutMs: 1500) { client, upstream in
+            let steady = try await Self.ask(client)
+            let expected = (0..<20).map { "p\($0) " }.joined()
+            #expect(FastPathLiveTests.read(steady).text == expected && FastPathLiveTests.read(steady).done, "\(steady.text)")
+            upstream.set(.init(pieces: [Self.role, Self.chunk(#"{"content":"partial"}"#)].map { Array($0.utf8) }, hangAtEnd: true))
+            let started = ContinuousClock.now
+            let stalled = try await Self.ask(client)
+            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(stalled.status == .ok)
+            #expect(FastPathLiveTests.read(stalled).text == "partial")
+            let last = try #require(stalled.events.last)
+            #expect(JSONValue.parse(last.data)?["error"]?["message"]?.stringValue?.contains("'scripted'") == true, "\(stalled.text)")
+            #expect(!stalled.events.contains { $0.data == "[DONE]" })
+        }
+    }
+
+    @Test func anEventWithInvalidUTF8IsDecodedAsOnTheFullPathNotPassedOn() async throws {
+        var stream = Self.good
+        stream[2] = Self.chunk(#"{"content":" b\#u{FFFD}ta"}"#).replacingOccurrences(of: "\u{FFFD}", with: "@")
+        var bytes = Array(stream.joined().utf8)
+        // The `@` becomes a lone continuation byte: not UTF-8.
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")) { bytes[at] = 0xBF }
+        try await Self.run(.init(pieces: [bytes])) { client, _ in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .ok && answer.header("x-switchyard-path") == "fast")
+            // Whatever the decoder made of the byte, the client gets well-formed UTF-8 and the rest of the text.
+            #expect(String(validatingUTF8: Array(answer.body.readableBytesView).map { CChar(bitPattern: $0) } + [0]) != nil)
+            let read = FastPathLiveTests.read(answer)
+            #expect(read.text.hasPrefix("alpha b") && read.text.hasSuffix("ta gamma") && read.done, "\(read.text)")
         }
     }
 

@@ -15,6 +15,8 @@ final class ScriptedStreamUpstream: Sendable {
         var gap: TimeAmount = .zero
         /// Close the connection after the last piece instead of ending the body.
         var cutAtEnd = false
+        /// Neither end the body nor close after the last piece: the stream just stops.
+        var hangAtEnd = false
     }
 
     private let channel: Mutex<(any Channel)?> = Mutex(nil)
@@ -68,6 +70,7 @@ final class ScriptedStreamUpstream: Sendable {
 
         private func send(_ script: Script, index: Int, context: ChannelHandlerContext) {
             guard index < script.pieces.count else {
+                if script.hangAtEnd { return }
                 if script.cutAtEnd {
                     context.close(promise: nil)
                 } else {

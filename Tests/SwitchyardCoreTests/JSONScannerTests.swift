@@ -43,6 +43,23 @@ import Testing
         }
     }
 
+    @Test func stringsMustBeUTF8() {
+        func scans(_ bytes: [UInt8]) -> Bool {
+            (Array(#"{"a": ""#.utf8) + bytes + Array(#""}"#.utf8)).withUnsafeBytes { JSONScanner.members($0) != nil }
+        }
+        // é, 中, 😀 and the last scalar: fine.
+        for good: [UInt8] in [[0xC3, 0xA9], [0xE4, 0xB8, 0xAD], [0xF0, 0x9F, 0x98, 0x80], [0xF4, 0x8F, 0xBF, 0xBF], [0xEF, 0xBF, 0xBD]] {
+            #expect(scans(good), "\(good)")
+        }
+        // A stray continuation, overlong forms, a surrogate, past U+10FFFF, cut sequences, bytes never in UTF-8.
+        for bad: [UInt8] in [
+            [0xBF], [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF0, 0x80, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xC3], [0xE4, 0xB8], [0xF0, 0x9F, 0x98], [0xC3, 0x41], [0xF5, 0x80, 0x80, 0x80], [0xFF], [0xFE],
+        ] {
+            #expect(!scans(bad), "\(bad)")
+        }
+    }
+
     @Test func findsArrayElements() {
         #expect(Self.elements(#" [ {"a": [1, 2]} , "x,y" ,3, null,[] ] "#) == [#"{"a": [1, 2]}"#, #""x,y""#, "3", "null", "[]"])
         #expect(Self.elements("[]") == [])

@@ -154,7 +154,7 @@ public final class FastStream {
         var data = data
         return data.withUTF8 { raw -> SwitchyardError? in
             let bytes = UnsafeRawBufferPointer(raw)
-            guard let (members, _) = JSONScanner.members(bytes) else { return SwitchyardError.badStreamData(provider: call.provider) }
+            guard let (members, _) = JSONScanner.members(bytes) else { return relayDecoded(Data(bytes), into: &out) }
             if let error = JSONScanner.member("error", in: members, of: bytes), !Self.isNull(error.value, in: bytes) {
                 let text = JSONValue.parse(String(decoding: bytes[error.value], as: UTF8.self))?["message"]?.stringValue ?? "stream failed"
                 return SwitchyardError(code: .upstream, message: "Provider '\(call.provider)' failed mid-stream: \(text)", status: 502)
@@ -195,6 +195,35 @@ public final class FastStream {
             out.writeString("\n\n")
             return nil
         }
+    }
+
+    /// An event the scan cannot vouch for (invalid UTF-8 in a string, say) goes through `ChatChunk` as every
+    /// event does on the full path: decoded (or refused), its usage taken out, encoded again.
+    private func relayDecoded(_ data: Data, into out: inout ByteBuffer) -> SwitchyardError? {
+        if let error = JSONValue.parse(data)?["error"], error != .null {
+            let text = error["message"]?.stringValue ?? "stream failed"
+            return SwitchyardError(code: .upstream, message: "Provider '\(call.provider)' failed mid-stream: \(text)", status: 502)
+        }
+        guard var chunk = try? JSONDecoder().decode(ChatChunk.self, from: data) else { return SwitchyardError.badStreamData(provider: call.provider) }
+        accounting.observe(chunk)
+        if chunk.carriesOutput { sawOutput = true }
+        if chunk.choices.contains(where: { $0.finishReason != nil }) { sawFinish = true }
+        if chunkID == nil {
+            chunkID = JSONValue.string(chunk.id).compactJSON()
+            created = String(chunk.created)
+            modelJSON = JSONValue.string(chunk.model).compactJSON()
+        }
+        if chunk.usage != nil {
+            chunk.usage = nil
+            if chunk.choices.isEmpty { return nil }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let encoded = try? encoder.encode(chunk) else { return SwitchyardError.badStreamData(provider: call.provider) }
+        out.writeString("data: ")
+        out.writeBytes(encoded)
+        out.writeString("\n\n")
+        return nil
     }
 
     /// What the choices of one chunk carry: how many there are, whether any carries output (content,

@@ -85,7 +85,7 @@ public struct FastCall: Sendable {
     let context: CallContext
     let record: RequestRecord
     let step: RoutePlanner.Step
-    let provider: String
+    public let provider: String
     let providerConfiguration: ProviderConfiguration
     let reservation: Governor.Reservation
     let fill: CacheFill?

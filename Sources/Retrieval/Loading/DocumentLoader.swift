@@ -222,27 +222,35 @@ public enum DocumentLoader {
                 path: url.path,
                 message: "PDF ingestion needs `pdftotext`, which is not installed. Install it with `apt-get install poppler-utils` (Debian/Ubuntu) or `brew install poppler` (macOS).")
         }
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = ["-enc", "UTF-8", url.path, "-"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        // `ChildProcess`, not Foundation's `Process`, whose `run()` can crash the whole gateway (see there).
+        let exited = DispatchSemaphore(value: 0)
+        let exitStatus = Mutex<Int32>(0)
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(
+                executable: tool.path, arguments: ["-enc", "UTF-8", url.path, "-"], environment: ProcessInfo.processInfo.environment,
+                workingDirectory: nil
+            ) { status in
+                exitStatus.withLock { $0 = status }
+                exited.signal()
+            }
+        } catch {
+            throw LoaderError(path: url.path, message: "pdftotext could not be started: \(error)")
+        }
+        try? child.input.close()
         // stderr is drained beside stdout: a PDF that makes more than a pipe's worth (64 KiB) of warnings would
         // otherwise block pdftotext, and this read, for ever. Only its first 4 KiB are kept for the error.
         let message = Mutex(Data())
         let drained = DispatchSemaphore(value: 0)
-        PipeReader.start(errors.fileHandleForReading, name: "switchyard-pdftotext-err") { chunk in
+        PipeReader.start(child.errorOutput, name: "switchyard-pdftotext-err") { chunk in
             message.withLock { kept in if kept.count < 4096 { kept.append(chunk.prefix(4096 - kept.count)) } }
         } onEnd: {
             drained.signal()
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = child.output.readDataToEndOfFile()
         drained.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        exited.wait()
+        guard exitStatus.withLock({ $0 }) == 0 else {
             throw LoaderError(path: url.path, message: "pdftotext failed: \(String(decoding: message.withLock { $0 }, as: UTF8.self).prefix(300))")
         }
         // Form feeds (page ends) become paragraph breaks.

@@ -176,6 +176,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 if relay.started {
                     relayed(
                         .failed(timedOut ? SwitchyardError(code: .upstreamTimeout, message: reason, status: 504) : SwitchyardError(
+                            // The pool's reasons for a cut connection do not name the provider; this one does.
                             code: .badUpstreamResponse, message: "Provider '\(relay.provider)' ended the stream before it was complete.",
                             status: 502)),
                         head: head, body: body, exchange: exchange, context: context)
@@ -244,7 +245,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func writeStreamHead(_ relay: FastStream, context: ChannelHandlerContext, exchange: FastExchange) {
         relayHeadWritten = true
-        exchange.streamStarted()
         var fields = SSE.headers
         for field in ChatCompletionsRoute.headers(
             requestID: relay.call.requestID, variant: nil, model: relay.model, provider: relay.provider, trace: relay.trace,

@@ -188,6 +188,7 @@ final class FastUpstreamPool {
         exchange.channel = channel
         handler.begin(maxBytes: call.maxResponseBytes, onStream: exchange.onStream.map { sink in { [weak exchange] part in
             guard let exchange, !exchange.done else { return }
+            if case .head = part { exchange.streamBegan(idle: call.timeout) } else { exchange.touch() }
             sink(part)
         } }) { [weak self] outcome in
             guard let self else { return }
@@ -273,15 +274,44 @@ final class FastExchange {
         channel?.close(promise: nil)
     }
 
-    /// A streamed answer's first output went to the client: the timeout (to the first output) is over.
-    func streamStarted() {
+    /// The provider's timeout between a stream's bytes, once its head came (nil before): as the full path's
+    /// read timeout, a stream the upstream stops sending is cut off after it.
+    private var idleTimeout: TimeAmount?
+    private var lastActivity = NIODeadline.now()
+    private var abandoned = false
+
+    /// A streamed answer's head came: from now on the timeout counts from the last byte, not from the request.
+    func streamBegan(idle: TimeAmount) {
+        guard let loop = channel?.eventLoop, !done else { return }
+        idleTimeout = idle
+        lastActivity = .now()
         timeout?.cancel()
-        timeout = nil
+        scheduleIdleCheck(at: lastActivity + idle, on: loop)
+    }
+
+    /// Bytes of the stream came (cheap: the timer is moved only when it fires).
+    func touch() {
+        lastActivity = .now()
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, on loop: any EventLoop) {
+        timeout = loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self, let idle = self.idleTimeout, !self.done, !self.abandoned else { return }
+            let due = self.lastActivity + idle
+            if due > .now() {
+                self.scheduleIdleCheck(at: due, on: loop)
+            } else {
+                self.fail(
+                    "Provider '\(self.call.provider)' sent nothing for \(idle.nanoseconds / 1_000_000) ms; the stream was cut off.",
+                    timedOut: true)
+            }
+        }
     }
 
     /// Closes the connection unless the exchange reports within `delay` (a stream the client already has whole).
     func abandon(after delay: TimeAmount) {
         guard !done, let channel else { return }
+        abandoned = true
         timeout?.cancel()
         timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
             guard let self, !self.done else { return }

@@ -169,11 +169,41 @@ public enum JSONScanner {
                     }
                 case 0x00..<0x20:
                     return nil
-                default:
+                case 0x20..<0x80:
                     index += 1
+                default:
+                    // RFC 8259 text is UTF-8: a string with an invalid sequence is not vouched for (the caller's
+                    // decoder then decides what to make of it).
+                    guard let length = Self.utf8SequenceLength(bytes, at: index) else { return nil }
+                    index += length
                 }
             }
             return nil
+        }
+
+        /// The length of the well-formed UTF-8 sequence (Unicode Table 3-7) starting with a byte ≥ 0x80 at
+        /// `index`; nil for a stray continuation byte, an overlong form, a surrogate, a value past U+10FFFF or
+        /// a cut sequence.
+        static func utf8SequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> Int? {
+            let lead = bytes[index]
+            let length: Int
+            var low: UInt8 = 0x80
+            var high: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: (length, low) = (3, 0xA0)
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: (length, high) = (3, 0x9F)
+            case 0xF0: (length, low) = (4, 0x90)
+            case 0xF1...0xF3: length = 4
+            case 0xF4: (length, high) = (4, 0x8F)
+            default: return nil
+            }
+            guard index + length <= bytes.count else { return nil }
+            let second = bytes[index + 1]
+            guard second >= low, second <= high else { return nil }
+            for offset in 2..<length where bytes[index + offset] & 0xC0 != 0x80 { return nil }
+            return length
         }
 
         static func isHex(_ byte: UInt8) -> Bool {

@@ -13,7 +13,7 @@ public actor ProcessTransport: Transport {
     let arguments: [String]
     let environment: [String: String]
     let workingDirectory: String?
-    private var process: Process?
+    private var process: ChildProcess?
     private var input: FileHandle?
     private let messages: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
@@ -40,22 +40,11 @@ public actor ProcessTransport: Transport {
         exit.withLock { $0 = handler }
     }
 
-    public var processIdentifier: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+    public var processIdentifier: Int32? { process?.isRunning == true ? process?.pid : nil }
 
     public func connect() async throws {
         guard process == nil else { return }
-        let process = Process()
-        process.executableURL = try Self.locate(command, environment: environment)
-        process.arguments = arguments
-        process.environment = Self.childEnvironment(configured: environment)
-        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory, isDirectory: true) }
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-
+        let executable = try Self.locate(command, environment: environment)
         let continuation = self.continuation
         let name = command
         // The stream ends once the process has exited and its stdout is read to the end, so a server's last
@@ -73,16 +62,18 @@ public actor ProcessTransport: Transport {
                 continuation.finish(throwing: ToolError(.unavailable, "The MCP server process '\(name)' exited (status \(finalStatus))."))
             }
         }
-        process.terminationHandler = { [weak self] finished in
-            let status = finished.terminationStatus
-            end(status, false, false)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { end(nil, false, true) }
-            self?.exit.withLock { $0 }(status)
-        }
+        let process: ChildProcess
         do {
-            try process.run()
+            process = try ChildProcess.spawn(
+                executable: executable.path, arguments: arguments, environment: Self.childEnvironment(configured: environment),
+                workingDirectory: workingDirectory
+            ) { [weak self] status in
+                end(status, false, false)
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1) { end(nil, false, true) }
+                self?.exit.withLock { $0 }(status)
+            }
         } catch {
-            throw ToolError(.unavailable, "Could not start the MCP server '\(command)': \(error.localizedDescription)")
+            throw ToolError(.unavailable, "Could not start the MCP server '\(command)': \(error)")
         }
         let lines = LineSplitter()
         let log = self.logger
@@ -90,7 +81,7 @@ public actor ProcessTransport: Transport {
         // the descriptor's teardown and can crash the whole process in libdispatch's epoll bookkeeping
         // (swift-corelibs-libdispatch#949; seen here when an MCP server's pipes closed). A blocking read never
         // registers the descriptor with libdispatch.
-        PipeReader.start(stdout.fileHandleForReading, name: "switchyard-mcp-out") { data in
+        PipeReader.start(process.output, name: "switchyard-mcp-out") { data in
             for line in lines.feed(data) where !line.isEmpty { continuation.yield(line) }
             if lines.takeDiscarded() {
                 log.warning("MCP server wrote a line over the size limit; it was dropped", metadata: ["switchyard.mcp.limit_bytes": "\(LineSplitter.maximumLineBytes)"])
@@ -99,24 +90,24 @@ public actor ProcessTransport: Transport {
             end(nil, true, false)
         }
         let errorLines = LineSplitter()
-        PipeReader.start(stderr.fileHandleForReading, name: "switchyard-mcp-err") { data in
+        PipeReader.start(process.errorOutput, name: "switchyard-mcp-err") { data in
             for line in errorLines.feed(data) where !line.isEmpty {
                 log.debug("stderr", metadata: ["switchyard.mcp.stderr": .string(String(decoding: line.prefix(2000), as: UTF8.self))])
             }
         }
         self.process = process
-        self.input = stdin.fileHandleForWriting
-        logger.info("started MCP server process", metadata: ["switchyard.mcp.pid": "\(process.processIdentifier)"])
+        self.input = process.input
+        logger.info("started MCP server process", metadata: ["switchyard.mcp.pid": "\(process.pid)"])
     }
 
     public func disconnect() async {
         guard let process else { return }
         try? input?.close()
         input = nil
-        if process.isRunning { process.terminate() }
+        process.signal(SIGTERM)
         // A server that ignores SIGTERM gets SIGKILL after a grace period.
         for _ in 0..<20 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         continuation.finish()
         self.process = nil
     }
