@@ -135,8 +135,9 @@ auth: {{keys: [{KEY}]}}
     assert "upstream-secret" not in (tmp / "serve.log").read_text()
 
 
-def request_bytes(model: str, stream: bool = False, extra_headers: str = "") -> bytes:
-    body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi " + model}]}).encode()
+def request_bytes(model: str, stream: bool = False, extra_headers: str = "", extra_body: dict | None = None) -> bytes:
+    body = json.dumps({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi " + model}],
+                       **(extra_body or {})}).encode()
     return (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {KEY}\r\n"
             f"content-type: application/json\r\ncontent-length: {len(body)}\r\n{extra_headers}\r\n").encode() + body
 
@@ -197,8 +198,10 @@ def test_pipelined_requests_are_answered_in_order_whichever_path_they_take(gatew
             continue
         assert status == 200, (status, body[:300])
         if stream:
+            # Streams take the fast path too (or the router's, behind a request it has not answered yet).
             assert headers.get("content-type", "").startswith("text/event-stream")
-            assert "x-switchyard-path" not in headers
+            assert headers.get("x-switchyard-path") in ("fast", None), headers
+            assert b"ok good" in body and body.rstrip().endswith(b"data: [DONE]"), body[:300]
         else:
             # Behind a request the router has not answered yet, the rest go to the router too (it answers in order).
             assert headers.get("x-switchyard-path") in ("fast", None), headers
@@ -249,14 +252,18 @@ def test_explain_says_which_path(gateway):
     out = subprocess.run([BIN, "explain", request_id, "--config", str(gateway["config"])],
                          capture_output=True, text=True, timeout=60)
     assert "note: fast path" in out.stdout, out.stdout + out.stderr
-    with socket.create_connection(("127.0.0.1", gateway["port"])) as sock:
-        sock.sendall(request_bytes("good", stream=True))
-        [(status, headers, _)] = read_responses(sock, 1)
-    assert status == 200
-    time.sleep(0.5)
-    out = subprocess.run([BIN, "explain", headers["x-switchyard-request-id"], "--config", str(gateway["config"])],
-                         capture_output=True, text=True, timeout=60)
-    assert "note: full path: stream" in out.stdout, out.stdout + out.stderr
+    # A stream takes the fast path; one with stream options the fast path does not edit takes the full path, and
+    # explain says why.
+    for extra, note in [(None, "note: fast path"), ({"stream_options": {"include_usage": False}}, "note: full path: stream options")]:
+        with socket.create_connection(("127.0.0.1", gateway["port"])) as sock:
+            sock.sendall(request_bytes("good", stream=True, extra_body=extra))
+            [(status, headers, _)] = read_responses(sock, 1)
+        assert status == 200
+        assert headers.get("x-switchyard-path") == ("fast" if extra is None else None), headers
+        time.sleep(0.5)
+        out = subprocess.run([BIN, "explain", headers["x-switchyard-request-id"], "--config", str(gateway["config"])],
+                             capture_output=True, text=True, timeout=60)
+        assert note in out.stdout, out.stdout + out.stderr
 
 
 def http_chat(port: int, model: str):
