@@ -192,6 +192,40 @@ import Testing
         }
     }
 
+    static let hostileEvents: [String: String] = [
+        "deep nesting": #"{"id":"x","choices":[{"index":0,"delta":{"content":"d"},"extra":"# + String(repeating: "[", count: 20_000)
+            + String(repeating: "]", count: 20_000) + "}]}",
+        "a 1 MB string": Self.chunk(#"{"content":""# + String(repeating: "m", count: 1 << 20) + #""}"#).dropFirst(6).dropLast(2).description,
+        "usage 1e309": #"{"id":"x","choices":[],"usage":{"prompt_tokens":1e309,"completion_tokens":1e309}}"#,
+        "usage a string": #"{"id":"x","choices":[],"usage":"lots"}"#,
+        "choices an object": #"{"id":"x","choices":{"0":{"delta":{"content":"c"}}}}"#,
+        "delta a number": #"{"id":"x","choices":[{"index":0,"delta":-1}]}"#,
+        "content a number": #"{"id":"x","choices":[{"index":0,"delta":{"content":1e300}}]}"#,
+        "a 4 MB event": #"{"id":"x","choices":[{"index":0,"delta":{"content":""# + String(repeating: "z", count: 4 << 20) + #""}}]}"#,
+    ]
+
+    @Test(arguments: Array(hostileEvents.keys).sorted())
+    func hostileEventsAfterOutputEndTheStreamCleanly(name: String) async throws {
+        // After the first text, one hostile event: the client gets a well-framed stream that ends with `[DONE]` or an
+        // error event, never a crash, a hang or a cut connection; and the gateway serves the next stream.
+        let stream = [Self.role, Self.chunk(#"{"content":"first"}"#), "data: " + Self.hostileEvents[name]! + "\n\n",
+                      Self.chunk("{}", finish: "stop"), Self.usageChunk, "data: [DONE]\n\n"]
+        try await Self.run(.init(pieces: stream.map { Array($0.utf8) })) { client, upstream in
+            let answer = try await Self.ask(client)
+            #expect(answer.status == .ok, "\(name)")
+            let read = FastPathLiveTests.read(answer)
+            #expect(read.text.hasPrefix("first"), "\(name)")
+            let last = answer.events.last?.data ?? ""
+            #expect(last == "[DONE]" || JSONValue.parse(last)?["error"]?["message"] != nil, "\(name): \(last.prefix(200))")
+            if last == "[DONE]" {
+                // A usage it could not read is estimated, never trusted.
+                #expect(read.usage?["prompt_tokens"]?.intValue.map { $0 >= 0 && $0 < 1_000_000_000 } == true, "\(name)")
+            }
+            upstream.set(.init(pieces: Self.good.map { Array($0.utf8) }))
+            #expect(FastPathLiveTests.read(try await Self.ask(client)).text == "alpha beta gamma", "\(name)")
+        }
+    }
+
     @Test func anEndlessPreambleIsCutAndTheGatewayStaysUp() async throws {
         // Over 4 MiB of chunks that carry no output: the fast path stops holding them and hands the request over.
         let stream = [String](repeating: Self.role, count: 4 * 1024 * 1024 / Self.role.utf8.count + 100)

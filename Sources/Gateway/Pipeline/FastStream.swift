@@ -115,8 +115,7 @@ public final class FastStream {
             // as it is, unless it had no events at all.
             guard sawOutput || (over && (held.readableBytes > 0 || out.readableBytes > 0)) else {
                 if over {
-                    return .failed(
-                        SwitchyardError(code: .badUpstreamResponse, message: "Provider '\(call.provider)' sent an empty stream.", status: 502))
+                    return .failed(SwitchyardError.emptyStream(provider: call.provider))
                 }
                 held.writeBuffer(&out)
                 guard held.readableBytes <= Self.maximumHeldBytes else {
@@ -157,7 +156,7 @@ public final class FastStream {
             guard let (members, _) = JSONScanner.members(bytes) else { return relayDecoded(Data(bytes), into: &out) }
             if let error = JSONScanner.member("error", in: members, of: bytes), !Self.isNull(error.value, in: bytes) {
                 let text = JSONValue.parse(String(decoding: bytes[error.value], as: UTF8.self))?["message"]?.stringValue ?? "stream failed"
-                return SwitchyardError(code: .upstream, message: "Provider '\(call.provider)' failed mid-stream: \(text)", status: 502)
+                return SwitchyardError.midStream(provider: call.provider, message: text)
             }
             if chunkID == nil {
                 chunkID = JSONScanner.member("id", in: members, of: bytes).map { String(decoding: bytes[$0.value], as: UTF8.self) }
@@ -202,7 +201,7 @@ public final class FastStream {
     private func relayDecoded(_ data: Data, into out: inout ByteBuffer) -> SwitchyardError? {
         if let error = JSONValue.parse(data)?["error"], error != .null {
             let text = error["message"]?.stringValue ?? "stream failed"
-            return SwitchyardError(code: .upstream, message: "Provider '\(call.provider)' failed mid-stream: \(text)", status: 502)
+            return SwitchyardError.midStream(provider: call.provider, message: text)
         }
         guard var chunk = try? JSONDecoder().decode(ChatChunk.self, from: data) else { return SwitchyardError.badStreamData(provider: call.provider) }
         accounting.observe(chunk)
@@ -281,10 +280,7 @@ public final class FastStream {
     }
 
     private func tooLarge() -> SwitchyardError {
-        SwitchyardError(
-            code: .badUpstreamResponse,
-            message: "Provider '\(call.provider)' sent a stream event larger than \(EventStreamParser.defaultMaximumEventBytes / (1024 * 1024)) MiB; the stream was cut off.",
-            status: 502)
+        SwitchyardError.streamEventTooLarge(provider: call.provider, limit: EventStreamParser.defaultMaximumEventBytes)
     }
 
     private static func frame(_ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) {

@@ -221,9 +221,7 @@ extension Gateway {
                 while true {
                     guard let chunk = try await iterator.next() else {
                         if prefix.isEmpty {
-                            throw SwitchyardError(
-                                code: .badUpstreamResponse, message: "Provider '\(provider.name)' sent an empty stream.",
-                                status: 502)
+                            throw SwitchyardError.emptyStream(provider: provider.name)
                         }
                         break
                     }

@@ -116,10 +116,7 @@ struct GeminiChunkDecoder: ChunkDecoder {
     mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
         guard let json = JSONValue.parse(message.data) else { throw SwitchyardError.badStreamData(provider: provider) }
         if let error = json["error"] {
-            throw SwitchyardError(
-                code: .upstream,
-                message: "Provider '\(provider)' failed mid-stream: \(error["message"]?.stringValue ?? "unknown error")",
-                status: 502)
+            throw SwitchyardError.midStream(provider: provider, message: error["message"]?.stringValue ?? "unknown error")
         }
         let first = toolIndex
         let read = GeminiTranslator.read(json, nextToolIndex: &toolIndex)

@@ -101,10 +101,7 @@ public struct ChatChunkStream: AsyncSequence, Sendable {
                     }
                 } catch let error as EventTooLargeError {
                     done = true
-                    throw SwitchyardError(
-                        code: .badUpstreamResponse,
-                        message: "Provider '\(provider)' sent a stream event larger than \(error.limit / (1024 * 1024)) MiB; the stream was cut off.",
-                        status: 502)
+                    throw SwitchyardError.streamEventTooLarge(provider: provider, limit: error.limit)
                 } catch {
                     done = true
                     throw error

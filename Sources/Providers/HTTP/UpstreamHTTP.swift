@@ -261,6 +261,22 @@ extension SwitchyardError {
             status: 502)
     }
 
+    /// The provider's own error event in a stream.
+    public static func midStream(provider: String, message: String) -> SwitchyardError {
+        SwitchyardError(code: .upstream, message: "Provider '\(provider)' failed mid-stream: \(message)", status: 502)
+    }
+
+    public static func emptyStream(provider: String) -> SwitchyardError {
+        SwitchyardError(code: .badUpstreamResponse, message: "Provider '\(provider)' sent an empty stream.", status: 502)
+    }
+
+    public static func streamEventTooLarge(provider: String, limit: Int) -> SwitchyardError {
+        SwitchyardError(
+            code: .badUpstreamResponse,
+            message: "Provider '\(provider)' sent a stream event larger than \(limit / (1024 * 1024)) MiB; the stream was cut off.",
+            status: 502)
+    }
+
     public static func badStreamData(provider: String) -> SwitchyardError {
         SwitchyardError(
             code: .badUpstreamResponse, message: "Provider '\(provider)' sent stream data that is not valid JSON.",

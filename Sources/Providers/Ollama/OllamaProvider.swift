@@ -178,7 +178,7 @@ struct OllamaChunkDecoder: ChunkDecoder {
     mutating func decode(_ message: StreamMessage) throws -> [ChatChunk] {
         guard let json = JSONValue.parse(message.data) else { throw SwitchyardError.badStreamData(provider: provider) }
         if let error = json["error"]?.stringValue {
-            throw SwitchyardError(code: .upstream, message: "Provider '\(provider)' failed mid-stream: \(error)", status: 502)
+            throw SwitchyardError.midStream(provider: provider, message: "\(error)")
         }
         let first = toolIndex
         let read = OllamaProvider.read(json, nextToolIndex: &toolIndex)

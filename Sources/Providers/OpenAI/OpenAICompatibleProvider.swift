@@ -91,7 +91,7 @@ struct OpenAIChunkDecoder: ChunkDecoder {
         }
         if message.data.contains("\"error\""), let error = JSONValue.parse(message.data)?["error"], error != .null {
             let text = error["message"]?.stringValue ?? "stream failed"
-            throw SwitchyardError(code: .upstream, message: "Provider '\(provider)' failed mid-stream: \(text)", status: 502)
+            throw SwitchyardError.midStream(provider: provider, message: text)
         }
         let chunk: ChatChunk
         do {

@@ -252,10 +252,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         {
             fields.append(field)
         }
-        fields[Self.pathHeader] = "fast"
-        fields[.date] = Self.httpDate()
-        fields[.server] = "switchyard"
-        if closeAfterAnswer { fields[.connection] = "close" }
+        addFastFields(&fields)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
     }
 
@@ -410,13 +407,19 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if answer.usageEstimated { fields[.switchyardUsageEstimated] = "true" }
         fields[.contentType] = "application/json"
         fields[.contentLength] = String(answer.body.readableBytes)
+        addFastFields(&fields)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
+        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
+        endResponse(context: context)
+    }
+
+    /// What every fast-path answer's head says besides its own fields: the path, `Date`, `Server`, and
+    /// `connection: close` when the client asked for it.
+    private func addFastFields(_ fields: inout HTTPFields) {
         fields[Self.pathHeader] = "fast"
         fields[.date] = Self.httpDate()
         fields[.server] = "switchyard"
         if closeAfterAnswer { fields[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
-        context.write(wrapOutboundOut(.body(answer.body)), promise: nil)
-        endResponse(context: context)
     }
 
     /// The answer's end; then, for a client that asked for `Connection: close`, the connection's (once it is written).
@@ -434,10 +437,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func writeError(_ error: SwitchyardError, requestID: String, context: ChannelHandlerContext) {
         var (status, fields, body) = ErrorResponses.parts(error, protocol: .openai, requestID: requestID)
         fields[.contentLength] = String(body.readableBytes)
-        fields[Self.pathHeader] = "fast"
-        fields[.date] = Self.httpDate()
-        fields[.server] = "switchyard"
-        if closeAfterAnswer { fields[.connection] = "close" }
+        addFastFields(&fields)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         endResponse(context: context)
